@@ -1,0 +1,64 @@
+# SKP Returns: `make run` opens the app, `make test` runs every check. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+# The libraries Qt's xcb platform plugin loads on Linux (Debian/Ubuntu package names).
+QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 \
+	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
+	libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
+
+.PHONY: help install run test test-fast lint format bench qt-libs clean
+
+help:
+	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
+	@echo "make test   - set up .venv and run lint, layer contracts and the whole test suite"
+	@echo "make lint   - ruff and the layer contracts only"
+	@echo "make bench  - benchmarks, printed as ratios against baselines measured in the same run"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Checks for Qt's system libraries; installs them when we are root, otherwise says what to run.
+qt-libs:
+	@if [ "$$(uname -s)" = Linux ] && command -v dpkg >/dev/null 2>&1; then \
+	  missing=""; \
+	  for p in $(QT_XCB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then \
+	      echo "Installing Qt's system libraries:$$missing"; \
+	      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	        || { echo "Could not install them. Run: sudo apt-get install$$missing"; exit 3; }; \
+	    else \
+	      echo "Qt needs system libraries that are missing. Run:"; \
+	      echo "  sudo apt-get install$$missing"; exit 3; \
+	    fi; \
+	  fi; \
+	fi
+
+run: install qt-libs
+	$(BIN)/skp-desktop
+
+lint: install
+	$(BIN)/ruff check skp_desktop tests bench
+	$(BIN)/ruff format --check skp_desktop tests bench
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format skp_desktop tests bench
+	$(BIN)/ruff check --fix skp_desktop tests bench
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache *.egg-info

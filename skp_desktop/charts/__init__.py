@@ -1,0 +1,1 @@
+"""matplotlib Figure builders (never pyplot); no Qt."""

@@ -1,0 +1,416 @@
+"""`skp-returns`: the command line over the same use cases as the GUI (CONTRACTS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, NoReturn
+
+from skp_desktop import __version__
+from skp_desktop.domain.errors import (
+    NotFoundError,
+    SkpError,
+    StateError,
+    StoreUnavailable,
+    TamperingDetected,
+    ValidationError,
+)
+from skp_desktop.domain.values import format_number
+from skp_desktop.logs import configure_logging
+from skp_desktop.services import audit, catalogue, returns, setup
+from skp_desktop.services.database import Database, default_actor, open_database
+from skp_desktop.services.dto import ReturnView
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 0, 1, 2, 3, 4
+log = logging.getLogger("skp_desktop.cli")
+
+
+class UsageError(Exception):
+    """A usage error found after argparse (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[attr-defined]
+    return str(value)
+
+
+def _print_json(rows: list[dict[str, Any]]) -> None:
+    json.dump(rows, sys.stdout, default=_json_default, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    texts = [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in texts]) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in texts:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _pairs(items: Sequence[str] | None, option: str) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items or []:
+        code, sep, text = item.partition("=")
+        if not sep or not code.strip():
+            raise UsageError(f"{option} takes CODE=TEXT, got '{item}'")
+        result[code.strip().upper()] = text
+    return result
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, db: Database) -> int:
+    report = setup.initialise(db, actor=args.actor, demo=args.demo)
+    print(report)
+    return EXIT_OK
+
+
+def cmd_services(args: argparse.Namespace, db: Database) -> int:
+    services = catalogue.list_services(db)
+    rows = [{"code": s.code, "name": s.name, "organisation": s.organisation} for s in services]
+    if args.json:
+        _print_json(rows)
+    else:
+        _print_table(["CODE", "NAME", "ORGANISATION"], [list(r.values()) for r in rows])
+    return EXIT_OK
+
+
+def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
+    infos = catalogue.list_indicators(db, service=args.service)
+    rows = []
+    for info in infos:
+        rules = info.rules
+        rows.append(
+            {
+                "code": info.code,
+                "title": info.title,
+                "service": info.service,
+                "theme": info.theme,
+                "level": rules.level.value,
+                "unit": rules.unit.value,
+                "polarity": rules.polarity.value,
+                "frequency": rules.frequency.value,
+                "decimals": rules.decimals,
+                "target": rules.target,
+                "baseline": {
+                    "value": info.baseline.value,
+                    "period": info.baseline.period,
+                    "unit": info.baseline.unit,
+                }
+                if info.baseline
+                else None,
+                "source": info.source,
+            }
+        )
+    if args.json:
+        _print_json(rows)
+    else:
+        _print_table(
+            ["CODE", "SERVICE", "UNIT", "FREQUENCY", "TARGET", "TITLE"],
+            [
+                [r["code"], r["service"], r["unit"], r["frequency"], r["target"], r["title"]]
+                for r in rows
+            ],
+        )
+    return EXIT_OK
+
+
+def _shown(value: Decimal | None, decimals: int) -> str:
+    return "" if value is None else format_number(value, decimals).replace(",", "")
+
+
+def _return_rows(view: ReturnView) -> list[dict[str, Any]]:
+    rows = []
+    for row in view.rows:
+        rules = row.indicator.rules
+        rows.append(
+            {
+                "code": row.code,
+                "title": row.indicator.title,
+                "unit": rules.unit.value,
+                "numerator": row.numerator,
+                "denominator": row.denominator,
+                "value": row.value,
+                "symbol": row.symbol,
+                "target": rules.target,
+                "rag": row.rag.value if row.rag else None,
+                "direction_previous": row.direction_previous.value
+                if row.direction_previous
+                else None,
+                "direction_year": row.direction_year.value if row.direction_year else None,
+                "errors": [p.message for p in row.errors],
+                "warnings": [p.message for p in row.warnings],
+                "commentary": row.commentary,
+                "explanation": row.explanation,
+                "status": view.state,
+                "revision": view.revision,
+            }
+        )
+    return rows
+
+
+def _print_return(view: ReturnView) -> None:
+    revision = f"revision {view.revision}" if view.revision else "no revision yet"
+    service = f"{view.service.name} ({view.service.code})"
+    print(f"{service} · {view.period_label} · {view.state} · {revision}")
+    table = []
+    for row in view.rows:
+        decimals = row.indicator.rules.decimals
+        shown = row.symbol or _shown(row.value, decimals)
+        if row.numerator is not None or row.denominator is not None:
+            shown = f"{shown} ({_shown(row.numerator, 0)}/{_shown(row.denominator, 0)})"
+        target = row.indicator.rules.target
+        table.append(
+            [
+                row.code,
+                shown,
+                _shown(target, decimals),
+                row.rag.value if row.rag else "",
+                row.direction_previous.value if row.direction_previous else "",
+                row.direction_year.value if row.direction_year else "",
+                f"{len(row.errors)} error(s)"
+                if row.errors
+                else (f"{len(row.warnings)} warning(s)" if row.warnings else ""),
+                row.indicator.title,
+            ]
+        )
+    _print_table(
+        ["CODE", "VALUE", "TARGET", "RAG", "VS PREVIOUS", "VS YEAR AGO", "CHECKS", "INDICATOR"],
+        table,
+    )
+    for row in view.rows:
+        for problem in row.problems:
+            print(f"{problem.severity.value}: {row.code} {problem.field}: {problem.message}")
+
+
+def cmd_enter(args: argparse.Namespace, db: Database) -> int:
+    changes = []
+    for item in args.values:
+        code, sep, text = item.partition("=")
+        if not sep or not code.strip():
+            raise UsageError(f"values are given as CODE=VALUE, got '{item}'")
+        changes.append(
+            returns.EntryChange(code.strip().upper(), returns.parse_command_line_value(text))
+        )
+    for code, text in _pairs(args.comment, "--comment").items():
+        changes.append(returns.EntryChange(code, {"commentary": text}))
+    if not changes:
+        raise UsageError("give at least one CODE=VALUE or --comment CODE=TEXT")
+    view = returns.record_entries(
+        db,
+        service=args.service,
+        period=args.period,
+        changes=changes,
+        actor=args.actor,
+        reason=args.reason,
+        source=returns.SOURCE_COMMAND_LINE,
+    )
+    print(
+        f"Saved {len(changes)} entr{'y' if len(changes) == 1 else 'ies'} in {view.service.code} "
+        f"{view.period} revision {view.revision} ({view.state}).",
+        file=sys.stderr,
+    )
+    for row in view.rows:
+        for problem in row.warnings:
+            print(f"warning: {row.code}: {problem.message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, db: Database) -> int:
+    view = returns.get_return(db, args.service, args.period)
+    if args.json:
+        _print_json(_return_rows(view))
+    else:
+        _print_return(view)
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace, db: Database) -> int:
+    view = returns.submit_return(
+        db,
+        service=args.service,
+        period=args.period,
+        actor=args.actor,
+        explanations=_pairs(args.explain, "--explain"),
+    )
+    print(f"Submitted {view.service.code} {view.period} revision {view.revision}.")
+    return EXIT_OK
+
+
+def cmd_reopen(args: argparse.Namespace, db: Database) -> int:
+    view = returns.reopen_return(
+        db, service=args.service, period=args.period, reason=args.reason, actor=args.actor
+    )
+    print(f"Reopened {view.service.code} {view.period} as revision {view.revision} (draft).")
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace, db: Database) -> int:
+    entries = audit.history(
+        db, service=args.service, period=args.period, indicator=args.indicator, limit=args.limit
+    )
+    rows = [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(timespec="seconds"),
+            "actor": e.actor,
+            "action": e.action,
+            "service": e.service,
+            "period": e.period,
+            "revision": e.revision,
+            "indicator": e.indicator,
+            "old": e.old,
+            "new": e.new,
+            "reason": e.reason,
+            "source": e.source,
+        }
+        for e in entries
+    ]
+    if args.json:
+        _print_json(rows)
+    else:
+        headers = ["ID", "AT", "ACTOR", "ACTION", "SERVICE", "PERIOD", "REV", "INDICATOR"]
+        table = []
+        for e in entries:
+            change = e.new or ""
+            if e.action == "value.set":
+                change = (
+                    f"{returns.describe_value_json(e.old)} -> {returns.describe_value_json(e.new)}"
+                )
+            context = [e.service, e.period, e.revision, e.indicator]
+            table.append([e.id, e.at.isoformat(timespec="seconds"), e.actor, e.action, *context])
+            table[-1] += [change, e.reason or "", e.source or ""]
+        _print_table([*headers, "CHANGE", "REASON", "SOURCE"], table)
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, db: Database) -> int:
+    report = audit.verify(db)
+    if report.ok:
+        print(
+            f"verify: OK: {report.events_checked} events and {report.values_checked} values "
+            "match their history."
+        )
+        return EXIT_OK
+    for problem in report.problems:
+        print(f"verify: {problem}", file=sys.stderr)
+    raise TamperingDetected(
+        f"{len(report.problems)} problem(s) found: the history was altered outside the app."
+    )
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `skp-returns` argument parser (CONTRACTS.md)."""
+    parser = _Parser(prog="skp-returns", description="SKP Returns on the command line.")
+    parser.add_argument("--version", action="version", version=f"skp-returns {__version__}")
+    parser.add_argument(
+        "--db",
+        help="SQLite file or SQLAlchemy URL (default: $SKP_DB, else "
+        "skp.sqlite3 in the user data folder)",
+    )
+    parser.add_argument(
+        "--actor", default=None, help="who is acting (default: $SKP_ACTOR, else the login name)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("init", cmd_init, "create or upgrade the database and load the default catalogue")
+    p.add_argument("--demo", action="store_true", help="add clearly labelled demo history")
+    p = command("services", cmd_services, "list organisations and services")
+    p.add_argument("--json", action="store_true")
+    p = command("catalogue", cmd_catalogue, "list indicator definitions")
+    p.add_argument("--service")
+    p.add_argument("--json", action="store_true")
+
+    def return_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--service", required=True, help="service code, e.g. HIGHWAYS")
+        p.add_argument("--period", required=True, help="period code, e.g. FY2024-25-Q1")
+
+    p = command("enter", cmd_enter, "record values in the draft return (all or nothing)")
+    return_args(p)
+    p.add_argument("--reason")
+    p.add_argument("--comment", action="append", metavar="CODE=TEXT")
+    p.add_argument(
+        "values", nargs="*", metavar="CODE=VALUE", help="a number, NUM/DEN for rates, or [x] / [z]"
+    )
+    p = command("show", cmd_show, "show a return with RAG, direction of travel and checks")
+    return_args(p)
+    p.add_argument("--json", action="store_true")
+    p = command("submit", cmd_submit, "check and lock the draft revision")
+    return_args(p)
+    p.add_argument("--explain", action="append", metavar="CODE=TEXT")
+    p = command("reopen", cmd_reopen, "start the next revision as a draft")
+    return_args(p)
+    p.add_argument("--reason", required=True)
+    p = command("history", cmd_history, "audit events, newest first")
+    p.add_argument("--service")
+    p.add_argument("--period")
+    p.add_argument("--indicator")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--json", action="store_true")
+    command("verify", cmd_verify, "recompute the audit chain and replay it against the values")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status follows CONTRACTS.md."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.actor = (args.actor or default_actor()).strip() or "unknown"
+    log_file = configure_logging()
+    db = None
+    try:
+        db = open_database(args.db)
+        return args.handler(args, db)
+    except UsageError as exc:
+        print(f"skp-returns: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NotFoundError as exc:
+        print(f"skp-returns: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ValidationError, StateError, TamperingDetected) as exc:
+        print(f"skp-returns: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except StoreUnavailable as exc:
+        print(f"skp-returns: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except SkpError as exc:
+        log.exception("unexpected application error")
+        print(f"skp-returns: {exc} (details in {log_file})", file=sys.stderr)
+        return EXIT_INTERNAL
+    except Exception:
+        log.exception("internal error in %s", args.command)
+        print(
+            f"skp-returns: internal error: this is a bug. Details are in {log_file}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    finally:
+        if db is not None:
+            db.dispose()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

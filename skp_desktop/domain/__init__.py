@@ -1,0 +1,1 @@
+"""Pure Python: periods, definitions, Decimal values, validation, RAG. Imports nothing of ours."""

@@ -1,0 +1,1 @@
+"""openpyxl: return writer, template writer, the guarded reader, the merged workbook."""

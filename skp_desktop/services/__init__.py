@@ -1,0 +1,1 @@
+"""Use cases: each call is one transaction and returns frozen dataclasses (DTOs)."""

@@ -1,0 +1,144 @@
+"""The audit trail: reading the history, and verifying it against the values held."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import AuditEntry, VerifyReport
+from skp_desktop.services.returns import value_json
+from skp_desktop.store.audit import iter_events, verify_chain
+from skp_desktop.store.models import AuditEvent, Indicator, Return, Service, Value
+
+RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
+
+
+def history(
+    db: Database,
+    *,
+    service: str | None = None,
+    period: str | None = None,
+    indicator: str | None = None,
+    limit: int | None = None,
+) -> list[AuditEntry]:
+    """Audit events, newest first, optionally for one service, period or indicator."""
+    if limit is not None and limit < 1:
+        raise NotFoundError("--limit must be 1 or more.")
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    with db.transaction() as session:
+        if service:
+            code = service.strip().upper()
+            if session.scalar(select(func.count()).where(Service.code == code)) == 0:
+                raise NotFoundError(f"There is no service '{service}'.")
+            query = query.where(AuditEvent.service == code)
+        if period:
+            query = query.where(AuditEvent.period == period.strip().upper())
+        if indicator:
+            code = indicator.strip().upper()
+            if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:
+                raise NotFoundError(f"There is no indicator '{indicator}'.")
+            query = query.where(AuditEvent.indicator == code)
+        if limit:
+            query = query.limit(limit)
+        return [
+            AuditEntry(
+                id=e.id,
+                at=e.at,
+                actor=e.actor,
+                action=e.action,
+                service=e.service,
+                period=e.period,
+                revision=e.revision,
+                indicator=e.indicator,
+                old=e.old,
+                new=e.new,
+                reason=e.reason,
+                source=e.source if not e.file_sha256 else f"{e.source} sha256:{e.file_sha256}",
+            )
+            for e in session.scalars(query)
+        ]
+
+
+@dataclass
+class _Replay:
+    """What the events say the database should hold."""
+
+    returns: dict[str, tuple[str | None, str | None, int | None, str]]
+    values: dict[tuple[str, str], str | None]
+    events: int = 0
+
+    def feed(self, events: Iterator[AuditEvent]) -> Iterator[AuditEvent]:
+        for event in events:
+            self.events += 1
+            uuid = event.return_uuid
+            if uuid and event.action.startswith("return.") and event.new in RETURN_STATES:
+                self.returns[uuid] = (event.service, event.period, event.revision, event.new)
+            elif uuid and event.action == "value.set" and event.indicator:
+                self.values[(uuid, event.indicator)] = event.new
+            yield event
+
+
+def verify(db: Database) -> VerifyReport:
+    """Recompute the chain and replay it against the returns and values held."""
+    with db.transaction() as session:
+        replay = _Replay(returns={}, values={})
+        problems = [p.message for p in verify_chain(session, replay.feed(iter_events(session)))]
+
+        rows = session.execute(
+            select(Return.uuid, Service.code, Return.period, Return.revision, Return.state).join(
+                Service, Service.id == Return.service_id
+            )
+        ).tuples()
+        held_returns = set()
+        for uuid, service, period, revision, state in rows:
+            held_returns.add(uuid)
+            name = f"{service} {period} revision {revision}"
+            expected = replay.returns.get(uuid)
+            if expected is None:
+                problems.append(f"return {name} has no history: it was added outside the app")
+            elif expected != (service, period, revision, state):
+                problems.append(
+                    f"return {name} is '{state}' but its history says "
+                    f"{expected[0]} {expected[1]} revision {expected[2]} '{expected[3]}'"
+                )
+        for uuid, (service, period, revision, _state) in replay.returns.items():
+            if uuid not in held_returns:
+                problems.append(
+                    f"return {service} {period} revision {revision} is in the history but "
+                    "missing from the database: it was deleted outside the app"
+                )
+
+        values_checked = 0
+        seen = set()
+        for row, uuid, service, period, revision, code in session.execute(
+            select(Value, Return.uuid, Service.code, Return.period, Return.revision, Indicator.code)
+            .join(Return, Return.id == Value.return_id)
+            .join(Service, Service.id == Return.service_id)
+            .join(Indicator, Indicator.id == Value.indicator_id)
+        ).tuples():
+            values_checked += 1
+            key = (uuid, code)
+            seen.add(key)
+            where = f"value of {code} in {service} {period} revision {revision}"
+            if key not in replay.values:
+                problems.append(f"{where} has no history: it was added outside the app")
+            elif replay.values[key] != value_json(row):
+                problems.append(
+                    f"{where} differs from its history: it was changed outside the app "
+                    f"(held {value_json(row)}, recorded {replay.values[key]})"
+                )
+        for key, recorded in replay.values.items():
+            if key not in seen and recorded is not None and key[0] in held_returns:
+                problems.append(
+                    f"value of {key[1]} in return {key[0]} is in the history but missing from "
+                    "the database: it was deleted outside the app"
+                )
+        return VerifyReport(
+            events_checked=replay.events,
+            values_checked=values_checked,
+            problems=tuple(problems),
+        )

@@ -1,0 +1,316 @@
+"""The catalogue: organisations, services, themes and indicator definitions."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from skp_desktop.domain.definitions import Definition, Frequency, Level, Polarity, Unit
+from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.periods import Period, parse_period
+from skp_desktop.domain.values import canonical_text, from_canonical
+from skp_desktop.locations import resources_dir
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import BaselineInfo, IndicatorInfo, ServiceInfo
+from skp_desktop.store.audit import append_event
+from skp_desktop.store.models import (
+    Baseline,
+    DefinitionsVersion,
+    Indicator,
+    IndicatorDefinition,
+    Organisation,
+    Service,
+    Target,
+    Theme,
+)
+
+CATALOGUE_FILE = "catalogue.toml"
+
+
+def catalogue_path() -> Path:
+    """The default catalogue bundled in `resources/`."""
+    return resources_dir() / CATALOGUE_FILE
+
+
+def read_catalogue(path: Path | None = None) -> tuple[dict[str, Any], str]:
+    """The parsed catalogue file and the SHA-256 of its bytes."""
+    data = (path or catalogue_path()).read_bytes()
+    return tomllib.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
+
+
+def _dec(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return canonical_text(Decimal(str(value)))
+
+
+def ensure_default_catalogue(db: Database, *, actor: str) -> bool:
+    """Load the default catalogue unless this database already has definitions; True if loaded."""
+    with db.transaction() as session:
+        if session.scalar(select(func.count()).select_from(DefinitionsVersion)):
+            return False
+        catalogue, digest = read_catalogue()
+        _load(session, catalogue, actor=actor)
+        append_event(
+            session,
+            actor=actor,
+            action="catalogue.load",
+            new=f"definitions version {catalogue['catalogue']['version']}",
+            source=f"{CATALOGUE_FILE} sha256:{digest}",
+            reason="default catalogue from the Council Plan and the SKP Plan",
+        )
+        return True
+
+
+def _load(session: Session, catalogue: dict[str, Any], *, actor: str) -> None:
+    header = catalogue["catalogue"]
+    applies_from = parse_period(header["applies_from"])
+    version = DefinitionsVersion(
+        number=int(header["version"]),
+        applies_from=applies_from.code,
+        published_at=datetime.now(UTC),
+        published_by=actor,
+        note=header.get("title"),
+    )
+    session.add(version)
+    orgs = {}
+    for item in catalogue["organisations"]:
+        orgs[item["code"]] = Organisation(
+            code=item["code"], name=item["name"], source=item.get("source")
+        )
+    session.add_all(orgs.values())
+    services = {}
+    for item in catalogue["services"]:
+        services[item["code"]] = Service(
+            code=item["code"],
+            name=item["name"],
+            organisation=orgs[item["organisation"]],
+            source=item.get("source"),
+        )
+    session.add_all(services.values())
+    themes = {}
+    for item in catalogue["themes"]:
+        themes[item["code"]] = Theme(
+            code=item["code"],
+            kind=item["kind"],
+            name=item["name"],
+            commitment=item.get("commitment"),
+            source=item.get("source"),
+        )
+    session.add_all(themes.values())
+    session.flush()
+    documents = {d["id"]: d.get("title", d["id"]) for d in catalogue.get("documents", [])}
+    items = [(i, "indicator") for i in catalogue["indicators"]]
+    items += [(i, "context") for i in catalogue.get("context_measures", [])]
+    target_year = applies_from.financial_year().code
+    for position, (item, kind) in enumerate(items):
+        indicator = Indicator(
+            code=item["code"],
+            kind=kind,
+            theme=themes[item["theme"]],
+            service=services.get(item.get("service", "")),
+            position=position,
+        )
+        session.add(indicator)
+        unit = Unit(item["unit"])
+        session.add(
+            IndicatorDefinition(
+                indicator=indicator,
+                version=version,
+                title=item["title"],
+                level=item.get("level", Level.BOROUGH.value),
+                unit=unit.value,
+                polarity=Polarity(item.get("polarity", Polarity.NEUTRAL.value)).value,
+                frequency=Frequency(item.get("frequency", Frequency.ANNUAL.value)).value,
+                decimals=int(item.get("decimals", 0 if unit is Unit.COUNT else 1)),
+                has_fraction=bool(item.get("has_fraction", False)),
+                numerator_label=item.get("numerator_label"),
+                denominator_label=item.get("denominator_label"),
+                min_value=_dec(item.get("min_value")),
+                max_value=_dec(item.get("max_value")),
+                amber_tolerance=_dec(item.get("amber_tolerance")) or "0",
+                change_warning_percent=_dec(item.get("change_warning_percent", 25)),
+                small_number_threshold=item.get("small_number_threshold"),
+                definition=item.get("definition"),
+                source=item.get("source"),
+                source_document=documents.get(item.get("document", ""), item.get("document")),
+            )
+        )
+        if "target" in item:
+            session.add(
+                Target(
+                    indicator=indicator,
+                    applies_from=target_year,
+                    value=_dec(item["target"]),
+                    source=item.get("source"),
+                )
+            )
+        baseline = item.get("baseline")
+        if baseline:
+            session.add(
+                Baseline(
+                    indicator=indicator,
+                    value=_dec(baseline["value"]),
+                    unit=baseline.get("unit", unit.value),
+                    period=baseline.get("period") or None,
+                    note=baseline.get("note"),
+                    comparators_note=baseline.get("comparators_note"),
+                    source=baseline.get("source"),
+                )
+            )
+    session.flush()
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def get_service(session: Session, code: str) -> Service:
+    """The service with this code, or a NotFoundError listing the known codes."""
+    service = session.scalar(select(Service).where(Service.code == code.strip().upper()))
+    if service is None:
+        known = ", ".join(session.scalars(select(Service.code).order_by(Service.code)))
+        raise NotFoundError(f"There is no service '{code}'. Known services: {known}.")
+    return service
+
+
+def service_info(service: Service) -> ServiceInfo:
+    return ServiceInfo(
+        code=service.code,
+        name=service.name,
+        organisation=service.organisation.name,
+        organisation_code=service.organisation.code,
+    )
+
+
+def definitions_version_for(session: Session, period: Period | None) -> DefinitionsVersion:
+    """The definitions in force for a period: the newest version applying from it or before."""
+    versions = session.scalars(select(DefinitionsVersion).order_by(DefinitionsVersion.number))
+    chosen = None
+    for version in versions:
+        in_force = period is None or parse_period(version.applies_from).start <= period.start
+        if chosen is None or in_force:
+            chosen = version
+    if chosen is None:
+        raise NotFoundError("This database has no indicator definitions yet: run init.")
+    return chosen
+
+
+def target_for(session: Session, indicator_id: int, period: Period | None) -> Decimal | None:
+    """The target in force for a period (the newest when no period is given)."""
+    rows = session.scalars(
+        select(Target).where(Target.indicator_id == indicator_id).order_by(Target.applies_from)
+    ).all()
+    chosen = None
+    for row in rows:
+        if period is None or parse_period(row.applies_from).start <= period.start:
+            chosen = row
+    return from_canonical(chosen.value) if chosen else None
+
+
+def indicator_infos(
+    session: Session,
+    *,
+    service: Service | None = None,
+    period: Period | None = None,
+    include_context: bool = False,
+) -> list[IndicatorInfo]:
+    """Indicators with the definitions in force for `period` (the newest when None)."""
+    version = definitions_version_for(session, period)
+    query = (
+        select(IndicatorDefinition, Indicator)
+        .join(Indicator, IndicatorDefinition.indicator_id == Indicator.id)
+        .where(IndicatorDefinition.definitions_version_id <= version.id)
+        .order_by(Indicator.position, IndicatorDefinition.definitions_version_id)
+    )
+    if service is not None:
+        query = query.where(Indicator.service_id == service.id)
+    if not include_context:
+        query = query.where(Indicator.kind == "indicator")
+    latest: dict[int, tuple[IndicatorDefinition, Indicator]] = {}
+    for definition, indicator in session.execute(query).tuples():
+        latest[indicator.id] = (definition, indicator)  # later versions overwrite earlier
+    infos = []
+    for definition, indicator in latest.values():
+        infos.append(_info(session, definition, indicator, period, version.number))
+    return infos
+
+
+def _info(
+    session: Session,
+    row: IndicatorDefinition,
+    indicator: Indicator,
+    period: Period | None,
+    version_number: int,
+) -> IndicatorInfo:
+    rules = Definition(
+        code=indicator.code,
+        title=row.title,
+        unit=Unit(row.unit),
+        polarity=Polarity(row.polarity),
+        frequency=Frequency(row.frequency),
+        level=Level(row.level),
+        decimals=row.decimals,
+        has_fraction=row.has_fraction,
+        numerator_label=row.numerator_label,
+        denominator_label=row.denominator_label,
+        min_value=from_canonical(row.min_value),
+        max_value=from_canonical(row.max_value),
+        amber_tolerance=from_canonical(row.amber_tolerance) or Decimal(0),
+        change_warning_percent=from_canonical(row.change_warning_percent),
+        small_number_threshold=row.small_number_threshold,
+    )
+    rules = replace(rules, target=target_for(session, indicator.id, period))
+    baseline = session.scalar(select(Baseline).where(Baseline.indicator_id == indicator.id))
+    return IndicatorInfo(
+        code=indicator.code,
+        kind=indicator.kind,
+        title=row.title,
+        service=indicator.service.code if indicator.service else None,
+        service_name=indicator.service.name if indicator.service else None,
+        theme=indicator.theme.code,
+        theme_name=indicator.theme.name,
+        definition_text=row.definition,
+        source=row.source,
+        source_document=row.source_document,
+        baseline=BaselineInfo(
+            value=from_canonical(baseline.value) or Decimal(0),
+            unit=baseline.unit,
+            period=baseline.period,
+            note=baseline.note,
+            comparators_note=baseline.comparators_note,
+            source=baseline.source,
+        )
+        if baseline
+        else None,
+        rules=rules,
+        definitions_version=version_number,
+    )
+
+
+# --- use cases ---------------------------------------------------------------------------
+
+
+def list_services(db: Database) -> list[ServiceInfo]:
+    """Every service with its organisation, by organisation then name."""
+    with db.transaction() as session:
+        services = session.scalars(
+            select(Service).join(Service.organisation).order_by(Organisation.id, Service.name)
+        ).all()
+        return [service_info(s) for s in services]
+
+
+def list_indicators(
+    db: Database, *, service: str | None = None, include_context: bool = False
+) -> list[IndicatorInfo]:
+    """The catalogue's indicators (for one service when given), with current targets."""
+    with db.transaction() as session:
+        owner = get_service(session, service) if service else None
+        return indicator_infos(session, service=owner, include_context=include_context)

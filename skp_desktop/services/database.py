@@ -1,0 +1,71 @@
+"""Opening the database for a use case: migrate, load the default catalogue on first use."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from sqlalchemy import URL
+from sqlalchemy.exc import DatabaseError
+
+from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.locations import default_database_path
+from skp_desktop.store import migrate
+from skp_desktop.store.engine import Database, database_url, open_engine
+
+__all__ = ["Database", "default_actor", "open_database", "resolve_target"]
+
+
+def resolve_target(db: str | os.PathLike[str] | None) -> str:
+    """The database to use: `--db`, else `$SKP_DB`, else the built-in file in the data folder."""
+    if db:
+        return os.fspath(db)
+    env = os.environ.get("SKP_DB")
+    if env:
+        return env
+    return str(default_database_path())
+
+
+def default_actor() -> str:
+    """Who is acting, for the audit trail: `$SKP_ACTOR`, else the login name."""
+    env = os.environ.get("SKP_ACTOR", "").strip()
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def open_database(
+    db: str | os.PathLike[str] | URL | None = None,
+    *,
+    read_only: bool = False,
+    initialise: bool = True,
+) -> Database:
+    """Open a database; a new or old one is migrated and given the default catalogue."""
+    from skp_desktop.services.catalogue import ensure_default_catalogue
+
+    url = db if isinstance(db, URL) else database_url(resolve_target(db))
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if read_only and not path.exists():
+            raise StoreUnavailable(f"There is no database at {path} to open read-only.")
+        if path.is_dir():
+            raise StoreUnavailable(f"{path} is a folder, not a database file.")
+    database = open_engine(url, read_only=read_only)
+    try:
+        migrate.upgrade(database)
+        if initialise and not read_only:
+            ensure_default_catalogue(database, actor=default_actor())
+    except DatabaseError as exc:
+        database.dispose()
+        raise StoreUnavailable(
+            f"{database.display_name} is not an SKP Returns database, or it is damaged "
+            f"({exc.orig}). Restore a backup, or choose another file."
+        ) from exc
+    except BaseException:
+        database.dispose()
+        raise
+    return database

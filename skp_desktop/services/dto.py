@@ -1,0 +1,161 @@
+"""Frozen results that use cases hand to the command line and the GUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from skp_desktop.domain.definitions import Definition
+from skp_desktop.domain.rag import Direction, Rag
+from skp_desktop.domain.validation import Problem, Severity
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A service that submits returns, with its organisation."""
+
+    code: str
+    name: str
+    organisation: str
+    organisation_code: str
+
+
+@dataclass(frozen=True)
+class BaselineInfo:
+    """Where we are now: the figure an indicator is measured from."""
+
+    value: Decimal
+    unit: str
+    period: str | None
+    note: str | None
+    comparators_note: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    """One indicator as the catalogue defines it, with the rules that check its values."""
+
+    code: str
+    kind: str
+    title: str
+    service: str | None
+    service_name: str | None
+    theme: str
+    theme_name: str
+    definition_text: str | None
+    source: str | None
+    source_document: str | None
+    baseline: BaselineInfo | None
+    rules: Definition
+    definitions_version: int
+
+    @property
+    def target(self) -> Decimal | None:
+        return self.rules.target
+
+
+@dataclass(frozen=True)
+class ReturnRow:
+    """One indicator's line in a return."""
+
+    indicator: IndicatorInfo
+    section: str
+    help: str | None
+    numerator: Decimal | None
+    denominator: Decimal | None
+    value: Decimal | None
+    symbol: str | None
+    commentary: str | None
+    explanation: str | None
+    rag: Rag | None
+    previous_value: Decimal | None
+    year_earlier_value: Decimal | None
+    direction_previous: Direction | None
+    direction_year: Direction | None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def code(self) -> str:
+        return self.indicator.code
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    @property
+    def needs_explanation(self) -> bool:
+        return bool(self.warnings) and not (self.explanation or "").strip()
+
+
+@dataclass(frozen=True)
+class ReturnView:
+    """A service's return for a period: its latest revision, or an empty one not yet started."""
+
+    service: ServiceInfo
+    period: str
+    period_label: str
+    revision: int | None
+    state: str
+    return_uuid: str | None
+    definitions_version: int
+    updated_at: datetime | None
+    rows: tuple[ReturnRow, ...] = field(default_factory=tuple)
+
+    @property
+    def exists(self) -> bool:
+        return self.revision is not None
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(row.errors) for row in self.rows)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(len(row.warnings) for row in self.rows)
+
+    @property
+    def unexplained_warning_count(self) -> int:
+        return sum(1 for row in self.rows if row.needs_explanation)
+
+    def row(self, code: str) -> ReturnRow:
+        for row in self.rows:
+            if row.code == code:
+                return row
+        raise KeyError(code)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit event as people read it."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    service: str | None
+    period: str | None
+    revision: int | None
+    indicator: str | None
+    old: str | None
+    new: str | None
+    reason: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What `verify` found: nothing (ok) or each altered event and value."""
+
+    events_checked: int
+    values_checked: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems

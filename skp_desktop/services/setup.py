@@ -1,0 +1,100 @@
+"""Creating a database: migrations, the default catalogue and, on request, demo history."""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func, select
+
+from skp_desktop.domain.definitions import Unit, is_due
+from skp_desktop.domain.periods import Period, parse_period, period_range
+from skp_desktop.services.catalogue import ensure_default_catalogue, list_indicators, list_services
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import IndicatorInfo
+from skp_desktop.services.returns import (
+    EntryChange,
+    get_return,
+    record_entries,
+    submit_return,
+)
+from skp_desktop.store.models import AuditEvent
+
+DEMO_ACTOR = "demo"
+DEMO_FIRST, DEMO_LAST = "FY2024-25-Q1", "FY2026-27-Q1"
+DEMO_NOTE = "DEMO DATA: invented for trying the app, not a real figure"
+
+
+def initialise(db: Database, *, actor: str, demo: bool = False) -> str:
+    """Make sure the database has the default catalogue; add demo history when asked."""
+    loaded = ensure_default_catalogue(db, actor=actor)
+    lines = [
+        f"Database {db.display_name} is ready"
+        + (" with the default catalogue." if loaded else " (catalogue already loaded).")
+    ]
+    if demo:
+        made = add_demo_history(db)
+        lines.append(
+            f"Added demo history: {made} returns from {DEMO_FIRST} to {DEMO_LAST}."
+            if made
+            else "Demo history is already there."
+        )
+    return "\n".join(lines)
+
+
+def _demo_value(info: IndicatorInfo, step: int, rng: random.Random) -> dict[str, str]:
+    """A plausible, clearly invented figure for one indicator and period."""
+    rules = info.rules
+    if rules.unit is Unit.PERCENT:
+        base = float(info.baseline.value) if info.baseline else rng.uniform(62, 92)
+        level = min(99.0, max(5.0, base + rng.gauss(0, 3) + step * 0.3))
+        denominator = rng.randint(120, 400)
+        numerator = round(level * denominator / 100)
+        return {"numerator": str(numerator), "denominator": str(denominator)}
+    if rules.unit in (Unit.RATE_PER_1000, Unit.RATE_PER_10000):
+        population = 170_000
+        rate = float(info.baseline.value) if info.baseline else 500.0
+        rate *= 1 + rng.gauss(0, 0.03) - step * 0.004
+        crimes = round(rate * population / float(rules.multiplier))
+        return {"numerator": str(crimes), "denominator": str(population)}
+    if rules.unit is Unit.SCORE:
+        return {"value": f"{62 + step * 0.4 + rng.uniform(-0.5, 0.5):.1f}"}
+    return {"value": str(max(0, round(rng.gauss(90, 12) + step)))}
+
+
+def add_demo_history(db: Database) -> int:
+    """Submitted demo returns for every service over several years; 0 if already there."""
+    with db.transaction() as session:
+        already = session.scalar(select(func.count()).where(AuditEvent.actor == DEMO_ACTOR))
+        if already:
+            return 0
+    periods: list[Period] = period_range(parse_period(DEMO_FIRST), parse_period(DEMO_LAST))
+    made = 0
+    for service in list_services(db):
+        rng = random.Random(service.code)  # the same demo history every time
+        infos = list_indicators(db, service=service.code)
+        for step, period in enumerate(periods):
+            due = [i for i in infos if is_due(i.rules.frequency, period)]
+            if not due:
+                continue
+            changes = [EntryChange(i.code, _demo_value(i, step, rng)) for i in due]
+            changes += [EntryChange(i.code, {"commentary": DEMO_NOTE}) for i in due]
+            record_entries(
+                db,
+                service=service.code,
+                period=period.code,
+                changes=changes,
+                actor=DEMO_ACTOR,
+                reason=DEMO_NOTE,
+                source="demo data",
+            )
+            view = get_return(db, service.code, period.code)
+            explanations = {row.code: DEMO_NOTE for row in view.rows if row.needs_explanation}
+            submit_return(
+                db,
+                service=service.code,
+                period=period.code,
+                actor=DEMO_ACTOR,
+                explanations=explanations,
+            )
+            made += 1
+    return made

@@ -1,0 +1,1 @@
+"""SQLAlchemy models, the engine factory, Alembic migrations and the audit chain."""

@@ -1,0 +1,145 @@
+"""The audit chain: each event carries the SHA-256 of the one before it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skp_desktop.store.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+# The fields an event's hash covers, in a fixed order; `id` and `hash` are not part of it.
+HASHED_FIELDS = (
+    "prev_hash",
+    "at",
+    "actor",
+    "action",
+    "service",
+    "period",
+    "revision",
+    "return_uuid",
+    "indicator",
+    "old",
+    "new",
+    "reason",
+    "source",
+    "file_sha256",
+)
+
+
+def _timestamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_hash(fields: dict[str, object]) -> str:
+    """SHA-256 of the canonical JSON of an event's hashed fields."""
+    material = {}
+    for name in HASHED_FIELDS:
+        value = fields.get(name)
+        material[name] = _timestamp(value) if isinstance(value, datetime) else value
+    canonical = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def chain_head(session: Session) -> str:
+    """The hash of the newest event (the genesis hash for an empty chain)."""
+    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    return head or GENESIS_HASH
+
+
+def append_event(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    service: str | None = None,
+    period: str | None = None,
+    revision: int | None = None,
+    return_uuid: str | None = None,
+    indicator: str | None = None,
+    old: str | None = None,
+    new: str | None = None,
+    reason: str | None = None,
+    source: str | None = None,
+    file_sha256: str | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add the next event to the chain in the caller's transaction."""
+    # Microseconds survive every engine; finer precision would not verify after a round trip.
+    when = (at or datetime.now(UTC)).astimezone(UTC)
+    fields: dict[str, object] = {
+        "prev_hash": chain_head(session),
+        "at": when,
+        "actor": actor,
+        "action": action,
+        "service": service,
+        "period": period,
+        "revision": revision,
+        "return_uuid": return_uuid,
+        "indicator": indicator,
+        "old": old,
+        "new": new,
+        "reason": reason,
+        "source": source,
+        "file_sha256": file_sha256,
+    }
+    event = AuditEvent(**fields, hash=event_hash(fields))  # type: ignore[arg-type]
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One place where the stored chain does not match what was recorded."""
+
+    event_id: int | None
+    message: str
+
+
+def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Every event in chain order, read in batches so a million events fit in memory."""
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+        session.expunge_all()
+
+
+def verify_chain(
+    session: Session, events: Iterator[AuditEvent] | None = None
+) -> list[ChainProblem]:
+    """Recompute every hash and link; name each event that was changed, inserted or removed."""
+    problems: list[ChainProblem] = []
+    expected_prev = GENESIS_HASH
+    for event in events if events is not None else iter_events(session):
+        fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+        if event.prev_hash != expected_prev:
+            problems.append(
+                ChainProblem(
+                    event.id,
+                    f"event {event.id} does not follow the event before it: an event was "
+                    "removed or inserted here",
+                )
+            )
+        if event_hash(fields) != event.hash:
+            problems.append(
+                ChainProblem(
+                    event.id,
+                    f"event {event.id} ({event.action}) was altered after it was recorded",
+                )
+            )
+        expected_prev = event.hash
+    return problems

@@ -1,0 +1,142 @@
+"""The engine factory: the only place that knows SQLite from PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from skp_desktop.domain.errors import StoreUnavailable
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def database_url(target: str | os.PathLike[str]) -> URL:
+    """A SQLAlchemy URL for a `--db` argument: a URL as given, anything else a SQLite file path."""
+    text = os.fspath(target)
+    if "://" in text:
+        return make_url(text)
+    return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser().resolve()))
+
+
+def describe_url(url: URL) -> str:
+    """What to show people for a database: the file for SQLite, the server without password."""
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+@dataclass
+class Database:
+    """An open database: the engine and a session factory, one session per use case."""
+
+    engine: Engine
+    url: URL
+    read_only: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def display_name(self) -> str:
+        return describe_url(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One all-or-nothing unit of work: committed on success, rolled back on any error."""
+        maker = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            with maker() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise _unavailable(exc, self) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _unavailable(exc: OperationalError, db: Database) -> Exception:
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    where = db.display_name
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(
+            f"The database {where} is busy: another program is writing to it. "
+            "Try again in a moment; if it stays locked, close other copies of SKP Returns."
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreUnavailable(
+            f"The database {where} is read-only here. Open it read-only, or copy it to a folder "
+            "you can write to."
+        )
+    if "disk" in text and ("full" in text or "i/o" in text):
+        return StoreUnavailable(
+            f"The disk holding {where} is full or failing. Free some space and try again; "
+            "nothing was saved from the last action."
+        )
+    if "unable to open" in text:
+        return StoreUnavailable(
+            f"The database {where} cannot be opened: check that the folder exists and that "
+            "you may write to it."
+        )
+    return exc
+
+
+def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
+    """An engine with the project's connection rules (WAL, foreign keys, durable commits)."""
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    path = url.database
+    if path and path != ":memory:" and not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    if read_only and path:
+        # mode=ro: SQLite itself refuses every write, whatever the code above it does.
+        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        engine = create_engine(
+            "sqlite+pysqlite://",
+            creator=lambda: sqlite3.connect(
+                uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+            ),
+        )
+    else:
+        engine = create_engine(
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # We issue BEGIN ourselves (below), so the driver must not open transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # FULL: a value the app has acknowledged survives a power cut.
+            cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: object) -> None:
+        # IMMEDIATE takes the write lock up front, so two writers never read the same
+        # audit-chain head; a read-only connection cannot take it.
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+    return engine
+
+
+def open_engine(target: str | os.PathLike[str] | URL, *, read_only: bool = False) -> Database:
+    """Open (without migrating) the database at a path or URL."""
+    url = target if isinstance(target, URL) else database_url(target)
+    return Database(create_database_engine(url, read_only=read_only), url, read_only)

@@ -1,0 +1,90 @@
+"""Bring a database's schema to the newest Alembic revision, backing up a SQLite file first."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.store.engine import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BACKUPS_KEPT = 5
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of the app knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    """The schema revision the database is at, or None for an empty database."""
+    with db.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def needs_upgrade(db: Database) -> bool:
+    """Whether the database is behind this version of the app (refuses one that is ahead)."""
+    current = current_revision(db)
+    script = ScriptDirectory.from_config(_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreUnavailable(
+            f"The database {db.display_name} was made by a newer version of SKP Returns "
+            f"(schema {current}). Install the newer version, or open a backup made before it."
+        )
+    return current != head_revision()
+
+
+def backup_sqlite(db: Database, label: str) -> Path | None:
+    """Copy a SQLite database with the online backup API into `backups/` beside it."""
+    if not db.is_sqlite or not db.url.database or db.url.database == ":memory:":
+        return None
+    source = Path(db.url.database)
+    if not source.exists() or source.stat().st_size == 0:
+        return None
+    folder = source.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    target = folder / f"{source.stem}-{stamp}-{label}{source.suffix}"
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    old = sorted(folder.glob(f"{source.stem}-*-{label}{source.suffix}"))
+    for stale in old[:-BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
+    return target
+
+
+def upgrade(db: Database) -> bool:
+    """Migrate to the newest schema; returns True when anything was applied."""
+    if db.read_only:
+        if needs_upgrade(db):
+            raise StoreUnavailable(
+                f"The database {db.display_name} needs upgrading, which cannot be done read-only."
+            )
+        return False
+    if not needs_upgrade(db):
+        return False
+    if current_revision(db) is not None:
+        backup_sqlite(db, "before-upgrade")
+    config = _config()
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    return True

@@ -1,0 +1,1 @@
+"""Qt only: the main window, table models, delegates, dialogs and workers."""

@@ -1,0 +1,1 @@
+"""One page class per place in the main window."""

@@ -1,0 +1,48 @@
+"""Settings declared once, over QSettings: window state and the last return chosen."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "RBK"
+APPLICATION = "SKP Returns"
+
+
+class Settings:
+    """Typed access to the user's settings."""
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self._store = store or QSettings(ORGANISATION, APPLICATION)
+
+    def _text(self, key: str) -> str | None:
+        value = self._store.value(key)
+        return str(value) if value else None
+
+    @property
+    def last_service(self) -> str | None:
+        return self._text("return/service")
+
+    @last_service.setter
+    def last_service(self, code: str) -> None:
+        self._store.setValue("return/service", code)
+
+    @property
+    def last_period(self) -> str | None:
+        return self._text("return/period")
+
+    @last_period.setter
+    def last_period(self, code: str) -> None:
+        self._store.setValue("return/period", code)
+
+    def window_geometry(self) -> QByteArray | None:
+        value = self._store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def window_state(self) -> QByteArray | None:
+        value = self._store.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self._store.setValue("window/geometry", geometry)
+        self._store.setValue("window/state", state)
+        self._store.sync()
