@@ -92,7 +92,7 @@ def verify(db: Database) -> VerifyReport:
             select(Return.uuid, Service.code, Return.period, Return.revision, Return.state).join(
                 Service, Service.id == Return.service_id
             )
-        ).tuples()
+        )
         held_returns = set()
         for uuid, service, period, revision, state in rows:
             held_returns.add(uuid)
@@ -119,7 +119,7 @@ def verify(db: Database) -> VerifyReport:
             .join(Return, Return.id == Value.return_id)
             .join(Service, Service.id == Return.service_id)
             .join(Indicator, Indicator.id == Value.indicator_id)
-        ).tuples():
+        ):
             values_checked += 1
             key = (uuid, code)
             seen.add(key)

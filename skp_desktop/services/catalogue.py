@@ -235,7 +235,7 @@ def indicator_infos(
     if not include_context:
         query = query.where(Indicator.kind == "indicator")
     latest: dict[int, tuple[IndicatorDefinition, Indicator]] = {}
-    for definition, indicator in session.execute(query).tuples():
+    for definition, indicator in session.execute(query):
         latest[indicator.id] = (definition, indicator)  # later versions overwrite earlier
     infos = []
     for definition, indicator in latest.values():

@@ -202,7 +202,7 @@ def _earlier_values(
         .join(Indicator, Indicator.id == Value.indicator_id)
         .where(Return.service_id == service.id)
         .order_by(Return.revision)
-    ).tuples()
+    )
     result: dict[str, dict[str, Decimal]] = {}
     revision_seen: dict[tuple[str, str], int] = {}
     for period_code, revision, code, text in rows:

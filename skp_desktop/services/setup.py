@@ -26,10 +26,11 @@ DEMO_NOTE = "DEMO DATA: invented for trying the app, not a real figure"
 
 def initialise(db: Database, *, actor: str, demo: bool = False) -> str:
     """Make sure the database has the default catalogue; add demo history when asked."""
-    loaded = ensure_default_catalogue(db, actor=actor)
+    ensure_default_catalogue(db, actor=actor)
+    indicators = list_indicators(db)
     lines = [
-        f"Database {db.display_name} is ready"
-        + (" with the default catalogue." if loaded else " (catalogue already loaded).")
+        f"Database {db.display_name} is ready: {len(list_services(db))} services and "
+        f"{len(indicators)} indicators (definitions version {indicators[0].definitions_version})."
     ]
     if demo:
         made = add_demo_history(db)

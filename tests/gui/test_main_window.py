@@ -1,0 +1,96 @@
+"""The first window: services, the period due now, and the chosen return's indicators."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from skp_desktop.services.database import open_database
+from skp_desktop.services.returns import EntryChange, record_entries
+from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.return_model import ReturnTableModel
+
+pytestmark = pytest.mark.gui
+
+TODAY = date(2024, 8, 10)  # Q1 2024/25 ended on 30 June: that return is due
+
+
+@pytest.fixture
+def window(qtbot, database_file: Path) -> Iterator[MainWindow]:
+    win = MainWindow(str(database_file), today=TODAY)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.return_page.model.rowCount() > 0, timeout=5000)
+    yield win
+    win.close()
+    win.dispose()
+
+
+def test_the_window_lists_services_and_the_period_due_now(window: MainWindow) -> None:
+    page = window.return_page
+    services = [page.service_picker.itemText(i) for i in range(page.service_picker.count())]
+    assert "Highways (RBK)" in services and "MPS Kingston (MPS)" in services
+    assert len(services) == 10
+    assert page.period_picker.currentText() == "2024/25 Q1 (Apr–Jun 2024) — due now"
+    assert window.windowTitle().startswith("SKP Returns — ")
+    assert "2024/25 Q1 (Apr–Jun 2024)" in window.windowTitle()
+
+
+def test_choosing_a_service_shows_its_return(qtbot, window: MainWindow) -> None:
+    page = window.return_page
+    page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
+    qtbot.waitUntil(lambda: "Highways" in window.windowTitle(), timeout=5000)
+    codes = [page.model.row_at(r).code for r in range(page.model.rowCount())]
+    assert codes == ["SAFER-P4-S1"]  # the annual roads indicator waits for Q4
+    target = page.model.index(0, 4).data()
+    assert target == "100.0"
+    assert "Not started" in window.status_state.text()
+
+
+def test_values_entered_elsewhere_show_with_rag_word_and_shape(qtbot, database_file: Path) -> None:
+    db = open_database(database_file)
+    record_entries(
+        db,
+        service="HIGHWAYS",
+        period="FY2024-25-Q1",
+        changes=[EntryChange("SAFER-P4-S1", {"numerator": "45", "denominator": "50"})],
+        actor="tester",
+    )
+    db.dispose()
+    win = MainWindow(str(database_file), today=TODAY)
+    qtbot.addWidget(win)
+    win._settings.last_service = "HIGHWAYS"
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: "Highways" in win.windowTitle(), timeout=5000)
+    model = win.return_page.model
+    assert model.index(0, 3).data() == "90.0"
+    assert model.index(0, 5).data() == "■ Red"
+    assert model.index(0, 3).data(Qt.ItemDataRole.TextAlignmentRole) & int(
+        Qt.AlignmentFlag.AlignRight
+    )
+    assert "Draft r1" in win.windowTitle()
+    win.close()
+    win.dispose()
+
+
+def test_the_side_panel_shows_the_selected_indicator_source(window: MainWindow) -> None:
+    html = window.definition_panel.browser.toPlainText()
+    first = window.return_page.model.row_at(0).indicator
+    assert first.title in html and "Source" in html
+
+
+def test_the_return_model_passes_qt_model_checks(qtmodeltester, window: MainWindow) -> None:
+    qtmodeltester.check(window.return_page.model)
+    qtmodeltester.check(ReturnTableModel())
+
+
+def test_controls_have_accessible_names(window: MainWindow) -> None:
+    page = window.return_page
+    for widget in (page.service_picker, page.period_picker, page.table, window.places):
+        assert widget.accessibleName()
