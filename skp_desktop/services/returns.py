@@ -377,8 +377,11 @@ def _apply_text(
         setattr(state, name, text.strip() if text else None)
         return None
     if name == "symbol":
-        symbol = parse_symbol(text) if text else None
-        if text and symbol is None:
+        if text is None:  # clearing the symbol leaves any numbers as they are
+            state.symbol = None
+            return None
+        symbol = parse_symbol(text)
+        if symbol is None:
             return RefusedEntry(info.code, name, f"'{text}' is not a symbol: use [x] or [z]")
         name, parsed = "value", symbol
     else:
@@ -423,6 +426,42 @@ def _finish(state: _State, info: IndicatorInfo) -> list[RefusedEntry]:
         for p in problems
         if p.severity is Severity.ERROR and p.rule != "required"
     ]
+
+
+def entry_fields(row: ReturnRow) -> dict[str, str | None]:
+    """A row's whole entry as field texts, in the order that restores it exactly."""
+    fields: dict[str, str | None] = {"symbol": row.symbol}
+    if row.indicator.rules.has_fraction:
+        fields["numerator"] = None if row.numerator is None else canonical_text(row.numerator)
+        fields["denominator"] = None if row.denominator is None else canonical_text(row.denominator)
+    else:
+        fields["value"] = None if row.value is None else canonical_text(row.value)
+    fields["commentary"] = row.commentary
+    fields["explanation"] = row.explanation
+    if row.symbol:  # numbers are blank under a symbol; set them first, then the symbol
+        fields = {k: v for k, v in fields.items() if k != "symbol"} | {"symbol": row.symbol}
+    return fields
+
+
+def preview_change(row: ReturnRow, fields: Mapping[str, str | None]) -> list[RefusedEntry]:
+    """Why a change to one row would be refused (empty when it would be saved), without saving.
+
+    The same rules `record_entries` applies, for checking as people type.
+    """
+    state = _State(
+        numerator=None if row.numerator is None else canonical_text(row.numerator),
+        denominator=None if row.denominator is None else canonical_text(row.denominator),
+        value=None if row.value is None else canonical_text(row.value),
+        symbol=row.symbol,
+        commentary=row.commentary,
+        explanation=row.explanation,
+    )
+    refusals = []
+    for name, text in fields.items():
+        refusal = _apply_text(state, row.indicator, name, text)
+        if refusal:
+            refusals.append(refusal)
+    return refusals or _finish(state, row.indicator)
 
 
 def record_entries(
