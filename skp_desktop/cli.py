@@ -21,7 +21,7 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import audit, catalogue, returns, setup
+from skp_desktop.services import audit, catalogue, entries, returns, setup
 from skp_desktop.services.database import Database, default_actor, open_database
 from skp_desktop.services.dto import ReturnView
 
@@ -204,10 +204,10 @@ def cmd_enter(args: argparse.Namespace, db: Database) -> int:
         if not sep or not code.strip():
             raise UsageError(f"values are given as CODE=VALUE, got '{item}'")
         changes.append(
-            returns.EntryChange(code.strip().upper(), returns.parse_command_line_value(text))
+            entries.EntryChange(code.strip().upper(), entries.parse_command_line_value(text))
         )
     for code, text in _pairs(args.comment, "--comment").items():
-        changes.append(returns.EntryChange(code, {"commentary": text}))
+        changes.append(entries.EntryChange(code, {"commentary": text}))
     if not changes:
         raise UsageError("give at least one CODE=VALUE or --comment CODE=TEXT")
     view = returns.record_entries(
@@ -217,7 +217,7 @@ def cmd_enter(args: argparse.Namespace, db: Database) -> int:
         changes=changes,
         actor=args.actor,
         reason=args.reason,
-        source=returns.SOURCE_COMMAND_LINE,
+        source=entries.SOURCE_COMMAND_LINE,
     )
     print(
         f"Saved {len(changes)} entr{'y' if len(changes) == 1 else 'ies'} in {view.service.code} "
@@ -289,7 +289,7 @@ def cmd_history(args: argparse.Namespace, db: Database) -> int:
             change = e.new or ""
             if e.action == "value.set":
                 change = (
-                    f"{returns.describe_value_json(e.old)} -> {returns.describe_value_json(e.new)}"
+                    f"{entries.describe_value_json(e.old)} -> {entries.describe_value_json(e.new)}"
                 )
             context = [e.service, e.period, e.revision, e.indicator]
             table.append([e.id, e.at.isoformat(timespec="seconds"), e.actor, e.action, *context])

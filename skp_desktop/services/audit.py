@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, VerifyReport
-from skp_desktop.services.returns import value_json
+from skp_desktop.services.entries import value_json
 from skp_desktop.store.audit import iter_events, verify_chain
 from skp_desktop.store.models import AuditEvent, Indicator, Return, Service, Value
 

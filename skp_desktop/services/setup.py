@@ -11,8 +11,8 @@ from skp_desktop.domain.periods import Period, parse_period, period_range
 from skp_desktop.services.catalogue import ensure_default_catalogue, list_indicators, list_services
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
+from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import (
-    EntryChange,
     get_return,
     record_entries,
     submit_return,

@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from skp_desktop.services.database import open_database
-from skp_desktop.services.returns import EntryChange, record_entries
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.returns import record_entries
 from skp_desktop.ui.main_window import MainWindow
 from skp_desktop.ui.return_model import ReturnTableModel
 

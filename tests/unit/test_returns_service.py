@@ -12,11 +12,13 @@ from skp_desktop.domain.errors import NotFoundError, StateError
 from skp_desktop.domain.rag import Direction, Rag
 from skp_desktop.services import audit
 from skp_desktop.services.database import Database, open_database
-from skp_desktop.services.returns import (
+from skp_desktop.services.entries import (
     EntryChange,
     EntryRefused,
     SubmissionRefused,
     describe_value_json,
+)
+from skp_desktop.services.returns import (
     get_return,
     record_entries,
     reopen_return,
