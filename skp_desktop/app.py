@@ -71,11 +71,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.setStyle("Fusion")
     _install_excepthook()
 
-    window = MainWindow(args.db)
+    from skp_desktop.ui.settings import Settings
+    from skp_desktop.ui.theme import apply_theme
+
+    settings = Settings()
+    apply_theme(app, settings.theme)
+    window = MainWindow(args.db, settings=settings)
     window.show()
     # Paint first, then open the database: the window appears at once.
     QTimer.singleShot(0, window.start)
     status = app.exec()
+    window.controller.wait_for_saves()
     QThreadPool.globalInstance().waitForDone()
     window.dispose()
     return status

@@ -43,9 +43,8 @@ def describe_row(row: ReturnRow) -> str:
     if row.problems:
         parts.append("<p><b>Checks</b></p><ul>")
         for problem in row.problems:
-            parts.append(
-                f"<li>{escape(problem.severity.value.capitalize())}: {escape(problem.message)}</li>"
-            )
+            kind = "To enter" if problem.rule == "required" else problem.severity.value.title()
+            parts.append(f"<li>{escape(kind)}: {escape(problem.message)}</li>")
         parts.append("</ul>")
     if info.source:
         document = f" ({escape(info.source_document)})" if info.source_document else ""

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 class Dialogs:
@@ -20,6 +32,61 @@ class Dialogs:
     def confirm(self, parent: QWidget | None, title: str, text: str) -> bool:
         answer = QMessageBox.question(parent, title, text)
         return answer == QMessageBox.StandardButton.Yes
+
+    def ask_text(self, parent: QWidget | None, title: str, label: str) -> str | None:
+        """A line of text, or None when cancelled or left blank."""
+        text, ok = QInputDialog.getText(parent, title, label)
+        return text.strip() if ok and text.strip() else None
+
+    def ask_explanations(
+        self, parent: QWidget | None, warnings: Sequence[tuple[str, str]]
+    ) -> dict[str, str] | None:
+        """One dialog asking for every missing explanation: {code: text}, or None if cancelled."""
+        dialog = ExplanationsDialog(warnings, parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.explanations()
+
+
+class ExplanationsDialog(QDialog):
+    """Asks for an explanation of each warning before a return is submitted."""
+
+    def __init__(self, warnings: Sequence[tuple[str, str]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Explain the warnings")
+        intro = QLabel(
+            "These values look unusual. Say why each is right (for example a change in how "
+            "it is counted, or a real change in the service); the coordinator reads this."
+        )
+        intro.setWordWrap(True)
+        form = QFormLayout()
+        self._edits: dict[str, QLineEdit] = {}
+        for code, message in warnings:
+            label = QLabel(f"<b>{code}</b>: {message}")
+            label.setWordWrap(True)
+            edit = QLineEdit()
+            edit.setAccessibleName(f"Explanation for {code}")
+            edit.textChanged.connect(self._update)
+            form.addRow(label)
+            form.addRow(edit)
+            self._edits[code] = edit
+        self._buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self._buttons.accepted.connect(self.accept)
+        self._buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self._buttons)
+        self._update()
+
+    def _update(self) -> None:
+        ok = self._buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(all(edit.text().strip() for edit in self._edits.values()))
+
+    def explanations(self) -> dict[str, str]:
+        return {code: edit.text().strip() for code, edit in self._edits.items()}
 
 
 dialogs = Dialogs()

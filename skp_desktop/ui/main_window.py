@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
 )
 
 from skp_desktop import APP_NAME, __version__
@@ -24,8 +27,12 @@ from skp_desktop.domain.errors import SkpError
 from skp_desktop.services.dto import ReturnView, ServiceInfo
 from skp_desktop.ui.definition_panel import DefinitionPanel
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.pages.return_page import ReturnPage
+from skp_desktop.ui.pages.return_page import PASTE_HELP, ReturnPage
+from skp_desktop.ui.problems_panel import ProblemsPanel
+from skp_desktop.ui.return_controller import ReturnController
+from skp_desktop.ui.return_grid import paste_changes
 from skp_desktop.ui.settings import Settings
+from skp_desktop.ui.theme import THEMES, apply_theme
 from skp_desktop.ui.workers import Worker
 
 log = logging.getLogger(__name__)
@@ -42,15 +49,17 @@ class MainWindow(QMainWindow):
         *,
         settings: Settings | None = None,
         today: date | None = None,
+        actor: str | None = None,
     ) -> None:
         super().__init__()
         self._target = database_target
         self._settings = settings or Settings()
-        self._db: Any = None
+        self._actor = actor
         self._worker = Worker(self)
-        self._current_view: ReturnView | None = None
+        self.controller = ReturnController(self)
         self.setWindowTitle(APP_NAME)
         self.resize(1280, 760)
+        self.setMinimumSize(960, 560)
 
         self.places = QListWidget()
         self.places.setAccessibleName("Places")
@@ -58,29 +67,37 @@ class MainWindow(QMainWindow):
             item = QListWidgetItem(name)
             item.setToolTip(f"{name} (Ctrl+{number})")
             self.places.addItem(item)
-        self.places.setMaximumWidth(180)
         self.pages = QStackedWidget()
         self.return_page = ReturnPage(today=today)
         self.pages.addWidget(self.return_page)
         self.places.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.places.setCurrentRow(0)
 
-        splitter = QSplitter()
-        splitter.addWidget(self.places)
-        splitter.addWidget(self.pages)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter()
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.places)
+        self.splitter.addWidget(self.pages)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([130, 1000])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
 
         self.definition_panel = DefinitionPanel()
-        self.side_panel = QDockWidget("Indicator", self)
+        self.problems_panel = ProblemsPanel()
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setAccessibleName("Side panel")
+        self.side_tabs.addTab(self.definition_panel, "&Indicator")
+        self.side_tabs.addTab(self.problems_panel, "Pro&blems")
+        self.side_panel = QDockWidget("Details", self)
         self.side_panel.setObjectName("sidePanel")
-        self.side_panel.setWidget(self.definition_panel)
+        self.side_panel.setWidget(self.side_tabs)
         self.side_panel.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
         )
+        self.side_panel.setMinimumWidth(260)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_panel)
+        self.resizeDocks([self.side_panel], [300], Qt.Orientation.Horizontal)
 
         self.status_state = QLabel("Opening the database…")
         self.status_state.setAccessibleName("Return status")
@@ -88,11 +105,22 @@ class MainWindow(QMainWindow):
         self.status_db.setAccessibleName("Database")
         self.statusBar().addWidget(self.status_state, 1)
         self.statusBar().addPermanentWidget(self.status_db)
+        self._last_saved: datetime | None = None
 
         self._build_menus()
-        self.return_page.selection_changed.connect(self._load_return)
-        self.return_page.row_selected.connect(self.definition_panel.show_row)
-        self.return_page.setEnabled(False)
+        page = self.return_page
+        page.selection_changed.connect(self._open_return)
+        page.row_selected.connect(self.definition_panel.show_row)
+        page.submit_requested.connect(self.submit)
+        page.reopen_requested.connect(self.reopen)
+        page.model.edit_requested.connect(self._edit)
+        page.grid.paste_requested.connect(self.paste)
+        page.setEnabled(False)
+        self.problems_panel.go_to.connect(page.go_to)
+        self.controller.view_changed.connect(self._on_view)
+        self.controller.saved.connect(self._on_saved)
+        self.controller.message.connect(page.show_message)
+        self.controller.failed.connect(self._on_failure)
 
         geometry = self._settings.window_geometry()
         if geometry is not None:
@@ -104,13 +132,37 @@ class MainWindow(QMainWindow):
     # --- menus ---------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        open_action = QAction("&Open database…", self)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.choose_database)
+        file_menu.addAction(open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._fill_recent()
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
-        view_menu = self.menuBar().addMenu("&View")
+        edit_menu = bar.addMenu("&Edit")
+        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Y"), QKeySequence.StandardKey.Redo])
+        edit_menu.addActions([undo, redo])
+        self.undo_action, self.redo_action = undo, redo
+        edit_menu.addSeparator()
+        for label, symbol in (
+            ("Mark not &available [x]", "[x]"),
+            ("Mark not a&pplicable [z]", "[z]"),
+        ):
+            action = QAction(label, self)
+            action.triggered.connect(lambda _=False, s=symbol: self.mark_symbol(s))
+            edit_menu.addAction(action)
+
+        view_menu = bar.addMenu("&View")
         for number, name in enumerate(PLACES, start=1):
             action = QAction(name, self)
             action.setShortcut(QKeySequence(f"Ctrl+{number}"))
@@ -120,16 +172,63 @@ class MainWindow(QMainWindow):
         toggle.setText("Side &panel")
         toggle.setShortcut(QKeySequence("F9"))
         view_menu.addAction(toggle)
+        theme_menu = view_menu.addMenu("&Theme")
+        for theme in THEMES:
+            action = QAction(theme.capitalize(), self)
+            action.triggered.connect(lambda _=False, t=theme: self.set_theme(t))
+            theme_menu.addAction(action)
 
-        help_menu = self.menuBar().addMenu("&Help")
+        return_menu = bar.addMenu("&Return")
+        submit = QAction("&Submit…", self)
+        submit.triggered.connect(self.submit)
+        reopen = QAction("&Reopen…", self)
+        reopen.triggered.connect(self.reopen)
+        reload = QAction("Re&fresh", self)
+        reload.setShortcut(QKeySequence.StandardKey.Refresh)
+        reload.triggered.connect(self.controller.reload)
+        return_menu.addActions([submit, reopen, reload])
+
+        help_menu = bar.addMenu("&Help")
+        paste_help = QAction("&Entering values", self)
+        paste_help.setShortcut(QKeySequence.StandardKey.HelpContents)
+        paste_help.triggered.connect(self.show_entry_help)
         about = QAction("&About SKP Returns", self)
         about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
+        help_menu.addActions([paste_help, about])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self._settings.recent_databases()
+        for path in recent:
+            action = QAction(path, self)
+            action.triggered.connect(lambda _=False, p=path: self.open_database(p))
+            self.recent_menu.addAction(action)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def set_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self._settings.theme = theme
+        if self.controller.view is not None:
+            self.return_page.show_return(self.controller.view)  # RAG colours follow the theme
+
+    def show_entry_help(self) -> None:
+        dialogs.information(
+            self,
+            "Entering values",
+            "Type into a cell to enter a value; Enter moves down, Tab moves right, F2 edits, "
+            "Escape cancels. Rates take a numerator and a denominator; the value is worked "
+            "out. Type [x] when a figure is not available and [z] when it does not apply. "
+            "Every value is saved as soon as you leave the cell; Ctrl+Z undoes it.\n\n"
+            + PASTE_HELP,
+        )
 
     def show_about(self) -> None:
         from skp_desktop.logs import log_path
 
-        database = self._db.display_name if self._db is not None else "(not open)"
+        db = self.controller.db
+        database = db.display_name if db is not None else "(not open)"
         QMessageBox.about(
             self,
             f"About {APP_NAME}",
@@ -137,64 +236,170 @@ class MainWindow(QMainWindow):
             f"Partnership.<br><br>Database: {database}<br>Log file: {log_path()}",
         )
 
-    # --- loading -------------------------------------------------------------------------
+    # --- database ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Open the database in the background; the window is already on screen."""
-        target = self._target
+        self.open_database(self._target)
 
-        def work() -> tuple[Any, list[ServiceInfo]]:
+    def choose_database(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(
+            self, "Open an SKP Returns database", "", "SKP Returns databases (*.sqlite3 *.db)"
+        )
+        if path:
+            self.open_database(path)
+
+    def open_database(self, target: str | None) -> None:
+        self.return_page.setEnabled(False)
+        self.status_state.setText("Opening the database…")
+
+        def work() -> tuple[Any, list[ServiceInfo], str]:
             from skp_desktop.services.catalogue import list_services
-            from skp_desktop.services.database import open_database
+            from skp_desktop.services.database import default_actor, open_database
 
             db = open_database(target)
-            return db, list_services(db)
+            return db, list_services(db), self._actor or default_actor()
 
         self._worker.run(work, self._on_opened, self._on_failure)
 
-    def _on_opened(self, result: tuple[Any, list[ServiceInfo]]) -> None:
-        self._db, services = result
-        self.status_db.setText(f"Database: {self._db.display_name}")
+    def _on_opened(self, result: tuple[Any, list[ServiceInfo], str]) -> None:
+        db, services, actor = result
+        if self.controller.db is not None:
+            self.controller.wait_for_saves()
+            self.controller.db.dispose()
+        self.controller.set_database(db, actor)
+        self.status_db.setText(f"Database: {db.display_name}")
+        if db.is_sqlite:
+            self._settings.add_recent_database(db.display_name)
+            self._fill_recent()
         self.return_page.set_services(services, self._settings.last_service)
         self.return_page.select_period(self._settings.last_period)
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
         if service and period:
-            self._load_return(service, period)
+            self._open_return(service, period)
 
-    def _load_return(self, service: str, period: str) -> None:
-        if self._db is None:
-            return
-        db = self._db
+    # --- the return ----------------------------------------------------------------------
+
+    def _open_return(self, service: str, period: str) -> None:
         self._settings.last_service, self._settings.last_period = service, period
-
-        def work() -> ReturnView:
-            from skp_desktop.services.returns import get_return
-
-            return get_return(db, service, period)
-
         self.status_state.setText("Loading the return…")
-        self._worker.run(work, self._on_return, self._on_failure)
+        self._last_saved = None
+        self.controller.open_return(service, period)
 
-    def _on_return(self, view: ReturnView) -> None:
-        self._current_view = view
+    def _on_view(self, view: ReturnView) -> None:
         self.return_page.show_return(view)
+        self.problems_panel.show_view(view)
+        index = self.return_page.grid.currentIndex()
+        self.definition_panel.show_row(self.return_page.model.return_row(index.row()))
         state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
         self.setWindowTitle(f"{APP_NAME} — {view.service.name} · {view.period_label} · {state}")
-        counts = [state]
-        if view.updated_at:
-            counts.append(f"saved {view.updated_at.astimezone().strftime('%d/%m/%Y %H:%M')}")
-        counts.append(f"{view.error_count} error{'s' if view.error_count != 1 else ''}")
-        counts.append(
-            f"{view.unexplained_warning_count} warning"
-            f"{'s' if view.unexplained_warning_count != 1 else ''} to explain"
+        self._update_status(view)
+
+    def _update_status(self, view: ReturnView) -> None:
+        state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
+        parts = [state]
+        saved = self._last_saved or view.updated_at
+        if saved:
+            parts.append(f"saved {saved.astimezone().strftime('%H:%M:%S %d/%m/%Y')}")
+        missing = sum(1 for r in view.rows for p in r.errors if p.rule == "required")
+        errors = view.error_count - missing
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+        parts.append(f"{missing} to enter")
+        unexplained = view.unexplained_warning_count
+        parts.append(f"{unexplained} warning{'s' if unexplained != 1 else ''} to explain")
+        self.status_state.setText(" · ".join(parts))
+
+    def _on_saved(self, when: datetime) -> None:
+        self._last_saved = when
+
+    def _edit(self, code: str, fields: dict[str, str | None]) -> None:
+        name = ", ".join(fields)
+        if self.controller.request_edit({code: fields}, f"Edit {code} {name}"):
+            self.return_page.model.mark_pending(code, fields)
+
+    def mark_symbol(self, symbol: str) -> None:
+        index = self.return_page.grid.currentIndex()
+        row = self.return_page.model.return_row(index.row()) if index.isValid() else None
+        if row is not None and self.controller.editable:
+            self._edit(row.code, {"symbol": symbol})
+
+    def paste(self, text: str) -> None:
+        if not self.controller.editable:
+            self.return_page.show_message("This revision is read-only: reopen it to change it.")
+            return
+        index = self.return_page.grid.currentIndex()
+        if not index.isValid() or not text.strip():
+            return
+        changes, problems = paste_changes(self.return_page.model, index.row(), index.column(), text)
+        if problems:
+            self.return_page.show_message(
+                "Nothing was pasted. Fix these cells and paste again: " + "; ".join(problems)
+            )
+            return
+        if changes and self.controller.request_edit(changes, f"Paste {len(changes)} rows"):
+            for code, fields in changes.items():
+                self.return_page.model.mark_pending(code, fields)
+
+    def submit(self) -> None:
+        view = self.controller.view
+        if view is None or view.state != "draft":
+            return
+        errors = [(row, p) for row in view.rows for p in row.errors]
+        if errors:
+            row, problem = errors[0]
+            self.return_page.go_to(row.code, self.problems_panel_column(row, problem))
+            self.side_tabs.setCurrentWidget(self.problems_panel)
+            self.return_page.show_message(
+                f"Not submitted: {len(errors)} value{'s' if len(errors) != 1 else ''} still "
+                "need fixing or entering (see Problems)."
+            )
+            return
+        explanations: dict[str, str] = {}
+        needing = [
+            (row.code, "; ".join(p.message for p in row.warnings))
+            for row in view.rows
+            if row.needs_explanation
+        ]
+        if needing:
+            answer = dialogs.ask_explanations(self, needing)
+            if answer is None:
+                return
+            explanations = answer
+        warnings = sum(1 for row in view.rows if row.warnings)
+        summary = (
+            f"Submit {view.service.name}'s return for {view.period_label}, revision "
+            f"{view.revision}?\n\n{len(view.rows)} indicators, {warnings} with an explained "
+            "warning. After submitting, this revision is read-only; you can reopen it with a "
+            "reason."
         )
-        self.status_state.setText(" · ".join(counts))
+        if dialogs.confirm(self, "Submit the return", summary):
+            self.controller.submit(explanations)
+
+    @staticmethod
+    def problems_panel_column(row: Any, problem: Any) -> int:
+        from skp_desktop.ui.return_grid import problem_column
+
+        return problem_column(row, problem)
+
+    def reopen(self) -> None:
+        view = self.controller.view
+        if view is None or view.state in ("draft", "not started"):
+            return
+        reason = dialogs.ask_text(
+            self,
+            "Reopen the return",
+            f"Why does {view.period_label} need to change? (recorded in the history)",
+        )
+        if reason:
+            self.controller.reopen(reason)
 
     def _on_failure(self, exc: Exception) -> None:
         if isinstance(exc, SkpError):
-            self.status_state.setText(str(exc))
-            dialogs.error(self, APP_NAME, str(exc))
+            self.status_state.setText(str(exc).splitlines()[0])
+            self.return_page.show_message(str(exc))
+            if not self.return_page.isEnabled() or self.controller.db is None:
+                dialogs.error(self, APP_NAME, str(exc))
             return
         from skp_desktop.logs import log_path
 
@@ -212,17 +417,16 @@ class MainWindow(QMainWindow):
 
     @property
     def database(self) -> Any:
-        return self._db
+        return self.controller.db
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.controller.wait_for_saves()  # every acknowledged edit is written before we go
         self._settings.save_window(self.saveGeometry(), self.saveState())
         super().closeEvent(event)
 
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
-        if self._db is not None:
-            self._db.dispose()
-            self._db = None
-
-
-__all__ = ["MainWindow"]
+        self.controller.wait_for_saves()
+        if self.controller.db is not None:
+            self.controller.db.dispose()
+            self.controller.db = None

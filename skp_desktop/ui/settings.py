@@ -34,6 +34,24 @@ class Settings:
     def last_period(self, code: str) -> None:
         self._store.setValue("return/period", code)
 
+    @property
+    def theme(self) -> str:
+        return self._text("view/theme") or "system"
+
+    @theme.setter
+    def theme(self, name: str) -> None:
+        self._store.setValue("view/theme", name)
+
+    def recent_databases(self) -> list[str]:
+        value = self._store.value("file/recent")
+        if isinstance(value, str):
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
+
+    def add_recent_database(self, path: str, keep: int = 8) -> None:
+        paths = [path] + [p for p in self.recent_databases() if p != path]
+        self._store.setValue("file/recent", paths[:keep])
+
     def window_geometry(self) -> QByteArray | None:
         value = self._store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

@@ -38,9 +38,13 @@ class _Task(QRunnable):
 class Worker(QObject):
     """Runs callables in the thread pool; results arrive as signals on the UI thread."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
         super().__init__(parent)
         self._pending: list[_Signals] = []
+        # serial: a pool of one thread runs tasks in the order given (saves must not overtake).
+        self._pool = QThreadPool(self) if serial else QThreadPool.globalInstance()
+        if serial:
+            self._pool.setMaxThreadCount(1)
 
     def run(
         self,
@@ -59,8 +63,12 @@ class Worker(QObject):
 
         signals.done.connect(lambda result: finish(on_done, result))
         signals.failed.connect(lambda exc: finish(on_error, exc))
-        QThreadPool.globalInstance().start(_Task(work, signals))
+        self._pool.start(_Task(work, signals))
 
     @property
     def busy(self) -> bool:
         return bool(self._pending)
+
+    def wait(self, msecs: int = -1) -> bool:
+        """Block until every task has run (for quitting: acknowledged saves finish first)."""
+        return self._pool.waitForDone(msecs)

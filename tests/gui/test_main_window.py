@@ -13,7 +13,7 @@ from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries
 from skp_desktop.ui.main_window import MainWindow
-from skp_desktop.ui.return_model import ReturnTableModel
+from skp_desktop.ui.return_grid import COLUMN_BY_TITLE, ReturnGridModel
 
 pytestmark = pytest.mark.gui
 
@@ -27,6 +27,7 @@ def window(qtbot, database_file: Path) -> Iterator[MainWindow]:
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.return_page.model.rowCount() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=5000)
     yield win
     win.close()
     win.dispose()
@@ -46,10 +47,10 @@ def test_choosing_a_service_shows_its_return(qtbot, window: MainWindow) -> None:
     page = window.return_page
     page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
     qtbot.waitUntil(lambda: "Highways" in window.windowTitle(), timeout=5000)
-    codes = [page.model.row_at(r).code for r in range(page.model.rowCount())]
-    assert codes == ["SAFER-P4-S1"]  # the annual roads indicator waits for Q4
-    target = page.model.index(0, 4).data()
-    assert target == "100.0"
+    rows = [page.model.return_row(r) for r in range(page.model.rowCount())]
+    assert [r.code for r in rows if r] == ["SAFER-P4-S1"]  # annual roads indicator waits for Q4
+    row = page.model.row_of("SAFER-P4-S1")
+    assert page.model.index(row, COLUMN_BY_TITLE["Target"]).data() == "100.0"
     assert "Not started" in window.status_state.text()
 
 
@@ -70,11 +71,12 @@ def test_values_entered_elsewhere_show_with_rag_word_and_shape(qtbot, database_f
     win.start()
     qtbot.waitUntil(lambda: "Highways" in win.windowTitle(), timeout=5000)
     model = win.return_page.model
-    assert model.index(0, 3).data() == "90.0"
-    assert model.index(0, 5).data() == "■ Red"
-    assert model.index(0, 3).data(Qt.ItemDataRole.TextAlignmentRole) & int(
-        Qt.AlignmentFlag.AlignRight
-    )
+    row = model.row_of("SAFER-P4-S1")
+    value = model.index(row, COLUMN_BY_TITLE["Value"])
+    assert value.data() == "90.0"
+    assert model.index(row, COLUMN_BY_TITLE["RAG"]).data() == "■ Red"
+    assert model.index(row, COLUMN_BY_TITLE["Numerator"]).data() == "45"
+    assert value.data(Qt.ItemDataRole.TextAlignmentRole) & int(Qt.AlignmentFlag.AlignRight)
     assert "Draft r1" in win.windowTitle()
     win.close()
     win.dispose()
@@ -82,16 +84,17 @@ def test_values_entered_elsewhere_show_with_rag_word_and_shape(qtbot, database_f
 
 def test_the_side_panel_shows_the_selected_indicator_source(window: MainWindow) -> None:
     html = window.definition_panel.browser.toPlainText()
-    first = window.return_page.model.row_at(0).indicator
+    index = window.return_page.grid.currentIndex()
+    first = window.return_page.model.return_row(index.row()).indicator
     assert first.title in html and "Source" in html
 
 
 def test_the_return_model_passes_qt_model_checks(qtmodeltester, window: MainWindow) -> None:
     qtmodeltester.check(window.return_page.model)
-    qtmodeltester.check(ReturnTableModel())
+    qtmodeltester.check(ReturnGridModel())
 
 
 def test_controls_have_accessible_names(window: MainWindow) -> None:
     page = window.return_page
-    for widget in (page.service_picker, page.period_picker, page.table, window.places):
+    for widget in (page.service_picker, page.period_picker, page.grid, window.places):
         assert widget.accessibleName()

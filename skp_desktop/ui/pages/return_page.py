@@ -1,48 +1,58 @@
-"""The Return place: choose a service and a period, and see that return's indicators."""
+"""The Return place: pick a service and period, enter values, submit or reopen."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QTableView,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from skp_desktop.domain.periods import Period, PeriodKind, latest_due_period, period_range
+from skp_desktop.domain.periods import (
+    Period,
+    PeriodKind,
+    latest_due_period,
+    parse_period,
+    period_range,
+)
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
-from skp_desktop.ui.return_model import ReturnTableModel
+from skp_desktop.ui.return_grid import COLUMNS, ReturnGridModel, ReturnGridView
 
 FIRST_PERIOD = "FY2023-24-Q1"
+PASTE_HELP = (
+    "Paste a block copied from Excel or LibreOffice onto the grid with Ctrl+V. "
+    "The whole paste is saved as one step (Ctrl+Z undoes it), or, if any cell is wrong, "
+    "nothing is pasted and the message says which cells to fix."
+)
 
 
 def period_choices(today: date) -> tuple[list[Period], Period]:
     """Quarters offered in the picker (newest first) and the one due now."""
-    from skp_desktop.domain.periods import parse_period
-
     due = latest_due_period(PeriodKind.QUARTER, today)
     quarters = period_range(parse_period(FIRST_PERIOD), due.next())
     return list(reversed(quarters)), due
 
 
 class ReturnPage(QWidget):
-    """Service and period pickers over the return's table of indicators."""
+    """Service and period pickers, the return grid, and Submit / Reopen."""
 
     selection_changed = Signal(str, str)  # service code, period code
     row_selected = Signal(object)  # ReturnRow or None
+    submit_requested = Signal()
+    reopen_requested = Signal()
 
     def __init__(self, today: date | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service_picker = QComboBox()
         self.service_picker.setAccessibleName("Service")
-        self.service_picker.setMinimumContentsLength(24)
+        self.service_picker.setMinimumContentsLength(22)
         self.period_picker = QComboBox()
         self.period_picker.setAccessibleName("Period")
         periods, due = period_choices(today or date.today())
@@ -55,35 +65,49 @@ class ReturnPage(QWidget):
         service_label.setBuddy(self.service_picker)
         period_label = QLabel("&Period:")
         period_label.setBuddy(self.period_picker)
+
+        self.submit_button = QPushButton("S&ubmit…")
+        self.submit_button.setAccessibleName("Submit the return")
+        self.submit_button.setToolTip("Check the return and send it (Ctrl+Return)")
+        self.submit_button.setShortcut(QKeySequence("Ctrl+Return"))
+        self.submit_button.clicked.connect(self.submit_requested)
+        self.reopen_button = QPushButton("&Reopen…")
+        self.reopen_button.setAccessibleName("Reopen the return")
+        self.reopen_button.setToolTip("Start the next revision to make changes")
+        self.reopen_button.clicked.connect(self.reopen_requested)
+
         header = QHBoxLayout()
         header.addWidget(service_label)
         header.addWidget(self.service_picker, 2)
-        header.addSpacing(12)
+        header.addSpacing(8)
         header.addWidget(period_label)
         header.addWidget(self.period_picker, 2)
         header.addStretch(1)
+        header.addWidget(self.submit_button)
+        header.addWidget(self.reopen_button)
 
         self.heading = QLabel()
         self.heading.setObjectName("returnHeading")
         self.heading.setAccessibleName("Return heading")
         font = self.heading.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setBold(True)
         self.heading.setFont(font)
+        self.state_note = QLabel()
+        self.state_note.setWordWrap(True)
+        self.state_note.setAccessibleName("Return state")
 
-        self.model = ReturnTableModel(self)
-        self.table = QTableView()
-        self.table.setAccessibleName("Return indicators")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        horizontal = self.table.horizontalHeader()
-        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        horizontal.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.selectionModel().currentRowChanged.connect(self._on_row)
+        self.model = ReturnGridModel(self)
+        self.grid = ReturnGridView(self.model)
+        self.grid.setAccessibleName("Return grid")
+        self.grid.setAccessibleDescription(PASTE_HELP)
+        self.grid.selectionModel().currentChanged.connect(self._on_current)
+
+        self.message_bar = QLabel()
+        self.message_bar.setWordWrap(True)
+        self.message_bar.setAccessibleName("Message")
+        self.message_bar.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.grid.grid_delegate.live_message.connect(self.show_message)
 
         self.empty_state = QLabel()
         self.empty_state.setWordWrap(True)
@@ -93,8 +117,11 @@ class ReturnPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.heading)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.state_note)
+        layout.addWidget(self.grid, 1)
         layout.addWidget(self.empty_state)
+        layout.addWidget(self.message_bar)
+        self.show_message("")
 
         self.service_picker.currentIndexChanged.connect(self._emit_selection)
         self.period_picker.currentIndexChanged.connect(self._emit_selection)
@@ -123,31 +150,63 @@ class ReturnPage(QWidget):
         return self.service_picker.currentData(), self.period_picker.currentData()
 
     def show_return(self, view: ReturnView) -> None:
-        revision = f"revision {view.revision}" if view.revision else "not started yet"
-        self.heading.setText(
-            f"{view.service.name} · {view.period_label} · {view.state.capitalize()}"
-            + (f" r{view.revision}" if view.revision else "")
-        )
-        self.heading.setAccessibleDescription(revision)
-        self.model.set_view(view)
+        editable = view.state in ("draft", "not started")
+        current = self.grid.currentIndex()
+        self.model.set_view(view, read_only=not editable)
+        state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
+        self.heading.setText(f"{view.service.name} · {view.period_label} · {state}")
+        if view.state == "not started":
+            note = "Type a value to start this return; every value is saved as you enter it."
+        elif editable:
+            note = "Every value is saved as you enter it. Ctrl+Z undoes the last change."
+        else:
+            note = (
+                f"Revision {view.revision} is {view.state} and read-only. Choose Reopen to "
+                f"start revision {view.revision + 1} (you will be asked why)."
+            )
+        self.state_note.setText(note)
+        self.submit_button.setEnabled(view.state == "draft")
+        self.reopen_button.setEnabled(not editable)
         if not view.rows:
             self.empty_state.setText(
                 f"{view.service.name} has no indicators due for {view.period_label}. "
                 "Annual indicators are reported with the Q4 return: choose Q4 above."
             )
         self.empty_state.setVisible(not view.rows)
-        self.table.setVisible(bool(view.rows))
-        if view.rows:
-            self.table.selectRow(0)
+        self.grid.setVisible(bool(view.rows))
+        if view.rows and not current.isValid():
+            self.go_to(view.rows[0].code, _first_editable_column(view.rows[0]))
+        elif current.isValid():
+            self.grid.setCurrentIndex(self.model.index(current.row(), current.column()))
+
+    def go_to(self, code: str, column: int) -> None:
+        """Select an indicator's cell and give the grid the keyboard."""
+        row = self.model.row_of(code)
+        if row >= 0:
+            self.grid.setCurrentIndex(self.model.index(row, column))
+            self.grid.scrollTo(self.model.index(row, column))
+            self.grid.setFocus()
+
+    def show_message(self, text: str) -> None:
+        self.message_bar.setText(text)
+        self.message_bar.setVisible(bool(text))
 
     # --- signals -------------------------------------------------------------------------
 
     def _emit_selection(self) -> None:
         service, period = self.current_selection()
         if service and period:
+            self.model.set_view(None, read_only=True)
             self.selection_changed.emit(service, period)
 
-    def _on_row(self, current: object, _previous: object) -> None:
-        index = self.table.currentIndex()
-        row: ReturnRow | None = self.model.row_at(index.row()) if index.isValid() else None
+    def _on_current(self, current: object, _previous: object) -> None:
+        index = self.grid.currentIndex()
+        row: ReturnRow | None = self.model.return_row(index.row()) if index.isValid() else None
         self.row_selected.emit(row)
+
+
+def _first_editable_column(row: ReturnRow) -> int:
+    for number in range(len(COLUMNS)):
+        if ReturnGridModel.is_editable(row, number):
+            return number
+    return 0

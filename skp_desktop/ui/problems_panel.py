@@ -1,0 +1,60 @@
+"""The problems list: every open error and warning of the return; choosing one goes there."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QStyle
+
+from skp_desktop.domain.validation import Severity
+from skp_desktop.services.dto import ReturnView
+from skp_desktop.ui.return_grid import FIELD_COLUMN, problem_column
+
+_TARGET = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QListWidget):
+    """Errors first, then warnings; Enter or a click on one selects its cell."""
+
+    go_to = Signal(str, int)  # indicator code, grid column
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAccessibleName("Problems")
+        self.setWordWrap(True)
+        self.itemActivated.connect(self._activate)
+        self.itemClicked.connect(self._activate)
+
+    def show_view(self, view: ReturnView | None) -> None:
+        self.clear()
+        if view is None:
+            return
+        style = QApplication.style()
+        entries = [(row, p) for row in view.rows for p in row.problems]
+        entries.sort(key=lambda rp: rp[1].severity is not Severity.ERROR)
+        for row, problem in entries:
+            icon = style.standardIcon(
+                QStyle.StandardPixmap.SP_MessageBoxCritical
+                if problem.severity is Severity.ERROR
+                else QStyle.StandardPixmap.SP_MessageBoxWarning
+            )
+            words = "Error" if problem.severity is Severity.ERROR else "Warning"
+            item = QListWidgetItem(icon, f"{words} · {row.code} {problem.field}: {problem.message}")
+            item.setData(_TARGET, (row.code, problem_column(row, problem)))
+            self.addItem(item)
+        for row in view.rows:
+            if row.needs_explanation:
+                style_icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
+                item = QListWidgetItem(
+                    style_icon, f"To explain · {row.code}: the warning needs an explanation"
+                )
+                item.setData(_TARGET, (row.code, FIELD_COLUMN["explanation"]))
+                self.addItem(item)
+        if self.count() == 0:
+            item = QListWidgetItem("No problems: every value passes its checks.")
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.addItem(item)
+
+    def _activate(self, item: QListWidgetItem) -> None:
+        target = item.data(_TARGET)
+        if target:
+            self.go_to.emit(*target)

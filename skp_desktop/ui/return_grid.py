@@ -1,0 +1,570 @@
+"""The return grid: an editable table over a return's rows, with spreadsheet keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLineEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from skp_desktop.domain.rag import Rag, direction_label
+from skp_desktop.domain.validation import Problem, Severity
+from skp_desktop.domain.values import canonical_text, format_number
+from skp_desktop.services.dto import ReturnRow, ReturnView
+from skp_desktop.services.entries import preview_change
+from skp_desktop.ui.rag_style import is_dark, rag_colour
+
+_Index = QModelIndex | QPersistentModelIndex
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """One grid column: its header, the entry field it edits (if any) and its width hint."""
+
+    title: str
+    field: str | None = None
+    numeric: bool = False
+    width: int = 0
+
+
+COLUMNS = (
+    Column("Code", width=92),
+    Column("Indicator", width=260),
+    Column("Unit", width=70),
+    Column("Numerator", "numerator", numeric=True, width=84),
+    Column("Denominator", "denominator", numeric=True, width=92),
+    Column("Value", "value", numeric=True, width=70),
+    Column("Target", numeric=True, width=60),
+    Column("RAG", width=76),
+    Column("vs previous", width=104),
+    Column("vs year ago", width=104),
+    Column("Commentary", "commentary", width=180),
+    Column("Explanation", "explanation", width=180),
+)
+COLUMN_BY_TITLE = {c.title: i for i, c in enumerate(COLUMNS)}
+FIELD_COLUMN = {c.field: i for i, c in enumerate(COLUMNS) if c.field}
+
+
+@dataclass(frozen=True)
+class SectionRow:
+    """A heading row between groups of indicators, from the service's form."""
+
+    title: str
+
+
+def _numbers(value: Any, decimals: int) -> str:
+    return "" if value is None else format_number(value, decimals)
+
+
+def _count(value: Decimal | None) -> str:
+    """A numerator or denominator: whole numbers without decimals, others with two."""
+    if value is None:
+        return ""
+    return format_number(value, 0 if value == value.to_integral_value() else 2)
+
+
+def problem_column(row: ReturnRow, problem: Problem) -> int:
+    """The column a problem belongs to (a rate's value problems sit on the value)."""
+    return FIELD_COLUMN.get(problem.field, FIELD_COLUMN["value"])
+
+
+class ReturnGridModel(QAbstractTableModel):
+    """Rows of a ReturnView with section headings; edits are asked for, never written here."""
+
+    edit_requested = Signal(str, dict)  # indicator code, {field: new text or None}
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[SectionRow | ReturnRow] = []
+        self._read_only = True
+        self._pending: dict[tuple[str, str], str | None] = {}
+
+    # --- contents ------------------------------------------------------------------------
+
+    def set_view(self, view: ReturnView | None, *, read_only: bool) -> None:
+        """Show a return; rows keep their places so the current cell stays put."""
+        items: list[SectionRow | ReturnRow] = []
+        section = None
+        for row in view.rows if view else ():
+            if row.section != section:
+                section = row.section
+                items.append(SectionRow(section))
+            items.append(row)
+        same_shape = [type(i) for i in items] == [type(i) for i in self._items] and all(
+            isinstance(a, SectionRow) or a.code == b.code  # type: ignore[union-attr]
+            for a, b in zip(items, self._items, strict=True)
+        )
+        self._pending.clear()
+        if same_shape and read_only == self._read_only:
+            self._items = items
+            if items:
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(items) - 1, len(COLUMNS) - 1)
+                )
+            return
+        self.beginResetModel()
+        self._items = items
+        self._read_only = read_only
+        self.endResetModel()
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def item(self, row: int) -> SectionRow | ReturnRow:
+        return self._items[row]
+
+    def return_row(self, row: int) -> ReturnRow | None:
+        item = self._items[row] if 0 <= row < len(self._items) else None
+        return item if isinstance(item, ReturnRow) else None
+
+    def row_of(self, code: str) -> int:
+        for number, item in enumerate(self._items):
+            if isinstance(item, ReturnRow) and item.code == code:
+                return number
+        return -1
+
+    def mark_pending(self, code: str, fields: dict[str, str | None]) -> None:
+        """Show typed text at once while the save is under way."""
+        row = self.row_of(code)
+        for name, text in fields.items():
+            self._pending[(code, name)] = text
+        if row >= 0:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    # --- Qt model ------------------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_HELP.get(COLUMNS[section].title)
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        row = self.return_row(index.row())
+        if row is None:
+            return Qt.ItemFlag.ItemIsEnabled
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if not self._read_only and self.is_editable(row, index.column()):
+            base |= Qt.ItemFlag.ItemIsEditable
+        return base
+
+    @staticmethod
+    def is_editable(row: ReturnRow, column: int) -> bool:
+        field = COLUMNS[column].field
+        if field is None:
+            return False
+        if field in ("numerator", "denominator"):
+            return row.indicator.rules.has_fraction
+        if field == "value":
+            return not row.indicator.rules.has_fraction
+        return True
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        if isinstance(item, SectionRow):
+            return self._section_data(item, index.column(), role)
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display_text(item, column)
+        if role == Qt.ItemDataRole.EditRole:
+            return self.edit_text(item, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item, column)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            text = self.display_text(item, column) or "blank"
+            problems = self.cell_problems(item, column)
+            return "; ".join([text, *(f"{p.severity.value}: {p.message}" for p in problems)])
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(item, column)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._background(item, column)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if COLUMNS[column].title == "RAG" and item.rag:
+                return rag_colour(item.rag)
+            if column in FIELD_COLUMN.values() and not self.is_editable(item, column):
+                return QApplication.palette().placeholderText()
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column].numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == ROW_ROLE:
+            return item
+        return None
+
+    def _section_data(self, item: SectionRow, column: int, role: int) -> Any:
+        if column == 0 and role in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.AccessibleTextRole,
+        ):
+            return item.title
+        if role == Qt.ItemDataRole.FontRole:
+            font = QApplication.font()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QApplication.palette().alternateBase()
+        return None
+
+    def _pending_text(self, row: ReturnRow, field: str) -> tuple[bool, str | None]:
+        key = (row.code, field)
+        return (key in self._pending, self._pending.get(key))
+
+    def display_text(self, row: ReturnRow, column: int) -> str:
+        col = COLUMNS[column]
+        rules = row.indicator.rules
+        if col.field:
+            pending, text = self._pending_text(row, col.field)
+            if pending:
+                return text or ""
+        if col.title == "Code":
+            return row.code
+        if col.title == "Indicator":
+            return row.indicator.title
+        if col.title == "Unit":
+            return rules.unit.value
+        if col.title == "Numerator":
+            return row.symbol if row.symbol and rules.has_fraction else _count(row.numerator)
+        if col.title == "Denominator":
+            return _count(row.denominator)
+        if col.title == "Value":
+            return row.symbol or _numbers(row.value, rules.decimals)
+        if col.title == "Target":
+            return _numbers(rules.target, rules.decimals)
+        if col.title == "RAG":
+            return row.rag.label if row.rag else ("—" if rules.target is None else "")
+        if col.title == "vs previous":
+            return direction_label(row.value, row.previous_value, rules.polarity) or ""
+        if col.title == "vs year ago":
+            return direction_label(row.value, row.year_earlier_value, rules.polarity) or ""
+        if col.title == "Commentary":
+            return row.commentary or ""
+        if col.title == "Explanation":
+            return row.explanation or ""
+        return ""
+
+    def edit_text(self, row: ReturnRow, column: int) -> str:
+        field = COLUMNS[column].field
+        if field is None:
+            return ""
+        pending, text = self._pending_text(row, field)
+        if pending:
+            return text or ""
+        if field in ("value", "numerator") and row.symbol:
+            return row.symbol
+        value = getattr(row, field)
+        if value is None:
+            return ""
+        return value if isinstance(value, str) else canonical_text(value)
+
+    def cell_problems(self, row: ReturnRow, column: int) -> list[Problem]:
+        return [p for p in row.problems if problem_column(row, p) == column]
+
+    def _tooltip(self, row: ReturnRow, column: int) -> str | None:
+        lines = [
+            f"{p.severity.value.capitalize()}: {p.message}" for p in self.cell_problems(row, column)
+        ]
+        title = COLUMNS[column].title
+        if title == "Indicator":
+            lines.insert(0, row.indicator.title)
+            if row.help:
+                lines.append(row.help)
+        rules = row.indicator.rules
+        if title == "Numerator" and rules.numerator_label:
+            lines.append(f"Numerator: {rules.numerator_label}")
+        if title == "Denominator" and rules.denominator_label:
+            lines.append(f"Denominator: {rules.denominator_label}")
+        if title == "Value" and rules.has_fraction:
+            lines.append("Worked out from the numerator and denominator.")
+        if title in ("vs previous", "vs year ago"):
+            earlier = row.previous_value if title == "vs previous" else row.year_earlier_value
+            lines.append(
+                "No earlier figure to compare with."
+                if earlier is None
+                else f"Earlier figure: {format_number(earlier, rules.decimals)}"
+            )
+        return "\n".join(lines) or None
+
+    def _worst(self, row: ReturnRow, column: int) -> Severity | None:
+        # A blank cell is work to do, not a mistake: it is counted "to enter", not marked red.
+        problems = [p for p in self.cell_problems(row, column) if p.rule != "required"]
+        if any(p.severity is Severity.ERROR for p in problems):
+            return Severity.ERROR
+        return Severity.WARNING if problems else None
+
+    def _icon(self, row: ReturnRow, column: int) -> Any:
+        worst = self._worst(row, column)
+        if worst is None:
+            return None
+        style = QApplication.style()
+        pixmap = (
+            QStyle.StandardPixmap.SP_MessageBoxCritical
+            if worst is Severity.ERROR
+            else QStyle.StandardPixmap.SP_MessageBoxWarning
+        )
+        return style.standardIcon(pixmap)
+
+    def _background(self, row: ReturnRow, column: int) -> Any:
+        worst = self._worst(row, column)
+        if worst is None:
+            return None
+        # A tint of the RAG hue behind the cell; the icon and tooltip carry the meaning.
+        colour = QColor(rag_colour(Rag.RED if worst is Severity.ERROR else Rag.AMBER))
+        colour.setAlpha(70 if is_dark() else 40)
+        return QBrush(colour)
+
+    def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or not (self.flags(index) & Qt.ItemFlag.ItemIsEditable):
+            return False
+        row = self.return_row(index.row())
+        field = COLUMNS[index.column()].field
+        if row is None or field is None:
+            return False
+        text = str(value).strip() if value is not None else ""
+        if text == self.edit_text(row, index.column()):
+            return False  # nothing changed: no save, no undo step
+        self.edit_requested.emit(row.code, field_change(row, field, text))
+        return True
+
+
+def field_change(row: ReturnRow, field: str, text: str) -> dict[str, str | None]:
+    """The entry fields to save for text typed into one cell ("[x]" becomes a symbol)."""
+    from skp_desktop.domain.values import parse_symbol
+
+    if field in ("numerator", "denominator", "value") and parse_symbol(text) is not None:
+        return {"symbol": text}
+    if field in ("numerator", "denominator") and row.symbol and text:
+        return {"symbol": None, field: text}
+    return {field: text or None}
+
+
+_HEADER_HELP = {
+    "Numerator": "For rates: the count on top of the fraction. Type a number, or [x] / [z].",
+    "Denominator": "For rates: the count underneath. Must be more than 0.",
+    "Value": "Counts and scores are typed here; rates are worked out for you.",
+    "RAG": "Against the target: ● Green on target, ▲ Amber close, ■ Red off target.",
+    "vs previous": "Direction of travel against the previous period; the arrow follows the "
+    "number, the word says whether that is better.",
+    "vs year ago": "Direction of travel against the same period a year earlier.",
+    "Explanation": "Every warning needs an explanation before the return can be submitted.",
+}
+
+
+class CellEditor(QLineEdit):
+    """The line editor for a cell; it says what is wrong while people type."""
+
+
+class ReturnGridDelegate(QStyledItemDelegate):
+    """Editors that check as people type; Enter commits and moves down."""
+
+    live_message = Signal(str)  # empty when the typed text would be accepted
+    enter_pressed = Signal()
+
+    def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: _Index) -> QWidget:
+        editor = CellEditor(parent)
+        editor.setFrame(False)
+        column = COLUMNS[index.column()]
+        editor.setAccessibleName(f"{column.title} of {self._model.return_row(index.row()).code}")
+        if column.numeric:
+            editor.setAlignment(Qt.AlignmentFlag.AlignRight)
+        row = self._model.return_row(index.row())
+        editor.textChanged.connect(lambda text: self._check(editor, row, column, text))
+        return editor
+
+    def _check(self, editor: CellEditor, row: ReturnRow | None, column: Column, text: str) -> None:
+        if row is None or column.field is None:
+            return
+        refusals = preview_change(row, field_change(row, column.field, text.strip()))
+        message = "; ".join(r.message for r in refusals)
+        editor.setToolTip(message)
+        editor.setProperty("invalid", bool(refusals))
+        editor.setStyleSheet("QLineEdit { border: 2px solid #c0362c; }" if refusals else "")
+        self.live_message.emit(f"{row.code} {column.title.lower()}: {message}" if message else "")
+
+    def setEditorData(self, editor: QWidget, index: _Index) -> None:
+        if isinstance(editor, QLineEdit):
+            editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
+
+    def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
+        if isinstance(editor, QLineEdit):
+            model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)
+
+    def eventFilter(self, editor: Any, event: Any) -> bool:
+        if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.commitData.emit(editor)
+                self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+                self.live_message.emit("")
+                self.enter_pressed.emit()
+                return True
+            if event.key() == Qt.Key.Key_Escape:
+                self.live_message.emit("")
+        return super().eventFilter(editor, event)
+
+
+class ReturnGridView(QTableView):
+    """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits."""
+
+    paste_requested = Signal(str)
+
+    def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.grid_delegate = ReturnGridDelegate(model, self)
+        self.setItemDelegate(self.grid_delegate)
+        self.grid_delegate.enter_pressed.connect(lambda: QTimer.singleShot(0, self.move_down))
+        self.setEditTriggers(
+            QAbstractItemView.EditTrigger.AnyKeyPressed
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.DoubleClicked
+        )
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ContiguousSelection)
+        self.setTabKeyNavigation(True)
+        self.setWordWrap(False)
+        self.setAlternatingRowColors(False)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for number, column in enumerate(COLUMNS):
+            header.resizeSection(number, column.width)
+        model.modelReset.connect(self._span_sections)
+
+    def _span_sections(self) -> None:
+        self.clearSpans()
+        model = self.model()
+        for row in range(model.rowCount()):
+            if isinstance(model.item(row), SectionRow):  # type: ignore[attr-defined]
+                self.setSpan(row, 0, 1, len(COLUMNS))
+
+    def move_down(self) -> None:
+        """Go to the next indicator row in the same column."""
+        current = self.currentIndex()
+        model = self.model()
+        row = current.row() + 1
+        while row < model.rowCount() and model.return_row(row) is None:  # type: ignore[attr-defined]
+            row += 1
+        if row < model.rowCount():
+            self.setCurrentIndex(model.index(row, current.column()))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Paste):
+            self.paste_requested.emit(QApplication.clipboard().text())
+            return
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selection()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.state() != (
+            QAbstractItemView.State.EditingState
+        ):
+            self.move_down()
+            return
+        if event.key() == Qt.Key.Key_Delete and self.state() != (
+            QAbstractItemView.State.EditingState
+        ):
+            index = self.currentIndex()
+            if index.flags() & Qt.ItemFlag.ItemIsEditable:
+                self.model().setData(index, "", Qt.ItemDataRole.EditRole)
+            return
+        super().keyPressEvent(event)
+
+    def copy_selection(self) -> None:
+        """Copy the selected cells as tab-separated text, as spreadsheets expect."""
+        indexes = sorted(self.selectedIndexes(), key=lambda i: (i.row(), i.column()))
+        if not indexes:
+            return
+        rows: dict[int, dict[int, str]] = {}
+        for index in indexes:
+            rows.setdefault(index.row(), {})[index.column()] = str(index.data() or "")
+        columns = sorted({i.column() for i in indexes})
+        lines = ["\t".join(cells.get(c, "") for c in columns) for _, cells in sorted(rows.items())]
+        QApplication.clipboard().setText("\n".join(lines))
+
+
+def parse_pasted_block(text: str) -> list[list[str]]:
+    """Tab-separated rows as Excel and LibreOffice put them on the clipboard."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and lines[-1] == "":
+        lines.pop()  # spreadsheets end the block with a newline
+    return [line.split("\t") for line in lines]
+
+
+def paste_changes(
+    model: ReturnGridModel, start_row: int, start_column: int, text: str
+) -> tuple[dict[str, dict[str, str | None]], list[str]]:
+    """The entry changes a pasted block makes from a cell on, and why any cell is refused.
+
+    Rows of the block go to successive indicator rows (headings are skipped); a cell that
+    lands on a column that cannot be typed into is refused, so the paste is all or nothing.
+    """
+    changes: dict[str, dict[str, str | None]] = {}
+    problems: list[str] = []
+    row = start_row
+    for line in parse_pasted_block(text):
+        while row < model.rowCount() and model.return_row(row) is None:
+            row += 1
+        target = model.return_row(row)
+        if target is None:
+            problems.append("the block is taller than the rows left below the cell")
+            break
+        for offset, cell in enumerate(line):
+            column = start_column + offset
+            if column >= len(COLUMNS):
+                problems.append(f"{target.code}: the block is wider than the grid")
+                break
+            title = COLUMNS[column].title
+            if not model.is_editable(target, column):
+                if cell.strip():
+                    problems.append(
+                        f"{target.code} {title.lower()}: this column cannot be typed into"
+                    )
+                continue
+            field = COLUMNS[column].field
+            assert field is not None
+            changes.setdefault(target.code, {}).update(field_change(target, field, cell.strip()))
+        row += 1
+    for code, fields in changes.items():
+        target = model.return_row(model.row_of(code))
+        assert target is not None
+        problems += [f"{r.code} {r.field}: {r.message}" for r in preview_change(target, fields)]
+    return changes, problems
