@@ -431,9 +431,9 @@ class ReturnGridDelegate(QStyledItemDelegate):
     def eventFilter(self, editor: Any, event: Any) -> bool:
         if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.live_message.emit("")  # first: committing may put a refusal there
                 self.commitData.emit(editor)
                 self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
-                self.live_message.emit("")
                 self.enter_pressed.emit()
                 return True
             if event.key() == Qt.Key.Key_Escape:
