@@ -58,7 +58,10 @@ class MainWindow(QMainWindow):
         self._worker = Worker(self)
         self.controller = ReturnController(self)
         self.setWindowTitle(APP_NAME)
-        self.resize(1280, 760)
+        screen = QApplication.primaryScreen()
+        if screen is not None:  # first start: most of a small laptop screen, not all of a big one
+            available = screen.availableGeometry()
+            self.resize(min(1440, available.width()), min(900, available.height()))
         self.setMinimumSize(960, 560)
 
         self.places = QListWidget()
@@ -78,7 +81,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.places)
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([130, 1000])
+        self.splitter.setSizes([110, 1000])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
@@ -97,7 +100,7 @@ class MainWindow(QMainWindow):
         )
         self.side_panel.setMinimumWidth(260)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_panel)
-        self.resizeDocks([self.side_panel], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.side_panel], [280], Qt.Orientation.Horizontal)
 
         self.status_state = QLabel("Opening the database…")
         self.status_state.setAccessibleName("Return status")

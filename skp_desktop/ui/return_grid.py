@@ -50,11 +50,10 @@ class Column:
 
 COLUMNS = (
     Column("Code", width=92),
-    Column("Indicator", width=260),
-    Column("Unit", width=70),
-    Column("Numerator", "numerator", numeric=True, width=84),
-    Column("Denominator", "denominator", numeric=True, width=92),
-    Column("Value", "value", numeric=True, width=70),
+    Column("Indicator", width=240),
+    Column("Numerator", "numerator", numeric=True, width=80),
+    Column("Denominator", "denominator", numeric=True, width=90),
+    Column("Value", "value", numeric=True, width=84),
     Column("Target", numeric=True, width=60),
     Column("RAG", width=76),
     Column("vs previous", width=104),
@@ -256,14 +255,14 @@ class ReturnGridModel(QAbstractTableModel):
             return row.code
         if col.title == "Indicator":
             return row.indicator.title
-        if col.title == "Unit":
-            return rules.unit.value
         if col.title == "Numerator":
             return row.symbol if row.symbol and rules.has_fraction else _count(row.numerator)
         if col.title == "Denominator":
             return _count(row.denominator)
-        if col.title == "Value":
-            return row.symbol or _numbers(row.value, rules.decimals)
+        if col.title == "Value":  # the unit beside the number, never typed by the user
+            if row.symbol or row.value is None:
+                return row.symbol or ""
+            return _numbers(row.value, rules.decimals) + rules.unit.suffix.replace(" per ", " /")
         if col.title == "Target":
             return _numbers(rules.target, rules.decimals)
         if col.title == "RAG":
@@ -309,8 +308,10 @@ class ReturnGridModel(QAbstractTableModel):
             lines.append(f"Numerator: {rules.numerator_label}")
         if title == "Denominator" and rules.denominator_label:
             lines.append(f"Denominator: {rules.denominator_label}")
-        if title == "Value" and rules.has_fraction:
-            lines.append("Worked out from the numerator and denominator.")
+        if title == "Value":
+            lines.append(f"Unit: {rules.unit.value}")
+            if rules.has_fraction:
+                lines.append("Worked out from the numerator and denominator.")
         if title in ("vs previous", "vs year ago"):
             earlier = row.previous_value if title == "vs previous" else row.year_earlier_value
             lines.append(

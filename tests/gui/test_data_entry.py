@@ -80,7 +80,7 @@ def test_a_typed_rate_is_saved_when_the_editor_closes(qtbot, highways, database_
     assert (row.numerator, row.denominator, row.value) == (Decimal(45), Decimal(50), Decimal(90))
     model = highways.return_page.model
     line = model.row_of(CAT1)
-    assert model.index(line, COLUMN_BY_TITLE["Value"]).data() == "90.0"
+    assert model.index(line, COLUMN_BY_TITLE["Value"]).data() == "90.0%"
     assert model.index(line, COLUMN_BY_TITLE["RAG"]).data() == "■ Red"
     assert "Draft r1" in highways.windowTitle()
     assert "saved" in highways.status_state.text()

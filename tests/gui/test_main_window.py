@@ -73,7 +73,7 @@ def test_values_entered_elsewhere_show_with_rag_word_and_shape(qtbot, database_f
     model = win.return_page.model
     row = model.row_of("SAFER-P4-S1")
     value = model.index(row, COLUMN_BY_TITLE["Value"])
-    assert value.data() == "90.0"
+    assert value.data() == "90.0%"
     assert model.index(row, COLUMN_BY_TITLE["RAG"]).data() == "■ Red"
     assert model.index(row, COLUMN_BY_TITLE["Numerator"]).data() == "45"
     assert value.data(Qt.ItemDataRole.TextAlignmentRole) & int(Qt.AlignmentFlag.AlignRight)
