@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import sys
 
-from bench.startup import run as startup
+from bench import edit_latency, startup
+from bench.results import Result
+
+BENCHMARKS = (startup, edit_latency)
 
 
 def main() -> int:
-    rows = [startup()]
-    print(f"{'benchmark':<34} {'ours':>9} {'baseline':>9} {'ratio':>6} {'goal':>6}  holds")
-    for name, ours, baseline, goal in rows:
-        ratio = ours / baseline
-        holds = "yes" if ratio <= goal else "NO"
-        print(f"{name:<34} {ours:>8.3f}s {baseline:>8.3f}s {ratio:>6.2f} {goal:>5.1f}x  {holds}")
+    rows: list[Result] = []
+    for module in BENCHMARKS:
+        rows += module.run()
+    print(f"{'benchmark':<34} {'ours':>10} {'baseline':>10} {'ratio':>7} {'goal':>7}  holds")
+    for row in rows:
+        goal = "—" if row.goal == float("inf") else f"{row.goal:.1f}x"
+        holds = ("yes" if row.holds else "NO") if row.goal != float("inf") else ""
+        print(
+            f"{row.name:<34} {row.ours * 1000:>8.1f}ms {row.baseline * 1000:>8.1f}ms "
+            f"{row.ratio:>6.2f}x {goal:>7}  {holds} {row.note}".rstrip()
+        )
     return 0
 
 

@@ -81,7 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Paint first, then open the database: the window appears at once.
     QTimer.singleShot(0, window.start)
     status = app.exec()
-    window.controller.wait_for_saves()
     QThreadPool.globalInstance().waitForDone()
     window.dispose()
     return status

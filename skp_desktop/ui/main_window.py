@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -24,16 +24,17 @@ from PySide6.QtWidgets import (
 
 from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError
-from skp_desktop.services.dto import ReturnView, ServiceInfo
-from skp_desktop.ui.definition_panel import DefinitionPanel
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.pages.return_page import PASTE_HELP, ReturnPage
-from skp_desktop.ui.problems_panel import ProblemsPanel
-from skp_desktop.ui.return_controller import ReturnController
-from skp_desktop.ui.return_grid import paste_changes
 from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import THEMES, apply_theme
 from skp_desktop.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from skp_desktop.services.dto import ReturnView, ServiceInfo
+    from skp_desktop.ui.definition_panel import DefinitionPanel
+    from skp_desktop.ui.pages.return_page import ReturnPage
+    from skp_desktop.ui.problems_panel import ProblemsPanel
+    from skp_desktop.ui.return_controller import ReturnController
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,16 @@ PLACES = ("Return",)
 
 
 class MainWindow(QMainWindow):
-    """SKP Returns' main window; the database is opened after the window is painted."""
+    """SKP Returns' main window.
+
+    Start-up is in two steps so the window is on screen at once: the constructor builds only
+    the frame (Qt widgets, no domain or database code); `start()` builds the pages and opens
+    the database in the background.
+    """
+
+    return_page: ReturnPage
+    definition_panel: DefinitionPanel
+    problems_panel: ProblemsPanel
 
     def __init__(
         self,
@@ -55,8 +65,10 @@ class MainWindow(QMainWindow):
         self._target = database_target
         self._settings = settings or Settings()
         self._actor = actor
+        self._today = today
         self._worker = Worker(self)
-        self.controller = ReturnController(self)
+        self.undo_stack = QUndoStack(self)
+        self.controller: ReturnController | None = None
         self.setWindowTitle(APP_NAME)
         screen = QApplication.primaryScreen()
         if screen is not None:  # first start: most of a small laptop screen, not all of a big one
@@ -71,10 +83,10 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{name} (Ctrl+{number})")
             self.places.addItem(item)
         self.pages = QStackedWidget()
-        self.return_page = ReturnPage(today=today)
-        self.pages.addWidget(self.return_page)
-        self.places.currentRowChanged.connect(self.pages.setCurrentIndex)
-        self.places.setCurrentRow(0)
+        self._opening = QLabel("Opening the database…")
+        self._opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pages.addWidget(self._opening)
+        self.places.currentRowChanged.connect(self._show_place)
 
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
@@ -85,12 +97,8 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
-        self.definition_panel = DefinitionPanel()
-        self.problems_panel = ProblemsPanel()
         self.side_tabs = QTabWidget()
         self.side_tabs.setAccessibleName("Side panel")
-        self.side_tabs.addTab(self.definition_panel, "&Indicator")
-        self.side_tabs.addTab(self.problems_panel, "Pro&blems")
         self.side_panel = QDockWidget("Details", self)
         self.side_panel.setObjectName("sidePanel")
         self.side_panel.setWidget(self.side_tabs)
@@ -111,6 +119,34 @@ class MainWindow(QMainWindow):
         self._last_saved: datetime | None = None
 
         self._build_menus()
+
+        geometry = self._settings.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._settings.window_state()
+        if state is not None:
+            self.restoreState(state)
+
+    def _build_pages(self) -> None:
+        """The pages and panels, with the domain code they need (after the first paint)."""
+        if self.controller is not None:
+            return
+        from skp_desktop.ui.definition_panel import DefinitionPanel
+        from skp_desktop.ui.pages.return_page import ReturnPage
+        from skp_desktop.ui.problems_panel import ProblemsPanel
+        from skp_desktop.ui.return_controller import ReturnController
+
+        self.controller = ReturnController(self, undo_stack=self.undo_stack)
+        self.return_page = ReturnPage(today=self._today)
+        self.pages.addWidget(self.return_page)
+        self.pages.removeWidget(self._opening)
+        self._opening.deleteLater()
+        self.definition_panel = DefinitionPanel()
+        self.problems_panel = ProblemsPanel()
+        self.side_tabs.addTab(self.definition_panel, "&Indicator")
+        self.side_tabs.addTab(self.problems_panel, "Pro&blems")
+        self.places.setCurrentRow(0)
+
         page = self.return_page
         page.selection_changed.connect(self._open_return)
         page.row_selected.connect(self.definition_panel.show_row)
@@ -125,12 +161,9 @@ class MainWindow(QMainWindow):
         self.controller.message.connect(page.show_message)
         self.controller.failed.connect(self._on_failure)
 
-        geometry = self._settings.window_geometry()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        state = self._settings.window_state()
-        if state is not None:
-            self.restoreState(state)
+    def _show_place(self, row: int) -> None:
+        if 0 <= row < self.pages.count():
+            self.pages.setCurrentIndex(row)
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -150,9 +183,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
 
         edit_menu = bar.addMenu("&Edit")
-        undo = self.controller.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = self.controller.undo_stack.createRedoAction(self, "&Redo")
+        redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
         if QKeySequence("Ctrl+Y") not in redo_keys:  # Windows habit, also wanted elsewhere
             redo_keys.append(QKeySequence("Ctrl+Y"))
@@ -191,7 +224,7 @@ class MainWindow(QMainWindow):
         reopen.triggered.connect(self.reopen)
         reload = QAction("Re&fresh", self)
         reload.setShortcut(QKeySequence.StandardKey.Refresh)
-        reload.triggered.connect(self.controller.reload)
+        reload.triggered.connect(lambda: self.controller and self.controller.reload())
         return_menu.addActions([submit, reopen, reload])
 
         help_menu = bar.addMenu("&Help")
@@ -216,10 +249,12 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, theme)
         self._settings.theme = theme
-        if self.controller.view is not None:
+        if self.controller is not None and self.controller.view is not None:
             self.return_page.show_return(self.controller.view)  # RAG colours follow the theme
 
     def show_entry_help(self) -> None:
+        from skp_desktop.ui.pages.return_page import PASTE_HELP
+
         dialogs.information(
             self,
             "Entering values",
@@ -233,7 +268,7 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         from skp_desktop.logs import log_path
 
-        db = self.controller.db
+        db = self.database
         database = db.display_name if db is not None else "(not open)"
         QMessageBox.about(
             self,
@@ -245,7 +280,8 @@ class MainWindow(QMainWindow):
     # --- database ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the database in the background; the window is already on screen."""
+        """Build the pages and open the database in the background; the frame is on screen."""
+        self._build_pages()
         self.open_database(self._target)
 
     def choose_database(self) -> None:
@@ -327,16 +363,20 @@ class MainWindow(QMainWindow):
     def mark_symbol(self, symbol: str) -> None:
         index = self.return_page.grid.currentIndex()
         row = self.return_page.model.return_row(index.row()) if index.isValid() else None
-        if row is not None and self.controller.editable:
+        if row is not None and self.controller is not None and self.controller.editable:
             self._edit(row.code, {"symbol": symbol})
 
     def paste(self, text: str) -> None:
+        if self.controller is None:
+            return
         if not self.controller.editable:
             self.return_page.show_message("This revision is read-only: reopen it to change it.")
             return
         index = self.return_page.grid.currentIndex()
         if not index.isValid() or not text.strip():
             return
+        from skp_desktop.ui.return_grid import paste_changes
+
         changes, problems = paste_changes(self.return_page.model, index.row(), index.column(), text)
         if problems:
             self.return_page.show_message(
@@ -348,6 +388,8 @@ class MainWindow(QMainWindow):
                 self.return_page.model.mark_pending(code, fields)
 
     def submit(self) -> None:
+        if self.controller is None:
+            return
         view = self.controller.view
         if view is None or view.state != "draft":
             return
@@ -389,6 +431,8 @@ class MainWindow(QMainWindow):
         return problem_column(row, problem)
 
     def reopen(self) -> None:
+        if self.controller is None:
+            return
         view = self.controller.view
         if view is None or view.state in ("draft", "not started"):
             return
@@ -423,15 +467,18 @@ class MainWindow(QMainWindow):
 
     @property
     def database(self) -> Any:
-        return self.controller.db
+        return self.controller.db if self.controller is not None else None
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.controller.wait_for_saves()  # every acknowledged edit is written before we go
+        if self.controller is not None:
+            self.controller.wait_for_saves()  # every acknowledged edit is written first
         self._settings.save_window(self.saveGeometry(), self.saveState())
         super().closeEvent(event)
 
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
+        if self.controller is None:
+            return
         self.controller.wait_for_saves()
         if self.controller.db is not None:
             self.controller.db.dispose()

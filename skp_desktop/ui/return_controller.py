@@ -62,13 +62,13 @@ class ReturnController(QObject):
     message = Signal(str)  # a short line for the message bar; empty clears it
     failed = Signal(object)  # an exception for the window to show
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, undo_stack: QUndoStack | None = None):
         super().__init__(parent)
         from skp_desktop.ui.workers import Worker
 
         self.db: Any = None
         self.view: ReturnView | None = None
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = undo_stack or QUndoStack(self)
         self._reader = Worker(self)
         self._writer = Worker(self, serial=True)
         self._key: tuple[str, str] | None = None

@@ -1,0 +1,24 @@
+"""One row of the benchmark table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Result:
+    """Our time against a baseline measured in the same run, with the goal for the ratio."""
+
+    name: str
+    ours: float
+    baseline: float
+    goal: float
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline
+
+    @property
+    def holds(self) -> bool:
+        return self.ratio <= self.goal
