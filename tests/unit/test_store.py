@@ -18,7 +18,7 @@ from skp_desktop.store.models import AuditEvent
 
 
 def test_schema_head_constant_matches_the_newest_migration() -> None:
-    assert migrate.SCHEMA_HEAD == migrate.head_revision()
+    assert migrate.head_revision() == migrate.SCHEMA_HEAD
 
 
 def test_a_new_file_is_migrated_to_the_head(database_file: Path) -> None:
