@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -382,8 +383,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = configure_logging()
     db = None
     try:
-        db = open_database(args.db)
+        db = open_database(args.db, actor=args.actor)
         return args.handler(args, db)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error; stop writing quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UsageError as exc:
         print(f"skp-returns: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.periods import parse_period
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, VerifyReport
 from skp_desktop.services.entries import value_json
@@ -36,7 +37,11 @@ def history(
                 raise NotFoundError(f"There is no service '{service}'.")
             query = query.where(AuditEvent.service == code)
         if period:
-            query = query.where(AuditEvent.period == period.strip().upper())
+            try:
+                code = parse_period(period).code
+            except ValidationError as exc:
+                raise NotFoundError(exc.message) from exc
+            query = query.where(AuditEvent.period == code)
         if indicator:
             code = indicator.strip().upper()
             if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:

@@ -43,8 +43,12 @@ def open_database(
     *,
     read_only: bool = False,
     initialise: bool = True,
+    actor: str | None = None,
 ) -> Database:
-    """Open a database; a new or old one is migrated and given the default catalogue."""
+    """Open a database; a new or old one is migrated and given the default catalogue.
+
+    `actor` is who the audit trail names for loading the catalogue into a new database.
+    """
     from skp_desktop.services.catalogue import ensure_default_catalogue
 
     url = db if isinstance(db, URL) else database_url(resolve_target(db))
@@ -58,7 +62,7 @@ def open_database(
     try:
         migrate.upgrade(database)
         if initialise and not read_only:
-            ensure_default_catalogue(database, actor=default_actor())
+            ensure_default_catalogue(database, actor=actor or default_actor())
     except DatabaseError as exc:
         database.dispose()
         raise StoreUnavailable(

@@ -149,6 +149,13 @@ def _apply_text(
             return RefusedEntry(info.code, name, f"'{text}' is not a symbol: use [x] or [z]")
         name, parsed = "value", symbol
     else:
+        if name in ("numerator", "denominator") and not rules.has_fraction and text:
+            return RefusedEntry(
+                info.code,
+                name,
+                f"this indicator is a single {rules.unit.value}, not a fraction: enter one "
+                "number, for example 120",
+            )
         try:
             parsed = parse_entry(text, field=name) if name == "value" else _number(text, name)
         except ValidationError as exc:

@@ -289,68 +289,92 @@ def record_entries(
     source: str = SOURCE_TYPED,
 ) -> ReturnView:
     """Write changes to the draft return, all or nothing, each changed entry audited."""
-    changes = list(changes)
     now = datetime.now(UTC)
     with db.transaction() as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        infos = {info.code: info for info in due_indicators(session, owner, the_period)}
-        unknown = [c.code for c in changes if c.code.upper() not in infos]
-        if unknown:
-            raise NotFoundError(
-                f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the "
-                f"{owner.name} return for {the_period.label}. Its indicators are: "
-                f"{', '.join(infos)}."
-            )
-        ret = _draft_for_editing(session, owner, the_period, actor=actor, now=now)
-        existing = {row.indicator.code: row for row in ret.values}
-        states: dict[str, _State] = {}
-        refusals: list[RefusedEntry] = []
-        for change in changes:
-            code = change.code.upper()
-            state = states.setdefault(code, _State.of(existing.get(code)))
-            for name, text in change.fields.items():
-                if name not in VALUE_FIELDS:
-                    raise ValueError(f"unknown entry field {name!r}")
-                refusal = _apply_text(state, infos[code], name, text)
-                if refusal:
-                    refusals.append(refusal)
-        for code, state in states.items():
-            refusals.extend(_finish(state, infos[code]))
-        if refusals:
-            raise EntryRefused(refusals)
-        for code, state in states.items():
-            row = existing.get(code)
-            old = value_json(row)
-            if old == state.as_json():
-                continue
-            if row is None:
-                row = Value(
-                    return_=ret,
-                    indicator=session.scalar(select(Indicator).where(Indicator.code == code)),
-                    updated_at=now,
-                    updated_by=actor,
-                )
-                session.add(row)
-            for name in VALUE_FIELDS:
-                setattr(row, name, getattr(state, name))
-            row.updated_at, row.updated_by = now, actor
-            append_event(
-                session,
-                actor=actor,
-                action="value.set",
-                indicator=code,
-                old=old,
-                new=state.as_json(),
-                reason=reason,
-                source=source,
-                at=now,
-                **_event_context(ret),  # type: ignore[arg-type]
-            )
-        ret.updated_at = now
-        session.flush()
-        session.expire(ret, ["values"])
+        ret = _record_in(
+            session,
+            owner,
+            the_period,
+            list(changes),
+            actor=actor,
+            reason=reason,
+            source=source,
+            now=now,
+        )
         return _build_view(session, owner, the_period, ret)
+
+
+def _record_in(
+    session: Session,
+    owner: Service,
+    the_period: Period,
+    changes: list[EntryChange],
+    *,
+    actor: str,
+    reason: str | None,
+    source: str,
+    now: datetime,
+) -> Return:
+    """record_entries inside the caller's transaction (submit uses it for explanations)."""
+    infos = {info.code: info for info in due_indicators(session, owner, the_period)}
+    unknown = [c.code for c in changes if c.code.upper() not in infos]
+    if unknown:
+        raise NotFoundError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the "
+            f"{owner.name} return for {the_period.label}. Its indicators are: "
+            f"{', '.join(infos)}."
+        )
+    ret = _draft_for_editing(session, owner, the_period, actor=actor, now=now)
+    existing = {row.indicator.code: row for row in ret.values}
+    states: dict[str, _State] = {}
+    refusals: list[RefusedEntry] = []
+    for change in changes:
+        code = change.code.upper()
+        state = states.setdefault(code, _State.of(existing.get(code)))
+        for name, text in change.fields.items():
+            if name not in VALUE_FIELDS:
+                raise ValueError(f"unknown entry field {name!r}")
+            refusal = _apply_text(state, infos[code], name, text)
+            if refusal:
+                refusals.append(refusal)
+    for code, state in states.items():
+        refusals.extend(_finish(state, infos[code]))
+    if refusals:
+        raise EntryRefused(refusals)
+    for code, state in states.items():
+        row = existing.get(code)
+        old = value_json(row)
+        if old == state.as_json():
+            continue
+        if row is None:
+            row = Value(
+                return_=ret,
+                indicator=session.scalar(select(Indicator).where(Indicator.code == code)),
+                updated_at=now,
+                updated_by=actor,
+            )
+            session.add(row)
+        for name in VALUE_FIELDS:
+            setattr(row, name, getattr(state, name))
+        row.updated_at, row.updated_by = now, actor
+        append_event(
+            session,
+            actor=actor,
+            action="value.set",
+            indicator=code,
+            old=old,
+            new=state.as_json(),
+            reason=reason,
+            source=source,
+            at=now,
+            **_event_context(ret),  # type: ignore[arg-type]
+        )
+    ret.updated_at = now
+    session.flush()
+    session.expire(ret, ["values"])
+    return ret
 
 
 def submit_return(
@@ -363,20 +387,22 @@ def submit_return(
 ) -> ReturnView:
     """Check the draft and lock it; errors and unexplained warnings refuse it."""
     explanations = {k.upper(): v for k, v in (explanations or {}).items()}
-    if explanations:
-        record_entries(
-            db,
-            service=service,
-            period=period,
-            changes=[EntryChange(c, {"explanation": t}) for c, t in explanations.items()],
-            actor=actor,
-            reason="explanation given at submission",
-            source=SOURCE_COMMAND_LINE,
-        )
     now = datetime.now(UTC)
+    # One transaction: explanations given with a refused submission are not kept either.
     with db.transaction() as session:
         owner = get_service(session, service)
         the_period = return_period(period)
+        if explanations and latest_return(session, owner, the_period) is not None:
+            _record_in(
+                session,
+                owner,
+                the_period,
+                [EntryChange(c, {"explanation": t}) for c, t in explanations.items()],
+                actor=actor,
+                reason="explanation given at submission",
+                source=SOURCE_COMMAND_LINE,
+                now=now,
+            )
         ret = latest_return(session, owner, the_period)
         if ret is None:
             raise StateError(

@@ -1,0 +1,111 @@
+"""`init --demo`: labelled demo history, idempotent, and it verifies."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from .support import Call, Cli, Result, Scenario, copy_database
+
+pytestmark = pytest.mark.e2e
+
+OK = re.compile(r"^verify: OK: (\d+) events and (\d+) values match their history\.\n$")
+DEMO_PERIOD = ("--service", "HIGHWAYS", "--period", "FY2025-26-Q4")
+
+
+@pytest.fixture(scope="module")
+def demo(module_cli: Cli, demo_template: Any) -> dict[str, Result]:
+    root = module_cli.root
+    again = copy_database(demo_template.path, root / "again.sqlite3")
+    names = ["verify_before", "show", "init_again"]
+    first = module_cli.run_many(
+        [
+            Call(copy_database(demo_template.path, root / "verify.sqlite3"), ("verify",)),
+            Call(
+                copy_database(demo_template.path, root / "show.sqlite3"),
+                ("show", *DEMO_PERIOD, "--json"),
+            ),
+            Call(again, ("init", "--demo")),
+        ]
+    )
+    out = dict(zip(names, first, strict=True))
+    out["verify_after"] = module_cli.run(again, "verify")
+    out["first_init"] = demo_template.first_init
+    return out
+
+
+def test_first_demo_run_adds_history(demo: dict[str, Result]) -> None:
+    result = demo["first_init"]
+    assert result.returncode == 0, str(result)
+    assert re.search(
+        r"^Added demo history: \d+ returns from FY2024-25-Q1 to FY\d{4}-\d\d-Q\d\.$",
+        result.stdout,
+        re.MULTILINE,
+    ), str(result)
+
+
+def test_demo_is_idempotent(demo: dict[str, Result]) -> None:
+    again = demo["init_again"]
+    assert again.returncode == 0, str(again)
+    assert "Demo history is already there." in again.stdout
+    assert "Added demo history" not in again.stdout
+    before, after = OK.match(demo["verify_before"].stdout), OK.match(demo["verify_after"].stdout)
+    assert before and after, (str(demo["verify_before"]), str(demo["verify_after"]))
+    assert after.groups() == before.groups()  # the second run added no event and no value
+    assert int(before.group(1)) > 100
+
+
+def test_demo_history_verifies(demo: dict[str, Result]) -> None:
+    for result in (demo["verify_before"], demo["verify_after"]):
+        assert result.returncode == 0, str(result)
+        assert result.stderr == ""
+
+
+def test_show_a_demo_period(demo: dict[str, Result]) -> None:
+    rows = {row["code"]: row for row in demo["show"].json()}
+    assert list(rows) == ["SAFER-P4-B1", "SAFER-P4-S1"]
+    for row in rows.values():
+        assert (row["status"], row["revision"]) == ("submitted", 1)
+        assert row["value"] is not None and row["errors"] == []
+        assert "DEMO DATA" in row["commentary"]  # clearly labelled
+    defects = rows["SAFER-P4-S1"]
+    assert defects["value"] == round(100 * defects["numerator"] / defects["denominator"], 1)
+    assert defects["rag"] in {"Green", "Amber", "Red"}
+    assert defects["direction_year"] is not None  # a year earlier is in the demo history too
+
+
+# Demo history on a database that already holds the user's own returns.
+ASC_Q1 = ("--service", "ASC", "--period", "FY2024-25-Q1")
+
+
+@pytest.fixture(scope="module")
+def demo_over_real_returns(module_cli: Cli, scenario: Scenario) -> dict[str, Any]:
+    """The scenario (Community Safety Q1 submitted) plus the user's Adult Social Care Q1 draft,
+    then `init --demo`."""
+    db = copy_database(scenario.path, module_cli.root / "real.sqlite3")
+    entered = module_cli.run(db, "enter", *ASC_Q1, "SAFER-P1-S1=40/50", "SAFER-P1-S2=10/100")
+    assert entered.returncode == 0, str(entered)
+    init = module_cli.run(db, "init", "--demo")
+    show, history = module_cli.run_many(
+        [
+            Call(db, ("show", *ASC_Q1, "--json")),
+            Call(
+                copy_database(db, module_cli.root / "real-history.sqlite3"), ("history", "--json")
+            ),
+        ]
+    )
+    return {"init": init, "show": show.json(), "history": history.json()}
+
+
+def test_demo_leaves_the_users_draft_alone(demo_over_real_returns: dict[str, Any]) -> None:
+    rows = {row["code"]: row for row in demo_over_real_returns["show"]}
+    assert (rows["SAFER-P1-S1"]["value"], rows["SAFER-P1-S2"]["value"]) == (80, 10)
+    assert {(row["status"], row["revision"]) for row in rows.values()} == {("draft", 1)}
+
+
+def test_demo_refused_half_way_writes_nothing(demo_over_real_returns: dict[str, Any]) -> None:
+    init = demo_over_real_returns["init"]
+    demo_events = [e for e in demo_over_real_returns["history"] if e["actor"] == "demo"]
+    assert init.returncode == 0 or demo_events == [], str(init)
