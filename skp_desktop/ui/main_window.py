@@ -126,6 +126,9 @@ class MainWindow(QMainWindow):
         state = self._settings.window_state()
         if state is not None:
             self.restoreState(state)
+        splitter = self._settings.splitter_state()
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
 
     def _build_pages(self) -> None:
         """The pages and panels, with the domain code they need (after the first paint)."""
@@ -472,7 +475,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.controller is not None:
             self.controller.wait_for_saves()  # every acknowledged edit is written first
-        self._settings.save_window(self.saveGeometry(), self.saveState())
+        self._settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
         super().closeEvent(event)
 
     def dispose(self) -> None:

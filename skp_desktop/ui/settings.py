@@ -60,7 +60,15 @@ class Settings:
         value = self._store.value("window/state")
         return value if isinstance(value, QByteArray) else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+    def splitter_state(self) -> QByteArray | None:
+        value = self._store.value("window/splitter")
+        return value if isinstance(value, QByteArray) else None
+
+    def save_window(
+        self, geometry: QByteArray, state: QByteArray, splitter: QByteArray | None = None
+    ) -> None:
         self._store.setValue("window/geometry", geometry)
         self._store.setValue("window/state", state)
+        if splitter is not None:
+            self._store.setValue("window/splitter", splitter)
         self._store.sync()

@@ -98,3 +98,19 @@ def test_controls_have_accessible_names(window: MainWindow) -> None:
     page = window.return_page
     for widget in (page.service_picker, page.period_picker, page.grid, window.places):
         assert widget.accessibleName()
+
+
+def test_window_layout_is_remembered(qtbot, database_file: Path) -> None:
+    first = MainWindow(str(database_file), today=TODAY)
+    qtbot.addWidget(first)
+    first.show()
+    first.splitter.setSizes([200, 900])
+    first.side_panel.hide()
+    remembered = first.splitter.sizes()[0]
+    first.close()
+    second = MainWindow(str(database_file), today=TODAY)
+    qtbot.addWidget(second)
+    second.show()
+    assert second.splitter.sizes()[0] == remembered
+    assert not second.side_panel.isVisible()
+    second.close()
