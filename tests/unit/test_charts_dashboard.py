@@ -1,0 +1,187 @@
+"""Small multiples of trends, and the completeness matrix of returns, checked on the figures."""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+
+import pytest
+from matplotlib.colors import same_color, to_hex
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from skp_desktop.charts.dashboard import DashboardTile, dashboard_figure, heatmap_figure
+from skp_desktop.charts.export import figure_png_bytes
+from skp_desktop.charts.series import TrendPoint, TrendSeries
+from skp_desktop.charts.theme import LIGHT, relative_luminance
+from skp_desktop.domain.definitions import Polarity, Unit
+from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.rag import Rag, direction_label
+
+D = Decimal
+
+
+def make_series(
+    code: str,
+    values: list[str | None],
+    *,
+    unit: Unit = Unit.PERCENT,
+    polarity: Polarity = Polarity.HIGHER_IS_BETTER,
+    rags: list[Rag | None] | None = None,
+    decimals: int = 1,
+) -> TrendSeries:
+    periods = [parse_period("FY2023-24-Q1")]
+    while len(periods) < len(values):
+        periods.append(periods[-1].next())
+    rags = rags or [None] * len(values)
+    points = tuple(
+        TrendPoint(p, None if v is None else D(v), rag=None if v is None else r)
+        for p, v, r in zip(periods, values, rags, strict=True)
+    )
+    return TrendSeries(code, f"Indicator {code}", unit, polarity, decimals, points)
+
+
+def tile_axes(fig: Figure) -> list[object]:
+    return [ax for ax in fig.findobj(lambda a: (a.get_gid() or "").startswith("tile:"))]
+
+
+def texts_with_gid(fig: Figure, gid: str) -> list[Text]:
+    return [a for a in fig.findobj(Text) if a.get_gid() == gid]
+
+
+def test_one_tile_per_indicator_in_order() -> None:
+    tiles = [DashboardTile(make_series(f"S{i}", ["1", "2"])) for i in range(8)]
+    fig = dashboard_figure(tiles)
+    assert [ax.get_gid() for ax in tile_axes(fig)] == [f"tile:S{i}" for i in range(8)]  # type: ignore[attr-defined]
+    assert len(fig.subfigs) == 8  # 4 columns x 2 rows
+
+
+def test_columns_set_the_grid() -> None:
+    tiles = [DashboardTile(make_series(f"S{i}", ["1", "2"])) for i in range(7)]
+    fig = dashboard_figure(tiles, columns=3)
+    assert len(fig.subfigs) == 9  # 3 x 3, two left blank
+    assert len(tile_axes(fig)) == 7
+    with pytest.raises(ValueError, match="at least one column"):
+        dashboard_figure(tiles, columns=0)
+
+
+def test_a_tile_heads_its_trend_with_latest_value_rag_and_direction() -> None:
+    series = make_series(
+        "VWI",
+        ["14.2", "12.85"],
+        unit=Unit.RATE_PER_1000,
+        polarity=Polarity.LOWER_IS_BETTER,
+        rags=[Rag.RED, Rag.AMBER],
+        decimals=2,
+    )
+    tile = DashboardTile(
+        series, direction_label=direction_label(D("12.85"), D("14.2"), series.polarity)
+    )
+    fig = dashboard_figure([tile])
+    (ax,) = tile_axes(fig)
+    headline = ax.get_title(loc="left")  # type: ignore[attr-defined]
+    # Latest value formatted with its decimals and unit, and the arrow following the number.
+    assert headline.splitlines() == ["12.85 per 1,000", "↓ improving"]
+    rag_title = ax.get_title(loc="right").strip()  # type: ignore[attr-defined]
+    assert rag_title == "▲ Amber"
+    (rag_text,) = texts_with_gid(fig, "tile-rag:Amber")
+    assert same_color(rag_text.get_color(), LIGHT.rag_text[Rag.AMBER])
+    assert ax.get_legend() is None  # type: ignore[attr-defined]
+
+
+def test_a_tile_uses_the_label_and_rag_it_is_given() -> None:
+    series = make_series("X", ["1234.5"], unit=Unit.COUNT, polarity=Polarity.NEUTRAL)
+    fig = dashboard_figure([DashboardTile(series, latest_label="1,235 (provisional)", rag=Rag.RED)])
+    (ax,) = tile_axes(fig)
+    assert ax.get_title(loc="left").startswith("1,235 (provisional)")  # type: ignore[attr-defined]
+    assert ax.get_title(loc="right").strip() == "■ Red"  # type: ignore[attr-defined]
+
+
+def test_a_tile_with_no_values_says_no_data() -> None:
+    series = make_series("EMPTY", [None, None])
+    fig = dashboard_figure([DashboardTile(series)])
+    (ax,) = tile_axes(fig)
+    assert ax.get_title(loc="left").startswith("No data")  # type: ignore[attr-defined]
+    assert ax.get_title(loc="right") == ""  # type: ignore[attr-defined]
+
+
+def test_the_dashboard_key_names_only_what_the_tiles_show() -> None:
+    tiles = [
+        DashboardTile(make_series("A", ["1", "2"], rags=[Rag.GREEN, Rag.RED])),
+        DashboardTile(make_series("B", ["3", None])),
+    ]
+    fig = dashboard_figure(tiles)
+    assert len(fig.legends) == 1
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "● Green" in texts and "■ Red" in texts
+    assert "▲ Amber" not in texts
+    assert "Gap: no figure" in texts
+    assert "Target" not in texts
+
+
+def test_dark_dashboard_has_dark_tiles_and_light_words() -> None:
+    fig = dashboard_figure([DashboardTile(make_series("A", ["1", "2"]))], theme="dark")
+    assert relative_luminance(to_hex(fig.get_facecolor())) < 0.05
+    assert relative_luminance(to_hex(fig.subfigs[0].get_facecolor())) < 0.05
+    (ax,) = tile_axes(fig)
+    assert relative_luminance(to_hex(ax.title.get_color())) > 0.7  # type: ignore[attr-defined]
+
+
+def test_an_empty_dashboard_says_so() -> None:
+    fig = dashboard_figure([])
+    assert texts_with_gid(fig, "empty-message")[0].get_text() == "No indicators to show."
+
+
+SERVICES = ["Adult Social Care", "Highways", "Regulatory Services"]
+PERIODS = ["2024/25 Q1", "2024/25 Q2"]
+STATES = [["accepted", "submitted"], ["draft", "missing"], ["returned", "Accepted"]]
+
+
+def test_heatmap_cells_say_their_state_in_words() -> None:
+    fig = heatmap_figure(SERVICES, PERIODS, STATES)
+    for r, row in enumerate(STATES):
+        for c, state in enumerate(row):
+            (cell,) = texts_with_gid(fig, f"cell:{r}:{c}")
+            assert state.lower() in cell.get_text()
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == PERIODS
+    assert [t.get_text() for t in ax.get_yticklabels()] == SERVICES
+
+
+def test_heatmap_cells_are_coloured_by_state() -> None:
+    fig = heatmap_figure(SERVICES, PERIODS, STATES)
+    image = fig.axes[0].get_images()[0]
+    rgba = image.to_rgba(image.get_array())
+    assert same_color(rgba[1][1], LIGHT.state_fill["missing"])
+    assert same_color(rgba[0][0], LIGHT.state_fill["accepted"])
+    assert not same_color(rgba[0][0], rgba[0][1])
+
+
+def test_heatmap_legend_names_every_state() -> None:
+    fig = heatmap_figure(SERVICES, PERIODS, STATES)
+    texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
+    for state in ("missing", "draft", "submitted", "accepted", "returned"):
+        assert state in texts
+
+
+def test_heatmap_refuses_an_unknown_state_naming_the_cell() -> None:
+    with pytest.raises(ValueError, match=r"Highways, 2024/25 Q2: 'lost'.*missing, draft"):
+        heatmap_figure(SERVICES, PERIODS, [["draft", "draft"], ["draft", "lost"], ["draft"] * 2])
+
+
+def test_heatmap_refuses_a_ragged_matrix() -> None:
+    with pytest.raises(ValueError, match="row 2"):
+        heatmap_figure(SERVICES, PERIODS, [["draft", "draft"], ["draft"], ["draft", "draft"]])
+    with pytest.raises(ValueError, match="3 row names but 2 rows"):
+        heatmap_figure(SERVICES, PERIODS, [["draft", "draft"], ["draft", "draft"]])
+
+
+def test_dark_heatmap_and_its_glyphs_render() -> None:
+    fig = heatmap_figure(SERVICES, PERIODS, STATES, theme="dark")
+    assert relative_luminance(to_hex(fig.get_facecolor())) < 0.05
+    (cell,) = texts_with_gid(fig, "cell:0:0")
+    assert relative_luminance(to_hex(cell.get_color())) > 0.7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a glyph missing from the font is a warning
+        figure_png_bytes(fig)
+        figure_png_bytes(dashboard_figure([DashboardTile(make_series("A", ["1"]))]))
