@@ -22,7 +22,7 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import audit, catalogue, entries, returns, setup
+from skp_desktop.services import audit, catalogue, entries, returns, setup, trends
 from skp_desktop.services.database import Database, default_actor, open_database
 from skp_desktop.services.dto import ReturnView
 
@@ -314,6 +314,12 @@ def cmd_verify(args: argparse.Namespace, db: Database) -> int:
     )
 
 
+def cmd_chart(args: argparse.Namespace, db: Database) -> int:
+    written = trends.export_trend_chart(db, args.indicator, args.out, service=args.service)
+    print(f"Wrote {written}")
+    return EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -372,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int)
     p.add_argument("--json", action="store_true")
     command("verify", cmd_verify, "recompute the audit chain and replay it against the values")
+    p = command("chart", cmd_chart, "write an indicator's trend chart as PNG, SVG or PDF")
+    p.add_argument("--indicator", required=True)
+    p.add_argument("--service")
+    p.add_argument("--out", required=True, metavar="FILE.png|.svg|.pdf")
     return parser
 
 

@@ -43,7 +43,12 @@ def _demo_value(info: IndicatorInfo, step: int, rng: random.Random) -> dict[str,
     """A plausible, clearly invented figure for one indicator and period."""
     rules = info.rules
     if rules.unit is Unit.PERCENT:
-        base = float(info.baseline.value) if info.baseline else rng.uniform(62, 92)
+        if rules.target is not None:  # hover around the target so RAG shows all three words
+            base = float(rules.target) - 4
+        elif info.baseline:
+            base = float(info.baseline.value)
+        else:
+            base = rng.uniform(62, 92)
         level = min(99.0, max(5.0, base + rng.gauss(0, 3) + step * 0.3))
         denominator = rng.randint(120, 400)
         numerator = round(level * denominator / 100)

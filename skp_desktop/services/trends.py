@@ -1,0 +1,178 @@
+"""Indicators over time, as the chart series the charts layer draws (no matplotlib here)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
+from skp_desktop.domain.definitions import Frequency, is_due
+from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
+from skp_desktop.domain.rag import direction_label, rag_status
+from skp_desktop.domain.values import from_canonical
+from skp_desktop.services.catalogue import get_service, indicator_infos, target_for
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import IndicatorInfo
+from skp_desktop.store.models import Indicator, Return, Service, Target, Value
+
+
+def _held(
+    session: Session, indicator: Indicator, service: Service
+) -> dict[str, tuple[int, str | None, str | None]]:
+    """Each period's figure from the newest revision: {period: (revision, value, symbol)}."""
+    rows = session.execute(
+        select(Return.period, Return.revision, Value.value, Value.symbol)
+        .join(Value, Value.return_id == Return.id)
+        .where(Return.service_id == service.id, Value.indicator_id == indicator.id)
+        .order_by(Return.revision)
+    )
+    held: dict[str, tuple[int, str | None, str | None]] = {}
+    for period, revision, value, symbol in rows:
+        held[period] = (revision, value, symbol)  # later revisions overwrite earlier ones
+    return held
+
+
+def _series(
+    session: Session,
+    info: IndicatorInfo,
+    indicator: Indicator,
+    service: Service,
+    through: Period | None,
+) -> TrendSeries:
+    held = _held(session, indicator, service)
+    rules = info.rules
+    quarters = sorted(
+        (p for p in map(parse_period, held) if p.kind is PeriodKind.QUARTER),
+        key=lambda p: p.start,
+    )
+    last = through or (quarters[-1] if quarters else None)
+    points: list[TrendPoint] = []
+    if quarters and last is not None and quarters[0].start <= last.start:
+        for period in period_range(quarters[0], last):
+            if not is_due(rules.frequency, period):
+                continue
+            revision, text, symbol = held.get(period.code, (0, None, None))
+            value = from_canonical(text)
+            target = target_for(session, indicator.id, period)
+            points.append(
+                TrendPoint(
+                    period=period,
+                    value=value,
+                    symbol=symbol if value is None else None,
+                    rag=rag_status(value, target, rules.polarity, rules.amber_tolerance),
+                    revised=revision > 1 and value is not None,
+                )
+            )
+    targets = []
+    for row in session.scalars(
+        select(Target).where(Target.indicator_id == indicator.id).order_by(Target.applies_from)
+    ):
+        start = parse_period(row.applies_from)
+        first = next((p.period for p in points if p.period.start >= start.start), None)
+        value = from_canonical(row.value)
+        if first is not None and value is not None:
+            targets.append((first, value))
+    baseline = info.baseline
+    return TrendSeries(
+        code=info.code,
+        title=info.title,
+        unit=rules.unit,
+        polarity=rules.polarity,
+        decimals=rules.decimals,
+        points=tuple(points),
+        targets=tuple(targets),
+        baseline=baseline.value if baseline and baseline.unit == rules.unit.value else None,
+        baseline_label="Baseline (Council Plan)",
+    )
+
+
+def _indicator(session: Session, code: str) -> Indicator:
+    indicator = session.scalar(select(Indicator).where(Indicator.code == code.strip().upper()))
+    if indicator is None:
+        raise NotFoundError(f"There is no indicator '{code}'.")
+    return indicator
+
+
+def indicator_trend(
+    db: Database, code: str, *, service: str | None = None, through: str | None = None
+) -> TrendSeries:
+    """One indicator's figures by period (for its owning service unless another is named)."""
+    with db.transaction() as session:
+        indicator = _indicator(session, code)
+        owner = get_service(session, service) if service else indicator.service
+        if owner is None:
+            raise NotFoundError(f"{indicator.code} has no service that reports it.")
+        last = parse_period(through) if through else None
+        infos = indicator_infos(session, service=owner, period=last)
+        info = next((i for i in infos if i.code == indicator.code), None)
+        if info is None:
+            raise NotFoundError(f"{indicator.code} is not reported by {owner.name}.")
+        return _series(session, info, indicator, owner, last)
+
+
+def dashboard_tiles(
+    db: Database, *, service: str | None = None, theme: str | None = None
+) -> list[DashboardTile]:
+    """A tile per indicator (of a service, or of a theme, or all), latest value first."""
+    with db.transaction() as session:
+        owner = get_service(session, service) if service else None
+        infos: Sequence[IndicatorInfo] = indicator_infos(session, service=owner)
+        if theme:
+            infos = [i for i in infos if i.theme == theme.strip().upper()]
+            if not infos:
+                raise NotFoundError(f"There is no theme '{theme}' with indicators.")
+        tiles = []
+        for info in infos:
+            indicator = _indicator(session, info.code)
+            series = _series(session, info, indicator, indicator.service, None)
+            tiles.append(DashboardTile(series=series, direction_label=_direction(series, info)))
+        return tiles
+
+
+def _direction(series: TrendSeries, info: IndicatorInfo) -> str | None:
+    """Latest value against the one before it (a year earlier for annual indicators)."""
+    valued = [p for p in series.points if p.value is not None]
+    if len(valued) < 2:
+        return None
+    latest = valued[-1]
+    step = (
+        latest.period.year_earlier()
+        if info.rules.frequency is Frequency.ANNUAL
+        else (latest.period.previous())
+    )
+    earlier: Decimal | None = next((p.value for p in valued if p.period == step), None)
+    return direction_label(latest.value, earlier, info.rules.polarity)
+
+
+CHART_EXTENSIONS = (".png", ".svg", ".pdf")
+
+
+def export_trend_chart(
+    db: Database, code: str, out: str, *, service: str | None = None, theme: str = "light"
+) -> str:
+    """Write an indicator's trend chart, as the app draws it, to a PNG, SVG or PDF file."""
+    from pathlib import Path
+
+    target = Path(out)
+    if target.suffix.lower() not in CHART_EXTENSIONS:
+        raise NotFoundError(
+            f"--out {out}: a chart is written as {', '.join(CHART_EXTENSIONS)}; "
+            f"'{target.suffix or 'no extension'}' is not one of them."
+        )
+    if not target.parent.exists():
+        raise NotFoundError(f"--out {out}: the folder {target.parent} does not exist.")
+    series = indicator_trend(db, code, service=service)
+    # matplotlib is imported only here, when a chart is really wanted.
+    from skp_desktop.charts.export import save_figure
+    from skp_desktop.charts.trend import empty_figure, trend_figure
+
+    figure = (
+        trend_figure(series, theme=theme)
+        if series.has_values
+        else empty_figure(f"{series.code}: no figures have been entered yet.", theme=theme)
+    )
+    return str(save_figure(figure, target))

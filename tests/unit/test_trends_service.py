@@ -1,0 +1,54 @@
+"""Trend series built from the returns held: the figures a chart and dashboard draw."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from skp_desktop.domain.rag import Rag
+from skp_desktop.services.database import Database
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.returns import record_entries, reopen_return, submit_return
+from skp_desktop.services.trends import dashboard_tiles, indicator_trend
+
+CAT1 = "SAFER-P4-S1"
+
+
+def enter(db: Database, period: str, fields: dict[str, str]) -> None:
+    record_entries(
+        db, service="HIGHWAYS", period=period, changes=[EntryChange(CAT1, fields)], actor="t"
+    )
+
+
+def test_a_trend_has_a_point_per_quarter_with_gaps_rag_and_revisions(db: Database) -> None:
+    enter(db, "FY2024-25-Q1", {"numerator": "48", "denominator": "50"})  # 96: amber
+    enter(db, "FY2024-25-Q2", {"symbol": "[x]"})
+    enter(db, "FY2024-25-Q4", {"numerator": "50", "denominator": "50"})
+    submit_return(db, service="HIGHWAYS", period="FY2024-25-Q1", actor="t")
+    reopen_return(db, service="HIGHWAYS", period="FY2024-25-Q1", reason="fix", actor="t")
+    enter(db, "FY2024-25-Q1", {"numerator": "40", "denominator": "50"})  # 80: red, revised
+
+    series = indicator_trend(db, CAT1)
+    assert [p.period.code for p in series.points] == [
+        "FY2024-25-Q1",
+        "FY2024-25-Q2",
+        "FY2024-25-Q3",
+        "FY2024-25-Q4",
+    ]
+    q1, q2, q3, q4 = series.points
+    assert (q1.value, q1.rag, q1.revised) == (Decimal(80), Rag.RED, True)
+    assert (q2.value, q2.symbol) == (None, "[x]")
+    assert (q3.value, q3.symbol) == (None, None)  # nothing returned: a gap
+    assert (q4.value, q4.rag, q4.revised) == (Decimal(100), Rag.GREEN, False)
+    assert [(p.code, v) for p, v in series.targets] == [("FY2024-25-Q1", Decimal(100))]
+
+
+def test_dashboard_tiles_give_latest_value_and_direction(db: Database) -> None:
+    enter(db, "FY2024-25-Q1", {"numerator": "40", "denominator": "50"})
+    enter(db, "FY2024-25-Q2", {"numerator": "45", "denominator": "50"})
+    tiles = {t.series.code: t for t in dashboard_tiles(db, service="HIGHWAYS")}
+    tile = tiles[CAT1]
+    assert tile.shown_latest == "90.0%"
+    assert tile.direction_label == "↑ improving"
+    assert tile.shown_rag is Rag.RED
+    assert "SAFER-P4-B1" in tiles  # the annual roads indicator has a tile with no data yet
+    assert tiles["SAFER-P4-B1"].shown_latest == "No data"
