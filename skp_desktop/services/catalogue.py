@@ -314,3 +314,16 @@ def list_indicators(
     with db.transaction() as session:
         owner = get_service(session, service) if service else None
         return indicator_infos(session, service=owner, include_context=include_context)
+
+
+def list_themes(db: Database) -> list[tuple[str, str, str]]:
+    """Themes that have indicators, as (code, kind, name), in catalogue order."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Theme.code, Theme.kind, Theme.name)
+            .join(Indicator, Indicator.theme_id == Theme.id)
+            .where(Indicator.kind == "indicator")
+            .group_by(Theme.id, Theme.code, Theme.kind, Theme.name)
+            .order_by(Theme.id)
+        )
+        return [(code, kind, name) for code, kind, name in rows]

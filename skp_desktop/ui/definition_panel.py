@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ReturnRow
+from skp_desktop.ui.chart_view import ChartView
 
 
 def describe_row(row: ReturnRow) -> str:
@@ -60,9 +62,15 @@ class DefinitionPanel(QWidget):
         self.browser = QTextBrowser()
         self.browser.setAccessibleName("Indicator definition")
         self.browser.setOpenLinks(False)
+        self.chart = ChartView("Select an indicator to see its trend.")
+        self.chart.setMinimumHeight(180)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.browser)
+        splitter.addWidget(self.chart)
+        splitter.setSizes([300, 230])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.browser)
+        layout.addWidget(splitter)
         self.show_row(None)
 
     def show_row(self, row: ReturnRow | None) -> None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACES = ("Return",)
+PLACES = ("Return", "Dashboard")
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
         self._actor = actor
         self._today = today
         self._worker = Worker(self)
+        self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
+        self._trend_wanted = ""
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self.setWindowTitle(APP_NAME)
@@ -135,6 +137,7 @@ class MainWindow(QMainWindow):
         if self.controller is not None:
             return
         from skp_desktop.ui.definition_panel import DefinitionPanel
+        from skp_desktop.ui.pages.dashboard_page import DashboardPage
         from skp_desktop.ui.pages.return_page import ReturnPage
         from skp_desktop.ui.problems_panel import ProblemsPanel
         from skp_desktop.ui.return_controller import ReturnController
@@ -142,6 +145,8 @@ class MainWindow(QMainWindow):
         self.controller = ReturnController(self, undo_stack=self.undo_stack)
         self.return_page = ReturnPage(today=self._today)
         self.pages.addWidget(self.return_page)
+        self.dashboard_page = DashboardPage()
+        self.pages.addWidget(self.dashboard_page)
         self.pages.removeWidget(self._opening)
         self._opening.deleteLater()
         self.definition_panel = DefinitionPanel()
@@ -153,6 +158,7 @@ class MainWindow(QMainWindow):
         page = self.return_page
         page.selection_changed.connect(self._open_return)
         page.row_selected.connect(self.definition_panel.show_row)
+        page.row_selected.connect(self._show_trend)
         page.submit_requested.connect(self.submit)
         page.reopen_requested.connect(self.reopen)
         page.model.edit_requested.connect(self._edit)
@@ -163,10 +169,14 @@ class MainWindow(QMainWindow):
         self.controller.saved.connect(self._on_saved)
         self.controller.message.connect(page.show_message)
         self.controller.failed.connect(self._on_failure)
+        self.dashboard_page.scope_changed.connect(self._draw_dashboard)
+        self.dashboard_page.tile_chosen.connect(self.open_indicator_chart)
 
     def _show_place(self, row: int) -> None:
         if 0 <= row < self.pages.count():
             self.pages.setCurrentIndex(row)
+        if self.pages.currentWidget() is getattr(self, "dashboard_page", None):
+            self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -298,17 +308,17 @@ class MainWindow(QMainWindow):
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
 
-        def work() -> tuple[Any, list[ServiceInfo], str]:
-            from skp_desktop.services.catalogue import list_services
+        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
+            from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import default_actor, open_database
 
-            db = open_database(target)
-            return db, list_services(db), self._actor or default_actor()
+            db = open_database(target, actor=self._actor)
+            return db, list_services(db), list_themes(db), self._actor or default_actor()
 
         self._worker.run(work, self._on_opened, self._on_failure)
 
-    def _on_opened(self, result: tuple[Any, list[ServiceInfo], str]) -> None:
-        db, services, actor = result
+    def _on_opened(self, result: tuple[Any, list[ServiceInfo], list[Any], str]) -> None:
+        db, services, themes, actor = result
         if self.controller.db is not None:
             self.controller.wait_for_saves()
             self.controller.db.dispose()
@@ -318,11 +328,94 @@ class MainWindow(QMainWindow):
             self._settings.add_recent_database(db.display_name)
             self._fill_recent()
         self.return_page.set_services(services, self._settings.last_service)
+        self.dashboard_page.set_scopes(services, themes)
         self.return_page.select_period(self._settings.last_period)
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
         if service and period:
             self._open_return(service, period)
+
+    # --- charts --------------------------------------------------------------------------
+
+    def _chart_theme(self) -> str:
+        from skp_desktop.ui.rag_style import is_dark
+
+        return "dark" if is_dark() else "light"
+
+    def _show_trend(self, row: Any) -> None:
+        """Draw the selected indicator's trend in the side panel, off the UI thread."""
+        chart = self.definition_panel.chart
+        db = self.database
+        if row is None or db is None:
+            chart.show_message("Select an indicator to see its trend.")
+            return
+        code, service, theme = row.code, self.controller.key[0], self._chart_theme()
+        self._trend_wanted = code
+        chart.show_message("Drawing the trend…")
+
+        def work() -> tuple[str, Any, str]:
+            from skp_desktop.charts.trend import empty_figure, trend_figure
+            from skp_desktop.services.trends import indicator_trend
+
+            series = indicator_trend(db, code, service=service)
+            if not series.has_values:
+                message = f"{code}: no figures yet. The trend appears once values are entered."
+                return code, empty_figure(message, theme=theme, size=(3.4, 2.4)), message
+            figure = trend_figure(series, theme=theme, size=(3.4, 2.6), compact=True)
+            return code, figure, f"Trend of {series.title}"
+
+        def done(result: tuple[str, Any, str]) -> None:
+            code_drawn, figure, description = result
+            if code_drawn == self._trend_wanted:  # the selection may have moved on
+                chart.show_figure(figure, description)
+
+        self._charts.run(work, done, self._on_failure)
+
+    def _draw_dashboard(self, scope: str) -> None:
+        db = self.database
+        if db is None:
+            return
+        page, theme = self.dashboard_page, self._chart_theme()
+        width = page.available_width()
+        page.chart.show_message("Drawing the charts…")
+
+        def work() -> tuple[list[Any], Any]:
+            from skp_desktop.charts.dashboard import dashboard_figure
+            from skp_desktop.services.trends import dashboard_tiles
+            from skp_desktop.ui.pages.dashboard_page import dashboard_layout
+
+            kind, _, code = scope.partition(":")
+            tiles = dashboard_tiles(
+                db,
+                service=code if kind == "service" else None,
+                theme=code if kind == "theme" else None,
+            )
+            columns, size = dashboard_layout(width, len(tiles))
+            return tiles, dashboard_figure(tiles, columns=columns, theme=theme, size=size)
+
+        self._charts.run(work, lambda result: page.show_tiles(*result), self._on_failure)
+
+    def open_indicator_chart(self, code: str) -> None:
+        """One indicator large, with the table of its figures."""
+        db = self.database
+        if db is None or not code:
+            return
+        theme = self._chart_theme()
+
+        def work() -> tuple[Any, Any]:
+            from skp_desktop.charts.trend import trend_figure
+            from skp_desktop.services.trends import indicator_trend
+
+            series = indicator_trend(db, code)
+            return series, trend_figure(series, theme=theme, size=(7.5, 4.6))
+
+        def done(result: tuple[Any, Any]) -> None:
+            from skp_desktop.ui.pages.dashboard_page import IndicatorChartDialog
+
+            self.indicator_dialog = IndicatorChartDialog(*result, parent=self)
+            self.indicator_dialog.open()
+
+        self._charts.run(work, done, self._on_failure)
 
     # --- the return ----------------------------------------------------------------------
 

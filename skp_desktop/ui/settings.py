@@ -12,7 +12,11 @@ class Settings:
     """Typed access to the user's settings."""
 
     def __init__(self, store: QSettings | None = None) -> None:
-        self._store = store or QSettings(ORGANISATION, APPLICATION)
+        # An INI file on every platform (not the Windows registry): easy to back up and reset,
+        # and tests can point it at a folder of their own with QSettings.setPath.
+        self._store = store or QSettings(
+            QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION
+        )
 
     def _text(self, key: str) -> str | None:
         value = self._store.value(key)

@@ -1,0 +1,187 @@
+"""The Dashboard place: a small chart per indicator; choose one to see it large with its table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skp_desktop.charts.series import DashboardTile, TrendSeries
+from skp_desktop.domain.values import format_number
+from skp_desktop.services.dto import ServiceInfo
+from skp_desktop.ui.chart_view import ChartView
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class TrendTableModel(QAbstractTableModel):
+    """A trend's figures as a table beside its chart: period, value, RAG, note."""
+
+    HEADERS = ("Period", "Value", "Target", "RAG", "Note")
+
+    def __init__(self, series: TrendSeries | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._series = series
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() or self._series is None else len(self._series.points)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self._series is None:
+            return None
+        point = self._series.points[index.row()]
+        column = self.HEADERS[index.column()]
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in ("Value", "Target"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return None
+        if column == "Period":
+            return point.period.label
+        if column == "Value":
+            return point.gap_text if point.value is None else self._series.format_value(point.value)
+        if column == "Target":
+            target = self._series.target_for(point.period)
+            return "" if target is None else format_number(target, self._series.decimals)
+        if column == "RAG":
+            return point.rag.label if point.rag else "—"
+        return "revised" if point.revised else ""
+
+
+class IndicatorChartDialog(QDialog):
+    """One indicator large: its trend chart and the table of its figures; export the chart."""
+
+    def __init__(self, series: TrendSeries, figure: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"{series.code} — {series.title}")
+        self.resize(1100, 620)
+        self.series = series
+        self.chart = ChartView()
+        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.table = QTableView()
+        self.table.setAccessibleName("Figures by period")
+        self.table.setModel(TrendTableModel(series, self))
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        splitter = QSplitter()
+        splitter.addWidget(self.chart)
+        splitter.addWidget(self.table)
+        splitter.setSizes([760, 340])
+        export = QPushButton("&Export chart…")
+        export.clicked.connect(self.export)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.addButton(export, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(buttons)
+
+    def export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export chart", f"{self.series.code}.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
+        )
+        if path:
+            from skp_desktop.charts.export import save_figure
+
+            save_figure(self.chart.figure, path)
+
+
+def dashboard_layout(width: int, count: int) -> tuple[int, tuple[float, float]]:
+    """Columns and figure size (inches at 100 dpi) that fill `width` pixels with `count` tiles."""
+    columns = max(1, min(6, width // 300, count))
+    rows = -(-count // columns)
+    return columns, (width / 100, rows * 2.6 + 0.6)
+
+
+class DashboardPage(QWidget):
+    """Small multiples of every indicator of a service (or all), drawn in the background."""
+
+    scope_changed = Signal(str)  # "theme:CODE", "service:CODE", or "" for every indicator
+    tile_chosen = Signal(str)  # indicator code
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scope_picker = QComboBox()
+        self.scope_picker.setAccessibleName("Dashboard scope")
+        label = QLabel("&Show:")
+        label.setBuddy(self.scope_picker)
+        self.open_button = QPushButton("&Open indicator…")
+        self.open_button.setAccessibleName("Open an indicator's chart")
+        self.indicator_picker = QComboBox()
+        self.indicator_picker.setAccessibleName("Indicator to open")
+        self.open_button.clicked.connect(
+            lambda: self.tile_chosen.emit(self.indicator_picker.currentData() or "")
+        )
+        header = QHBoxLayout()
+        header.addWidget(label)
+        header.addWidget(self.scope_picker, 1)
+        header.addStretch(1)
+        header.addWidget(self.indicator_picker, 1)
+        header.addWidget(self.open_button)
+        self.chart = ChartView("Drawing the charts…", scrollable=True)
+        self.chart.on_axes_click(self._tile_clicked)
+        hint = QLabel("Click a chart to see it large with its figures.")
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(hint)
+        layout.addWidget(self.chart, 1)
+        self.scope_picker.currentIndexChanged.connect(
+            lambda: self.scope_changed.emit(self.scope_picker.currentData() or "")
+        )
+        self.tiles: list[DashboardTile] = []
+
+    def set_scopes(self, services: list[ServiceInfo], themes: list[tuple[str, str, str]]) -> None:
+        """What can be shown: every indicator, a priority's, or a service's."""
+        self.scope_picker.blockSignals(True)
+        self.scope_picker.clear()
+        self.scope_picker.addItem("Every indicator", "")
+        for code, kind, name in themes:
+            self.scope_picker.addItem(f"{kind.capitalize()}: {name}", f"theme:{code}")
+        for service in services:
+            self.scope_picker.addItem(f"Service: {service.name}", f"service:{service.code}")
+        self.scope_picker.blockSignals(False)
+
+    def show_tiles(self, tiles: list[DashboardTile], figure: Any) -> None:
+        self.tiles = tiles
+        self.indicator_picker.clear()
+        for tile in tiles:
+            self.indicator_picker.addItem(
+                f"{tile.series.code} {tile.series.title}", tile.series.code
+            )
+        summary = "; ".join(
+            f"{t.series.code}: {t.shown_latest}, {t.shown_rag.value if t.shown_rag else 'no RAG'}"
+            + (f", {t.direction_label}" if t.direction_label else "")
+            for t in tiles
+        )
+        self.chart.show_figure(figure, summary)
+
+    def available_width(self) -> int:
+        """Pixels across the chart area, less room for the scroll bar (read on the UI thread)."""
+        return max(320, self.chart.width() - 24)
+
+    def _tile_clicked(self, gid: str) -> None:
+        if gid.startswith("tile:"):
+            self.tile_chosen.emit(gid.removeprefix("tile:"))

@@ -1,0 +1,109 @@
+"""The Dashboard place and the side panel's trend: charts a person can read and open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from skp_desktop.services.database import open_database
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.returns import record_entries
+from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.pages.dashboard_page import TrendTableModel, dashboard_layout
+from skp_desktop.ui.settings import Settings
+
+pytestmark = pytest.mark.gui
+
+CAT1 = "SAFER-P4-S1"
+
+
+@pytest.fixture
+def with_figures(database_file: Path) -> Path:
+    db = open_database(database_file)
+    for period, numerator in (("FY2024-25-Q1", "45"), ("FY2024-25-Q2", "48")):
+        record_entries(
+            db,
+            service="HIGHWAYS",
+            period=period,
+            changes=[EntryChange(CAT1, {"numerator": numerator, "denominator": "50"})],
+            actor="tester",
+        )
+    db.dispose()
+    return database_file
+
+
+@pytest.fixture
+def window(qtbot, with_figures: Path) -> Iterator[MainWindow]:
+    settings = Settings()
+    settings.last_service = "HIGHWAYS"
+    settings.last_period = "FY2024-25-Q2"
+    win = MainWindow(str(with_figures), settings=settings, today=date(2024, 11, 1))
+    qtbot.addWidget(win)
+    win.resize(1366, 740)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
+    yield win
+    if getattr(win, "indicator_dialog", None) is not None:
+        win.indicator_dialog.close()
+    win.close()
+    win.dispose()
+
+
+def _texts(figure) -> list[str]:
+    return [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))]
+
+
+def test_the_side_panel_draws_the_selected_indicators_trend(qtbot, window) -> None:
+    chart = window.definition_panel.chart
+    qtbot.waitUntil(lambda: chart.figure is not None, timeout=10000)
+    values = [
+        line
+        for line in chart.figure.findobj()
+        if getattr(line, "get_gid", None) and line.get_gid() == "values"
+    ]
+    assert list(values[0].get_ydata()) == [90.0, 96.0]
+    assert "Trend of % of Category 1 defects repaired on time" in chart.canvas.toolTip()
+
+
+def test_the_dashboard_shows_every_indicator_of_a_priority(qtbot, window) -> None:
+    window.places.setCurrentRow(1)
+    page = window.dashboard_page
+    index = page.scope_picker.findData("theme:SAFER-P4")
+    assert page.scope_picker.itemText(index) == "Priority: Taking care of our borough"
+    page.scope_picker.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: len(page.tiles) == 8, timeout=10000)
+    qtbot.waitUntil(lambda: page.chart.figure is not None, timeout=10000)
+    gids = {ax.get_gid() for ax in page.chart.figure.findobj(lambda a: hasattr(a, "get_gid"))}
+    assert {f"tile:SAFER-P4-{c}" for c in ("B1", "B2", "S1", "S2", "S3", "S4", "S5", "S6")} <= gids
+    texts = _texts(page.chart.figure)
+    assert "96.0%\n↑ improving" in texts  # Cat 1 defects' tile: latest value and direction
+    assert "▲ Amber\n " in texts
+
+
+def test_choosing_a_tile_opens_it_large_with_its_table(qtbot, window) -> None:
+    window.places.setCurrentRow(1)
+    page = window.dashboard_page
+    qtbot.waitUntil(lambda: bool(page.tiles), timeout=10000)
+    page._tile_clicked(f"tile:{CAT1}")  # what a click on the tile's axes emits
+    qtbot.waitUntil(lambda: getattr(window, "indicator_dialog", None) is not None, timeout=10000)
+    dialog = window.indicator_dialog
+    assert dialog.isVisible() and CAT1 in dialog.windowTitle()
+    model = dialog.table.model()
+    assert model.rowCount() == 2
+    assert model.index(1, 0).data() == "2024/25 Q2 (Jul–Sep 2024)"
+    assert model.index(1, 1).data() == "96.0%"
+    assert model.index(1, 3).data() == "▲ Amber"
+
+
+def test_the_trend_table_model_passes_qt_checks(qtmodeltester) -> None:
+    qtmodeltester.check(TrendTableModel())
+
+
+def test_dashboard_columns_fill_the_width() -> None:
+    assert dashboard_layout(1200, 22)[0] == 4
+    assert dashboard_layout(640, 22)[0] == 2
+    assert dashboard_layout(1200, 3) == (3, (12.0, 3.2))
