@@ -22,6 +22,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="SQLite file or SQLAlchemy URL (default: $SKP_DB, else "
         "the built-in database in the user data folder)",
     )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="auditor mode: open the database read-only; everything can be seen and exported",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     apply_theme(app, settings.theme)
-    window = MainWindow(args.db, settings=settings)
+    window = MainWindow(args.db, settings=settings, read_only=args.read_only)
     window.show()
     # Paint first, then open the database: the window appears at once.
     QTimer.singleShot(0, window.start)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from skp_desktop.domain.errors import NotFoundError, ValidationError
-from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, VerifyReport
 from skp_desktop.services.entries import value_json
+from skp_desktop.services.history import HistoryFilter, history_page
 from skp_desktop.store.audit import iter_events, verify_chain
 from skp_desktop.store.models import AuditEvent, Indicator, Return, Service, Value
 
@@ -29,43 +29,16 @@ def history(
     """Audit events, newest first, optionally for one service, period or indicator."""
     if limit is not None and limit < 1:
         raise NotFoundError("--limit must be 1 or more.")
-    query = select(AuditEvent).order_by(AuditEvent.id.desc())
-    with db.transaction() as session:
-        if service:
-            code = service.strip().upper()
-            if session.scalar(select(func.count()).where(Service.code == code)) == 0:
-                raise NotFoundError(f"There is no service '{service}'.")
-            query = query.where(AuditEvent.service == code)
-        if period:
-            try:
-                code = parse_period(period).code
-            except ValidationError as exc:
-                raise NotFoundError(exc.message) from exc
-            query = query.where(AuditEvent.period == code)
-        if indicator:
-            code = indicator.strip().upper()
-            if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:
-                raise NotFoundError(f"There is no indicator '{indicator}'.")
-            query = query.where(AuditEvent.indicator == code)
-        if limit:
-            query = query.limit(limit)
-        return [
-            AuditEntry(
-                id=e.id,
-                at=e.at,
-                actor=e.actor,
-                action=e.action,
-                service=e.service,
-                period=e.period,
-                revision=e.revision,
-                indicator=e.indicator,
-                old=e.old,
-                new=e.new,
-                reason=e.reason,
-                source=e.source if not e.file_sha256 else f"{e.source} sha256:{e.file_sha256}",
-            )
-            for e in session.scalars(query)
-        ]
+    flt = HistoryFilter(service=service, period=period, indicator=indicator)
+    entries: list[AuditEntry] = []
+    while limit is None or len(entries) < limit:
+        before = entries[-1].id if entries else None
+        want = 5000 if limit is None else min(5000, limit - len(entries))
+        page = history_page(db, flt, before_id=before, limit=want)
+        entries += page
+        if len(page) < want:
+            break
+    return entries
 
 
 @dataclass

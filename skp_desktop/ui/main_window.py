@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACES = ("Return", "Dashboard")
+PLACES = ("Return", "Dashboard", "History")
 
 
 class MainWindow(QMainWindow):
@@ -60,12 +60,14 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         today: date | None = None,
         actor: str | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self._target = database_target
         self._settings = settings or Settings()
         self._actor = actor
         self._today = today
+        self._read_only = read_only
         self._worker = Worker(self)
         self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
         self._trend_wanted = ""
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
             return
         from skp_desktop.ui.definition_panel import DefinitionPanel
         from skp_desktop.ui.pages.dashboard_page import DashboardPage
+        from skp_desktop.ui.pages.history_page import HistoryPage
         from skp_desktop.ui.pages.return_page import ReturnPage
         from skp_desktop.ui.problems_panel import ProblemsPanel
         from skp_desktop.ui.return_controller import ReturnController
@@ -147,6 +150,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.return_page)
         self.dashboard_page = DashboardPage()
         self.pages.addWidget(self.dashboard_page)
+        self.history_page = HistoryPage()
+        self.pages.addWidget(self.history_page)
         self.pages.removeWidget(self._opening)
         self._opening.deleteLater()
         self.definition_panel = DefinitionPanel()
@@ -171,12 +176,19 @@ class MainWindow(QMainWindow):
         self.controller.failed.connect(self._on_failure)
         self.dashboard_page.scope_changed.connect(self._draw_dashboard)
         self.dashboard_page.tile_chosen.connect(self.open_indicator_chart)
+        self.history_page.filter_changed.connect(self._load_history)
+        self.history_page.verify_requested.connect(self.verify_history)
+        self.history_page.export_requested.connect(self.export_history)
+        self.history_page.timeline_requested.connect(self.open_timeline)
 
     def _show_place(self, row: int) -> None:
         if 0 <= row < self.pages.count():
             self.pages.setCurrentIndex(row)
-        if self.pages.currentWidget() is getattr(self, "dashboard_page", None):
+        current = self.pages.currentWidget()
+        if current is getattr(self, "dashboard_page", None):
             self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
+        elif current is getattr(self, "history_page", None):
+            self._load_history(self.history_page.current_filter())
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -189,6 +201,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(open_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._fill_recent()
+        self.read_only_action = QAction("Read-only (&auditor) mode", self)
+        self.read_only_action.setCheckable(True)
+        self.read_only_action.setChecked(self._read_only)
+        self.read_only_action.setToolTip("Open the database so that nothing can be changed")
+        self.read_only_action.toggled.connect(self.set_read_only)
+        file_menu.addAction(self.read_only_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -240,6 +258,11 @@ class MainWindow(QMainWindow):
         reload.triggered.connect(lambda: self.controller and self.controller.reload())
         return_menu.addActions([submit, reopen, reload])
 
+        history_menu = bar.addMenu("Hi&story")
+        verify = QAction("&Verify history", self)
+        verify.triggered.connect(self._verify_from_menu)
+        history_menu.addAction(verify)
+
         help_menu = bar.addMenu("&Help")
         paste_help = QAction("&Entering values", self)
         paste_help.setShortcut(QKeySequence.StandardKey.HelpContents)
@@ -263,7 +286,7 @@ class MainWindow(QMainWindow):
             apply_theme(app, theme)
         self._settings.theme = theme
         if self.controller is not None and self.controller.view is not None:
-            self.return_page.show_return(self.controller.view)  # RAG colours follow the theme
+            self._on_view(self.controller.view)  # RAG colours follow the theme
 
     def show_entry_help(self) -> None:
         from skp_desktop.ui.pages.return_page import PASTE_HELP
@@ -305,6 +328,7 @@ class MainWindow(QMainWindow):
             self.open_database(path)
 
     def open_database(self, target: str | None) -> None:
+        read_only = self._read_only
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
 
@@ -312,7 +336,7 @@ class MainWindow(QMainWindow):
             from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import default_actor, open_database
 
-            db = open_database(target, actor=self._actor)
+            db = open_database(target, actor=self._actor, read_only=read_only)
             return db, list_services(db), list_themes(db), self._actor or default_actor()
 
         self._worker.run(work, self._on_opened, self._on_failure)
@@ -323,12 +347,15 @@ class MainWindow(QMainWindow):
             self.controller.wait_for_saves()
             self.controller.db.dispose()
         self.controller.set_database(db, actor)
-        self.status_db.setText(f"Database: {db.display_name}")
+        mode = " (read-only)" if db.read_only else ""
+        self.status_db.setText(f"Database: {db.display_name}{mode}")
+        self._target = db.display_name if db.is_sqlite else self._target
         if db.is_sqlite:
             self._settings.add_recent_database(db.display_name)
             self._fill_recent()
         self.return_page.set_services(services, self._settings.last_service)
         self.dashboard_page.set_scopes(services, themes)
+        self._refresh_history_choices([s.code for s in services])
         self.return_page.select_period(self._settings.last_period)
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
@@ -417,6 +444,136 @@ class MainWindow(QMainWindow):
 
         self._charts.run(work, done, self._on_failure)
 
+    # --- history -------------------------------------------------------------------------
+
+    def _refresh_history_choices(self, services: list[str]) -> None:
+        db = self.database
+
+        def work() -> tuple[list[str], list[str], list[str]]:
+            from skp_desktop.services.catalogue import list_indicators
+            from skp_desktop.services.history import history_choices
+
+            actors, actions = history_choices(db)
+            return [i.code for i in list_indicators(db)], actors, actions
+
+        def done(result: tuple[list[str], list[str], list[str]]) -> None:
+            indicators, actors, actions = result
+            self.history_page.set_choices(services, indicators, actors, actions)
+
+        self._worker.run(work, done, self._on_failure)
+
+    def _load_history(self, flt: Any) -> None:
+        db = self.database
+        if db is None:
+            return
+        model = self.history_page.model
+
+        def fetch(before: int | None, deliver: Any) -> None:
+            def work() -> list[Any]:
+                from skp_desktop.services.history import history_page
+
+                return history_page(db, flt, before_id=before)
+
+            def failed(exc: Exception) -> None:
+                model.failed()
+                self._on_failure(exc)
+
+            self._worker.run(work, deliver, failed)
+
+        model.reset(fetch)
+
+    def set_read_only(self, read_only: bool) -> None:
+        """Reopen the same database read-only (auditor mode) or for changes."""
+        if read_only == self._read_only:
+            return
+        self._read_only = read_only
+        if self.controller is not None:
+            self.open_database(self._target)
+
+    def _verify_from_menu(self) -> None:
+        self.places.setCurrentRow(PLACES.index("History"))
+        self.verify_history()
+
+    def verify_history(self) -> None:
+        db = self.database
+        if db is None:
+            return
+        page = self.history_page
+        page.show_verdict(None, "Verifying the history… (every event and value is checked)")
+        page.verify_button.setEnabled(False)
+
+        def work() -> Any:
+            from skp_desktop.services.audit import verify
+
+            return verify(db)
+
+        def done(report: Any) -> None:
+            page.verify_button.setEnabled(True)
+            page.show_verdict(report)
+
+        def failed(exc: Exception) -> None:
+            page.verify_button.setEnabled(True)
+            page.show_verdict(None, "")
+            self._on_failure(exc)
+
+        self._worker.run(work, done, failed)
+
+    def export_history(self, flt: Any) -> None:
+        db = self.database
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export history", "history.xlsx", "Excel workbook (*.xlsx);;CSV (*.csv)"
+        )
+        if not path or db is None:
+            return
+
+        def work() -> int:
+            from skp_desktop.services.history import export_history
+
+            return export_history(db, flt, path)
+
+        self.status_state.setText("Exporting the history…")
+        self._worker.run(
+            work,
+            lambda count: self.status_state.setText(f"Exported {count:,} events to {path}"),
+            self._on_failure,
+        )
+
+    def open_timeline(self, service: str, period: str, indicator: str) -> None:
+        db = self.database
+        if db is None:
+            return
+
+        def work() -> Any:
+            from skp_desktop.services.history import value_timeline
+
+            return value_timeline(db, service=service, period=period, indicator=indicator)
+
+        def done(timeline: Any) -> None:
+            from skp_desktop.ui.pages.history_page import TimelineDialog
+
+            self.timeline_dialog = TimelineDialog(timeline, self)
+            self.timeline_dialog.save_file_requested.connect(self.save_imported_file)
+            self.timeline_dialog.open()
+
+        self._worker.run(work, done, self._on_failure)
+
+    def save_imported_file(self, file_id: int) -> None:
+        db = self.database
+
+        def work() -> tuple[str, bytes]:
+            from skp_desktop.services.history import imported_file
+
+            return imported_file(db, file_id)
+
+        def done(result: tuple[str, bytes]) -> None:
+            name, content = result
+            path, _ = QFileDialog.getSaveFileName(self, "Save the original file", name)
+            if path:
+                with open(path, "wb") as handle:
+                    handle.write(content)
+
+        self._worker.run(work, done, self._on_failure)
+
     # --- the return ----------------------------------------------------------------------
 
     def _open_return(self, service: str, period: str) -> None:
@@ -426,7 +583,8 @@ class MainWindow(QMainWindow):
         self.controller.open_return(service, period)
 
     def _on_view(self, view: ReturnView) -> None:
-        self.return_page.show_return(view)
+        read_only = bool(self.database is not None and self.database.read_only)
+        self.return_page.show_return(view, read_only_database=read_only)
         self.problems_panel.show_view(view)
         index = self.return_page.grid.currentIndex()
         self.definition_panel.show_row(self.return_page.model.return_row(index.row()))

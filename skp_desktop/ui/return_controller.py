@@ -123,6 +123,8 @@ class ReturnController(QObject):
 
     @property
     def editable(self) -> bool:
+        if self.db is None or getattr(self.db, "read_only", False):
+            return False
         return self.view is not None and self.view.state in ("draft", "not started")
 
     def request_edit(self, changes: Changes, text: str) -> bool:

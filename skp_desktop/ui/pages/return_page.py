@@ -149,13 +149,15 @@ class ReturnPage(QWidget):
     def current_selection(self) -> tuple[str | None, str | None]:
         return self.service_picker.currentData(), self.period_picker.currentData()
 
-    def show_return(self, view: ReturnView) -> None:
-        editable = view.state in ("draft", "not started")
+    def show_return(self, view: ReturnView, *, read_only_database: bool = False) -> None:
+        editable = view.state in ("draft", "not started") and not read_only_database
         current = self.grid.currentIndex()
         self.model.set_view(view, read_only=not editable)
         state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
         self.heading.setText(f"{view.service.name} · {view.period_label} · {state}")
-        if view.state == "not started":
+        if read_only_database:
+            note = "The database is open read-only: everything can be seen, nothing changed."
+        elif view.state == "not started":
             note = "Type a value to start this return; every value is saved as you enter it."
         elif editable:
             note = "Every value is saved as you enter it. Ctrl+Z undoes the last change."
@@ -165,8 +167,10 @@ class ReturnPage(QWidget):
                 f"start revision {view.revision + 1} (you will be asked why)."
             )
         self.state_note.setText(note)
-        self.submit_button.setEnabled(view.state == "draft")
-        self.reopen_button.setEnabled(not editable)
+        self.submit_button.setEnabled(view.state == "draft" and not read_only_database)
+        self.reopen_button.setEnabled(
+            view.state not in ("draft", "not started") and not read_only_database
+        )
         if not view.rows:
             self.empty_state.setText(
                 f"{view.service.name} has no indicators due for {view.period_label}. "

@@ -1,0 +1,277 @@
+"""Reading the history as auditors do: filtered pages, one value's timeline, exports."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.periods import parse_period
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import AuditEntry
+from skp_desktop.services.entries import describe_value_json
+from skp_desktop.store.models import (
+    AuditEvent,
+    DefinitionsVersion,
+    ImportedFile,
+    Indicator,
+    Return,
+    Service,
+)
+
+PAGE_SIZE = 200
+EXPORT_COLUMNS = (
+    "id",
+    "at",
+    "actor",
+    "action",
+    "service",
+    "period",
+    "revision",
+    "indicator",
+    "old",
+    "new",
+    "reason",
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which audit events to show; every field narrows the list, None means any."""
+
+    service: str | None = None
+    period: str | None = None
+    indicator: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: date | None = None  # from the start of this day (UTC)
+    until: date | None = None  # to the end of this day (UTC)
+    text: str | None = None  # found in the old or new value, the reason or the source
+
+    def describe(self) -> str:
+        """The filter in words, for export headers and empty states."""
+        parts = [f"{name} {value}" for name, value in self.__dict__.items() if value]
+        return ", ".join(parts) or "all events"
+
+
+def _filtered(session: Session, flt: HistoryFilter) -> Select[tuple[AuditEvent]]:
+    query = select(AuditEvent)
+    if flt.service:
+        code = flt.service.strip().upper()
+        if session.scalar(select(func.count()).where(Service.code == code)) == 0:
+            raise NotFoundError(f"There is no service '{flt.service}'.")
+        query = query.where(AuditEvent.service == code)
+    if flt.period:
+        try:
+            query = query.where(AuditEvent.period == parse_period(flt.period).code)
+        except ValidationError as exc:
+            raise NotFoundError(exc.message) from exc
+    if flt.indicator:
+        code = flt.indicator.strip().upper()
+        if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:
+            raise NotFoundError(f"There is no indicator '{flt.indicator}'.")
+        query = query.where(AuditEvent.indicator == code)
+    if flt.actor:
+        query = query.where(AuditEvent.actor == flt.actor.strip())
+    if flt.action:
+        query = query.where(AuditEvent.action == flt.action.strip())
+    if flt.since:
+        query = query.where(AuditEvent.at >= datetime.combine(flt.since, time(), UTC))
+    if flt.until:
+        end = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
+        query = query.where(AuditEvent.at < end)
+    if flt.text and flt.text.strip():
+        pattern = f"%{flt.text.strip()}%"
+        query = query.where(
+            or_(
+                AuditEvent.new.like(pattern),
+                AuditEvent.old.like(pattern),
+                AuditEvent.reason.like(pattern),
+                AuditEvent.source.like(pattern),
+            )
+        )
+    return query
+
+
+def entry(event: AuditEvent) -> AuditEntry:
+    """An audit event as people read it (the file's digest joined to its source)."""
+    source = event.source
+    if event.file_sha256:
+        source = f"{source} sha256:{event.file_sha256}"
+    return AuditEntry(
+        id=event.id,
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        service=event.service,
+        period=event.period,
+        revision=event.revision,
+        indicator=event.indicator,
+        old=event.old,
+        new=event.new,
+        reason=event.reason,
+        source=source,
+    )
+
+
+def history_page(
+    db: Database,
+    flt: HistoryFilter = HistoryFilter(),  # frozen, so sharing the default is safe
+    *,
+    before_id: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[AuditEntry]:
+    """The next `limit` events, newest first, older than `before_id` (keyset paging)."""
+    if limit < 1:
+        raise NotFoundError("The page size must be 1 or more.")
+    with db.transaction() as session:
+        query = _filtered(session, flt)
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
+        query = query.order_by(AuditEvent.id.desc()).limit(limit)
+        return [entry(e) for e in session.scalars(query)]
+
+
+def history_choices(db: Database) -> tuple[list[str], list[str]]:
+    """The actors and actions found in the history, for the filter pickers."""
+    with db.transaction() as session:
+        actors = list(
+            session.scalars(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor))
+        )
+        actions = list(
+            session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+        )
+        return actors, actions
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One change in a value's life: what it became, who, when, why, and from where."""
+
+    event: AuditEntry
+    revision: int | None
+    old_text: str
+    new_text: str
+    definitions_version: int | None
+    file_name: str | None = None
+    file_sha256: str | None = None
+    file_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every revision and edit of one indicator in one service's return for a period."""
+
+    service: str
+    period: str
+    indicator: str
+    title: str
+    steps: tuple[TimelineStep, ...] = field(default_factory=tuple)
+
+
+def value_timeline(db: Database, *, service: str, period: str, indicator: str) -> Timeline:
+    """The history of one value across every revision, oldest first."""
+    with db.transaction() as session:
+        flt = HistoryFilter(service=service, period=period, indicator=indicator)
+        query = _filtered(session, flt).order_by(AuditEvent.id)
+        versions = dict(
+            session.execute(
+                select(Return.uuid, DefinitionsVersion.number).join(
+                    DefinitionsVersion, DefinitionsVersion.id == Return.definitions_version_id
+                )
+            ).all()
+        )
+        files = {
+            sha: (name, file_id)
+            for sha, name, file_id in session.execute(
+                select(ImportedFile.sha256, ImportedFile.file_name, ImportedFile.id)
+            )
+        }
+        steps = []
+        for event in session.scalars(query):
+            name, file_id = files.get(event.file_sha256 or "", (None, None))
+            steps.append(
+                TimelineStep(
+                    event=entry(event),
+                    revision=event.revision,
+                    old_text=describe_value_json(event.old),
+                    new_text=describe_value_json(event.new),
+                    definitions_version=versions.get(event.return_uuid or ""),
+                    file_name=name,
+                    file_sha256=event.file_sha256,
+                    file_id=file_id,
+                )
+            )
+        code = indicator.strip().upper()
+        title = session.scalar(select(Indicator.code).where(Indicator.code == code)) or code
+        return Timeline(
+            service=service.strip().upper(),
+            period=parse_period(period).code,
+            indicator=code,
+            title=title,
+            steps=tuple(steps),
+        )
+
+
+def imported_file(db: Database, file_id: int) -> tuple[str, bytes]:
+    """The original bytes of an imported file, with its name, to save a copy."""
+    with db.transaction() as session:
+        row = session.get(ImportedFile, file_id)
+        if row is None:
+            raise NotFoundError(f"There is no imported file {file_id}.")
+        return row.file_name, row.content
+
+
+def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
+    """Write every event the filter selects to CSV (or .xlsx); returns how many."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise NotFoundError(f"{target.name}: history is exported as .csv or .xlsx.")
+    rows: list[list[object]] = []
+    before: int | None = None
+    while True:
+        page = history_page(db, flt, before_id=before, limit=5000)
+        if not page:
+            break
+        for e in page:
+            rows.append(
+                [
+                    e.id,
+                    e.at.isoformat(timespec="seconds"),
+                    e.actor,
+                    e.action,
+                    e.service,
+                    e.period,
+                    e.revision,
+                    e.indicator,
+                    describe_value_json(e.old) if e.action == "value.set" else e.old,
+                    describe_value_json(e.new) if e.action == "value.set" else e.new,
+                    e.reason,
+                    e.source,
+                ]
+            )
+        before = page[-1].id
+    temporary = target.with_name(f".{target.name}.part")
+    if suffix == ".csv":
+        with temporary.open("w", newline="", encoding="utf-8-sig") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(EXPORT_COLUMNS)
+            writer.writerows(_csv_safe(row) for row in rows)
+    else:
+        from skp_desktop.excel.table_writer import write_table
+
+        write_table(temporary, "History", list(EXPORT_COLUMNS), rows, note=flt.describe())
+    temporary.replace(target)
+    return len(rows)
+
+
+def _csv_safe(row: list[object]) -> list[object]:
+    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]

@@ -1,0 +1,146 @@
+"""Audit events as a table that loads a page at a time as people scroll (fetchMore)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from skp_desktop.services.dto import AuditEntry
+from skp_desktop.services.entries import describe_value_json
+
+_Index = QModelIndex | QPersistentModelIndex
+COLUMNS = (
+    "When",
+    "Who",
+    "What",
+    "Service",
+    "Period",
+    "Rev",
+    "Indicator",
+    "Change",
+    "Why",
+    "Source",
+)
+ACTION_WORDS = {
+    "value.set": "value changed",
+    "return.create": "return started",
+    "return.submit": "submitted",
+    "return.reopen": "reopened",
+    "return.accept": "accepted",
+    "return.return": "returned with query",
+    "return.import": "imported",
+    "catalogue.load": "catalogue loaded",
+}
+
+# fetch(before_id) runs the query off the UI thread and calls back with the page.
+Fetcher = Callable[[int | None, Callable[[list[AuditEntry]], None]], None]
+
+
+def change_text(entry: AuditEntry) -> str:
+    if entry.action == "value.set":
+        return f"{describe_value_json(entry.old)} → {describe_value_json(entry.new)}"
+    return " → ".join(t for t in (entry.old, entry.new) if t)
+
+
+class HistoryModel(QAbstractTableModel):
+    """Newest first; more rows arrive in pages as the view scrolls towards the end."""
+
+    loading_changed = Signal(bool)
+
+    def __init__(self, fetch: Fetcher | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._fetch = fetch
+        self._rows: list[AuditEntry] = []
+        self._exhausted = fetch is None
+        self._loading = False
+        self._generation = 0
+
+    def reset(self, fetch: Fetcher | None) -> None:
+        """Start again with a new filter (results of the old one are dropped)."""
+        self.beginResetModel()
+        self._fetch = fetch
+        self._rows = []
+        self._exhausted = fetch is None
+        self._loading = False
+        self._generation += 1
+        self.endResetModel()
+        if fetch is not None:
+            self.fetchMore(QModelIndex())
+
+    def entry(self, row: int) -> AuditEntry:
+        return self._rows[row]
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    def canFetchMore(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted and not self._loading
+
+    def fetchMore(self, parent: _Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent) or self._fetch is None:
+            return
+        self._loading = True
+        self.loading_changed.emit(True)
+        generation = self._generation
+        before = self._rows[-1].id if self._rows else None
+        self._fetch(before, lambda page: self._arrived(generation, page))
+
+    def _arrived(self, generation: int, page: list[AuditEntry]) -> None:
+        if generation != self._generation:
+            return  # a page for a filter that has since changed
+        self._loading = False
+        if len(page) == 0:
+            self._exhausted = True
+        else:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
+        self.loading_changed.emit(False)
+
+    def failed(self) -> None:
+        self._loading = False
+        self._exhausted = True
+        self.loading_changed.emit(False)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        e = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return {
+                "When": e.at.astimezone().strftime("%d/%m/%Y %H:%M:%S"),
+                "Who": e.actor,
+                "What": ACTION_WORDS.get(e.action, e.action),
+                "Service": e.service or "",
+                "Period": e.period or "",
+                "Rev": "" if e.revision is None else str(e.revision),
+                "Indicator": e.indicator or "",
+                "Change": change_text(e),
+                "Why": e.reason or "",
+                "Source": e.source or "",
+            }[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column in ("Change", "Why", "Source"):
+            return self.data(index, Qt.ItemDataRole.DisplayRole) or None
+        return None

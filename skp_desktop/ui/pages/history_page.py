@@ -1,0 +1,340 @@
+"""The History place: every audit event, filtered and paged; timelines; verification."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skp_desktop.services.dto import VerifyReport
+from skp_desktop.services.history import HistoryFilter, Timeline
+from skp_desktop.ui.history_model import HistoryModel
+from skp_desktop.ui.rag_style import is_dark
+from skp_desktop.ui.rows_model import RowsModel
+
+ANY = "Any"
+NO_DATE = QDate(2000, 1, 1)
+
+
+class HistoryPage(QWidget):
+    """Filters over a paged table of audit events, with Verify and Export."""
+
+    filter_changed = Signal(object)  # HistoryFilter
+    verify_requested = Signal()
+    export_requested = Signal(object)  # HistoryFilter
+    timeline_requested = Signal(str, str, str)  # service, period, indicator
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = self._combo("Filter by service")
+        self.indicator = self._combo("Filter by indicator")
+        self.actor = self._combo("Filter by who")
+        self.action = self._combo("Filter by what happened")
+        self.period = QLineEdit()
+        self.period.setPlaceholderText("e.g. FY2024-25-Q1")
+        self.period.setAccessibleName("Filter by period")
+        self.since = self._date("From date")
+        self.until = self._date("To date")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search values, reasons and sources (Ctrl+F)")
+        self.search.setAccessibleName("Search the history")
+        self.search.setClearButtonEnabled(True)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.search.setFocus)
+
+        grid = QGridLayout()
+        for column, (label, widget) in enumerate(
+            (
+                ("Service", self.service),
+                ("Period", self.period),
+                ("Indicator", self.indicator),
+                ("Who", self.actor),
+            )
+        ):
+            grid.addWidget(self._label(label, widget), 0, column * 2)
+            grid.addWidget(widget, 0, column * 2 + 1)
+        for column, (label, widget) in enumerate(
+            (
+                ("What", self.action),
+                ("From", self.since),
+                ("To", self.until),
+                ("Search", self.search),
+            )
+        ):
+            grid.addWidget(self._label(label, widget), 1, column * 2)
+            grid.addWidget(widget, 1, column * 2 + 1)
+
+        self.model = HistoryModel(parent=self)
+        self.table = QTableView()
+        self.table.setAccessibleName("Audit events")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((130, 90, 110, 90, 100, 36, 96, 220, 160)):
+            header.resizeSection(column, width)
+        self.table.doubleClicked.connect(self._open_timeline)
+        QShortcut(QKeySequence.StandardKey.Copy, self.table, self.copy_selection)
+
+        self.verify_button = QPushButton("&Verify history")
+        self.verify_button.setAccessibleName("Verify the history")
+        self.verify_button.setToolTip(
+            "Recompute the chain of events and check every value against its history"
+        )
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setToolTip("Save the events shown by the filter as Excel or CSV")
+        self.timeline_button = QPushButton("Value &timeline…")
+        self.timeline_button.setToolTip("Every change of the selected value, across revisions")
+        self.timeline_button.setEnabled(False)
+        self.count_label = QLabel()
+        self.count_label.setAccessibleName("Events shown")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count_label, 1)
+        buttons.addWidget(self.timeline_button)
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.verify_button)
+
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setAccessibleName("Verification result")
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict.hide()
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.verdict)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(300)
+        self._debounce.timeout.connect(self._emit_filter)
+        for combo in (self.service, self.indicator, self.actor, self.action):
+            combo.currentIndexChanged.connect(self._debounce.start)
+        for edit in (self.period, self.search):
+            edit.textChanged.connect(self._debounce.start)
+        for date_edit in (self.since, self.until):
+            date_edit.dateChanged.connect(self._debounce.start)
+        self.verify_button.clicked.connect(self.verify_requested)
+        self.export_button.clicked.connect(
+            lambda: self.export_requested.emit(self.current_filter())
+        )
+        self.timeline_button.clicked.connect(lambda: self._open_timeline(self.table.currentIndex()))
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.model.loading_changed.connect(self._update_count)
+        self.model.rowsInserted.connect(self._update_count)
+
+    # --- building ------------------------------------------------------------------------
+
+    @staticmethod
+    def _combo(name: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setAccessibleName(name)
+        combo.addItem(ANY, None)
+        return combo
+
+    @staticmethod
+    def _date(name: str) -> QDateEdit:
+        edit = QDateEdit()
+        edit.setAccessibleName(name)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("dd/MM/yyyy")
+        edit.setMinimumDate(NO_DATE)
+        edit.setSpecialValueText(ANY)  # the minimum date reads "Any": no limit
+        edit.setDate(NO_DATE)
+        return edit
+
+    @staticmethod
+    def _label(text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text + ":")
+        label.setBuddy(buddy)
+        return label
+
+    def set_choices(
+        self, services: list[str], indicators: list[str], actors: list[str], actions: list[str]
+    ) -> None:
+        for combo, values in (
+            (self.service, services),
+            (self.indicator, indicators),
+            (self.actor, actors),
+            (self.action, actions),
+        ):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(ANY, None)
+            for value in values:
+                combo.addItem(value, value)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
+
+    # --- filter --------------------------------------------------------------------------
+
+    def current_filter(self) -> HistoryFilter:
+        def day(edit: QDateEdit) -> date | None:
+            value = edit.date()
+            return None if value == NO_DATE else date(value.year(), value.month(), value.day())
+
+        return HistoryFilter(
+            service=self.service.currentData(),
+            period=self.period.text().strip() or None,
+            indicator=self.indicator.currentData(),
+            actor=self.actor.currentData(),
+            action=self.action.currentData(),
+            since=day(self.since),
+            until=day(self.until),
+            text=self.search.text().strip() or None,
+        )
+
+    def _emit_filter(self) -> None:
+        self.filter_changed.emit(self.current_filter())
+
+    def _update_count(self, *_args: Any) -> None:
+        rows = self.model.rowCount()
+        if self.model.loading:
+            text = f"{rows:,} events shown; loading more…"
+        elif self.model.exhausted:
+            text = (
+                f"All {rows:,} matching events shown."
+                if rows
+                else ("No events match these filters.")
+            )
+        else:
+            text = f"{rows:,} events shown, newest first; more load as you scroll."
+        self.count_label.setText(text)
+
+    def _on_current(self, *_args: Any) -> None:
+        index = self.table.currentIndex()
+        entry = self.model.entry(index.row()) if index.isValid() else None
+        self.timeline_button.setEnabled(
+            bool(entry and entry.indicator and entry.service and entry.period)
+        )
+
+    def _open_timeline(self, index: Any) -> None:
+        if not index.isValid():
+            return
+        entry = self.model.entry(index.row())
+        if entry.indicator and entry.service and entry.period:
+            self.timeline_requested.emit(entry.service, entry.period, entry.indicator)
+
+    def copy_selection(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        lines = [
+            "\t".join(
+                str(self.model.index(r, c).data() or "") for c in range(self.model.columnCount())
+            )
+            for r in rows
+        ]
+        QApplication.clipboard().setText("\n".join(lines))
+
+    # --- verification --------------------------------------------------------------------
+
+    def show_verdict(self, report: VerifyReport | None, message: str = "") -> None:
+        if report is None:
+            self.verdict.setStyleSheet("")
+            self.verdict.setText(message)
+        elif report.ok:
+            colour = "#4fd1a1" if is_dark() else "#007a4d"
+            self.verdict.setStyleSheet(f"QLabel {{ color: {colour}; font-weight: bold; }}")
+            self.verdict.setText(
+                f"✓ Verified: the history is intact. {report.events_checked:,} events and "
+                f"{report.values_checked:,} values match."
+            )
+        else:
+            colour = "#ff7b72" if is_dark() else "#c0362c"
+            self.verdict.setStyleSheet(f"QLabel {{ color: {colour}; }}")
+            problems = "".join(f"<li>{p}</li>" for p in report.problems[:50])
+            more = len(report.problems) - 50
+            self.verdict.setText(
+                f"<b>✗ NOT verified: {len(report.problems)} problem"
+                f"{'s' if len(report.problems) != 1 else ''} found. The history or the values "
+                f"were changed outside the app.</b><ul>{problems}</ul>"
+                + (f"… and {more} more." if more > 0 else "")
+            )
+        self.verdict.show()
+
+
+class TimelineDialog(QDialog):
+    """Every change of one value: old → new, who, when, why, from where, with which definitions."""
+
+    save_file_requested = Signal(int)  # imported file id
+
+    HEADERS = ("When", "Who", "What", "Rev", "Old", "New", "Why", "Source", "Definitions")
+
+    def __init__(self, timeline: Timeline, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(
+            f"Timeline — {timeline.indicator} · {timeline.service} · {timeline.period}"
+        )
+        self.resize(1100, 420)
+        self.timeline = timeline
+        rows = []
+        for step in timeline.steps:
+            e = step.event
+            source = e.source or ""
+            if step.file_name:
+                source = f"{step.file_name} (sha256 {step.file_sha256})"
+            rows.append(
+                (
+                    e.at.astimezone().strftime("%d/%m/%Y %H:%M:%S"),
+                    e.actor,
+                    e.action,
+                    "" if step.revision is None else str(step.revision),
+                    step.old_text if e.action == "value.set" else (e.old or ""),
+                    step.new_text if e.action == "value.set" else (e.new or ""),
+                    e.reason or "",
+                    source,
+                    "" if step.definitions_version is None else f"v{step.definitions_version}",
+                )
+            )
+        self.table = QTableView()
+        self.table.setAccessibleName("Value timeline")
+        self.table.setModel(RowsModel(self.HEADERS, rows, self))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.resizeColumnsToContents()
+        self.save_button = QPushButton("&Save original file…")
+        self.save_button.setToolTip("Save a copy of the imported file this value came from")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self._save)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        if not timeline.steps:
+            layout.addWidget(QLabel("No recorded changes for this value."))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+
+    def _on_current(self, current: Any, *_args: Any) -> None:
+        row = current.row()
+        step = self.timeline.steps[row] if 0 <= row < len(self.timeline.steps) else None
+        self.save_button.setEnabled(bool(step and step.file_id))
+
+    def _save(self) -> None:
+        row = self.table.currentIndex().row()
+        if 0 <= row < len(self.timeline.steps) and self.timeline.steps[row].file_id:
+            self.save_file_requested.emit(self.timeline.steps[row].file_id)
