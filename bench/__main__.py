@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import edit_latency, startup
+from bench import edit_latency, history, startup
 from bench.results import Result
 
-BENCHMARKS = (startup, edit_latency)
+BENCHMARKS = (startup, edit_latency, history)
 
 
 def main() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,7 +14,7 @@ from skp_desktop.services.dto import AuditEntry, VerifyReport
 from skp_desktop.services.entries import value_json
 from skp_desktop.services.history import HistoryFilter, history_page
 from skp_desktop.store.audit import iter_events, verify_chain
-from skp_desktop.store.models import AuditEvent, Indicator, Return, Service, Value
+from skp_desktop.store.models import Indicator, Return, Service, Value
 
 RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
 
@@ -49,7 +50,7 @@ class _Replay:
     values: dict[tuple[str, str], str | None]
     events: int = 0
 
-    def feed(self, events: Iterator[AuditEvent]) -> Iterator[AuditEvent]:
+    def feed(self, events: Iterator[Any]) -> Iterator[Any]:
         for event in events:
             self.events += 1
             uuid = event.return_uuid
@@ -62,7 +63,7 @@ class _Replay:
 
 def verify(db: Database) -> VerifyReport:
     """Recompute the chain and replay it against the returns and values held."""
-    with db.transaction() as session:
+    with db.reading() as session:
         replay = _Replay(returns={}, values={})
         problems = [p.message for p in verify_chain(session, replay.feed(iter_events(session)))]
 

@@ -300,7 +300,7 @@ def _info(
 
 def list_services(db: Database) -> list[ServiceInfo]:
     """Every service with its organisation, by organisation then name."""
-    with db.transaction() as session:
+    with db.reading() as session:
         services = session.scalars(
             select(Service).join(Service.organisation).order_by(Organisation.id, Service.name)
         ).all()
@@ -311,14 +311,14 @@ def list_indicators(
     db: Database, *, service: str | None = None, include_context: bool = False
 ) -> list[IndicatorInfo]:
     """The catalogue's indicators (for one service when given), with current targets."""
-    with db.transaction() as session:
+    with db.reading() as session:
         owner = get_service(session, service) if service else None
         return indicator_infos(session, service=owner, include_context=include_context)
 
 
 def list_themes(db: Database) -> list[tuple[str, str, str]]:
     """Themes that have indicators, as (code, kind, name), in catalogue order."""
-    with db.transaction() as session:
+    with db.reading() as session:
         rows = session.execute(
             select(Theme.code, Theme.kind, Theme.name)
             .join(Indicator, Indicator.theme_id == Theme.id)

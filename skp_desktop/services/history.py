@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Connection, Select, String, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
@@ -20,6 +22,7 @@ from skp_desktop.store.models import (
     DefinitionsVersion,
     ImportedFile,
     Indicator,
+    IndicatorDefinition,
     Return,
     Service,
 )
@@ -60,23 +63,56 @@ class HistoryFilter:
         return ", ".join(parts) or "all events"
 
 
-def _filtered(session: Session, flt: HistoryFilter) -> Select[tuple[AuditEvent]]:
-    query = select(AuditEvent)
+# Plain columns, not ORM objects, and the time as stored: a page of events reads several
+# times faster this way (SQLAlchemy's SQLite datetime parsing costs more than the query).
+ENTRY_COLUMNS = (
+    AuditEvent.id,
+    type_coerce(AuditEvent.at, String).label("at"),
+    AuditEvent.actor,
+    AuditEvent.action,
+    AuditEvent.service,
+    AuditEvent.period,
+    AuditEvent.revision,
+    AuditEvent.indicator,
+    AuditEvent.old,
+    AuditEvent.new,
+    AuditEvent.reason,
+    AuditEvent.source,
+    AuditEvent.file_sha256,
+    AuditEvent.return_uuid,
+)
+
+
+def _utc(value: object) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite text, or a driver's datetime)."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(at, datetime)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _check_codes(session: Session | Connection, flt: HistoryFilter) -> None:
+    """An unknown service or indicator code is a mistake to report, not an empty history."""
     if flt.service:
         code = flt.service.strip().upper()
         if session.scalar(select(func.count()).where(Service.code == code)) == 0:
             raise NotFoundError(f"There is no service '{flt.service}'.")
-        query = query.where(AuditEvent.service == code)
+    if flt.indicator:
+        code = flt.indicator.strip().upper()
+        if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:
+            raise NotFoundError(f"There is no indicator '{flt.indicator}'.")
+
+
+def _filtered(flt: HistoryFilter) -> Select[Any]:
+    query = select(*ENTRY_COLUMNS)
+    if flt.service:
+        query = query.where(AuditEvent.service == flt.service.strip().upper())
     if flt.period:
         try:
             query = query.where(AuditEvent.period == parse_period(flt.period).code)
         except ValidationError as exc:
             raise NotFoundError(exc.message) from exc
     if flt.indicator:
-        code = flt.indicator.strip().upper()
-        if session.scalar(select(func.count()).where(Indicator.code == code)) == 0:
-            raise NotFoundError(f"There is no indicator '{flt.indicator}'.")
-        query = query.where(AuditEvent.indicator == code)
+        query = query.where(AuditEvent.indicator == flt.indicator.strip().upper())
     if flt.actor:
         query = query.where(AuditEvent.actor == flt.actor.strip())
     if flt.action:
@@ -99,24 +135,22 @@ def _filtered(session: Session, flt: HistoryFilter) -> Select[tuple[AuditEvent]]
     return query
 
 
-def entry(event: AuditEvent) -> AuditEntry:
-    """An audit event as people read it (the file's digest joined to its source)."""
-    source = event.source
-    if event.file_sha256:
-        source = f"{source} sha256:{event.file_sha256}"
+def entry(row: Sequence[Any]) -> AuditEntry:
+    """A row of ENTRY_COLUMNS as people read it (the file's digest joined to its source)."""
+    source = row[11] if not row[12] else f"{row[11]} sha256:{row[12]}"
     return AuditEntry(
-        id=event.id,
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        service=event.service,
-        period=event.period,
-        revision=event.revision,
-        indicator=event.indicator,
-        old=event.old,
-        new=event.new,
-        reason=event.reason,
-        source=source,
+        row[0],
+        _utc(row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        source,
     )
 
 
@@ -130,17 +164,20 @@ def history_page(
     """The next `limit` events, newest first, older than `before_id` (keyset paging)."""
     if limit < 1:
         raise NotFoundError("The page size must be 1 or more.")
-    with db.transaction() as session:
-        query = _filtered(session, flt)
+    with db.reading_connection() as connection:
+        query = _filtered(flt)
         if before_id is not None:
             query = query.where(AuditEvent.id < before_id)
         query = query.order_by(AuditEvent.id.desc()).limit(limit)
-        return [entry(e) for e in session.scalars(query)]
+        page = [entry(row) for row in connection.execute(query)]
+        if not page and before_id is None:
+            _check_codes(connection, flt)  # checked only when nothing matched: pages stay fast
+        return page
 
 
 def history_choices(db: Database) -> tuple[list[str], list[str]]:
     """The actors and actions found in the history, for the filter pickers."""
-    with db.transaction() as session:
+    with db.reading() as session:
         actors = list(
             session.scalars(select(AuditEvent.actor).distinct().order_by(AuditEvent.actor))
         )
@@ -177,9 +214,10 @@ class Timeline:
 
 def value_timeline(db: Database, *, service: str, period: str, indicator: str) -> Timeline:
     """The history of one value across every revision, oldest first."""
-    with db.transaction() as session:
+    with db.reading() as session:
         flt = HistoryFilter(service=service, period=period, indicator=indicator)
-        query = _filtered(session, flt).order_by(AuditEvent.id)
+        _check_codes(session, flt)
+        query = _filtered(flt).order_by(AuditEvent.id)
         versions = dict(
             session.execute(
                 select(Return.uuid, DefinitionsVersion.number).join(
@@ -194,7 +232,7 @@ def value_timeline(db: Database, *, service: str, period: str, indicator: str) -
             )
         }
         steps = []
-        for event in session.scalars(query):
+        for event in session.execute(query):
             name, file_id = files.get(event.file_sha256 or "", (None, None))
             steps.append(
                 TimelineStep(
@@ -209,19 +247,25 @@ def value_timeline(db: Database, *, service: str, period: str, indicator: str) -
                 )
             )
         code = indicator.strip().upper()
-        title = session.scalar(select(Indicator.code).where(Indicator.code == code)) or code
+        title = session.scalar(
+            select(IndicatorDefinition.title)
+            .join(Indicator, Indicator.id == IndicatorDefinition.indicator_id)
+            .where(Indicator.code == code)
+            .order_by(IndicatorDefinition.definitions_version_id.desc())
+            .limit(1)
+        )
         return Timeline(
             service=service.strip().upper(),
             period=parse_period(period).code,
             indicator=code,
-            title=title,
+            title=title or code,
             steps=tuple(steps),
         )
 
 
 def imported_file(db: Database, file_id: int) -> tuple[str, bytes]:
     """The original bytes of an imported file, with its name, to save a copy."""
-    with db.transaction() as session:
+    with db.reading() as session:
         row = session.get(ImportedFile, file_id)
         if row is None:
             raise NotFoundError(f"There is no imported file {file_id}.")

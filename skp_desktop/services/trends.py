@@ -101,7 +101,7 @@ def indicator_trend(
     db: Database, code: str, *, service: str | None = None, through: str | None = None
 ) -> TrendSeries:
     """One indicator's figures by period (for its owning service unless another is named)."""
-    with db.transaction() as session:
+    with db.reading() as session:
         indicator = _indicator(session, code)
         owner = get_service(session, service) if service else indicator.service
         if owner is None:
@@ -118,7 +118,7 @@ def dashboard_tiles(
     db: Database, *, service: str | None = None, theme: str | None = None
 ) -> list[DashboardTile]:
     """A tile per indicator (of a service, or of a theme, or all), latest value first."""
-    with db.transaction() as session:
+    with db.reading() as session:
         owner = get_service(session, service) if service else None
         infos: Sequence[IndicatorInfo] = indicator_infos(session, service=owner)
         if theme:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from skp_desktop.domain.errors import StoreUnavailable
 
 BUSY_TIMEOUT_MS = 5000
+READ_ONLY_OPTION = "skp_reading"
 
 
 def database_url(target: str | os.PathLike[str]) -> URL:
@@ -57,6 +58,34 @@ class Database:
         try:
             with maker() as session, session.begin():
                 yield session
+        except OperationalError as exc:
+            raise _unavailable(exc, self) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A consistent snapshot for reading only: it takes no write lock, so readers never
+        hold up a writer (on SQLite, a plain BEGIN instead of BEGIN IMMEDIATE)."""
+        reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        maker = sessionmaker(reader, expire_on_commit=False)
+        try:
+            with maker() as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()  # nothing to keep, and nothing may have been written
+        except OperationalError as exc:
+            raise _unavailable(exc, self) from exc
+
+    @contextmanager
+    def reading_connection(self) -> Iterator[Connection]:
+        """A Core connection for reading only, for the hottest queries (no ORM session)."""
+        reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        try:
+            with reader.connect() as connection:
+                try:
+                    yield connection
+                finally:
+                    connection.rollback()
         except OperationalError as exc:
             raise _unavailable(exc, self) from exc
 
@@ -128,10 +157,11 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: object) -> None:
+    def _on_begin(connection: Connection) -> None:
         # IMMEDIATE takes the write lock up front, so two writers never read the same
-        # audit-chain head; a read-only connection cannot take it.
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        # audit-chain head; readers (and a read-only file) take a plain snapshot.
+        reading = read_only or connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -1,0 +1,124 @@
+"""The auditor's history on a database with 1,000,000 audit events.
+
+- first page of the History view with a filter, against the same query in raw sqlite3
+  (goal ≤ 3×);
+- a full verify, against a bare loop that recomputes the same SHA-256 chain (goal ≤ 2×).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+
+from bench.results import Result
+
+EVENTS = int(os.environ.get("SKP_BENCH_EVENTS", "1000000"))
+SERVICES = ("ASC", "CHILDRENS", "HIGHWAYS", "PARKS", "STREETS", "REGULATORY", "EPR")
+
+
+def _fill(path: str) -> None:
+    """Append EVENTS hash-chained events straight into the table (building, not measuring)."""
+    from skp_desktop.store.audit import HASHED_FIELDS, event_hash
+
+    raw = sqlite3.connect(path)
+    (head,) = raw.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
+    start = datetime(2024, 4, 1, tzinfo=UTC)
+    rows = []
+    for number in range(EVENTS):
+        fields = {
+            "prev_hash": head,
+            "at": start + timedelta(seconds=number),
+            "actor": f"user{number % 40}",
+            "action": "value.set",
+            "service": SERVICES[number % len(SERVICES)],
+            "period": f"FY{2024 + number % 3}-{(25 + number % 3) % 100:02d}-Q{1 + number % 4}",
+            "revision": 1,
+            "return_uuid": None,
+            "indicator": f"SAFER-P{1 + number % 4}-S{1 + number % 6}",
+            "old": None,
+            "new": json.dumps({"value": str(number % 100)}),
+            "reason": None,
+            "source": "bench",
+            "file_sha256": None,
+        }
+        head = event_hash(fields)
+        at = fields["at"].replace(tzinfo=None).isoformat(sep=" ")  # type: ignore[union-attr]
+        rows.append([at if name == "at" else fields[name] for name in HASHED_FIELDS] + [head])
+        if len(rows) == 50_000:
+            _insert(raw, rows)
+            rows = []
+    _insert(raw, rows)
+    raw.close()
+
+
+def _insert(raw: sqlite3.Connection, rows: list[list[object]]) -> None:
+    from skp_desktop.store.audit import HASHED_FIELDS
+
+    columns = ", ".join([*HASHED_FIELDS, "hash"])
+    marks = ", ".join("?" * (len(HASHED_FIELDS) + 1))
+    raw.executemany(f"INSERT INTO audit_events ({columns}) VALUES ({marks})", rows)
+    raw.commit()
+
+
+def _median(fn, runs: int = 30) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run() -> list[Result]:
+    from skp_desktop.services.audit import verify
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.history import HistoryFilter, history_page
+    from skp_desktop.store.audit import HASHED_FIELDS
+
+    folder = tempfile.mkdtemp()
+    try:
+        path = os.path.join(folder, "history.sqlite3")
+        open_database(path).dispose()
+        _fill(path)
+        db = open_database(path)
+        flt = HistoryFilter(service="HIGHWAYS")
+        history_page(db, flt)  # warm caches on both sides alike
+        ours = _median(lambda: history_page(db, flt))
+        raw = sqlite3.connect(path)
+        query = "SELECT * FROM audit_events WHERE service = ? ORDER BY id DESC LIMIT 200"
+        raw.execute(query, ("HIGHWAYS",)).fetchall()
+        bare = _median(lambda: raw.execute(query, ("HIGHWAYS",)).fetchall())
+
+        start = time.perf_counter()
+        report = verify(db)
+        ours_verify = time.perf_counter() - start
+        assert report.ok, report.problems[:3]
+        start = time.perf_counter()
+        # The bare loop: the same canonical JSON and SHA-256 over raw rows, nothing else.
+        encoder = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        previous, broken = "0" * 64, 0
+        for row in raw.execute(
+            f"SELECT {', '.join(HASHED_FIELDS)}, hash FROM audit_events ORDER BY id"
+        ):
+            material = dict(zip(HASHED_FIELDS, row[:-1], strict=True))
+            material["at"] = row[1].replace(" ", "T") + "+00:00"
+            digest = hashlib.sha256(encoder.encode(material).encode("utf-8")).hexdigest()
+            broken += digest != row[-1] or row[0] != previous
+            previous = row[-1]
+        assert broken == 0, "the bare loop must agree with verify"
+        bare_verify = time.perf_counter() - start
+        raw.close()
+        db.dispose()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [
+        Result(f"history first page, {EVENTS:,} events", ours, bare, 3.0),
+        Result(f"verify {EVENTS:,} events", ours_verify, bare_verify, 2.0),
+    ]
