@@ -41,3 +41,34 @@ def write_table(
     if note:
         sheet.oddFooter.left.text = note[:250]
     workbook.save(path)
+
+
+def add_key_values(path: Path, title: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """Add a sheet of key/value rows (hidden from casual view) to a workbook written above."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    sheet = workbook.create_sheet(title[:31])
+    for row, (key, value) in enumerate(pairs, start=1):
+        sheet.cell(row, 1, key).data_type = "s"
+        cell = sheet.cell(row, 2, value)
+        cell.data_type = "s"
+    sheet.sheet_state = "hidden"
+    workbook.save(path)
+
+
+def read_key_values(path: Path, title: str, *, max_rows: int = 100) -> dict[str, str]:
+    """The key/value sheet of a workbook (values only; formulas are never evaluated)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        if title not in workbook.sheetnames:
+            return {}
+        pairs: dict[str, str] = {}
+        for row in workbook[title].iter_rows(max_row=max_rows, max_col=2, values_only=True):
+            if row and row[0] is not None:
+                pairs[str(row[0])] = "" if row[1] is None else str(row[1])
+        return pairs
+    finally:
+        workbook.close()

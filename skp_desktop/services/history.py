@@ -319,3 +319,122 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
 def _csv_safe(row: list[object]) -> list[object]:
     """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
     return [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+
+
+EXTRACT_SHEET = "_extract"
+
+
+@dataclass(frozen=True)
+class ExtractCheck:
+    """What checking an audit extract against the database found."""
+
+    events: int
+    head_event_id: int
+    head_hash: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _extract_rows(db: Database, flt: HistoryFilter, up_to_id: int) -> list[list[object]]:
+    rows: list[list[object]] = []
+    before: int | None = up_to_id + 1
+    while True:
+        page = history_page(db, flt, before_id=before, limit=5000)
+        if not page:
+            return rows
+        for e in page:
+            rows.append(
+                [
+                    e.id,
+                    e.at.isoformat(timespec="microseconds"),
+                    e.actor,
+                    e.action,
+                    e.service,
+                    e.period,
+                    e.revision,
+                    e.indicator,
+                    e.old,
+                    e.new,
+                    e.reason,
+                    e.source,
+                ]
+            )
+        before = page[-1].id
+
+
+def _rows_digest(rows: list[list[object]]) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_audit_extract(db: Database, path: str | Path, *, period: str | None = None) -> int:
+    """The history (of a period, or all) as a workbook that carries the chain's head hash.
+
+    A later check_audit_extract compares the database with it: any event up to the head that
+    was changed, removed or inserted since the extract was made is found.
+    """
+    from skp_desktop.excel.table_writer import add_key_values, write_table
+    from skp_desktop.store.audit import chain_head
+
+    target = Path(path)
+    if target.suffix.lower() != ".xlsx":
+        raise NotFoundError(f"{target.name}: an audit extract is an .xlsx workbook.")
+    flt = HistoryFilter(period=period)
+    with db.reading() as session:
+        head_hash = chain_head(session)
+        head_id = session.scalar(select(func.max(AuditEvent.id))) or 0
+    rows = _extract_rows(db, flt, head_id)
+    temporary = target.with_name(f".{target.stem}.part.xlsx")  # openpyxl reads by extension
+    write_table(temporary, "History", list(EXPORT_COLUMNS), rows, note=flt.describe())
+    add_key_values(
+        temporary,
+        EXTRACT_SHEET,
+        [
+            ("format", "skp-audit-extract"),
+            ("format_version", "1"),
+            ("filter_period", period or ""),
+            ("events", str(len(rows))),
+            ("head_event_id", str(head_id)),
+            ("head_hash", head_hash),
+            ("rows_sha256", _rows_digest(rows)),
+            ("exported_at", datetime.now(UTC).isoformat(timespec="seconds")),
+        ],
+    )
+    temporary.replace(target)
+    return len(rows)
+
+
+def check_audit_extract(db: Database, path: str | Path) -> ExtractCheck:
+    """Compare an earlier audit extract with the database's history now."""
+    from skp_desktop.excel.table_writer import read_key_values
+
+    meta = read_key_values(Path(path), EXTRACT_SHEET)
+    if meta.get("format") != "skp-audit-extract":
+        raise ValidationError(
+            f"{Path(path).name} is not an SKP Returns audit extract (no {EXTRACT_SHEET} sheet).",
+            file=str(path),
+        )
+    head_id = int(meta["head_event_id"])
+    problems = []
+    with db.reading() as session:
+        held = session.scalar(select(AuditEvent.hash).where(AuditEvent.id == head_id))
+    if head_id and held is None:
+        problems.append(f"event {head_id}, the newest when the extract was made, is missing")
+    elif head_id and held != meta["head_hash"]:
+        problems.append(
+            f"event {head_id} no longer has the hash the extract recorded: the history up to "
+            "it was changed since"
+        )
+    rows = _extract_rows(db, HistoryFilter(period=meta.get("filter_period") or None), head_id)
+    if _rows_digest(rows) != meta.get("rows_sha256"):
+        problems.append(
+            f"the events of the extract differ from the database now ({len(rows)} held, "
+            f"{meta.get('events')} in the extract): events were changed, removed or inserted"
+        )
+    return ExtractCheck(len(rows), head_id, meta["head_hash"], tuple(problems))

@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.history_page.verify_requested.connect(self.verify_history)
         self.history_page.export_requested.connect(self.export_history)
         self.history_page.timeline_requested.connect(self.open_timeline)
+        self.history_page.extract_requested.connect(self.write_extract)
+        self.history_page.check_extract_requested.connect(self.check_extract)
 
     def _show_place(self, row: int) -> None:
         if 0 <= row < self.pages.count():
@@ -537,6 +539,50 @@ class MainWindow(QMainWindow):
             lambda count: self.status_state.setText(f"Exported {count:,} events to {path}"),
             self._on_failure,
         )
+
+    def write_extract(self, period: str | None) -> None:
+        db = self.database
+        name = f"audit-extract-{period or 'all'}.xlsx"
+        path, _ = QFileDialog.getSaveFileName(self, "Signed audit extract", name, "Excel (*.xlsx)")
+        if not path or db is None:
+            return
+
+        def work() -> int:
+            from skp_desktop.services.history import write_audit_extract
+
+            return write_audit_extract(db, path, period=period)
+
+        self._worker.run(
+            work,
+            lambda n: self.status_state.setText(f"Saved a signed extract of {n:,} events: {path}"),
+            self._on_failure,
+        )
+
+    def check_extract(self) -> None:
+        db = self.database
+        path, _ = QFileDialog.getOpenFileName(self, "Check an audit extract", "", "Excel (*.xlsx)")
+        if not path or db is None:
+            return
+
+        def work() -> Any:
+            from skp_desktop.services.history import check_audit_extract
+
+            return check_audit_extract(db, path)
+
+        def done(check: Any) -> None:
+            from skp_desktop.services.dto import VerifyReport
+
+            report = VerifyReport(check.events, 0, check.problems)
+            if check.ok:
+                self.history_page.show_verdict(
+                    None,
+                    f"✓ The extract matches: its {check.events:,} events and the chain up to "
+                    f"event {check.head_event_id} are unchanged.",
+                )
+            else:
+                self.history_page.show_verdict(report)
+
+        self._worker.run(work, done, self._on_failure)
 
     def open_timeline(self, service: str, period: str, indicator: str) -> None:
         db = self.database

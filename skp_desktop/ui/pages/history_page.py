@@ -42,6 +42,8 @@ class HistoryPage(QWidget):
     verify_requested = Signal()
     export_requested = Signal(object)  # HistoryFilter
     timeline_requested = Signal(str, str, str)  # service, period, indicator
+    extract_requested = Signal(object)  # period code or None
+    check_extract_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -102,17 +104,30 @@ class HistoryPage(QWidget):
         self.verify_button.setToolTip(
             "Recompute the chain of events and check every value against its history"
         )
-        self.export_button = QPushButton("E&xport…")
+        self.export_button = QPushButton("&Export…")
         self.export_button.setToolTip("Save the events shown by the filter as Excel or CSV")
         self.timeline_button = QPushButton("Value &timeline…")
         self.timeline_button.setToolTip("Every change of the selected value, across revisions")
         self.timeline_button.setEnabled(False)
+        self.extract_button = QPushButton("Signed e&xtract…")
+        self.extract_button.setToolTip(
+            "Save the history (of the period in the filter, or all) with the chain's head hash, "
+            "so that a later check shows whether anything behind it changed"
+        )
+        self.check_button = QPushButton("C&heck extract…")
+        self.check_button.setToolTip("Compare an earlier signed extract with the history now")
+        self.extract_button.clicked.connect(
+            lambda: self.extract_requested.emit(self.period.text().strip() or None)
+        )
+        self.check_button.clicked.connect(self.check_extract_requested)
         self.count_label = QLabel()
         self.count_label.setAccessibleName("Events shown")
         buttons = QHBoxLayout()
         buttons.addWidget(self.count_label, 1)
         buttons.addWidget(self.timeline_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.extract_button)
+        buttons.addWidget(self.check_button)
         buttons.addWidget(self.verify_button)
 
         self.verdict = QLabel()
