@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QTextBrowser,
 )
 
 from skp_desktop import APP_NAME, __version__
@@ -158,6 +159,9 @@ class MainWindow(QMainWindow):
         self.problems_panel = ProblemsPanel()
         self.side_tabs.addTab(self.definition_panel, "&Indicator")
         self.side_tabs.addTab(self.problems_panel, "Pro&blems")
+        self.event_panel = QTextBrowser()
+        self.event_panel.setAccessibleName("Event details")
+        self.side_tabs.addTab(self.event_panel, "E&vent")
         self.places.setCurrentRow(0)
 
         page = self.return_page
@@ -182,6 +186,7 @@ class MainWindow(QMainWindow):
         self.history_page.timeline_requested.connect(self.open_timeline)
         self.history_page.extract_requested.connect(self.write_extract)
         self.history_page.check_extract_requested.connect(self.check_extract)
+        self.history_page.event_selected.connect(self._show_event)
 
     def _show_place(self, row: int) -> None:
         if 0 <= row < self.pages.count():
@@ -539,6 +544,13 @@ class MainWindow(QMainWindow):
             lambda count: self.status_state.setText(f"Exported {count:,} events to {path}"),
             self._on_failure,
         )
+
+    def _show_event(self, entry: Any) -> None:
+        from skp_desktop.ui.pages.history_page import describe_event
+
+        self.event_panel.setHtml(describe_event(entry))
+        if entry is not None:
+            self.side_tabs.setCurrentWidget(self.event_panel)
 
     def write_extract(self, period: str | None) -> None:
         db = self.database

@@ -44,6 +44,7 @@ class HistoryPage(QWidget):
     timeline_requested = Signal(str, str, str)  # service, period, indicator
     extract_requested = Signal(object)  # period code or None
     check_extract_requested = Signal()
+    event_selected = Signal(object)  # AuditEntry or None
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -243,6 +244,7 @@ class HistoryPage(QWidget):
     def _on_current(self, *_args: Any) -> None:
         index = self.table.currentIndex()
         entry = self.model.entry(index.row()) if index.isValid() else None
+        self.event_selected.emit(entry)
         self.timeline_button.setEnabled(
             bool(entry and entry.indicator and entry.service and entry.period)
         )
@@ -353,3 +355,32 @@ class TimelineDialog(QDialog):
         row = self.table.currentIndex().row()
         if 0 <= row < len(self.timeline.steps) and self.timeline.steps[row].file_id:
             self.save_file_requested.emit(self.timeline.steps[row].file_id)
+
+
+def describe_event(entry: Any) -> str:
+    """HTML for the side panel: every recorded field of one audit event."""
+    from html import escape
+
+    from skp_desktop.ui.history_model import ACTION_WORDS, change_text
+
+    if entry is None:
+        return "<p>Select an event to see all it recorded.</p>"
+    rows = [
+        ("Event", f"#{entry.id}"),
+        ("When", entry.at.astimezone().strftime("%d/%m/%Y %H:%M:%S %Z")),
+        ("Who", entry.actor),
+        ("What", ACTION_WORDS.get(entry.action, entry.action) + f" ({entry.action})"),
+        (
+            "Return",
+            " ".join(str(p) for p in (entry.service, entry.period) if p)
+            + (f" revision {entry.revision}" if entry.revision else ""),
+        ),
+        ("Indicator", entry.indicator or ""),
+        ("Change", change_text(entry)),
+        ("Why", entry.reason or ""),
+        ("Source", entry.source or ""),
+    ]
+    cells = "".join(
+        f"<tr><td><b>{escape(k)}</b></td><td>{escape(v)}</td></tr>" for k, v in rows if v
+    )
+    return f"<h3>Audit event</h3><table cellpadding='3'>{cells}</table>"
