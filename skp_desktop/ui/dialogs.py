@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QInputDialog,
     QLabel,
@@ -32,6 +33,16 @@ class Dialogs:
     def confirm(self, parent: QWidget | None, title: str, text: str) -> bool:
         answer = QMessageBox.question(parent, title, text)
         return answer == QMessageBox.StandardButton.Yes
+
+    def open_file(self, parent: QWidget | None, title: str, folder: str, filters: str) -> str:
+        """A file to open, or "" when cancelled."""
+        path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
+        return path
+
+    def save_file(self, parent: QWidget | None, title: str, suggested: str, filters: str) -> str:
+        """Where to save, or "" when cancelled."""
+        path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+        return path
 
     def ask_text(self, parent: QWidget | None, title: str, label: str) -> str | None:
         """A line of text, or None when cancelled or left blank."""

@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -215,6 +214,12 @@ class MainWindow(QMainWindow):
         self.read_only_action.toggled.connect(self.set_read_only)
         file_menu.addAction(self.read_only_action)
         file_menu.addSeparator()
+        backup = QAction("&Back up now", self)
+        backup.triggered.connect(self.backup_now)
+        restore = QAction("Res&tore a backup…", self)
+        restore.triggered.connect(self.restore_backup)
+        file_menu.addActions([backup, restore])
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -328,7 +333,7 @@ class MainWindow(QMainWindow):
         self.open_database(self._target)
 
     def choose_database(self) -> None:
-        path, _filter = QFileDialog.getOpenFileName(
+        path = dialogs.open_file(
             self, "Open an SKP Returns database", "", "SKP Returns databases (*.sqlite3 *.db)"
         )
         if path:
@@ -344,6 +349,10 @@ class MainWindow(QMainWindow):
             from skp_desktop.services.database import default_actor, open_database
 
             db = open_database(target, actor=self._actor, read_only=read_only)
+            if db.is_sqlite and not read_only:
+                from skp_desktop.services.backups import daily_backup
+
+                daily_backup(db)  # once a day of use, kept for a week
             return db, list_services(db), list_themes(db), self._actor or default_actor()
 
         self._worker.run(work, self._on_opened, self._on_failure)
@@ -489,6 +498,59 @@ class MainWindow(QMainWindow):
 
         model.reset(fetch)
 
+    def backup_now(self) -> None:
+        db = self.database
+        if db is None:
+            return
+
+        def work() -> Any:
+            from skp_desktop.services.backups import backup_now
+
+            return backup_now(db)
+
+        self._worker.run(
+            work,
+            lambda info: self.status_state.setText(f"Backed up to {info.path}"),
+            self._on_failure,
+        )
+
+    def restore_backup(self) -> None:
+        db = self.database
+        if db is None or not db.is_sqlite:
+            return
+        from pathlib import Path
+
+        folder = Path(db.display_name).parent / "backups"
+        path = dialogs.open_file(
+            self, "Restore a backup", str(folder), "SKP Returns databases (*.sqlite3 *.db)"
+        )
+        if not path or not dialogs.confirm(
+            self,
+            "Restore a backup",
+            f"Replace the database with the backup {Path(path).name}?\n\nThe database as it "
+            "is now is kept as a backup first, so this can be undone.",
+        ):
+            return
+        target = db.display_name
+        self.controller.wait_for_saves()
+        self.controller.db = None
+        db.dispose()
+
+        def work() -> Any:
+            from skp_desktop.services.backups import restore
+
+            return restore(target, path)
+
+        def done(_before: Any) -> None:
+            self.open_database(target)
+            self.status_state.setText(f"Restored {Path(path).name}.")
+
+        def failed(exc: Exception) -> None:
+            self._on_failure(exc)
+            self.open_database(target)
+
+        self._worker.run(work, done, failed)
+
     def set_read_only(self, read_only: bool) -> None:
         """Reopen the same database read-only (auditor mode) or for changes."""
         if read_only == self._read_only:
@@ -527,7 +589,7 @@ class MainWindow(QMainWindow):
 
     def export_history(self, flt: Any) -> None:
         db = self.database
-        path, _ = QFileDialog.getSaveFileName(
+        path = dialogs.save_file(
             self, "Export history", "history.xlsx", "Excel workbook (*.xlsx);;CSV (*.csv)"
         )
         if not path or db is None:
@@ -555,7 +617,7 @@ class MainWindow(QMainWindow):
     def write_extract(self, period: str | None) -> None:
         db = self.database
         name = f"audit-extract-{period or 'all'}.xlsx"
-        path, _ = QFileDialog.getSaveFileName(self, "Signed audit extract", name, "Excel (*.xlsx)")
+        path = dialogs.save_file(self, "Signed audit extract", name, "Excel (*.xlsx)")
         if not path or db is None:
             return
 
@@ -572,7 +634,7 @@ class MainWindow(QMainWindow):
 
     def check_extract(self) -> None:
         db = self.database
-        path, _ = QFileDialog.getOpenFileName(self, "Check an audit extract", "", "Excel (*.xlsx)")
+        path = dialogs.open_file(self, "Check an audit extract", "", "Excel (*.xlsx)")
         if not path or db is None:
             return
 
@@ -625,7 +687,7 @@ class MainWindow(QMainWindow):
 
         def done(result: tuple[str, bytes]) -> None:
             name, content = result
-            path, _ = QFileDialog.getSaveFileName(self, "Save the original file", name)
+            path = dialogs.save_file(self, "Save the original file", name, "All files (*)")
             if path:
                 with open(path, "wb") as handle:
                     handle.write(content)

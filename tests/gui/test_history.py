@@ -153,3 +153,34 @@ def test_history_model_passes_qt_checks(qtmodeltester, window) -> None:
     qtmodeltester.check(window.history_page.model)
     qtmodeltester.check(HistoryModel())
     assert window.history_page.model.index(0, 0).data(Qt.ItemDataRole.AccessibleTextRole)
+
+
+def test_back_up_and_restore_from_the_file_menu(qtbot, window, history_file, monkeypatch) -> None:
+    from skp_desktop.services.backups import list_backups
+    from skp_desktop.ui.dialogs import dialogs
+
+    daily = [b for b in list_backups(str(history_file)) if b.label == "daily"]
+    assert len(daily) == 1  # opening the database made the day's backup
+    window.backup_now()
+    qtbot.waitUntil(lambda: "Backed up to" in window.status_state.text(), timeout=5000)
+    manual = next(b for b in list_backups(str(history_file)) if b.label == "manual")
+    window.places.setCurrentRow(0)
+    page = window.return_page
+    page.period_picker.setCurrentIndex(page.period_picker.findData("FY2024-25-Q1"))
+    page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
+    record = window.controller
+    qtbot.waitUntil(
+        lambda: record.view is not None and record.view.service.code == "HIGHWAYS", timeout=5000
+    )
+    assert record.request_edit({CAT1: {"numerator": "49"}}, "edit")
+    qtbot.waitUntil(lambda: not record.busy, timeout=5000)
+    monkeypatch.setattr(dialogs, "open_file", lambda *_a: manual.path)
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
+    window.restore_backup()
+    qtbot.waitUntil(lambda: "Restored" in window.status_state.text(), timeout=10000)
+    qtbot.waitUntil(lambda: window.database is not None and not record.busy, timeout=10000)
+    db = open_database(history_file)
+    from skp_desktop.services.returns import get_return
+
+    assert get_return(db, "HIGHWAYS", "FY2024-25-Q1").row(CAT1).numerator == 45
+    db.dispose()

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -24,6 +23,7 @@ from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView
+from skp_desktop.ui.dialogs import dialogs
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -100,7 +100,7 @@ class IndicatorChartDialog(QDialog):
         layout.addWidget(buttons)
 
     def export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
+        path = dialogs.save_file(
             self, "Export chart", f"{self.series.code}.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
         )
         if path:
