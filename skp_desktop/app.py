@@ -5,13 +5,23 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from skp_desktop import APP_NAME, __version__
 
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication, QWidget
+
 log = logging.getLogger("skp_desktop.app")
+ICON_FILE = "icons/skp-returns.png"
+# bench/frozen_startup.py: print the time of the first painted window, then quit.
+BENCH_EXIT_AFTER_PAINT = "SKP_BENCH_EXIT_AFTER_PAINT"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -27,7 +37,112 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="auditor mode: open the database read-only; everything can be seen and exported",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check the installation in a temporary folder (Qt, database, Excel, charts), "
+        "print one line per check and 'self-test: OK', and exit; the report also goes to the log",
+    )
+    # --qt-check: only load the platform plugin and draw a window (`skp-returns self-test`).
+    parser.add_argument("--qt-check", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def app_icon() -> QIcon:
+    """The app's icon from the bundled resources (a null icon if the file is missing)."""
+    from PySide6.QtGui import QIcon
+
+    from skp_desktop.locations import resources_dir
+
+    return QIcon(str(resources_dir() / ICON_FILE))
+
+
+def _offscreen_without_display() -> None:
+    """With no display to show windows on (a server, a CI job), use Qt's offscreen platform."""
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+
+def _report_qt_fatal(emit: Callable[[str], None]) -> None:
+    """Say why Qt gives up (e.g. no platform plugin) before it aborts the process."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    def handler(kind: QtMsgType, _context: object, message: str) -> None:
+        if kind == QtMsgType.QtFatalMsg:
+            log.critical("Qt: %s", message)
+            emit(f"qt: FAILED: {' '.join(message.split())}")
+            emit("self-test: FAILED: qt")
+        elif kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtWarningMsg):
+            log.warning("Qt: %s", message)
+        if sys.stderr is not None:
+            sys.stderr.write(f"{message}\n")
+
+    qInstallMessageHandler(handler)
+
+
+def qt_check(emit: Callable[[str], None] | None = None) -> str:
+    """Load Qt's platform plugin, draw a window off screen and load the icon; say what loaded."""
+    _offscreen_without_display()
+    if emit is not None:
+        _report_qt_fatal(emit)
+    from PySide6.QtCore import qVersion
+    from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    label = QLabel(APP_NAME)
+    label.resize(240, 60)
+    picture = label.grab()
+    label.deleteLater()
+    if picture.isNull() or picture.width() < 1:
+        raise RuntimeError(f"the '{app.platformName()}' platform could not draw a window")
+    icon = app_icon()
+    if icon.isNull() or icon.pixmap(32, 32).isNull():
+        raise RuntimeError("the app icon could not be loaded")
+    return (
+        f"platform plugin '{app.platformName()}' loaded (Qt {qVersion()}), a window drawn, "
+        f"icon loaded, styles {', '.join(QStyleFactory.keys())}"
+    )
+
+
+def _qt_check_main() -> int:
+    try:
+        print(qt_check(), flush=True)
+    except Exception as exc:
+        log.exception("Qt check failed")
+        print(f"Qt check failed: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def _self_test_main() -> int:
+    """`--self-test`: every check of services/selftest.py, with Qt loaded in this process."""
+    from skp_desktop.services.selftest import print_lines, run_self_test
+
+    emit = print_lines()
+    report = run_self_test(qt_check=lambda: qt_check(emit), emit=emit)
+    return 0 if report.ok else 1
+
+
+def _exit_after_first_paint(app: QApplication, window: QWidget) -> None:
+    """Print the time of the window's first paint on stdout, then quit (for benchmarks)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() in (QEvent.Type.Paint, QEvent.Type.UpdateRequest):
+                watched.removeEventFilter(self)
+                print(f"first-paint {time.time():.6f}", flush=True)
+                QTimer.singleShot(0, app.quit)
+            return False
+
+    watcher = FirstPaint(window)
+    window.installEventFilter(watcher)
 
 
 def _install_excepthook() -> None:
@@ -62,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = configure_logging()
     crash_log = open(log_file.with_suffix(".crash.log"), "a", encoding="utf-8")  # noqa: SIM115
     faulthandler.enable(crash_log)  # a hard crash still leaves a trace beside the log
+    if args.qt_check:
+        return _qt_check_main()
+    if args.self_test:
+        return _self_test_main()
 
     from PySide6.QtCore import QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
@@ -72,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("RBK")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
     if sys.platform.startswith("linux"):
         app.setStyle("Fusion")
     _install_excepthook()
@@ -81,13 +201,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings()
     apply_theme(app, settings.theme)
-    window = MainWindow(args.db, settings=settings, read_only=args.read_only)
+    from skp_desktop.ui.instance_lock import claim_database
+
+    claim = claim_database(args.db, read_only=args.read_only)
+    if not claim.run:
+        return 0
+    window = MainWindow(args.db, settings=settings, read_only=claim.read_only)
+    if os.environ.get(BENCH_EXIT_AFTER_PAINT):
+        _exit_after_first_paint(app, window)
     window.show()
     # Paint first, then open the database: the window appears at once.
     QTimer.singleShot(0, window.start)
     status = app.exec()
     QThreadPool.globalInstance().waitForDone()
     window.dispose()
+    if claim.lock is not None:
+        claim.lock.unlock()
     return status
 
 
