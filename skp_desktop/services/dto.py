@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from skp_desktop.domain.definitions import Definition
@@ -159,3 +159,47 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which audit events to show; every field narrows the list, None means any."""
+
+    service: str | None = None
+    period: str | None = None
+    indicator: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: date | None = None  # from the start of this day (UTC)
+    until: date | None = None  # to the end of this day (UTC)
+    text: str | None = None  # found in the old or new value, the reason or the source
+
+    def describe(self) -> str:
+        """The filter in words, for export headers and empty states."""
+        parts = [f"{name} {value}" for name, value in self.__dict__.items() if value]
+        return ", ".join(parts) or "all events"
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One change in a value's life: what it became, who, when, why, and from where."""
+
+    event: AuditEntry
+    revision: int | None
+    old_text: str
+    new_text: str
+    definitions_version: int | None
+    file_name: str | None = None
+    file_sha256: str | None = None
+    file_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Every revision and edit of one indicator in one service's return for a period."""
+
+    service: str
+    period: str
+    indicator: str
+    title: str
+    steps: tuple[TimelineStep, ...] = field(default_factory=tuple)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import AuditEntry
+from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
 from skp_desktop.services.entries import describe_value_json
 from skp_desktop.store.models import (
     AuditEvent,
@@ -28,6 +28,7 @@ from skp_desktop.store.models import (
 )
 
 PAGE_SIZE = 200
+ALL_EVENTS = HistoryFilter()
 EXPORT_COLUMNS = (
     "id",
     "at",
@@ -42,25 +43,6 @@ EXPORT_COLUMNS = (
     "reason",
     "source",
 )
-
-
-@dataclass(frozen=True)
-class HistoryFilter:
-    """Which audit events to show; every field narrows the list, None means any."""
-
-    service: str | None = None
-    period: str | None = None
-    indicator: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    since: date | None = None  # from the start of this day (UTC)
-    until: date | None = None  # to the end of this day (UTC)
-    text: str | None = None  # found in the old or new value, the reason or the source
-
-    def describe(self) -> str:
-        """The filter in words, for export headers and empty states."""
-        parts = [f"{name} {value}" for name, value in self.__dict__.items() if value]
-        return ", ".join(parts) or "all events"
 
 
 # Plain columns, not ORM objects, and the time as stored: a page of events reads several
@@ -156,7 +138,7 @@ def entry(row: Sequence[Any]) -> AuditEntry:
 
 def history_page(
     db: Database,
-    flt: HistoryFilter = HistoryFilter(),  # frozen, so sharing the default is safe
+    flt: HistoryFilter = ALL_EVENTS,
     *,
     before_id: int | None = None,
     limit: int = PAGE_SIZE,
@@ -185,31 +167,6 @@ def history_choices(db: Database) -> tuple[list[str], list[str]]:
             session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
         )
         return actors, actions
-
-
-@dataclass(frozen=True)
-class TimelineStep:
-    """One change in a value's life: what it became, who, when, why, and from where."""
-
-    event: AuditEntry
-    revision: int | None
-    old_text: str
-    new_text: str
-    definitions_version: int | None
-    file_name: str | None = None
-    file_sha256: str | None = None
-    file_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Every revision and edit of one indicator in one service's return for a period."""
-
-    service: str
-    period: str
-    indicator: str
-    title: str
-    steps: tuple[TimelineStep, ...] = field(default_factory=tuple)
 
 
 def value_timeline(db: Database, *, service: str, period: str, indicator: str) -> Timeline:

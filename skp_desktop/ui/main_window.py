@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -166,7 +166,14 @@ class MainWindow(QMainWindow):
         page = self.return_page
         page.selection_changed.connect(self._open_return)
         page.row_selected.connect(self.definition_panel.show_row)
-        page.row_selected.connect(self._show_trend)
+        # The trend waits until the selection rests: arrowing down the grid draws nothing, and
+        # matplotlib's first import does not compete with loading the return.
+        self._trend_timer = QTimer(self)
+        self._trend_timer.setSingleShot(True)
+        self._trend_timer.setInterval(400)
+        self._trend_timer.timeout.connect(lambda: self._show_trend(self._trend_row))
+        self._trend_row: Any = None
+        page.row_selected.connect(self._trend_soon)
         page.submit_requested.connect(self.submit)
         page.reopen_requested.connect(self.reopen)
         page.model.edit_requested.connect(self._edit)
@@ -384,6 +391,10 @@ class MainWindow(QMainWindow):
         from skp_desktop.ui.rag_style import is_dark
 
         return "dark" if is_dark() else "light"
+
+    def _trend_soon(self, row: Any) -> None:
+        self._trend_row = row
+        self._trend_timer.start()
 
     def _show_trend(self, row: Any) -> None:
         """Draw the selected indicator's trend in the side panel, off the UI thread."""

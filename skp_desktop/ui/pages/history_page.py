@@ -25,8 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skp_desktop.services.dto import VerifyReport
-from skp_desktop.services.history import HistoryFilter, Timeline
+from skp_desktop.services.dto import HistoryFilter, Timeline, VerifyReport
 from skp_desktop.ui.history_model import HistoryModel
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import RowsModel
