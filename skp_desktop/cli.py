@@ -22,7 +22,7 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import audit, catalogue, entries, returns, setup, trends
+from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
 from skp_desktop.services.database import Database, default_actor, open_database
 from skp_desktop.services.dto import ReturnView
 
@@ -320,6 +320,47 @@ def cmd_chart(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
+    result = exchange.export_return(
+        db, service=args.service, period=args.period, out=args.out, actor=args.actor
+    )
+    print(
+        f"Wrote {result.path}: {result.service} {result.period} revision {result.revision} "
+        f"(payload sha256 {result.payload_sha256})"
+    )
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace, db: Database) -> int:
+    result = exchange.write_template(
+        db, service=args.service, period=args.period, out=args.out, actor=args.actor
+    )
+    print(f"Wrote {result.path}: blank return for {result.service} {result.period}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, db: Database) -> int:
+    outcomes = exchange.import_files(
+        db,
+        args.paths,
+        actor=args.actor,
+        dry_run=args.dry_run,
+        accept_modified=args.accept_modified,
+    )
+    if args.json:
+        _print_json([outcome.as_dict() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            print(outcome.line)
+            for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
+                print(f"warning: {outcome.file}: {warning}", file=sys.stderr)
+    if args.dry_run:
+        print("Dry run: nothing was written.", file=sys.stderr)
+    if not outcomes:
+        print("No .xlsx files found to import.", file=sys.stderr)
+    return EXIT_REFUSED if any(outcome.failed for outcome in outcomes) else EXIT_OK
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -382,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indicator", required=True)
     p.add_argument("--service")
     p.add_argument("--out", required=True, metavar="FILE.png|.svg|.pdf")
+    p = command("export-return", cmd_export_return, "write the submitted return as an Excel file")
+    return_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p = command("template", cmd_template, "write a blank return to fill in Excel or LibreOffice")
+    return_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p = command("import", cmd_import, "import return files, or folders of them")
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what each file would do; write nothing"
+    )
+    p.add_argument(
+        "--accept-modified",
+        action="store_true",
+        help="import a return edited after export as a new revision of its visible values",
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx files, or folders of them")
     return parser
 
 

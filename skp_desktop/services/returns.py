@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,7 +15,9 @@ from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.rag import direction_of_travel, rag_status
 from skp_desktop.domain.validation import (
+    EntryValues,
     History,
+    Problem,
     validate_entry,
 )
 from skp_desktop.domain.values import (
@@ -149,6 +151,30 @@ def _history(info: IndicatorInfo, period: Period, earlier: Mapping[str, Decimal]
     )
 
 
+def problems_with_history(
+    session: Session,
+    service: Service,
+    period: Period,
+    infos: Sequence[IndicatorInfo],
+    entries: Mapping[str, EntryValues],
+) -> dict[str, tuple[Problem, ...]]:
+    """Each indicator's problems, judged against the service's earlier values as `show` does.
+
+    For entries not stored yet, such as a file being imported.
+    """
+    earlier = _earlier_values(session, service, period)
+    return {
+        info.code: tuple(
+            validate_entry(
+                info.rules,
+                entries.get(info.code, EntryValues()),
+                _history(info, period, earlier.get(info.code, {})),
+            )
+        )
+        for info in infos
+    }
+
+
 def _build_view(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
@@ -214,7 +240,7 @@ def _build_view(
 
 def get_return(db: Database, service: str, period: str) -> ReturnView:
     """A service's return for a period: its newest revision, or an empty one not yet started."""
-    with db.transaction() as session:
+    with db.reading() as session:
         owner = get_service(session, service)
         the_period = return_period(period)
         return _build_view(session, owner, the_period, latest_return(session, owner, the_period))

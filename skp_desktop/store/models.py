@@ -170,6 +170,8 @@ class Return(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     submitted_by: Mapped[str | None] = mapped_column(String(100))
     reopen_reason: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the canonical payload (excel/payload.py) the revision was imported from.
+    payload_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     service: Mapped[Service] = relationship()
     definitions_version: Mapped[DefinitionsVersion] = relationship()
     values: Mapped[list[Value]] = relationship(back_populates="return_", order_by="Value.id")

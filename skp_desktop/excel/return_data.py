@@ -1,0 +1,131 @@
+"""What a return file holds, as plain data: the writers take it, the reader gives entries back.
+
+The excel layer knows nothing of the database; services/exchange.py maps its DTOs to these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from skp_desktop.domain.definitions import Definition
+
+FORMAT = "skp-return"
+FORMAT_VERSION = "1"
+KIND_RETURN = "return"
+KIND_TEMPLATE = "template"
+
+RETURN_SHEET = "Return"
+INSTRUCTIONS_SHEET = "Instructions"
+DEFINITIONS_SHEET = "Definitions"
+META_SHEET = "_meta"
+
+# The indicator table of the Return sheet, in order (CONTRACTS.md, format version 1).
+COLUMNS = (
+    "Code",
+    "Indicator",
+    "Unit",
+    "Numerator",
+    "Denominator",
+    "Value",
+    "Target",
+    "RAG",
+    "Direction",
+    "Commentary",
+    "Explanation",
+)
+# The columns whose cells are read back on import; the others are for people.
+INPUT_COLUMNS = ("Numerator", "Denominator", "Value", "Commentary", "Explanation")
+
+# _meta keys in the order they are written; payload_2, payload_3, … follow payload when long.
+META_KEYS = (
+    "format",
+    "format_version",
+    "kind",
+    "return_id",
+    "service",
+    "period",
+    "revision",
+    "definitions_version",
+    "exported_at",
+    "exported_by",
+    "app_version",
+    "payload",
+    "payload_sha256",
+)
+
+# Excel's limit on the characters in one cell.
+CELL_CHARACTER_LIMIT = 32_767
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """One indicator's entry as the payload carries it: numbers, or a symbol, and texts."""
+
+    code: str
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    value: Decimal | None = None
+    symbol: str | None = None
+    commentary: str | None = None
+    explanation: str | None = None
+
+    @property
+    def is_blank(self) -> bool:
+        """Whether nothing at all was entered for the indicator."""
+        return all(
+            part is None or part == ""
+            for part in (
+                self.numerator,
+                self.denominator,
+                self.value,
+                self.symbol,
+                self.commentary,
+                self.explanation,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ReturnHeader:
+    """Who and what a return file is about; written to the header block and to `_meta`."""
+
+    kind: str  # KIND_RETURN or KIND_TEMPLATE
+    service: str
+    service_name: str
+    period: str
+    period_label: str
+    status: str
+    definitions_version: int
+    exported_at: datetime
+    exported_by: str
+    app_version: str
+    return_id: str | None = None  # None for a template
+    revision: int | None = None  # None for a template: the importer numbers it
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """One indicator's row: its definition, the entry, and what people read beside it."""
+
+    rules: Definition
+    entry: EntryData
+    rag: str | None = None  # "Green", "Amber", "Red"
+    direction: str | None = None  # e.g. "↑ improving"
+    definition_text: str | None = None
+    baseline: str | None = None  # as shown, e.g. "78.0 (2023/24)"
+    source: str | None = None
+    help: str | None = None
+
+    @property
+    def code(self) -> str:
+        return self.rules.code
+
+
+@dataclass(frozen=True)
+class ReturnFile:
+    """Everything a return file or a blank template shows."""
+
+    header: ReturnHeader
+    lines: tuple[ReturnLine, ...]

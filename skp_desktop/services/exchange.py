@@ -1,0 +1,809 @@
+"""Returns as Excel files: export a submitted return, write a blank template, import files.
+
+Import reads and checks every file before touching the database, then decides its status
+(CONTRACTS.md, "Importing"): ACCEPTED files are stored in their own transaction, with the
+original bytes and one audit event per value; every other status leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skp_desktop import __version__
+from skp_desktop.domain.errors import NotFoundError, StateError, StoreUnavailable, ValidationError
+from skp_desktop.domain.periods import Period
+from skp_desktop.domain.rag import direction_label
+from skp_desktop.domain.validation import EntryValues, Severity
+from skp_desktop.domain.values import Symbol, canonical_text, format_decimal, from_canonical
+from skp_desktop.excel.payload import canonical_payload, payload_digest
+from skp_desktop.excel.rejection import RejectedFile
+from skp_desktop.excel.return_data import (
+    KIND_RETURN,
+    KIND_TEMPLATE,
+    EntryData,
+    ReturnFile,
+    ReturnHeader,
+    ReturnLine,
+)
+from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
+from skp_desktop.excel.return_writer import write_return_file
+from skp_desktop.excel.safe_reader import load_file, read_return_workbook
+from skp_desktop.excel.template_writer import write_template_file
+from skp_desktop.services.catalogue import definitions_version_for
+from skp_desktop.services.database import Database
+from skp_desktop.services.dto import IndicatorInfo, ReturnView
+from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json, value_json
+from skp_desktop.services.returns import (
+    ACCEPTED as STATE_ACCEPTED,
+)
+from skp_desktop.services.returns import (
+    SUBMITTED,
+    due_indicators,
+    get_return,
+    problems_with_history,
+    return_period,
+)
+from skp_desktop.store.audit import append_event
+from skp_desktop.store.models import (
+    DefinitionsVersion,
+    ImportedFile,
+    Indicator,
+    Return,
+    Service,
+    Value,
+)
+
+log = logging.getLogger(__name__)
+
+ACCEPTED, DUPLICATE, STALE, CONFLICT, REJECTED = (
+    "ACCEPTED",
+    "DUPLICATE",
+    "STALE",
+    "CONFLICT",
+    "REJECTED",
+)
+STATUSES = (ACCEPTED, DUPLICATE, STALE, CONFLICT, REJECTED)
+FAILED_STATUSES = frozenset({REJECTED, CONFLICT})  # the command line exits 1 on these
+EXPORTABLE_STATES = (SUBMITTED, STATE_ACCEPTED)
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A return file or template written."""
+
+    path: Path
+    kind: str
+    service: str
+    period: str
+    revision: int | None
+    payload_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    """What importing a file would change in one indicator, as people read it."""
+
+    code: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One reason a file was refused, located by sheet and cell where there is one."""
+
+    sheet: str | None
+    cell: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What happened to one file (or would happen, in a dry run)."""
+
+    status: str
+    file: str
+    service: str | None = None
+    period: str | None = None
+    revision: int | None = None
+    reason: str | None = None
+    changes: tuple[ValueChange, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problems: tuple[ImportProblem, ...] = ()
+    file_sha256: str | None = None
+    kind: str | None = None
+    modified_cells: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+    @property
+    def line(self) -> str:
+        """`STATUS<TAB>file<TAB>service period revision`, or the reason for REJECTED."""
+        if self.status == REJECTED:
+            detail = self.reason or ""
+        else:
+            detail = f"{self.service} {self.period} {self.revision}"
+        return f"{self.status}\t{self.file}\t{detail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as the `--json` output shows it."""
+        return {
+            "status": self.status,
+            "file": self.file,
+            "service": self.service,
+            "period": self.period,
+            "revision": self.revision,
+            "reason": self.reason,
+            "changes": [{"code": c.code, "old": c.old, "new": c.new} for c in self.changes],
+            "warnings": list(self.warnings),
+            "problems": [
+                {"sheet": p.sheet, "cell": p.cell, "message": p.message} for p in self.problems
+            ],
+            "sha256": self.file_sha256,
+            "kind": self.kind,
+            "modified_cells": list(self.modified_cells),
+        }
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def _baseline_text(info: IndicatorInfo) -> str | None:
+    baseline = info.baseline
+    if baseline is None:
+        return None
+    text = f"{format_decimal(baseline.value)} ({baseline.unit})"
+    return f"{text}, {baseline.period}" if baseline.period else text
+
+
+def _lines(view: ReturnView, *, blank: bool) -> tuple[ReturnLine, ...]:
+    lines = []
+    for row in view.rows:
+        info = row.indicator
+        entry = (
+            EntryData(code=row.code)
+            if blank
+            else EntryData(
+                code=row.code,
+                numerator=row.numerator,
+                denominator=row.denominator,
+                value=row.value,
+                symbol=row.symbol,
+                commentary=row.commentary,
+                explanation=row.explanation,
+            )
+        )
+        lines.append(
+            ReturnLine(
+                rules=info.rules,
+                entry=entry,
+                rag=None if blank or row.rag is None else row.rag.value,
+                direction=None
+                if blank
+                else direction_label(row.value, row.previous_value, info.rules.polarity),
+                definition_text=info.definition_text,
+                baseline=_baseline_text(info),
+                source=info.source or info.source_document,
+                help=row.help,
+            )
+        )
+    return tuple(lines)
+
+
+def _header(view: ReturnView, *, kind: str, actor: str) -> ReturnHeader:
+    template = kind == KIND_TEMPLATE
+    return ReturnHeader(
+        kind=kind,
+        service=view.service.code,
+        service_name=view.service.name,
+        period=view.period,
+        period_label=view.period_label,
+        status="blank template" if template else view.state,
+        definitions_version=view.definitions_version,
+        exported_at=datetime.now(UTC).replace(microsecond=0),
+        exported_by=actor,
+        app_version=__version__,
+        return_id=None if template else view.return_uuid,
+        revision=None if template else view.revision,
+    )
+
+
+def _check_output(out: Path) -> None:
+    if out.is_dir():
+        raise NotFoundError(f"{out} is a folder: give the name of the .xlsx file to write.")
+    if not out.parent.is_dir():
+        raise NotFoundError(
+            f"The folder {out.parent} does not exist: create it, or choose another."
+        )
+
+
+def _write(writer: Callable[[], object], out: Path) -> None:
+    try:
+        writer()
+    except PermissionError as exc:
+        raise StoreUnavailable(
+            f"Cannot write {out}: permission denied. Close it if it is open in Excel, or choose "
+            "a folder you can write to."
+        ) from exc
+    except OSError as exc:
+        raise StoreUnavailable(
+            f"Cannot write {out}: {exc.strerror or exc}. Check the disk and try again."
+        ) from exc
+
+
+def export_return(
+    db: Database, *, service: str, period: str, out: str | os.PathLike[str], actor: str
+) -> ExportResult:
+    """Write the submitted return as an Excel return file; a draft is refused."""
+    target = Path(out)
+    _check_output(target)
+    view = get_return(db, service, period)
+    if not view.exists:
+        raise StateError(
+            f"{view.service.name} has no return for {view.period_label} yet: there is nothing "
+            "to export."
+        )
+    if view.state not in EXPORTABLE_STATES:
+        raise StateError(
+            f"Revision {view.revision} of {view.service.name}'s return for {view.period_label} "
+            f"is {view.state}: only a submitted return can be exported. Submit it first."
+        )
+    data = ReturnFile(_header(view, kind=KIND_RETURN, actor=actor), _lines(view, blank=False))
+    digest: list[str] = []
+    _write(lambda: digest.append(write_return_file(data, target)), target)
+    return ExportResult(
+        path=target,
+        kind=KIND_RETURN,
+        service=view.service.code,
+        period=view.period,
+        revision=view.revision,
+        payload_sha256=digest[0],
+    )
+
+
+def write_template(
+    db: Database, *, service: str, period: str, out: str | os.PathLike[str], actor: str
+) -> ExportResult:
+    """Write a blank return for the service and period, to fill in Excel or LibreOffice."""
+    target = Path(out)
+    _check_output(target)
+    view = get_return(db, service, period)
+    if not view.rows:
+        raise NotFoundError(
+            f"The {view.service.name} return for {view.period_label} asks for no indicators."
+        )
+    data = ReturnFile(_header(view, kind=KIND_TEMPLATE, actor=actor), _lines(view, blank=True))
+    _write(lambda: write_template_file(data, target), target)
+    return ExportResult(
+        path=target,
+        kind=KIND_TEMPLATE,
+        service=view.service.code,
+        period=view.period,
+        revision=None,
+        payload_sha256=None,
+    )
+
+
+# --- import --------------------------------------------------------------------------------
+
+
+def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files to import: files as given, and the .xlsx files inside folders (sorted)."""
+    given = [Path(p) for p in paths]
+    missing = [str(p) for p in given if not p.exists()]
+    if missing:
+        raise NotFoundError(f"No such file or folder: {', '.join(missing)}")
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    child
+                    for child in path.iterdir()
+                    if child.suffix.lower() == ".xlsx"
+                    and child.is_file()
+                    and not child.name.startswith("~$")  # Excel's lock file for an open book
+                )
+            )
+        else:
+            files.append(path)
+    return files
+
+
+@dataclass(frozen=True)
+class _Held:
+    """A revision held (or accepted earlier in this batch) and the digest of its content."""
+
+    revision: int
+    digest: str
+    entries: Mapping[str, EntryData]
+
+
+@dataclass
+class _Batch:
+    """What this batch accepted, so a dry run judges later files as the real run would."""
+
+    accepted: dict[tuple[str, str], list[_Held]] = field(default_factory=dict)
+
+    def held(self, service: str, period: str) -> list[_Held]:
+        return self.accepted.get((service, period), [])
+
+    def add(self, service: str, period: str, held: _Held) -> None:
+        self.accepted.setdefault((service, period), []).append(held)
+
+
+@dataclass(frozen=True)
+class _Decision:
+    status: str
+    revision: int
+    reason: str | None = None
+
+
+def import_files(
+    db: Database,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    actor: str,
+    dry_run: bool = False,
+    accept_modified: bool = False,
+    progress: Callable[[int, int, Path], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[ImportOutcome]:
+    """Import return files and folders of them, one transaction per file; see CONTRACTS.md.
+
+    `dry_run` decides every status and change without writing anything. `progress(done,
+    total, file)` is called before each file; `cancelled()` stops before the next file.
+    """
+    files = collect_files(paths)
+    batch = _Batch()
+    outcomes: list[ImportOutcome] = []
+    for index, path in enumerate(files):
+        if cancelled is not None and cancelled():
+            break
+        if progress is not None:
+            progress(index, len(files), path)
+        outcomes.append(
+            _import_one(
+                db, path, batch, actor=actor, dry_run=dry_run, accept_modified=accept_modified
+            )
+        )
+    if progress is not None:
+        progress(len(outcomes), len(files), files[-1] if files else Path())
+    return outcomes
+
+
+def _rejected(
+    file: str, exc: ValidationError, sha: str | None, meta: FileMeta | None = None
+) -> ImportOutcome:
+    problems = exc.problems if isinstance(exc, RejectedFile) else (exc,)
+    reason = exc.reason_text() if isinstance(exc, RejectedFile) else exc.message
+    return ImportOutcome(
+        status=REJECTED,
+        file=file,
+        # What the file says it is, as written, so people can tell whose file was refused.
+        service=meta.service[:40] if meta else None,
+        period=meta.period[:40] if meta else None,
+        revision=meta.revision if meta else None,
+        kind=meta.kind if meta else None,
+        reason=reason,
+        problems=tuple(ImportProblem(p.sheet, p.cell, p.message) for p in problems),
+        file_sha256=sha,
+    )
+
+
+def _import_one(
+    db: Database,
+    path: Path,
+    batch: _Batch,
+    *,
+    actor: str,
+    dry_run: bool,
+    accept_modified: bool,
+) -> ImportOutcome:
+    shown = str(path)
+    sha: str | None = None
+    meta: FileMeta | None = None
+    try:
+        data = load_file(path)
+        sha = hashlib.sha256(data).hexdigest()
+        workbook = read_return_workbook(data, file_name=path.name)
+        meta = read_meta(workbook)
+        with db.transaction() as session:
+            return _judge_and_store(
+                session,
+                path,
+                data,
+                sha,
+                workbook_entries=lambda defs, label: interpret(
+                    workbook, meta, defs, return_label=label, accept_modified=accept_modified
+                ),
+                meta=meta,
+                batch=batch,
+                actor=actor,
+                dry_run=dry_run,
+            )
+    except ValidationError as exc:
+        return _rejected(shown, exc, sha, meta)
+    except OSError as exc:
+        return _rejected(
+            shown, ValidationError(f"the file cannot be read: {exc.strerror or exc}"), sha
+        )
+    except StoreUnavailable:
+        raise
+    except Exception:  # a bad file never stops the batch, even one that finds a bug
+        log.exception("unexpected error importing %s", shown)
+        return _rejected(
+            shown,
+            ValidationError(
+                "the file could not be imported because of an internal error (a bug): "
+                "the details are in the log file"
+            ),
+            sha,
+            meta,
+        )
+
+
+def _lookup(session: Session, meta: FileMeta) -> tuple[Service, Period, DefinitionsVersion]:
+    service = session.scalar(select(Service).where(Service.code == meta.service.strip().upper()))
+    if service is None:
+        known = ", ".join(session.scalars(select(Service.code).order_by(Service.code)))
+        raise RejectedFile(
+            [meta.located("service", f"there is no service '{meta.service[:40]}' (known: {known})")]
+        )
+    try:
+        period = return_period(meta.period)
+    except NotFoundError as exc:  # not a period code, or a whole year
+        raise RejectedFile([meta.located("period", str(exc))]) from None
+    if meta.definitions_version is None:
+        version = definitions_version_for(session, period)
+    else:
+        version = session.scalar(
+            select(DefinitionsVersion).where(DefinitionsVersion.number == meta.definitions_version)
+        )
+        if version is None:
+            raise RejectedFile(
+                [
+                    meta.located(
+                        "definitions_version",
+                        f"the file was made with definitions version {meta.definitions_version}, "
+                        "which this database does not have: publish those definitions first",
+                    )
+                ]
+            )
+    return service, period, version
+
+
+def _entry_of(code: str, row: Value) -> EntryData:
+    return EntryData(
+        code=code,
+        numerator=from_canonical(row.numerator),
+        denominator=from_canonical(row.denominator),
+        value=from_canonical(row.value),
+        symbol=row.symbol,
+        commentary=row.commentary,
+        explanation=row.explanation,
+    )
+
+
+def _full(codes: Sequence[str], entries: Mapping[str, EntryData]) -> dict[str, EntryData]:
+    return {code: entries.get(code) or EntryData(code=code) for code in codes}
+
+
+def _held_revisions(
+    session: Session, service: Service, period: Period, codes: Sequence[str]
+) -> list[_Held]:
+    revisions = session.scalars(
+        select(Return.revision).where(Return.service_id == service.id, Return.period == period.code)
+    ).all()
+    by_revision: dict[int, dict[str, EntryData]] = {revision: {} for revision in revisions}
+    rows = session.execute(
+        select(Return.revision, Indicator.code, Value)
+        .join(Value, Value.return_id == Return.id)
+        .join(Indicator, Indicator.id == Value.indicator_id)
+        .where(Return.service_id == service.id, Return.period == period.code)
+    )
+    for revision, code, value in rows:
+        by_revision[revision][code] = _entry_of(code, value)
+    held = []
+    for revision in sorted(by_revision):
+        entries = _full(codes, by_revision[revision])
+        digest = payload_digest(canonical_payload(entries.values()))
+        held.append(_Held(revision, digest, entries))
+    return held
+
+
+def _decide(imported: ImportedReturn, digest: str, held: Sequence[_Held]) -> _Decision:
+    meta = imported.meta
+    for item in held:
+        if item.digest == digest:
+            return _Decision(
+                DUPLICATE, item.revision, f"the same values are held as revision {item.revision}"
+            )
+    highest = max((item.revision for item in held), default=0)
+    if meta.kind == KIND_TEMPLATE:
+        return _Decision(ACCEPTED, highest + 1)
+    assert meta.revision is not None
+    if imported.modified:
+        # A new revision after both the one held and the one the file was exported as.
+        return _Decision(ACCEPTED, max(highest, meta.revision) + 1)
+    if meta.revision > highest:
+        return _Decision(ACCEPTED, meta.revision)
+    if meta.revision < highest:
+        return _Decision(
+            STALE, meta.revision, f"revision {highest} is already held: this file is older"
+        )
+    return _Decision(
+        CONFLICT,
+        meta.revision,
+        f"revision {meta.revision} is already held with different values: compare the two "
+        "and decide which stands (reopen the return to record a correction)",
+    )
+
+
+def _entry_json(entry: EntryData | None) -> str | None:
+    if entry is None or entry.is_blank:
+        return None
+    fields = {
+        "numerator": None if entry.numerator is None else canonical_text(entry.numerator),
+        "denominator": None if entry.denominator is None else canonical_text(entry.denominator),
+        "value": None if entry.value is None else canonical_text(entry.value),
+        "symbol": entry.symbol,
+        "commentary": entry.commentary,
+        "explanation": entry.explanation,
+    }
+    assert tuple(fields) == VALUE_FIELDS
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _changes(
+    codes: Sequence[str], before: Mapping[str, EntryData] | None, after: Mapping[str, EntryData]
+) -> tuple[ValueChange, ...]:
+    changes = []
+    for code in codes:
+        old = _entry_json(before.get(code)) if before else None
+        new = _entry_json(after.get(code))
+        if old != new:
+            changes.append(ValueChange(code, describe_value_json(old), describe_value_json(new)))
+    return tuple(changes)
+
+
+def _warnings(
+    session: Session,
+    service: Service,
+    period: Period,
+    infos: Sequence[IndicatorInfo],
+    entries: Mapping[str, EntryData],
+) -> tuple[str, ...]:
+    values = {
+        code: EntryValues(
+            numerator=entry.numerator,
+            denominator=entry.denominator,
+            value=None if entry.symbol else entry.value,
+            symbol=Symbol(entry.symbol) if entry.symbol else None,
+        )
+        for code, entry in entries.items()
+    }
+    found = problems_with_history(session, service, period, infos, values)
+    return tuple(
+        f"{code}: {p.message}"
+        for code, problems in found.items()
+        for p in problems
+        if p.severity is Severity.WARNING
+    )
+
+
+def _judge_and_store(
+    session: Session,
+    path: Path,
+    data: bytes,
+    sha: str,
+    *,
+    workbook_entries: Callable[[Mapping[str, Any], str], ImportedReturn],
+    meta: FileMeta,
+    batch: _Batch,
+    actor: str,
+    dry_run: bool,
+) -> ImportOutcome:
+    service, period, version = _lookup(session, meta)
+    infos = due_indicators(session, service, period)
+    if not infos:
+        raise RejectedFile(
+            [
+                meta.located(
+                    "period", f"the {service.name} return for {period.label} asks for no indicators"
+                )
+            ]
+        )
+    codes = [info.code for info in infos]
+    imported = workbook_entries(
+        {info.code: info.rules for info in infos}, f"the {service.name} return for {period.label}"
+    )
+    entries = _full(codes, {entry.code: entry for entry in imported.entries})
+    digest = payload_digest(canonical_payload(entries.values()))
+    held = _held_revisions(session, service, period, codes) + batch.held(service.code, period.code)
+    decision = _decide(imported, digest, held)
+    latest = max(held, key=lambda item: item.revision) if held else None
+    outcome = ImportOutcome(
+        status=decision.status,
+        file=str(path),
+        service=service.code,
+        period=period.code,
+        revision=decision.revision,
+        reason=decision.reason,
+        changes=_changes(codes, latest.entries if latest else None, entries),
+        warnings=_warnings(session, service, period, infos, entries),
+        file_sha256=sha,
+        kind=meta.kind,
+        modified_cells=imported.modified_cells,
+    )
+    if decision.status != ACCEPTED:
+        return outcome
+    batch.add(service.code, period.code, _Held(decision.revision, digest, entries))
+    if not dry_run:
+        _store(
+            session,
+            path,
+            data,
+            sha,
+            imported=imported,
+            entries=entries,
+            service=service,
+            period=period,
+            version=version,
+            revision=decision.revision,
+            digest=digest,
+            actor=actor,
+        )
+    return outcome
+
+
+def _return_uuid(session: Session, imported: ImportedReturn) -> str:
+    """The file's return_id when it names this very revision and is free, else a new one."""
+    given = imported.meta.return_id
+    if imported.meta.kind == KIND_RETURN and not imported.modified and given:
+        try:
+            candidate = str(uuid.UUID(given))
+        except ValueError:
+            candidate = None
+        if candidate and session.scalar(select(Return.id).where(Return.uuid == candidate)) is None:
+            return candidate
+    return str(uuid.uuid4())
+
+
+def _audit_reason(imported: ImportedReturn, revision: int) -> str:
+    meta = imported.meta
+    if meta.kind == KIND_TEMPLATE:
+        return f"filled template imported as revision {revision}"
+    if imported.modified:
+        cells = ", ".join(imported.modified_cells[:20])
+        more = len(imported.modified_cells) - 20
+        if more > 0:
+            cells += f" and {more} more"
+        return (
+            f"accepted as modified: revision {meta.revision} was changed after export "
+            f"(cells {cells}); the visible values were imported as revision {revision}"
+        )
+    who = f" exported by {meta.exported_by}" if meta.exported_by else ""
+    when = f" at {meta.exported_at}" if meta.exported_at else ""
+    return f"revision {revision} imported from a return file{who}{when}"
+
+
+def _store(
+    session: Session,
+    path: Path,
+    data: bytes,
+    sha: str,
+    *,
+    imported: ImportedReturn,
+    entries: Mapping[str, EntryData],
+    service: Service,
+    period: Period,
+    version: DefinitionsVersion,
+    revision: int,
+    digest: str,
+    actor: str,
+) -> None:
+    now = datetime.now(UTC)
+    meta = imported.meta
+    reason = _audit_reason(imported, revision)
+    source = f"imported from {path.name}"
+    if imported.modified:
+        source += " (changed after export, accepted as modified)"
+    ret = Return(
+        uuid=_return_uuid(session, imported),
+        service=service,
+        period=period.code,
+        revision=revision,
+        state=SUBMITTED,
+        definitions_version=version,
+        created_at=now,
+        created_by=actor,
+        updated_at=now,
+        submitted_at=now,
+        submitted_by=(meta.exported_by if meta.kind == KIND_RETURN and meta.exported_by else actor)[
+            :100
+        ],
+        payload_sha256=digest,
+    )
+    session.add(ret)
+    session.flush()
+    session.add(
+        ImportedFile(
+            file_name=path.name[:400],
+            sha256=sha,
+            size=len(data),
+            content=data,
+            imported_at=now,
+            imported_by=actor,
+            status=ACCEPTED,
+            detail=reason,
+            return_id=ret.id,
+        )
+    )
+    context: dict[str, Any] = {
+        "service": service.code,
+        "period": period.code,
+        "revision": revision,
+        "return_uuid": ret.uuid,
+    }
+    append_event(
+        session,
+        actor=actor,
+        action="return.import",
+        new=SUBMITTED,
+        reason=reason,
+        source=source,
+        file_sha256=sha,
+        at=now,
+        **context,
+    )
+    indicators = {
+        indicator.code: indicator
+        for indicator in session.scalars(select(Indicator).where(Indicator.code.in_(entries)))
+    }
+    for code, entry in entries.items():
+        if entry.is_blank:
+            continue
+        row = Value(
+            return_=ret,
+            indicator=indicators[code],
+            numerator=None if entry.numerator is None else canonical_text(entry.numerator),
+            denominator=None if entry.denominator is None else canonical_text(entry.denominator),
+            value=None if entry.value is None else canonical_text(entry.value),
+            symbol=entry.symbol,
+            commentary=entry.commentary,
+            explanation=entry.explanation,
+            updated_at=now,
+            updated_by=actor,
+        )
+        session.add(row)
+        append_event(
+            session,
+            actor=actor,
+            action="value.set",
+            indicator=code,
+            new=value_json(row),
+            reason=reason,
+            source=source,
+            file_sha256=sha,
+            at=now,
+            **context,
+        )
+    session.flush()
