@@ -39,6 +39,15 @@ class Dialogs:
         path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
         return path
 
+    def open_files(self, parent: QWidget | None, title: str, filters: str) -> list[str]:
+        """Files to open (several may be chosen), or [] when cancelled."""
+        paths, _ = QFileDialog.getOpenFileNames(parent, title, "", filters)
+        return paths
+
+    def open_folder(self, parent: QWidget | None, title: str) -> str:
+        """A folder, or "" when cancelled."""
+        return QFileDialog.getExistingDirectory(parent, title)
+
     def save_file(self, parent: QWidget | None, title: str, suggested: str, filters: str) -> str:
         """Where to save, or "" when cancelled."""
         path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACES = ("Return", "Dashboard", "History")
+PLACES = ("Return", "Dashboard", "Import", "History")
 
 
 class MainWindow(QMainWindow):
@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         from skp_desktop.ui.definition_panel import DefinitionPanel
         from skp_desktop.ui.pages.dashboard_page import DashboardPage
         from skp_desktop.ui.pages.history_page import HistoryPage
+        from skp_desktop.ui.pages.import_page import ImportPage
         from skp_desktop.ui.pages.return_page import ReturnPage
         from skp_desktop.ui.problems_panel import ProblemsPanel
         from skp_desktop.ui.return_controller import ReturnController
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.return_page)
         self.dashboard_page = DashboardPage()
         self.pages.addWidget(self.dashboard_page)
+        self.import_page = ImportPage()
+        self.pages.addWidget(self.import_page)
         self.history_page = HistoryPage()
         self.pages.addWidget(self.history_page)
         self.pages.removeWidget(self._opening)
@@ -186,6 +189,10 @@ class MainWindow(QMainWindow):
         self.controller.failed.connect(self._on_failure)
         self.dashboard_page.scope_changed.connect(self._draw_dashboard)
         self.dashboard_page.tile_chosen.connect(self.open_indicator_chart)
+        self.import_page.add_files.clicked.connect(self._choose_import_files)
+        self.import_page.add_folder.clicked.connect(self._choose_import_folder)
+        self.import_page.check_requested.connect(lambda p, m: self._import(p, m, dry_run=True))
+        self.import_page.commit_requested.connect(lambda p, m: self._import(p, m, dry_run=False))
         self.history_page.filter_changed.connect(self._load_history)
         self.history_page.verify_requested.connect(self.verify_history)
         self.history_page.export_requested.connect(self.export_history)
@@ -470,6 +477,52 @@ class MainWindow(QMainWindow):
             self.indicator_dialog.open()
 
         self._charts.run(work, done, self._on_failure)
+
+    # --- import --------------------------------------------------------------------------
+
+    def _choose_import_files(self) -> None:
+        paths = dialogs.open_files(self, "Choose return files", "Excel returns (*.xlsx)")
+        self.import_page.add_paths(paths)
+
+    def _choose_import_folder(self) -> None:
+        folder = dialogs.open_folder(self, "Choose a folder of return files")
+        if folder:
+            self.import_page.add_paths([folder])
+
+    def _import(self, paths: list[str], accept_modified: bool, *, dry_run: bool) -> None:
+        """Check (dry run) or import files in the background, with progress and Cancel."""
+        db, page = self.database, self.import_page
+        if db is None or (not dry_run and db.read_only):
+            page.status.setText("The database is open read-only: files can be checked only.")
+            return
+        actor, relay, cancel = self.controller.actor, page.progress_relay, page.cancel_event
+        page.set_busy(True, "Checking the files…" if dry_run else "Importing…")
+
+        def work() -> tuple[list[Any], bool]:
+            from skp_desktop.services.exchange import import_files
+
+            outcomes = import_files(
+                db,
+                paths,
+                actor=actor,
+                dry_run=dry_run,
+                accept_modified=accept_modified,
+                progress=lambda done, total, path: relay.step.emit(done, total, path.name),
+                cancelled=cancel.is_set,
+            )
+            return outcomes, cancel.is_set()
+
+        def done(result: tuple[list[Any], bool]) -> None:
+            outcomes, cancelled = result
+            page.show_outcomes(outcomes, committed=not dry_run, cancelled=cancelled)
+            if not dry_run and self.controller is not None:
+                self.controller.reload()
+
+        def failed(exc: Exception) -> None:
+            page.set_busy(False, str(exc))
+            self._on_failure(exc)
+
+        self._worker.run(work, done, failed)
 
     # --- history -------------------------------------------------------------------------
 

@@ -81,6 +81,11 @@ class ReturnController(QObject):
         self._actor = actor
 
     @property
+    def actor(self) -> str:
+        """Who the audit trail names for this window's changes."""
+        return self._actor
+
+    @property
     def key(self) -> tuple[str, str] | None:
         return self._key
 

@@ -15,7 +15,7 @@ from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries, reopen_return, submit_return
 from skp_desktop.store.audit import append_event
 from skp_desktop.ui.history_model import HistoryModel
-from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.settings import Settings
 
 pytestmark = pytest.mark.gui
@@ -50,7 +50,7 @@ def open_history(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
-    win.places.setCurrentRow(2)
+    win.places.setCurrentRow(PLACES.index("History"))
     qtbot.waitUntil(lambda: win.history_page.model.rowCount() > 0, timeout=5000)
     return win
 
