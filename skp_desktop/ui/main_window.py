@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         page.row_selected.connect(self._trend_soon)
         page.submit_requested.connect(self.submit)
         page.reopen_requested.connect(self.reopen)
+        page.export_requested.connect(self.export_return)
         page.model.edit_requested.connect(self._edit)
         page.grid.paste_requested.connect(self.paste)
         page.setEnabled(False)
@@ -282,7 +283,12 @@ class MainWindow(QMainWindow):
         reload = QAction("Re&fresh", self)
         reload.setShortcut(QKeySequence.StandardKey.Refresh)
         reload.triggered.connect(lambda: self.controller and self.controller.reload())
-        return_menu.addActions([submit, reopen, reload])
+        export = QAction("&Export as Excel…", self)
+        export.setShortcut(QKeySequence("Ctrl+E"))
+        export.triggered.connect(self.export_return)
+        template = QAction("Blank return (&template)…", self)
+        template.triggered.connect(self.write_template)
+        return_menu.addActions([submit, reopen, reload, export, template])
 
         history_menu = bar.addMenu("Hi&story")
         verify = QAction("&Verify history", self)
@@ -477,6 +483,54 @@ class MainWindow(QMainWindow):
             self.indicator_dialog.open()
 
         self._charts.run(work, done, self._on_failure)
+
+    def export_return(self) -> None:
+        """Save the open (submitted) return as the Excel return file of CONTRACTS.md."""
+        view, db = self.controller.view if self.controller else None, self.database
+        if view is None or db is None or view.revision is None:
+            return
+        name = f"{view.service.code}-{view.period}-r{view.revision}.xlsx"
+        path = dialogs.save_file(self, "Export the return", name, "Excel workbook (*.xlsx)")
+        if not path:
+            return
+        actor = self.controller.actor
+
+        def work() -> Any:
+            from skp_desktop.services.exchange import export_return
+
+            return export_return(
+                db, service=view.service.code, period=view.period, out=path, actor=actor
+            )
+
+        self._worker.run(
+            work,
+            lambda result: self.status_state.setText(f"Exported to {result.path}"),
+            self._on_failure,
+        )
+
+    def write_template(self) -> None:
+        """A blank return for a service that fills it in Excel or LibreOffice."""
+        service, period = self.return_page.current_selection()
+        db = self.database
+        if not service or not period or db is None:
+            return
+        path = dialogs.save_file(
+            self, "Blank return (template)", f"{service}-{period}-blank.xlsx", "Excel (*.xlsx)"
+        )
+        if not path:
+            return
+        actor = self.controller.actor
+
+        def work() -> Any:
+            from skp_desktop.services.exchange import write_template
+
+            return write_template(db, service=service, period=period, out=path, actor=actor)
+
+        self._worker.run(
+            work,
+            lambda result: self.status_state.setText(f"Blank return saved to {result.path}"),
+            self._on_failure,
+        )
 
     # --- import --------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def window(qtbot, with_figures: Path) -> Iterator[MainWindow]:
     win.resize(1366, 740)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
     yield win
     if getattr(win, "indicator_dialog", None) is not None:
         win.indicator_dialog.close()
@@ -59,7 +59,7 @@ def _texts(figure) -> list[str]:
 
 def test_the_side_panel_draws_the_selected_indicators_trend(qtbot, window) -> None:
     chart = window.definition_panel.chart
-    qtbot.waitUntil(lambda: chart.figure is not None, timeout=10000)
+    qtbot.waitUntil(lambda: chart.figure is not None, timeout=20000)
     values = [
         line
         for line in chart.figure.findobj()
@@ -75,8 +75,8 @@ def test_the_dashboard_shows_every_indicator_of_a_priority(qtbot, window) -> Non
     index = page.scope_picker.findData("theme:SAFER-P4")
     assert page.scope_picker.itemText(index) == "Priority: Taking care of our borough"
     page.scope_picker.setCurrentIndex(index)
-    qtbot.waitUntil(lambda: len(page.tiles) == 8, timeout=10000)
-    qtbot.waitUntil(lambda: page.chart.figure is not None, timeout=10000)
+    qtbot.waitUntil(lambda: len(page.tiles) == 8, timeout=20000)
+    qtbot.waitUntil(lambda: page.chart.figure is not None, timeout=20000)
     gids = {ax.get_gid() for ax in page.chart.figure.findobj(lambda a: hasattr(a, "get_gid"))}
     assert {f"tile:SAFER-P4-{c}" for c in ("B1", "B2", "S1", "S2", "S3", "S4", "S5", "S6")} <= gids
     texts = _texts(page.chart.figure)
@@ -87,9 +87,9 @@ def test_the_dashboard_shows_every_indicator_of_a_priority(qtbot, window) -> Non
 def test_choosing_a_tile_opens_it_large_with_its_table(qtbot, window) -> None:
     window.places.setCurrentRow(1)
     page = window.dashboard_page
-    qtbot.waitUntil(lambda: bool(page.tiles), timeout=10000)
+    qtbot.waitUntil(lambda: bool(page.tiles), timeout=20000)
     page._tile_clicked(f"tile:{CAT1}")  # what a click on the tile's axes emits
-    qtbot.waitUntil(lambda: getattr(window, "indicator_dialog", None) is not None, timeout=10000)
+    qtbot.waitUntil(lambda: getattr(window, "indicator_dialog", None) is not None, timeout=20000)
     dialog = window.indicator_dialog
     assert dialog.isVisible() and CAT1 in dialog.windowTitle()
     model = dialog.table.model()

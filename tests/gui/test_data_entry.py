@@ -42,8 +42,8 @@ def open_window(qtbot, database_file: Path, service: str) -> MainWindow:
     qtbot.waitExposed(win)
     win.activateWindow()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
-    qtbot.waitUntil(lambda: not win.controller.busy, timeout=5000)
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=15000)
     return win
 
 
@@ -68,7 +68,7 @@ def type_into(qtbot, win: MainWindow, code: str, column: str, text: str) -> None
 
 
 def settle(qtbot, win: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not win.controller.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=15000)
 
 
 def test_a_typed_rate_is_saved_when_the_editor_closes(qtbot, highways, database_file) -> None:
@@ -201,3 +201,27 @@ def test_values_are_there_after_closing_and_reopening(qtbot, database_file) -> N
 
 def test_the_grid_model_passes_qt_model_checks(qtmodeltester, highways) -> None:
     qtmodeltester.check(highways.return_page.model)
+
+
+def test_a_submitted_return_exports_in_one_click(
+    qtbot, highways, database_file, tmp_path, monkeypatch
+) -> None:
+    from skp_desktop.services.exchange import import_files
+    from skp_desktop.ui.dialogs import dialogs
+
+    monkeypatch.setattr(dialogs, "confirm", lambda *_args: True)
+    type_into(qtbot, highways, CAT1, "Numerator", "45")
+    settle(qtbot, highways)
+    type_into(qtbot, highways, CAT1, "Denominator", "50")
+    settle(qtbot, highways)
+    assert not highways.return_page.export_button.isEnabled()  # a draft is not sent on
+    highways.return_page.submit_button.click()
+    settle(qtbot, highways)
+    out = tmp_path / "out.xlsx"
+    monkeypatch.setattr(dialogs, "save_file", lambda *_args: str(out))
+    highways.return_page.export_button.click()
+    qtbot.waitUntil(lambda: "Exported to" in highways.status_state.text(), timeout=20000)
+    db = open_database(database_file)
+    outcome = import_files(db, [out], actor="t", dry_run=True)[0]
+    db.dispose()
+    assert outcome.status == "DUPLICATE"  # the file is exactly the return held

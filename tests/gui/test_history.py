@@ -49,9 +49,9 @@ def open_history(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
     win.places.setCurrentRow(PLACES.index("History"))
-    qtbot.waitUntil(lambda: win.history_page.model.rowCount() > 0, timeout=5000)
+    qtbot.waitUntil(lambda: win.history_page.model.rowCount() > 0, timeout=15000)
     return win
 
 
@@ -71,10 +71,10 @@ def test_events_load_a_page_at_a_time_newest_first(qtbot, window) -> None:
     assert model.rowCount() == 200
     assert model.entry(0).action == "test.filler" and model.entry(0).new == str(FILLER - 1)
     window.history_page.table.scrollToBottom()
-    qtbot.waitUntil(lambda: model.rowCount() == 400, timeout=5000)
+    qtbot.waitUntil(lambda: model.rowCount() == 400, timeout=15000)
     while model.canFetchMore():
         model.fetchMore()
-        qtbot.waitUntil(lambda: not model.loading, timeout=5000)
+        qtbot.waitUntil(lambda: not model.loading, timeout=15000)
     ids = [model.entry(r).id for r in range(model.rowCount())]
     assert ids == sorted(ids, reverse=True) and len(ids) == len(set(ids))
     assert "All" in window.history_page.count_label.text()
@@ -84,9 +84,9 @@ def test_filters_narrow_the_list(qtbot, window) -> None:
     page = window.history_page
     page.actor.setCurrentIndex(page.actor.findData("alice"))
     qtbot.waitUntil(
-        lambda: page.model.rowCount() > 0 and page.model.entry(0).actor == "alice", timeout=5000
+        lambda: page.model.rowCount() > 0 and page.model.entry(0).actor == "alice", timeout=15000
     )
-    qtbot.waitUntil(lambda: page.model.exhausted, timeout=5000)
+    qtbot.waitUntil(lambda: page.model.exhausted, timeout=15000)
     actions = {page.model.entry(r).action for r in range(page.model.rowCount())}
     assert actions == {"value.set", "return.create"}
     page.actor.setCurrentIndex(0)
@@ -96,7 +96,7 @@ def test_filters_narrow_the_list(qtbot, window) -> None:
             page.model.rowCount() > 0
             and all(page.model.entry(r).reason == "late data" for r in range(page.model.rowCount()))
         ),
-        timeout=5000,
+        timeout=15000,
     )
     change = page.model.index(0, 7).data()
     assert "45/50 = 90" in change
@@ -105,11 +105,11 @@ def test_filters_narrow_the_list(qtbot, window) -> None:
 def test_the_timeline_shows_every_change_of_a_value(qtbot, window) -> None:
     page = window.history_page
     page.indicator.setCurrentIndex(page.indicator.findData(CAT1))
-    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=15000)
     page.table.setCurrentIndex(page.model.index(0, 0))
     assert page.timeline_button.isEnabled()
     page.timeline_button.click()
-    qtbot.waitUntil(lambda: getattr(window, "timeline_dialog", None) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: getattr(window, "timeline_dialog", None) is not None, timeout=15000)
     table = window.timeline_dialog.table.model()
     rows = [
         [table.index(r, c).data() for c in range(table.columnCount())]
@@ -126,14 +126,14 @@ def test_the_timeline_shows_every_change_of_a_value(qtbot, window) -> None:
 def test_verify_says_plainly_whether_the_history_is_intact(qtbot, window, history_file) -> None:
     page = window.history_page
     page.verify_button.click()
-    qtbot.waitUntil(lambda: "Verified" in page.verdict.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Verified" in page.verdict.text(), timeout=20000)
     assert "✓" in page.verdict.text()
     window.controller.wait_for_saves()
     with sqlite3.connect(history_file) as raw:
         raw.execute("DROP TRIGGER audit_events_no_update")
         raw.execute("UPDATE audit_events SET actor = 'mallory' WHERE actor = 'alice'")
     page.verify_button.click()
-    qtbot.waitUntil(lambda: "NOT verified" in page.verdict.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "NOT verified" in page.verdict.text(), timeout=20000)
     assert "altered after it was recorded" in page.verdict.text()
 
 
@@ -162,7 +162,7 @@ def test_back_up_and_restore_from_the_file_menu(qtbot, window, history_file, mon
     daily = [b for b in list_backups(str(history_file)) if b.label == "daily"]
     assert len(daily) == 1  # opening the database made the day's backup
     window.backup_now()
-    qtbot.waitUntil(lambda: "Backed up to" in window.status_state.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Backed up to" in window.status_state.text(), timeout=15000)
     manual = next(b for b in list_backups(str(history_file)) if b.label == "manual")
     window.places.setCurrentRow(0)
     page = window.return_page
@@ -170,15 +170,15 @@ def test_back_up_and_restore_from_the_file_menu(qtbot, window, history_file, mon
     page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
     record = window.controller
     qtbot.waitUntil(
-        lambda: record.view is not None and record.view.service.code == "HIGHWAYS", timeout=5000
+        lambda: record.view is not None and record.view.service.code == "HIGHWAYS", timeout=15000
     )
     assert record.request_edit({CAT1: {"numerator": "49"}}, "edit")
-    qtbot.waitUntil(lambda: not record.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not record.busy, timeout=15000)
     monkeypatch.setattr(dialogs, "open_file", lambda *_a: manual.path)
     monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
     window.restore_backup()
-    qtbot.waitUntil(lambda: "Restored" in window.status_state.text(), timeout=10000)
-    qtbot.waitUntil(lambda: window.database is not None and not record.busy, timeout=10000)
+    qtbot.waitUntil(lambda: "Restored" in window.status_state.text(), timeout=20000)
+    qtbot.waitUntil(lambda: window.database is not None and not record.busy, timeout=20000)
     db = open_database(history_file)
     from skp_desktop.services.returns import get_return
 

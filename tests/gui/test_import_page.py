@@ -48,7 +48,7 @@ def test_check_then_import_a_folder_of_returns(qtbot, database_file, return_file
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=5000)
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
     win.places.setCurrentRow(PLACES.index("Import"))
     page = win.import_page
     assert "drag return files" in page.empty_state.text()

@@ -26,8 +26,8 @@ def window(qtbot, database_file: Path) -> Iterator[MainWindow]:
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.return_page.model.rowCount() > 0, timeout=5000)
-    qtbot.waitUntil(lambda: not win.controller.busy, timeout=5000)
+    qtbot.waitUntil(lambda: win.return_page.model.rowCount() > 0, timeout=15000)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=15000)
     yield win
     win.close()
     win.dispose()
@@ -46,7 +46,7 @@ def test_the_window_lists_services_and_the_period_due_now(window: MainWindow) ->
 def test_choosing_a_service_shows_its_return(qtbot, window: MainWindow) -> None:
     page = window.return_page
     page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
-    qtbot.waitUntil(lambda: "Highways" in window.windowTitle(), timeout=5000)
+    qtbot.waitUntil(lambda: "Highways" in window.windowTitle(), timeout=15000)
     rows = [page.model.return_row(r) for r in range(page.model.rowCount())]
     assert [r.code for r in rows if r] == ["SAFER-P4-S1"]  # annual roads indicator waits for Q4
     row = page.model.row_of("SAFER-P4-S1")
@@ -69,7 +69,7 @@ def test_values_entered_elsewhere_show_with_rag_word_and_shape(qtbot, database_f
     win._settings.last_service = "HIGHWAYS"
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: "Highways" in win.windowTitle(), timeout=5000)
+    qtbot.waitUntil(lambda: "Highways" in win.windowTitle(), timeout=15000)
     model = win.return_page.model
     row = model.row_of("SAFER-P4-S1")
     value = model.index(row, COLUMN_BY_TITLE["Value"])

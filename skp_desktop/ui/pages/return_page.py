@@ -47,6 +47,7 @@ class ReturnPage(QWidget):
     row_selected = Signal(object)  # ReturnRow or None
     submit_requested = Signal()
     reopen_requested = Signal()
+    export_requested = Signal()
 
     def __init__(self, today: date | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +76,10 @@ class ReturnPage(QWidget):
         self.reopen_button.setAccessibleName("Reopen the return")
         self.reopen_button.setToolTip("Start the next revision to make changes")
         self.reopen_button.clicked.connect(self.reopen_requested)
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setAccessibleName("Export the return as an Excel file")
+        self.export_button.setToolTip("Save the submitted return as an Excel file to send on")
+        self.export_button.clicked.connect(self.export_requested)
 
         header = QHBoxLayout()
         header.addWidget(service_label)
@@ -85,6 +90,7 @@ class ReturnPage(QWidget):
         header.addStretch(1)
         header.addWidget(self.submit_button)
         header.addWidget(self.reopen_button)
+        header.addWidget(self.export_button)
 
         self.heading = QLabel()
         self.heading.setObjectName("returnHeading")
@@ -171,6 +177,7 @@ class ReturnPage(QWidget):
         self.reopen_button.setEnabled(
             view.state not in ("draft", "not started") and not read_only_database
         )
+        self.export_button.setEnabled(view.state in ("submitted", "accepted", "returned"))
         if not view.rows:
             self.empty_state.setText(
                 f"{view.service.name} has no indicators due for {view.period_label}. "
