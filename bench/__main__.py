@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import edit_latency, history, startup
+from bench import edit_latency, exchange, history, startup
 from bench.results import Result
 
-BENCHMARKS = (startup, edit_latency, history)
+BENCHMARKS = (startup, edit_latency, exchange, history)
 
 
 def main() -> int:

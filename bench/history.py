@@ -120,5 +120,5 @@ def run() -> list[Result]:
         shutil.rmtree(folder, ignore_errors=True)
     return [
         Result(f"history first page, {EVENTS:,} events", ours, bare, 3.0),
-        Result(f"verify {EVENTS:,} events", ours_verify, bare_verify, 2.0),
+        Result(f"verify {EVENTS:,} events", ours_verify, bare_verify, 1.5),
     ]

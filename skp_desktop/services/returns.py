@@ -440,6 +440,11 @@ def submit_return(
                 f"already {ret.state}."
             )
         view = _build_view(session, owner, the_period, ret)
+        if not view.rows:
+            raise StateError(
+                f"The {owner.name} return for {the_period.label} asks for no indicators: "
+                "there is nothing to submit (annual indicators come with the Q4 return)."
+            )
         refusals = [
             RefusedEntry(row.code, p.field, p.message) for row in view.rows for p in row.errors
         ]

@@ -59,8 +59,18 @@ def event_hash(fields: dict[str, object]) -> str:
     return hash_values([fields.get(name) for name in HASHED_FIELDS])
 
 
+_HEAD_KEY = "skp_audit_head"
+
+
 def chain_head(session: Session) -> str:
-    """The hash of the newest event (the genesis hash for an empty chain)."""
+    """The hash of the newest event (the genesis hash for an empty chain).
+
+    Within one transaction the head is remembered after each append: the write lock taken at
+    BEGIN means nobody else can move it, and an import of many values then asks once.
+    """
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return str(cached)
     head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     return head or GENESIS_HASH
 
@@ -103,7 +113,7 @@ def append_event(
     }
     event = AuditEvent(**fields, hash=event_hash(fields))  # type: ignore[arg-type]
     session.add(event)
-    session.flush()
+    session.info[_HEAD_KEY] = event.hash
     return event
 
 
