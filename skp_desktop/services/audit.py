@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
 
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.services.database import Database
@@ -61,8 +62,28 @@ class _Replay:
             yield event
 
 
+def _file_damage(db: Database) -> str | None:
+    """SQLite's own check of the file's pages: a damaged file is named before anything else."""
+    if not db.is_sqlite:
+        return None
+    try:
+        with db.reading_connection() as connection:
+            rows = [r[0] for r in connection.execute(text("PRAGMA quick_check")).all()]
+    except DatabaseError as exc:
+        rows = [str(exc.orig)]
+    if rows == ["ok"]:
+        return None
+    return (
+        f"the database file is damaged ({'; '.join(rows[:3])}): restore a backup "
+        "(File > Restore a backup, or the backups folder beside the database)"
+    )
+
+
 def verify(db: Database) -> VerifyReport:
     """Recompute the chain and replay it against the returns and values held."""
+    damage = _file_damage(db)
+    if damage:
+        return VerifyReport(events_checked=0, values_checked=0, problems=(damage,))
     with db.reading() as session:
         replay = _Replay(returns={}, values={})
         problems = [p.message for p in verify_chain(session, replay.feed(iter_events(session)))]
