@@ -1,0 +1,713 @@
+"""The Completeness place: which service has sent which quarter's return, and who to chase.
+
+The matrix says each state in a word with a symbol, and by colour; an overdue return says so in
+words. The heatmap draws the same matrix; the chase list (overdue returns, longest first) is
+copied as tab-separated text or exported. A submitted return can be accepted or returned with a
+query from here. Database work runs in the window's worker; nothing here waits on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skp_desktop.charts.theme import DARK, LIGHT, STATE_LABELS, STATE_MEANINGS
+from skp_desktop.domain.periods import Period, parse_period
+from skp_desktop.ui.chart_view import ChartView
+from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.pages.return_page import period_choices
+from skp_desktop.ui.rag_style import is_dark
+
+if TYPE_CHECKING:
+    from skp_desktop.services.completeness import Completeness, CompletenessCell
+    from skp_desktop.ui.workers import Worker
+
+_Index = QModelIndex | QPersistentModelIndex
+CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the CompletenessCell behind an index
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+NOT_DUE = "not due"
+NOT_DUE_LABEL = "— not due"
+# Worst first when a column is sorted: what to chase comes to the top.
+STATE_ORDER = {"missing": 0, "returned": 1, "draft": 2, "submitted": 3, "accepted": 4, NOT_DUE: 5}
+EMPTY_CHASE = "Nobody to chase: every return due in these quarters is in."
+DEFAULT_QUARTERS = 4
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a coordinator's page needs from the window: its workers, database and actor."""
+
+    worker: Worker
+    charts: Worker
+    database: Callable[[], Any]
+    actor: Callable[[], str]
+    failed: Callable[[Exception], None]
+    chart_theme: Callable[[], str]
+    today: date | None = None
+
+    def day(self) -> date:
+        return self.today or date.today()
+
+
+def quarter_choices(today: date) -> tuple[list[Period], Period, Period]:
+    """Quarters to pick from (newest first) and the default range: the last four, up to the
+    one due now."""
+    quarters, due = period_choices(today)
+    first = due
+    for _ in range(DEFAULT_QUARTERS - 1):
+        first = first.previous()
+    return quarters, first, due
+
+
+def fill_quarter_picker(picker: QComboBox, quarters: list[Period], chosen: Period) -> None:
+    """Offer the quarters in a picker (codes as data), with `chosen` selected."""
+    picker.blockSignals(True)
+    picker.clear()
+    for period in quarters:
+        picker.addItem(period.short_label, period.code)
+        picker.setItemData(picker.count() - 1, period.label, Qt.ItemDataRole.ToolTipRole)
+    if picker.findData(chosen.code) < 0:
+        picker.addItem(chosen.short_label, chosen.code)
+    picker.setCurrentIndex(picker.findData(chosen.code))
+    picker.blockSignals(False)
+
+
+def state_label(state: str) -> str:
+    """The state with its symbol, e.g. "✓ accepted"."""
+    return NOT_DUE_LABEL if state == NOT_DUE else STATE_LABELS[state]
+
+
+def cell_text(cell: CompletenessCell) -> str:
+    """What a matrix cell shows: symbol and state, the revision after the first, overdue."""
+    text = state_label(cell.state)
+    if cell.revision and cell.revision > 1:
+        text += f" r{cell.revision}"
+    if cell.overdue:  # on a line of its own: the column stays narrow enough for a laptop
+        text += f"\noverdue {cell.days_overdue} day{'s' if cell.days_overdue != 1 else ''}"
+    return text
+
+
+def cell_description(cell: CompletenessCell) -> str:
+    """The cell in full sentences, for the tooltip and screen readers."""
+    where = f"{cell.service.name}, {cell.period.label}"
+    if cell.state == NOT_DUE:
+        return f"{where}: no return is due (the service reports nothing this quarter)."
+    meaning = STATE_MEANINGS[cell.state]
+    revision = f" (revision {cell.revision})" if cell.revision else ""
+    due = f"Due by {cell.due.strftime('%d/%m/%Y')}"
+    if cell.overdue:
+        due += f": overdue by {cell.days_overdue} day{'s' if cell.days_overdue != 1 else ''}"
+    return f"{where}: {cell.state}{revision}, {meaning}. {due}."
+
+
+def state_fill(state: str) -> QColor | None:
+    """The background colour of a state on the current palette (none for "not due")."""
+    fills = (DARK if is_dark() else LIGHT).state_fill
+    return QColor(fills[state]) if state in fills else None
+
+
+class CompletenessModel(QAbstractTableModel):
+    """Services down, quarters across; each cell the state of the latest revision."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.report: Completeness | None = None
+
+    def set_report(self, report: Completeness | None) -> None:
+        self.beginResetModel()
+        self.report = report
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() or self.report is None else len(self.report.services)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() or self.report is None else 1 + len(self.report.periods)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or self.report is None:
+            return None
+        if not 0 <= section < self.columnCount():
+            return None
+        if section == 0:
+            return "Service" if role == Qt.ItemDataRole.DisplayRole else None
+        period = self.report.periods[section - 1]
+        due = self.report.cells[0][section - 1].due if self.report.cells else None
+        due_text = f"due {due.strftime('%d/%m/%Y')}" if due else ""
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{period.short_label}\n{due_text}"
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return f"{period.label}, {due_text}"
+        return None
+
+    def cell(self, index: _Index) -> CompletenessCell | None:
+        if not index.isValid() or self.report is None or index.column() == 0:
+            return None
+        return self.report.cells[index.row()][index.column() - 1]
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self.report is None:
+            return None
+        service = self.report.services[index.row()]
+        cell = self.cell(index)
+        if cell is None:  # the service column
+            if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+                return service.name
+            if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+                return f"{service.name} ({service.organisation})"
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell_text(cell)
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            return cell_description(cell)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return state_fill(cell.state)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            # Text on the light fills is dark in either theme; on the dark fills, light.
+            if cell.state == NOT_DUE:
+                return QApplication.palette().placeholderText().color()
+            return QColor("#e8eaed" if is_dark() else "#1a1a1a")
+        if role == Qt.ItemDataRole.FontRole and cell.overdue:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == SORT_ROLE:
+            return (STATE_ORDER[cell.state], -cell.days_overdue)
+        if role == CELL_ROLE:
+            return cell
+        return None
+
+
+class ChaseModel(QAbstractTableModel):
+    """Who owes what and since when: one row per overdue return, longest overdue first."""
+
+    HEADERS = ("Service", "Organisation", "Period", "Owes", "Due", "Days overdue")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.cells: list[CompletenessCell] = []
+
+    def set_cells(self, cells: list[CompletenessCell]) -> None:
+        self.beginResetModel()
+        self.cells = list(cells)
+        self.endResetModel()
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.cells)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return None
+
+    def text(self, row: int, column: int) -> str:
+        cell = self.cells[row]
+        return (
+            cell.service.name,
+            cell.service.organisation_code,
+            cell.period.label,
+            cell.owes or "",
+            cell.due.strftime("%d/%m/%Y"),
+            str(cell.days_overdue),
+        )[column]
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        cell = self.cells[index.row()]
+        column = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return self.text(index.row(), column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == 1:
+                return cell.service.organisation
+            return cell_description(cell)
+        if role == SORT_ROLE:
+            return (
+                cell.days_overdue
+                if column == 5
+                else (cell.due if column == 4 else self.text(index.row(), column))
+            )
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == CELL_ROLE:
+            return cell
+        return None
+
+
+class _Sorted(QSortFilterProxyModel):
+    """Sorts on SORT_ROLE and filters on the service name (column 0)."""
+
+    def __init__(self, source: QAbstractTableModel, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterKeyColumn(0)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def lessThan(self, left: _Index, right: _Index) -> bool:
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        try:
+            return bool(a < b)
+        except TypeError:
+            return str(a) < str(b)
+
+
+def _table(name: str, model: QSortFilterProxyModel) -> QTableView:
+    table = QTableView()
+    table.setAccessibleName(name)
+    table.setModel(model)
+    table.setSortingEnabled(True)
+    table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's own order until asked
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+    return table
+
+
+class CompletenessPage(QWidget):
+    """Quarters from–to, the matrix (and its heatmap), the chase list, and review buttons."""
+
+    open_return_requested = Signal(str, str)  # service code, period code
+    loaded = Signal()
+
+    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.report: Completeness | None = None
+        quarters, first, last = quarter_choices(context.day())
+        self.first_picker = QComboBox()
+        self.first_picker.setAccessibleName("First quarter")
+        self.last_picker = QComboBox()
+        self.last_picker.setAccessibleName("Last quarter")
+        fill_quarter_picker(self.first_picker, quarters, first)
+        fill_quarter_picker(self.last_picker, quarters, last)
+        from_label = QLabel("&From:")
+        from_label.setBuddy(self.first_picker)
+        to_label = QLabel("&to:")
+        to_label.setBuddy(self.last_picker)
+        self.filter_box = QLineEdit()
+        self.filter_box.setPlaceholderText("Filter services (Ctrl+F)")
+        self.filter_box.setAccessibleName("Filter services")
+        self.filter_box.setClearButtonEnabled(True)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.filter_box.setFocus)
+        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button.setToolTip("Read the returns again (after an import, for example)")
+        header = QHBoxLayout()
+        for widget in (from_label, self.first_picker, to_label, self.last_picker):
+            header.addWidget(widget)
+        header.addSpacing(12)
+        header.addWidget(self.filter_box, 1)
+        header.addWidget(self.refresh_button)
+
+        self.summary = QLabel("Reading the returns…")
+        self.summary.setWordWrap(True)
+        self.summary.setAccessibleName("Completeness summary")
+
+        self.model = CompletenessModel(self)
+        self.proxy = _Sorted(self.model, self)
+        self.matrix = _table("Returns by service and quarter", self.proxy)
+        self.matrix.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.matrix.horizontalHeader().setMinimumSectionSize(150)
+        QShortcut(QKeySequence.StandardKey.Copy, self.matrix, self.copy_matrix_selection)
+        self.heatmap = ChartView("Drawing the heatmap…", scrollable=True)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Completeness views")
+        self.tabs.addTab(self.matrix, "&Matrix")
+        self.tabs.addTab(self.heatmap, "&Heatmap")
+
+        self.selected_label = QLabel("Select a return in the matrix to accept it or open it.")
+        self.selected_label.setWordWrap(True)
+        self.accept_button = QPushButton("&Accept")
+        self.accept_button.setToolTip(
+            "Accept the selected submitted return: it then counts in the merge"
+        )
+        self.query_button = QPushButton("Return with &query…")
+        self.query_button.setToolTip("Send the selected submitted return back with a question")
+        self.open_button = QPushButton("&Open return")
+        self.open_button.setToolTip("See the selected return's values on the Return page")
+        review = QHBoxLayout()
+        review.addWidget(self.selected_label, 1)
+        for button in (self.open_button, self.query_button, self.accept_button):
+            button.setEnabled(False)
+            review.addWidget(button)
+
+        self.chase_model = ChaseModel(self)
+        self.chase_proxy = _Sorted(self.chase_model, self)
+        self.chase = _table("Chase list", self.chase_proxy)
+        self.chase.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        chase_header = self.chase.horizontalHeader()
+        chase_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        chase_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        QShortcut(QKeySequence.StandardKey.Copy, self.chase, self.copy_chase_list)
+        self.chase_title = QLabel("<b>Chase list</b>: who owes what, and since when")
+        self.chase_empty = QLabel(EMPTY_CHASE)
+        self.chase_empty.setWordWrap(True)
+        self.copy_button = QPushButton("&Copy")
+        self.copy_button.setToolTip(
+            "Copy the chase list as tab-separated text, to paste into an email"
+        )
+        self.export_button = QPushButton("E&xport…")
+        self.export_button.setToolTip("Save the chase list as Excel or CSV")
+        chase_bar = QHBoxLayout()
+        chase_bar.addWidget(self.chase_title, 1)
+        chase_bar.addWidget(self.copy_button)
+        chase_bar.addWidget(self.export_button)
+        chase_box = QWidget()
+        chase_layout = QVBoxLayout(chase_box)
+        chase_layout.setContentsMargins(0, 0, 0, 0)
+        chase_layout.addLayout(chase_bar)
+        chase_layout.addWidget(self.chase_empty)
+        chase_layout.addWidget(self.chase, 1)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.tabs, 1)
+        top_layout.addLayout(review)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(chase_box)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+
+        self.first_picker.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.last_picker.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.refresh_button.clicked.connect(self.refresh)
+        self.filter_box.textChanged.connect(self._filter)
+        self.matrix.selectionModel().currentChanged.connect(lambda *_: self._on_current())
+        self.matrix.doubleClicked.connect(lambda _i: self._open())
+        self.tabs.currentChanged.connect(lambda _i: self._draw_heatmap())
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.query_button.clicked.connect(self.query_selected)
+        self.open_button.clicked.connect(self._open)
+        self.copy_button.clicked.connect(self.copy_chase_list)
+        self.export_button.clicked.connect(self.export_chase_list)
+        self._stale_heatmap = True
+        self._loading = self._again = False
+        self._notice = ""  # what the last action did, said before the summary
+
+    # --- loading -------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()  # imports and reviews elsewhere change the picture: read it afresh
+
+    def current_range(self) -> tuple[str, str]:
+        first, last = self.first_picker.currentData(), self.last_picker.currentData()
+        if parse_period(last) < parse_period(first):
+            first, last = last, first
+        return first, last
+
+    def refresh(self) -> None:
+        """Read the matrix for the chosen quarters in the background."""
+        db = self.context.database()
+        if db is None:
+            return
+        if self._loading:
+            self._again = True  # the range changed while reading: read again when done
+            return
+        first, last = self.current_range()
+        today = self.context.day()
+        self._loading = True
+        self.summary.setText("Reading the returns…")
+
+        def work() -> Completeness:
+            from skp_desktop.services.completeness import completeness
+
+            return completeness(db, first=first, last=last, today=today)
+
+        def failed(exc: Exception) -> None:
+            self._loading = self._again = False
+            self.summary.setText(f"Could not read the returns: {exc}")
+            self.context.failed(exc)
+
+        self.context.worker.run(work, self.show_report, failed)
+
+    def show_report(self, report: Completeness) -> None:
+        self._loading = False
+        if self._again:
+            self._again = False
+            self.refresh()
+            return
+        self.report = report
+        current = self.matrix.currentIndex()
+        self.model.set_report(report)
+        # The service column fits its names; the quarters share the rest (set per reset: the
+        # sections are made anew with the model's columns).
+        self.matrix.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.chase_model.set_cells(report.chase_list())
+        self.matrix.resizeRowsToContents()
+        if current.isValid():
+            self.matrix.setCurrentIndex(self.proxy.index(current.row(), current.column()))
+        periods = report.periods
+        self.summary.setText(
+            f"{self._notice}{periods[0].short_label} to {periods[-1].short_label}, as at "
+            f"{report.today.strftime('%d/%m/%Y')}: {report.summary()}"
+        )
+        self._notice = ""
+        has_chase = bool(report.chase_list())
+        self.chase_empty.setVisible(not has_chase)
+        self.chase.setVisible(has_chase)
+        self.copy_button.setEnabled(has_chase)
+        self.export_button.setEnabled(has_chase)
+        self._on_current()
+        self._stale_heatmap = True
+        self._draw_heatmap()
+        self.loaded.emit()
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        self.chase_proxy.setFilterFixedString(text)
+
+    # --- heatmap -------------------------------------------------------------------------
+
+    def _draw_heatmap(self) -> None:
+        """Draw the heatmap when its tab is shown and the matrix changed since."""
+        report = self.report
+        if (
+            report is None
+            or not self._stale_heatmap
+            or self.tabs.currentWidget() is not self.heatmap
+        ):
+            return
+        self._stale_heatmap = False
+        theme = self.context.chart_theme()
+        self.heatmap.show_message("Drawing the heatmap…")
+
+        def work() -> Any:
+            return completeness_heatmap(report, theme)
+
+        self.context.charts.run(
+            work,
+            lambda figure: self.heatmap.show_figure(figure, report.summary()),
+            self.context.failed,
+        )
+
+    # --- review --------------------------------------------------------------------------
+
+    def selected_cell(self) -> CompletenessCell | None:
+        index = self.matrix.currentIndex()
+        return index.data(CELL_ROLE) if index.isValid() else None
+
+    def _on_current(self) -> None:
+        cell = self.selected_cell()
+        db = self.context.database()
+        writable = db is not None and not getattr(db, "read_only", False)
+        submitted = cell is not None and cell.state == "submitted"
+        self.accept_button.setEnabled(submitted and writable)
+        self.query_button.setEnabled(submitted and writable)
+        self.open_button.setEnabled(cell is not None and cell.state != NOT_DUE)
+        if cell is None:
+            self.selected_label.setText("Select a return in the matrix to accept it or open it.")
+        else:
+            self.selected_label.setText(cell_description(cell))
+
+    def _open(self) -> None:
+        cell = self.selected_cell()
+        if cell is not None and cell.state != NOT_DUE:
+            self.open_return_requested.emit(cell.service.code, cell.period.code)
+
+    def accept_selected(self) -> None:
+        cell = self.selected_cell()
+        if cell is None or cell.state != "submitted":
+            return
+        if not dialogs.confirm(
+            self,
+            "Accept the return",
+            f"Accept revision {cell.revision} of {cell.service.name}'s return for "
+            f"{cell.period.label}?\n\nAccepted figures count in the partnership workbook.",
+        ):
+            return
+        self._review(cell, None)
+
+    def query_selected(self) -> None:
+        cell = self.selected_cell()
+        if cell is None or cell.state != "submitted":
+            return
+        query = dialogs.ask_text(
+            self,
+            "Return with a query",
+            f"What should {cell.service.name} check in its return for {cell.period.label}? "
+            "(recorded in the history)",
+        )
+        if query:
+            self._review(cell, query)
+
+    def _review(self, cell: CompletenessCell, query: str | None) -> None:
+        db, actor = self.context.database(), self.context.actor()
+        service, period, revision = cell.service.code, cell.period.code, cell.revision
+        self.accept_button.setEnabled(False)
+        self.query_button.setEnabled(False)
+
+        def work() -> Any:
+            from skp_desktop.services import review
+
+            if query is None:
+                return review.accept_return(
+                    db, service=service, period=period, actor=actor, revision=revision
+                )
+            return review.return_with_query(
+                db, service=service, period=period, reason=query, actor=actor, revision=revision
+            )
+
+        def done(view: Any) -> None:
+            self._notice = (
+                f"{view.service.name}'s return for {view.period_label} is now {view.state}. "
+            )
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            self._on_current()
+            self.context.failed(exc)
+
+        self.context.worker.run(work, done, failed)
+
+    # --- copy and export -----------------------------------------------------------------
+
+    def chase_text(self) -> str:
+        """The chase list rows shown (filtered and sorted as on screen), tab-separated."""
+        lines = ["\t".join(ChaseModel.HEADERS)]
+        for row in range(self.chase_proxy.rowCount()):
+            lines.append(
+                "\t".join(
+                    str(self.chase_proxy.index(row, column).data() or "")
+                    for column in range(len(ChaseModel.HEADERS))
+                )
+            )
+        return "\n".join(lines)
+
+    def copy_chase_list(self) -> None:
+        QApplication.clipboard().setText(self.chase_text())
+        rows = self.chase_proxy.rowCount()
+        self.summary.setText(
+            f"Copied the chase list ({rows} return{'s' if rows != 1 else ''}): paste it into "
+            "an email or a spreadsheet."
+        )
+
+    def copy_matrix_selection(self) -> None:
+        indexes = sorted(self.matrix.selectedIndexes(), key=lambda i: (i.row(), i.column()))
+        lines: dict[int, list[str]] = {}
+        for index in indexes:
+            lines.setdefault(index.row(), []).append(str(index.data() or ""))
+        QApplication.clipboard().setText("\n".join("\t".join(v) for v in lines.values()))
+
+    def export_chase_list(self) -> None:
+        report, db = self.report, self.context.database()
+        if report is None or db is None:
+            return
+        last = report.periods[-1].code if report.periods else "returns"
+        path = dialogs.save_file(
+            self,
+            "Export the chase list",
+            f"chase-list-{last}.xlsx",
+            "Excel workbook (*.xlsx);;CSV (*.csv)",
+        )
+        if not path:
+            return
+        cells = [
+            self.chase_proxy.index(row, 0).data(CELL_ROLE)
+            for row in range(self.chase_proxy.rowCount())
+        ]
+
+        def work() -> int:
+            from skp_desktop.services.completeness import export_chase_list
+
+            return export_chase_list(report, path, cells)
+
+        self.context.worker.run(
+            work,
+            lambda count: self.summary.setText(
+                f"Exported the chase list ({count} return{'s' if count != 1 else ''}) to {path}"
+            ),
+            self.context.failed,
+        )
+
+
+def completeness_heatmap(report: Completeness, theme: str) -> Any:
+    """The heatmap of the matrix; "not due" cells blank and overdue ones saying so."""
+    from matplotlib.patches import Rectangle
+
+    from skp_desktop.charts.dashboard import heatmap_figure
+    from skp_desktop.charts.theme import get_theme
+
+    # heatmap_figure knows the five return states; a quarter with nothing due is drawn as a
+    # blank cell over a placeholder state, and an overdue one gets the word under its state.
+    rows = [service.name for service in report.services]
+    columns = [period.short_label for period in report.periods]
+    states = [
+        [cell.state if cell.state != NOT_DUE else "accepted" for cell in row]
+        for row in report.cells
+    ]
+    figure = heatmap_figure(rows, columns, states, theme)
+    if not rows or not columns:
+        return figure
+    chart_theme = get_theme(theme)
+    ax = next(a for a in figure.axes if a.get_gid() == "heatmap")
+    texts = {text.get_gid(): text for text in ax.texts}
+    for r, row in enumerate(report.cells):
+        for c, cell in enumerate(row):
+            text = texts.get(f"cell:{r}:{c}")
+            if text is None:
+                continue
+            if cell.state == NOT_DUE:
+                ax.add_patch(
+                    Rectangle(
+                        (c - 0.5, r - 0.5),
+                        1,
+                        1,
+                        facecolor=chart_theme.figure_background,
+                        edgecolor="none",
+                        zorder=1,
+                    )
+                )
+                text.set_text(NOT_DUE_LABEL)
+                text.set_color(chart_theme.muted_text)
+            elif cell.overdue:
+                text.set_text(f"{text.get_text()}\noverdue {cell.days_overdue}d")
+                text.set_fontweight("bold")
+    return figure

@@ -1,0 +1,221 @@
+"""The coordinator's Completeness and Merge places, driven as a coordinator would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from shiboken6 import Shiboken
+
+from skp_desktop.charts.theme import LIGHT
+from skp_desktop.services import review
+from skp_desktop.services.completeness import completeness
+from skp_desktop.services.database import Database, open_database
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.returns import record_entries, submit_return
+from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.main_window import PLACES, MainWindow
+from skp_desktop.ui.pages.completeness_page import ChaseModel, CompletenessModel
+from skp_desktop.ui.settings import Settings
+
+pytestmark = pytest.mark.gui
+
+TODAY = date(2024, 11, 20)  # the default range ends with 2024/25 Q2, due on 31 October
+Q1, Q2 = "FY2024-25-Q1", "FY2024-25-Q2"
+ENTRIES = {
+    "COMMSAFETY": {
+        "SAFER-P3-S1": {"numerator": "12", "denominator": "80"},
+        "SAFER-P3-S2": {"value": "40"},
+    },
+    "CHILDRENS": {
+        "SAFER-P1-B2": {"value": "120"},
+        "SAFER-P1-S3": {"numerator": "30", "denominator": "40"},
+        "SAFER-P1-S4": {"numerator": "90", "denominator": "100"},
+    },
+}
+
+
+def enter(db: Database, service: str, period: str = Q1, *, submit: bool = True) -> None:
+    changes = [EntryChange(code, fields) for code, fields in ENTRIES[service].items()]
+    record_entries(db, service=service, period=period, changes=changes, actor="service")
+    if submit:
+        submit_return(db, service=service, period=period, actor="service")
+
+
+@pytest.fixture
+def held(database_file: Path) -> Path:
+    """Two services' Q1 returns submitted; Highways has started Q2."""
+    db = open_database(database_file)
+    enter(db, "COMMSAFETY")
+    enter(db, "CHILDRENS")
+    record_entries(
+        db,
+        service="HIGHWAYS",
+        period=Q2,
+        changes=[EntryChange("SAFER-P4-S1", {"numerator": "45", "denominator": "50"})],
+        actor="service",
+    )
+    db.dispose()
+    return database_file
+
+
+@pytest.fixture
+def window(qtbot, held: Path) -> Iterator[MainWindow]:
+    win = MainWindow(str(held), settings=Settings(), today=TODAY)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    yield win
+    close(qtbot, win)
+
+
+def close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Let the window's background work finish, then close it (unless a failure already did)."""
+    if Shiboken.isValid(win):
+        qtbot.waitUntil(lambda: not win._worker.busy and not win._charts.busy, timeout=15000)
+        win.close()
+        win.dispose()
+
+
+def _index(page, service: str, period: str):  # type: ignore[no-untyped-def]
+    report = page.report
+    row = [s.code for s in report.services].index(service)
+    column = 1 + [p.code for p in report.periods].index(period)
+    return page.proxy.mapFromSource(page.model.index(row, column))
+
+
+def _state(page, service: str, period: str) -> str:  # type: ignore[no-untyped-def]
+    return page.report.cell(service, period).state
+
+
+def test_the_matrix_says_each_state_in_words_symbols_and_colour(qtbot, window) -> None:
+    window.places.setCurrentRow(PLACES.index("Completeness"))
+    page = window.completeness_page
+    qtbot.waitUntil(lambda: page.report is not None, timeout=15000)
+    assert [p.code for p in page.report.periods][-2:] == [Q1, Q2]
+    submitted = _index(page, "COMMSAFETY", Q1)
+    assert submitted.data() == "➤ submitted"
+    assert (
+        submitted.data(Qt.ItemDataRole.BackgroundRole).name()
+        == LIGHT.state_fill["submitted"].lower()
+    )
+    assert "Due by 31/07/2024" in submitted.data(Qt.ItemDataRole.AccessibleTextRole)
+    missing = _index(page, "ASC", Q1)
+    days = (TODAY - date(2024, 7, 31)).days
+    assert missing.data() == f"✗ missing\noverdue {days} days"
+    assert missing.data(Qt.ItemDataRole.FontRole).bold()
+    assert _index(page, "HIGHWAYS", Q2).data() == "✎ draft\noverdue 20 days"
+    assert _index(page, "PARKS", Q1).data() == "— not due"
+    assert page.model.headerData(3, Qt.Orientation.Horizontal).startswith("2024/25 Q1\ndue")
+    assert "3 of 37 returns received" in page.summary.text()
+    assert "35 overdue" in page.summary.text()
+
+    # The chase list: who owes what, longest overdue first; copied as tab-separated text.
+    chase = page.chase_proxy
+    assert chase.rowCount() == len(page.report.chase_list()) > 0
+    assert int(chase.index(0, 5).data()) >= int(chase.index(chase.rowCount() - 1, 5).data())
+    page.copy_button.click()
+    lines = QApplication.clipboard().text().splitlines()
+    assert lines[0] == "Service\tOrganisation\tPeriod\tOwes\tDue\tDays overdue"
+    assert len(lines) == chase.rowCount() + 1
+    page.filter_box.setText("highw")
+    assert page.proxy.rowCount() == 1 and all(
+        "Highways" in chase.index(r, 0).data() for r in range(chase.rowCount())
+    )
+    page.filter_box.clear()
+
+    page.tabs.setCurrentWidget(page.heatmap)
+    qtbot.waitUntil(lambda: page.heatmap.figure is not None, timeout=20000)
+    texts = [t.get_text() for t in page.heatmap.figure.axes[0].texts]
+    assert "— not due" in texts and f"✗ missing\noverdue {days}d" in texts
+
+
+def test_accept_and_return_with_query_from_the_matrix(
+    qtbot, window, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    window.places.setCurrentRow(PLACES.index("Completeness"))
+    page = window.completeness_page
+    qtbot.waitUntil(lambda: page.report is not None, timeout=15000)
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_a: "Is 120 children right?")
+
+    page.matrix.setCurrentIndex(_index(page, "ASC", Q1))
+    assert not page.accept_button.isEnabled()  # nothing to accept in a missing return
+    page.matrix.setCurrentIndex(_index(page, "COMMSAFETY", Q1))
+    assert page.accept_button.isEnabled() and page.query_button.isEnabled()
+    page.accept_button.click()
+    qtbot.waitUntil(lambda: _state(page, "COMMSAFETY", Q1) == "accepted", timeout=15000)
+    assert "now accepted" in page.summary.text()
+
+    page.matrix.setCurrentIndex(_index(page, "CHILDRENS", Q1))
+    page.query_button.click()
+    qtbot.waitUntil(lambda: _state(page, "CHILDRENS", Q1) == "returned", timeout=15000)
+    assert _index(page, "CHILDRENS", Q1).data() == "↩ returned\noverdue 112 days"
+
+    out = tmp_path / "chase.csv"
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    page.export_button.click()
+    qtbot.waitUntil(out.exists, timeout=15000)
+    assert out.read_text(encoding="utf-8-sig").startswith("Service,Organisation,Period,Owes")
+
+    page.matrix.setCurrentIndex(_index(page, "COMMSAFETY", Q1))
+    page.open_button.click()
+    assert window.places.currentRow() == PLACES.index("Return")
+    qtbot.waitUntil(lambda: "Community Safety" in window.windowTitle(), timeout=15000)
+    assert "Accepted r1" in window.windowTitle()
+
+
+def test_the_merge_page_writes_the_workbook_with_progress_and_a_summary(
+    qtbot, held: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    db = open_database(held)
+    review.accept_return(db, service="COMMSAFETY", period=Q1, actor="coordinator")
+    db.dispose()
+    win = MainWindow(str(held), settings=Settings(), today=TODAY)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    win.places.setCurrentRow(PLACES.index("Merge"))
+    page = win.merge_page
+    qtbot.waitUntil(lambda: "will be merged" in page.preview.text(), timeout=15000)
+    assert "1 of 37" in page.preview.text()  # four quarters of nine services, and Parks' Q4
+    assert page.left_out_model.rowCount() == 36
+    assert page.review_button.isVisible()  # Children's Services waits for review
+
+    out = tmp_path / "board"  # the extension is added
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    page.merge_button.click()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=20000)
+    assert not page.progress.isVisible() and page.merge_button.isEnabled()
+    assert "1 accepted return from 2023/24 Q3 to 2024/25 Q2" in page.result_label.text()
+    book = openpyxl.load_workbook(tmp_path / "board.xlsx")
+    values = [r for r in book["Data"].iter_rows(min_row=2, values_only=True)]
+    assert {row[2] for row in values} == {"SAFER-P3-S1", "SAFER-P3-S2"}
+
+    page.review_button.click()
+    assert win.places.currentRow() == PLACES.index("Completeness")
+    close(qtbot, win)
+
+
+def test_the_models_pass_qt_checks(qtmodeltester, held: Path) -> None:
+    qtmodeltester.check(CompletenessModel())
+    qtmodeltester.check(ChaseModel())
+    db = open_database(held)
+    report = completeness(db, today=TODAY)
+    db.dispose()
+    model = CompletenessModel()
+    model.set_report(report)
+    qtmodeltester.check(model)
+    chase = ChaseModel()
+    chase.set_cells(report.chase_list())
+    qtmodeltester.check(chase)
+    from skp_desktop.ui.pages.completeness_page import _Sorted
+
+    qtmodeltester.check(_Sorted(model))
