@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpec
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from skp_desktop.charts.series import DashboardTile, TrendSeries
-from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, new_figure, wrap
+from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, measure_in, new_figure, wrap
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
     RETURN_STATES,
@@ -36,7 +38,12 @@ from skp_desktop.domain.rag import Rag
 __all__ = ["DashboardTile", "dashboard_figure", "heatmap_figure"]
 
 TILE_SIZE = (3.3, 2.6)  # inches: a tile's title, headline and a readable small trend
+KEY_HEIGHT = 0.6  # inches under the tiles for the key
 MAX_DEFAULT_COLUMNS = 4
+PAD = 0.06  # inches between a tile's edge and what it holds
+LINE_SPACING = 1.25  # a line of text is this many times its font size high
+TITLE_PAD = 4.0  # points between the headline and the plot
+TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
 
 
 def _default_columns(count: int) -> int:
@@ -52,38 +59,83 @@ def dashboard_figure(
     columns: int | None = None,
     theme: str = "light",
     size: tuple[float, float] | None = None,
+    rows: int | None = None,
+    margins: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
 ) -> Figure:
-    """A grid of small trends, each headed by its latest value, RAG and direction of travel."""
+    """A grid of small trends, each headed by its latest value, RAG and direction of travel.
+
+    `rows` fixes the grid (with `columns`) so that every page of a longer dashboard has tiles
+    of one size; `margins` (top, right, bottom, left, in inches) leave room around the tiles
+    and the key, e.g. for a page's heading and footer.
+    """
     chart_theme = get_theme(theme)
     if not tiles:
         return empty_figure("No indicators to show.", theme=theme, size=size or (8, 4.5))
     if columns is not None and columns < 1:
         raise ValueError(f"a dashboard needs at least one column, got {columns}")
-    columns = min(columns or _default_columns(len(tiles)), len(tiles))
-    rows = math.ceil(len(tiles) / columns)
-    key_height = 0.6
-    size = size or (TILE_SIZE[0] * columns, TILE_SIZE[1] * rows + key_height)
+    if rows is None:
+        columns = min(columns or _default_columns(len(tiles)), len(tiles))
+        rows = math.ceil(len(tiles) / columns)
+    else:
+        columns = columns or _default_columns(len(tiles))
+        rows = max(rows, math.ceil(len(tiles) / columns))
+    top, right, bottom, left = margins
+    size = size or (
+        TILE_SIZE[0] * columns + left + right,
+        TILE_SIZE[1] * rows + KEY_HEIGHT + top + bottom,
+    )
     fig = new_figure(chart_theme, size)
-    fig.get_layout_engine().set(w_pad=0.06, h_pad=0.06, wspace=0.04, hspace=0.04)
-    tile_width = size[0] / columns
-    cells = fig.subfigures(rows, columns, squeeze=False)
-    for index, tile in enumerate(tiles):
-        _draw_tile(cells[index // columns][index % columns], tile, chart_theme, tile_width)
-    for index in range(len(tiles), rows * columns):
-        cells[index // columns][index % columns].set_facecolor(chart_theme.figure_background)
+    # Placed by hand: constrained layout measured every tick label of every tile again and
+    # cost more than drawing the whole dashboard (bench/charts.py).
+    fig.set_layout_engine("none")
     add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1)
+    if any(margins):
+        centre = (left + (size[0] - left - right) / 2) / size[0]
+        fig.legends[0].set_bbox_to_anchor((centre, bottom / size[1]), transform=fig.transFigure)
+    key_height = _key_height(fig)
+    tile_size = (
+        max(size[0] - left - right, 0.5) / columns,
+        max(size[1] - key_height - top - bottom, 0.5) / rows,
+    )
+    # A subfigure takes its place from the grid's ratios only: the key, and each margin, get a
+    # row of their own.
+    heights = [top] * (top > 0) + [tile_size[1]] * rows + [key_height + bottom]
+    widths = [left] * (left > 0) + [tile_size[0]] * columns + [right] * (right > 0)
+    grid = GridSpec(
+        len(heights), len(widths), figure=fig, height_ratios=heights, width_ratios=widths
+    )
+    first_row, first_column = int(top > 0), int(left > 0)
+    for index in range(rows * columns):
+        row, column = first_row + index // columns, first_column + index % columns
+        cell = fig.add_subfigure(grid[row, column])
+        cell.set_facecolor(chart_theme.figure_background)
+        if index < len(tiles):
+            _draw_tile(cell, tiles[index], chart_theme, tile_size)
     return fig
 
 
-def _draw_tile(cell: Figure, tile: DashboardTile, theme: ChartTheme, width_in: float) -> None:
+def _key_height(fig: Figure) -> float:
+    """Inches at the bottom of the figure taken by its key (the legend), with a margin."""
+    if not fig.legends:
+        return PAD
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    return fig.legends[0].get_window_extent(renderer).height / fig.dpi + PAD
+
+
+def _draw_tile(
+    cell: Figure, tile: DashboardTile, theme: ChartTheme, size: tuple[float, float]
+) -> None:
     """One tile: code and title, then the latest value, direction and RAG, then the trend."""
     series = tile.series
     fonts = COMPACT_FONTS
-    cell.set_facecolor(theme.figure_background)
+    width, height = size
+    title = compact_title(series, width - 0.25, fonts.title)
     cell.suptitle(
-        compact_title(series, width_in - 0.25, fonts.title),
+        title,
         x=0.03,
+        y=1 - PAD / height,
         ha="left",
+        va="top",
         fontsize=fonts.title,
         fontweight="bold",
         color=theme.text,
@@ -92,10 +144,13 @@ def _draw_tile(cell: Figure, tile: DashboardTile, theme: ChartTheme, width_in: f
     ax.set_gid(f"tile:{series.code}")
     draw_trend(ax, series, theme, compact=True)
     # Two lines: the latest value (and the RAG, on the right), then the direction of travel.
+    # y=1 fixes the titles just above the axes: matplotlib need not search for a free place.
     direction = tile.direction_label or ""
     ax.set_title(
         f"{tile.shown_latest}\n{direction}",
         loc="left",
+        y=1.0,
+        pad=TITLE_PAD,
         fontsize=fonts.headline,
         fontweight="bold",
         color=theme.text,
@@ -105,11 +160,48 @@ def _draw_tile(cell: Figure, tile: DashboardTile, theme: ChartTheme, width_in: f
         right = ax.set_title(
             f"{rag.label}\n ",
             loc="right",
+            y=1.0,
+            pad=TITLE_PAD,
             fontsize=fonts.headline,
             fontweight="bold",
             color=theme.rag_text[rag],
         )
         right.set_gid(f"tile-rag:{rag.value}")
+    _place_axes(ax, cell, title.count("\n") + 1, size)
+
+
+def _place_axes(ax: Axes, cell: Figure, title_lines: int, size: tuple[float, float]) -> None:
+    """Put the plot where the tile's title, headline and tick labels leave room for it."""
+    width, height = size
+    fonts = COMPACT_FONTS
+    fig = cell.get_figure(root=True)
+    tick_room = (TICK_LENGTH + TICK_PAD) / 72
+    # Above the plot: the tile's title, a gap, then the two-line headline and its pad.
+    top = (
+        PAD
+        + title_lines * fonts.title * LINE_SPACING / 72
+        + 0.05
+        + 2 * fonts.headline * LINE_SPACING / 72
+        + TITLE_PAD / 72
+    )
+    bottom = PAD + tick_room + fonts.ticks * LINE_SPACING / 72
+    low, high = ax.get_ylim()
+    formatter = ax.yaxis.get_major_formatter()
+    ticks = [t for t in ax.yaxis.get_major_locator().tick_values(low, high) if low <= t <= high]
+    labels = [formatter(t, i) for i, t in enumerate(ticks)]
+    left = PAD + tick_room + max((measure_in(fig, text, fonts.ticks) for text in labels), default=0)
+    # The latest period's label is centred on the last point and may reach past the plot.
+    right = PAD
+    shown = [t.get_text() for t in ax.xaxis.get_majorticklabels() if t.get_text()]
+    x_low, x_high = ax.get_xlim()
+    last = ax.get_xticks()[-1] if len(ax.get_xticks()) else x_high
+    if shown and x_high > x_low:
+        per_unit = (width - left - right) / (x_high - x_low)
+        overhang = measure_in(fig, shown[-1], fonts.ticks) / 2 - (x_high - last) * per_unit
+        right = max(right, overhang + 0.03)
+    plot_width = max(width - left - right, 0.3)
+    plot_height = max(height - top - bottom, 0.3)
+    ax.set_position((left / width, bottom / height, plot_width / width, plot_height / height))
 
 
 def _key(tiles: Sequence[DashboardTile], theme: ChartTheme) -> LegendEntries:

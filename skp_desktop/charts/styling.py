@@ -48,10 +48,20 @@ def fonts_for(size: tuple[float, float], *, compact: bool) -> FontSizes:
 def measure_in(fig: Figure, text: str, fontsize: float, *, bold: bool = False) -> float:
     """The width of one line of `text` in inches, measured by the figure's renderer."""
     root = fig.get_figure(root=True)
-    renderer = root.canvas.get_renderer()  # type: ignore[attr-defined]
-    properties = FontProperties(size=fontsize, weight="bold" if bold else "normal")
-    width, _, _ = renderer.get_text_width_height_descent(text, properties, ismath=False)
-    return width / root.dpi
+    # Remembered: a dashboard measures the same period labels in every tile (bench/charts.py).
+    key = (root.dpi, text, fontsize, bold)
+    width = _WIDTHS.get(key)
+    if width is None:
+        renderer = root.canvas.get_renderer()  # type: ignore[attr-defined]
+        properties = FontProperties(size=fontsize, weight="bold" if bold else "normal")
+        pixels, _, _ = renderer.get_text_width_height_descent(text, properties, ismath=False)
+        width = pixels / root.dpi
+        if len(_WIDTHS) < 4096:
+            _WIDTHS[key] = width
+    return width
+
+
+_WIDTHS: dict[tuple[float, str, float, bool], float] = {}
 
 
 def new_figure(theme: ChartTheme, size: tuple[float, float]) -> Figure:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.markers import TICKDOWN
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
@@ -487,10 +488,35 @@ def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool)
             math.ceil((one_line + gap) / slot),
         )
     if compact:
-        shown = _compact_ticks(len(labels), slot, one_line + gap)
-    else:
-        shown = set(_tick_positions(len(labels), step))
+        labelled = sorted(_compact_ticks(len(labels), slot, one_line + gap))
+        ax.set_xticks(labelled, [texts[i] for i in labelled])
+        _unlabelled_ticks(ax, [i for i in positions if i not in labelled])
+        return
+    shown = set(_tick_positions(len(labels), step))
     ax.set_xticks(positions, [text if i in shown else "" for i, text in enumerate(texts)])
+
+
+def _unlabelled_ticks(ax: Axes, positions: list[int]) -> None:
+    """Tick marks like the axis's own, without labels, drawn as one line of markers.
+
+    A small multiple labels two or three periods; a matplotlib Tick for each of the others
+    was a large share of the cost of drawing a dashboard (bench/charts.py).
+    """
+    if not positions or not ax.xaxis.get_major_ticks():
+        return
+    tick = ax.xaxis.get_major_ticks()[0].tick1line
+    ax.plot(
+        positions,
+        [0.0] * len(positions),
+        transform=ax.get_xaxis_transform(),  # x in data, y on the bottom spine, as ticks are
+        linestyle="none",
+        marker=TICKDOWN,
+        markersize=tick.get_markersize(),
+        markeredgewidth=tick.get_markeredgewidth(),
+        color=tick.get_color(),
+        clip_on=False,
+        gid="period-ticks",
+    )
 
 
 def _all_values(series: TrendSeries) -> list[float]:

@@ -14,7 +14,7 @@ from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.values import from_canonical
-from skp_desktop.services.catalogue import get_service, indicator_infos, target_for
+from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.store.models import Indicator, Return, Service, Target, Value
@@ -50,6 +50,21 @@ def _series(
         key=lambda p: p.start,
     )
     last = through or (quarters[-1] if quarters else None)
+    # The indicator's targets read once: each point takes the one in force in its period.
+    target_rows = [
+        (parse_period(row.applies_from), from_canonical(row.value))
+        for row in session.scalars(
+            select(Target).where(Target.indicator_id == indicator.id).order_by(Target.applies_from)
+        )
+    ]
+
+    def target_in(period: Period) -> Decimal | None:
+        chosen: Decimal | None = None
+        for start, value in target_rows:
+            if start.start <= period.start:
+                chosen = value
+        return chosen
+
     points: list[TrendPoint] = []
     if quarters and last is not None and quarters[0].start <= last.start:
         for period in period_range(quarters[0], last):
@@ -57,7 +72,7 @@ def _series(
                 continue
             revision, text, symbol = held.get(period.code, (0, None, None))
             value = from_canonical(text)
-            target = target_for(session, indicator.id, period)
+            target = target_in(period)
             points.append(
                 TrendPoint(
                     period=period,
@@ -68,12 +83,8 @@ def _series(
                 )
             )
     targets = []
-    for row in session.scalars(
-        select(Target).where(Target.indicator_id == indicator.id).order_by(Target.applies_from)
-    ):
-        start = parse_period(row.applies_from)
+    for start, value in target_rows:
         first = next((p.period for p in points if p.period.start >= start.start), None)
-        value = from_canonical(row.value)
         if first is not None and value is not None:
             targets.append((first, value))
     baseline = info.baseline
@@ -176,3 +187,13 @@ def export_trend_chart(
         else empty_figure(f"{series.code}: no figures have been entered yet.", theme=theme)
     )
     return str(save_figure(figure, target))
+
+
+def series_through(
+    session: Session, info: IndicatorInfo, through: Period
+) -> tuple[TrendSeries, str | None]:
+    """In the caller's session: an indicator's series up to `through` for its owning service,
+    and its direction of travel at the latest figure (as a dashboard tile shows it)."""
+    indicator = _indicator(session, info.code)
+    series = _series(session, info, indicator, indicator.service, through)
+    return series, _direction(series, info)

@@ -121,6 +121,7 @@ class DashboardPage(QWidget):
 
     scope_changed = Signal(str)  # "theme:CODE", "service:CODE", or "" for every indicator
     tile_chosen = Signal(str)  # indicator code
+    board_pack_requested = Signal(str)  # the scope shown, as scope_changed gives it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -141,6 +142,16 @@ class DashboardPage(QWidget):
         header.addStretch(1)
         header.addWidget(self.indicator_picker, 1)
         header.addWidget(self.open_button)
+        self.board_pack_button = QPushButton("&Board pack…")
+        self.board_pack_button.setAccessibleName("Save the board pack as a PDF")
+        self.board_pack_button.setToolTip(
+            "One PDF for the board: a cover, this dashboard and a page per indicator with its "
+            "chart, figures and commentary, for the period chosen on the Return page."
+        )
+        self.board_pack_button.clicked.connect(
+            lambda: self.board_pack_requested.emit(self.scope_picker.currentData() or "")
+        )
+        header.addWidget(self.board_pack_button)
         self.chart = ChartView("Drawing the charts…", scrollable=True)
         self.chart.on_axes_click(self._tile_clicked)
         hint = QLabel("Click a chart to see it large with its figures.")

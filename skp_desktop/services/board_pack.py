@@ -1,0 +1,174 @@
+"""The board pack: one PDF for a quarter, with the dashboard and a page per indicator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from skp_desktop.charts.series import DashboardTile
+from skp_desktop.domain.definitions import is_due
+from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.periods import Period, PeriodKind, parse_period
+from skp_desktop.services.catalogue import get_service, indicator_infos
+from skp_desktop.services.database import Database
+from skp_desktop.services.returns import latest_return
+from skp_desktop.services.trends import series_through
+from skp_desktop.store.models import Indicator, Return, Service, Theme, Value
+
+if TYPE_CHECKING:
+    from skp_desktop.charts.board_pack import BoardPack
+
+
+@dataclass(frozen=True)
+class BoardPackFile:
+    """A board pack written to disk."""
+
+    path: str
+    period: str
+    period_label: str
+    scope: str
+    indicators: int
+    pages: int
+
+
+def pack_period(code: str) -> Period:
+    """The quarter a board pack is for; anything else is a usage error that says what to give."""
+    try:
+        period = parse_period(code)
+    except ValidationError as exc:
+        raise NotFoundError(str(exc.message)) from exc
+    if period.kind is not PeriodKind.QUARTER:
+        raise NotFoundError(
+            f"A board pack is made for a quarter, e.g. {period.financial_year().code}-Q1; "
+            f"'{code}' is not one."
+        )
+    return period
+
+
+def _words(
+    session: Session, service: Service, indicator: Indicator, period: Period
+) -> tuple[Value | None, Return | None]:
+    """What the service's newest revision for `period` holds for the indicator, if anything."""
+    ret = latest_return(session, service, period)
+    if ret is None:
+        return None, None
+    value = session.scalar(
+        select(Value).where(Value.return_id == ret.id, Value.indicator_id == indicator.id)
+    )
+    return value, ret
+
+
+def _return_note(service: Service, period: Period, ret: Return | None) -> str:
+    if ret is None:
+        return f"{service.name} has made no return for {period.short_label} yet"
+    return (
+        f"from the {service.name} return for {period.short_label}, revision {ret.revision}, "
+        f"{ret.state}"
+    )
+
+
+def board_pack(
+    db: Database,
+    period: str,
+    *,
+    service: str | None = None,
+    theme: str | None = None,
+    made: date | None = None,
+) -> BoardPack:
+    """Everything the board pack for `period` shows: every indicator, a service's or a theme's."""
+    the_period = pack_period(period)
+    # matplotlib loads here, once the arguments are known to be good.
+    from skp_desktop.charts.board_pack import BoardPack, PackIndicator
+
+    with db.reading() as session:
+        owner = get_service(session, service) if service else None
+        infos = indicator_infos(session, service=owner, period=the_period)
+        scope = f"Service: {owner.name}" if owner else "Every indicator"
+        if theme:
+            row = session.scalar(select(Theme).where(Theme.code == theme.strip().upper()))
+            infos = [i for i in infos if row is not None and i.theme == row.code]
+            if row is None or not infos:
+                raise NotFoundError(f"There is no theme '{theme}' with indicators.")
+            scope = f"{row.kind.capitalize()}: {row.name}" + (f" · {owner.name}" if owner else "")
+        items, returned = [], False
+        for info in infos:
+            indicator = session.scalar(select(Indicator).where(Indicator.code == info.code))
+            if indicator is None or indicator.service is None:
+                continue
+            reporter = indicator.service
+            series, direction = series_through(session, info, the_period)
+            due = is_due(info.rules.frequency, the_period)
+            returned = returned or latest_return(session, reporter, the_period) is not None
+            # An indicator not asked for this quarter (annual ones come with Q4): the words
+            # that came with its latest figure.
+            latest = series.latest_point
+            words_period = the_period if due or latest is None else latest.period
+            value, ret = _words(session, reporter, indicator, words_period)
+            latest_label = None
+            if latest is not None and latest.value is not None and latest.period != the_period:
+                latest_label = f"{series.format_value(latest.value)} ({latest.period.short_label})"
+            items.append(
+                PackIndicator(
+                    tile=DashboardTile(
+                        series=series, latest_label=latest_label, direction_label=direction
+                    ),
+                    theme_name=info.theme_name,
+                    service_name=reporter.name,
+                    frequency=info.rules.frequency.value,
+                    due=due,
+                    definition=info.definition_text,
+                    source=info.source,
+                    source_document=info.source_document,
+                    commentary=value.commentary if value else None,
+                    explanation=value.explanation if value else None,
+                    return_note=_return_note(reporter, words_period, ret),
+                )
+            )
+        if not returned:
+            raise NotFoundError(
+                f"No return has been made for {the_period.label} yet"
+                + (f" by {owner.name}" if owner else "")
+                + ": there is nothing to put in a board pack for it."
+            )
+    return BoardPack(
+        period=the_period, scope=scope, made=made or date.today(), indicators=tuple(items)
+    )
+
+
+def export_board_pack(
+    db: Database,
+    period: str,
+    out: str,
+    *,
+    service: str | None = None,
+    theme: str | None = None,
+    made: date | None = None,
+) -> BoardPackFile:
+    """Write the board pack for `period` as one PDF at `out` (whole, or not at all)."""
+    target = Path(out)
+    if target.suffix.lower() != ".pdf":
+        raise NotFoundError(
+            f"Cannot write the board pack to {out}: it is a PDF, so the file name must end in "
+            f".pdf ('{target.suffix or 'no extension'}' is not .pdf)."
+        )
+    if not target.parent.exists():
+        raise NotFoundError(
+            f"Cannot write the board pack to {out}: the folder {target.parent} does not exist."
+        )
+    pack = board_pack(db, period, service=service, theme=theme, made=made)
+    from skp_desktop.charts.board_pack import write_board_pack
+
+    pages = write_board_pack(pack, target)
+    return BoardPackFile(
+        path=str(target),
+        period=pack.period.code,
+        period_label=pack.period.label,
+        scope=pack.scope,
+        indicators=len(pack.indicators),
+        pages=pages,
+    )
