@@ -9,18 +9,19 @@ QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: help install run test test-fast lint format bench qt-libs clean
+.PHONY: help install run test lint format bench qt-libs clean dist dist-check
 
 help:
 	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
 	@echo "make test   - set up .venv and run lint, layer contracts and the whole test suite"
 	@echo "make lint   - ruff and the layer contracts only"
 	@echo "make bench  - benchmarks, printed as ratios against baselines measured in the same run"
+	@echo "make dist   - build dist/skp-returns/ (the app as one folder) and run its self-test"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dist]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -60,6 +61,16 @@ test: lint
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
+
+dist: install
+	$(BIN)/pyinstaller --noconfirm build_installer.spec
+	dist/skp-returns/skp-returns self-test
+	@du -sh dist/skp-returns
+
+# The bundle's own tests (rebuilt when the sources are newer); `make test` runs them too
+# unless SKP_SKIP_DIST=1.
+dist-check: install
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/e2e/test_dist.py -q
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache *.egg-info

@@ -68,15 +68,17 @@ def _offscreen_without_display() -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
-def _report_qt_fatal(emit: Callable[[str], None]) -> None:
-    """Say why Qt gives up (e.g. no platform plugin) before it aborts the process."""
+def _report_qt_fatal(emit: Callable[[str], None] | None) -> None:
+    """Log (and emit as self-test lines) why Qt gives up, e.g. no platform plugin, before it
+    aborts the process: a windowed program has no console to show Qt's own message."""
     from PySide6.QtCore import QtMsgType, qInstallMessageHandler
 
     def handler(kind: QtMsgType, _context: object, message: str) -> None:
         if kind == QtMsgType.QtFatalMsg:
             log.critical("Qt: %s", message)
-            emit(f"qt: FAILED: {' '.join(message.split())}")
-            emit("self-test: FAILED: qt")
+            if emit is not None:
+                emit(f"qt: FAILED: {' '.join(message.split())}")
+                emit("self-test: FAILED: qt")
         elif kind in (QtMsgType.QtCriticalMsg, QtMsgType.QtWarningMsg):
             log.warning("Qt: %s", message)
         if sys.stderr is not None:
@@ -86,27 +88,33 @@ def _report_qt_fatal(emit: Callable[[str], None]) -> None:
 
 
 def qt_check(emit: Callable[[str], None] | None = None) -> str:
-    """Load Qt's platform plugin, draw a window off screen and load the icon; say what loaded."""
+    """Load Qt's platform plugin, draw a chart in a window off screen and load the icon."""
     _offscreen_without_display()
-    if emit is not None:
-        _report_qt_fatal(emit)
+    _report_qt_fatal(emit)
     from PySide6.QtCore import qVersion
-    from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory
+    from PySide6.QtWidgets import QApplication, QStyleFactory
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    label = QLabel(APP_NAME)
-    label.resize(240, 60)
-    picture = label.grab()
-    label.deleteLater()
+    # the way the app shows charts: a matplotlib Figure on a QtAgg canvas widget
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3, 2), dpi=80)
+    figure.add_subplot().plot([1, 3, 2])
+    canvas = FigureCanvasQTAgg(figure)
+    canvas.resize(240, 160)
+    canvas.draw()  # here, not in a paint event, where an error would only be printed
+    picture = canvas.grab()
+    canvas.deleteLater()
     if picture.isNull() or picture.width() < 1:
         raise RuntimeError(f"the '{app.platformName()}' platform could not draw a window")
     icon = app_icon()
     if icon.isNull() or icon.pixmap(32, 32).isNull():
         raise RuntimeError("the app icon could not be loaded")
     return (
-        f"platform plugin '{app.platformName()}' loaded (Qt {qVersion()}), a window drawn, "
-        f"icon loaded, styles {', '.join(QStyleFactory.keys())}"
+        f"platform plugin '{app.platformName()}' loaded (Qt {qVersion()}), a chart drawn in a "
+        f"window, icon loaded, styles {', '.join(QStyleFactory.keys())}"
     )
 
 
