@@ -23,6 +23,8 @@ from skp_desktop.domain.errors import (
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
 from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
+from skp_desktop.services import completeness as completeness_service
+from skp_desktop.services import merge as merge_service
 from skp_desktop.services.database import Database, default_actor, open_database
 from skp_desktop.services.dto import ReturnView
 
@@ -320,6 +322,19 @@ def cmd_chart(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def cmd_board_pack(args: argparse.Namespace, db: Database) -> int:
+    from skp_desktop.services import board_pack  # loads matplotlib: only when asked for
+
+    made = board_pack.export_board_pack(
+        db, args.period, args.out, service=args.service, theme=args.theme
+    )
+    print(
+        f"Wrote {made.path}: board pack for {made.period_label} ({made.scope}), "
+        f"{made.indicators} indicators on {made.pages} pages"
+    )
+    return EXIT_OK
+
+
 def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
     result = exchange.export_return(
         db, service=args.service, period=args.period, out=args.out, actor=args.actor
@@ -359,6 +374,44 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
     if not outcomes:
         print("No .xlsx files found to import.", file=sys.stderr)
     return EXIT_REFUSED if any(outcome.failed for outcome in outcomes) else EXIT_OK
+
+
+def cmd_completeness(args: argparse.Namespace, db: Database) -> int:
+    report = completeness_service.completeness(db, first=args.first, last=args.last)
+    cells = report.expected_cells()  # a quarter whose return asks for nothing is not listed
+    if args.json:
+        _print_json([cell.as_dict() for cell in cells])
+    else:
+        _print_table(
+            ["SERVICE", "PERIOD", "STATE", "REVISION", "DUE", "OVERDUE"],
+            [
+                [
+                    cell.service.code,
+                    cell.period.code,
+                    cell.state,
+                    cell.revision,
+                    cell.due.isoformat(),
+                    f"{cell.days_overdue} days" if cell.overdue else "",
+                ]
+                for cell in cells
+            ],
+        )
+        print(report.summary(), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_merge_export(args: argparse.Namespace, db: Database) -> int:
+    result = merge_service.merge_export(db, out=args.out, first=args.first, last=args.last)
+    print(f"Wrote {result.path}: {result.describe()} (sha256 {result.sha256})")
+    return EXIT_OK
+
+
+def cmd_self_test(args: argparse.Namespace, db: Database | None) -> int:
+    """Check the installation in a temporary folder; never opens the user's database."""
+    from skp_desktop.services import selftest
+
+    report = selftest.run_self_test(emit=selftest.print_lines())
+    return EXIT_OK if report.ok else EXIT_REFUSED
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -423,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indicator", required=True)
     p.add_argument("--service")
     p.add_argument("--out", required=True, metavar="FILE.png|.svg|.pdf")
+    p = command("board-pack", cmd_board_pack, "write the board pack for a quarter as one PDF")
+    p.add_argument("--period", required=True, help="quarter code, e.g. FY2026-27-Q1")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--service", help="only this service's indicators")
+    scope.add_argument("--theme", help="only this theme's indicators, e.g. SAFER-P3")
+    p.add_argument("--out", required=True, metavar="FILE.pdf")
     p = command("export-return", cmd_export_return, "write the submitted return as an Excel file")
     return_args(p)
     p.add_argument("--out", required=True, metavar="FILE.xlsx")
@@ -440,6 +499,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx files, or folders of them")
+    p = command(
+        "merge-export",
+        cmd_merge_export,
+        "write the partnership workbook from the accepted returns (default: the last four "
+        "quarters, up to the one due now)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p.add_argument("--from", dest="first", metavar="P", help="first quarter, e.g. FY2024-25-Q1")
+    p.add_argument("--to", dest="last", metavar="P", help="last quarter, e.g. FY2024-25-Q4")
+    p = command(
+        "completeness",
+        cmd_completeness,
+        "each service's return per quarter: missing, draft, submitted, accepted or returned, "
+        "with its due date (the last day of the month after the quarter) and whether it is "
+        "overdue; a quarter whose return asks for nothing is not listed (default: the last "
+        "four quarters, up to the one due now)",
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--from", dest="first", metavar="P", help="first quarter, e.g. FY2024-25-Q1")
+    p.add_argument("--to", dest="last", metavar="P", help="last quarter, e.g. FY2024-25-Q4")
+    p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
+    p.set_defaults(needs_db=False)
     return parser
 
 
@@ -451,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_file = configure_logging()
     db = None
     try:
-        db = open_database(args.db, actor=args.actor)
+        if getattr(args, "needs_db", True):
+            db = open_database(args.db, actor=args.actor)
         return args.handler(args, db)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error; stop writing quietly.

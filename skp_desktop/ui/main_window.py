@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACES = ("Return", "Dashboard", "Import", "History")
+PLACES = ("Return", "Dashboard", "Import", "Completeness", "Merge", "History")
 
 
 class MainWindow(QMainWindow):
@@ -153,6 +153,26 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.dashboard_page)
         self.import_page = ImportPage()
         self.pages.addWidget(self.import_page)
+        from skp_desktop.ui.pages.completeness_page import CompletenessPage, PageContext
+        from skp_desktop.ui.pages.merge_page import MergePage
+
+        desk = PageContext(
+            worker=self._worker,
+            charts=self._charts,
+            database=lambda: self.database,
+            actor=lambda: self.controller.actor if self.controller else "unknown",
+            failed=self._on_failure,
+            chart_theme=self._chart_theme,
+            today=self._today,
+        )
+        self.completeness_page = CompletenessPage(desk)
+        self.pages.addWidget(self.completeness_page)
+        self.merge_page = MergePage(desk)
+        self.pages.addWidget(self.merge_page)
+        self.completeness_page.open_return_requested.connect(self.show_return_at)
+        self.merge_page.review_requested.connect(
+            lambda: self.places.setCurrentRow(PLACES.index("Completeness"))
+        )
         self.history_page = HistoryPage()
         self.pages.addWidget(self.history_page)
         self.pages.removeWidget(self._opening)
@@ -190,6 +210,7 @@ class MainWindow(QMainWindow):
         self.controller.failed.connect(self._on_failure)
         self.dashboard_page.scope_changed.connect(self._draw_dashboard)
         self.dashboard_page.tile_chosen.connect(self.open_indicator_chart)
+        self.dashboard_page.board_pack_requested.connect(self.save_board_pack)
         self.import_page.add_files.clicked.connect(self._choose_import_files)
         self.import_page.add_folder.clicked.connect(self._choose_import_folder)
         self.import_page.check_requested.connect(lambda p, m: self._import(p, m, dry_run=True))
@@ -342,7 +363,8 @@ class MainWindow(QMainWindow):
             self,
             f"About {APP_NAME}",
             f"<b>{APP_NAME}</b> {__version__}<br>Performance returns for the Safer Kingston "
-            f"Partnership.<br><br>Database: {database}<br>Log file: {log_path()}",
+            f"Partnership.<br><br>Database: {database}<br>Log file: {log_path()}"
+            f"<br>Crash traces: {log_path().with_suffix('.crash.log')}",
         )
 
     # --- database ------------------------------------------------------------------------
@@ -483,6 +505,55 @@ class MainWindow(QMainWindow):
             self.indicator_dialog.open()
 
         self._charts.run(work, done, self._on_failure)
+
+    def save_board_pack(self, scope: str) -> None:
+        """The board pack for the period chosen on the Return page, as one PDF, drawn behind."""
+        db, period = self.database, self.return_page.current_selection()[1]
+        if db is None:
+            return
+        if not period:
+            dialogs.information(
+                self, "Board pack", "Choose a period on the Return page: the pack is for that."
+            )
+            return
+        from skp_desktop.domain.periods import parse_period
+
+        label = parse_period(period).label
+        kind, _, code = scope.partition(":")
+        suggested = f"SKP-board-pack-{period}{f'-{code}' if code else ''}.pdf"
+        path = dialogs.save_file(self, f"Board pack for {label}", suggested, "PDF (*.pdf)")
+        if not path:
+            return
+        if not path.lower().endswith(".pdf"):
+            path += ".pdf"
+        button = self.dashboard_page.board_pack_button
+        button.setEnabled(False)
+        self.status_state.setText(f"Making the board pack for {label}…")
+
+        def work() -> Any:
+            from skp_desktop.services.board_pack import export_board_pack
+
+            return export_board_pack(
+                db,
+                period,
+                path,
+                service=code if kind == "service" else None,
+                theme=code if kind == "theme" else None,
+            )
+
+        def done(made: Any) -> None:
+            button.setEnabled(True)
+            self.status_state.setText(f"Board pack saved to {made.path} ({made.pages} pages).")
+
+        def failed(exc: Exception) -> None:
+            button.setEnabled(True)
+            if not isinstance(exc, SkpError):
+                self._on_failure(exc)
+                return
+            self.status_state.setText("The board pack was not made.")
+            dialogs.error(self, "Board pack", str(exc))
+
+        self._charts.run(work, done, failed)
 
     def export_return(self) -> None:
         """Save the open (submitted) return as the Excel return file of CONTRACTS.md."""
@@ -813,6 +884,16 @@ class MainWindow(QMainWindow):
         self._worker.run(work, done, self._on_failure)
 
     # --- the return ----------------------------------------------------------------------
+
+    def show_return_at(self, service: str, period: str) -> None:
+        """Go to the Return place with a service's return for a period open."""
+        page = self.return_page
+        page.select_period(period)
+        page.service_picker.blockSignals(True)  # opened once, below
+        page.service_picker.setCurrentIndex(max(0, page.service_picker.findData(service)))
+        page.service_picker.blockSignals(False)
+        self.places.setCurrentRow(PLACES.index("Return"))
+        self._open_return(service, period)
 
     def _open_return(self, service: str, period: str) -> None:
         self._settings.last_service, self._settings.last_period = service, period
