@@ -9,7 +9,7 @@ QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: help install run test lint format bench qt-libs clean dist dist-check
+.PHONY: help install run test lint format bench qt-libs clean dist dist-check pg-server
 
 help:
 	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
@@ -55,7 +55,18 @@ format: install
 	$(BIN)/ruff format skp_desktop tests bench
 	$(BIN)/ruff check --fix skp_desktop tests bench
 
-test: lint
+# PostgreSQL server binaries for the tests' own throwaway server (Debian/Ubuntu); without them
+# the PostgreSQL tests are skipped, saying why.
+PG_PACKAGES := postgresql
+pg-server:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(uname -s)" = Linux ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing PostgreSQL for the tests: $(PG_PACKAGES)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PG_PACKAGES)) >/dev/null \
+	    || echo "Could not install $(PG_PACKAGES): the PostgreSQL tests will be skipped"; \
+	else echo "No PostgreSQL server binaries: its tests will be skipped (sudo apt-get install $(PG_PACKAGES))"; fi
+
+test: lint pg-server
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 bench: install

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import sys
 
-from bench import edit_latency, exchange, history, startup
+from bench import (
+    charts,
+    edit_latency,
+    exchange,
+    frozen_startup,
+    history,
+    merge,
+    pg_throughput,
+    startup,
+)
 from bench.results import Result
 
-BENCHMARKS = (startup, edit_latency, exchange, history)
+BENCHMARKS = (
+    startup,
+    edit_latency,
+    exchange,
+    history,
+    frozen_startup,
+    pg_throughput,
+    charts,
+    merge,
+)
 
 
 def main() -> int:

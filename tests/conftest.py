@@ -1,4 +1,11 @@
-"""Fixtures shared by every test folder: an isolated environment and ready databases."""
+"""Fixtures shared by every test folder: an isolated environment and ready databases.
+
+`db` is a SQLite database unless the test is marked `both_engines`: then it runs twice, on
+SQLite and on a PostgreSQL database copied from a template on a throwaway server that the
+session starts from the installed binaries (tests/postgres_server.py). Without the binaries or
+the psycopg driver the PostgreSQL runs are skipped, saying why; `-m "not postgresql"` leaves
+them out.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +15,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres_server import TEMPLATE, PostgresServer, Unavailable, running_server
+from postgres_server import switch as postgres_switch
 
 from skp_desktop.services.database import Database, open_database
 
 # GUI tests run on the offscreen platform even when pytest is called without `make test`.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_engines: the `db` fixture runs the test on SQLite and on PostgreSQL"
+    )
+    config.addinivalue_line("markers", "postgresql: needs the throwaway PostgreSQL server")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize(
+            "engine",
+            ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)],
+            indirect=True,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -45,9 +70,60 @@ def database_file(template_database: Path, tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[PostgresServer | str]:
+    """The session's server, started on first use; or why there is none."""
+    try:
+        with running_server() as server:
+            yield server
+    except Unavailable as exc:
+        yield str(exc)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(_postgres: PostgresServer | str) -> PostgresServer:
+    """A throwaway PostgreSQL server; the test is skipped (with the reason) if there is none."""
+    if isinstance(_postgres, str):
+        if postgres_switch() == "require":
+            pytest.fail(f"no PostgreSQL server, and SKP_TEST_POSTGRES=require: {_postgres}")
+        pytest.skip(f"no PostgreSQL server: {_postgres}")
+    return _postgres
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """The template database: migrated and loaded with the default catalogue, once."""
+    with postgres_server.connect() as admin:
+        admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    open_database(postgres_server.url(TEMPLATE)).dispose()  # no connection may stay open
+    return TEMPLATE
+
+
 @pytest.fixture
-def db(database_file: Path) -> Iterator[Database]:
+def postgres_url(postgres_server: PostgresServer, postgres_template: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL copy of the template database for one test."""
+    name = postgres_server.create_database(postgres_template)
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine `db` runs on: "sqlite" unless the test is marked `both_engines`."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_target(engine: str, request: pytest.FixtureRequest) -> str:
+    """What `--db` would be given for a fresh database: a SQLite path or a PostgreSQL URL."""
+    if engine == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("database_file"))
+
+
+@pytest.fixture
+def db(db_target: str) -> Iterator[Database]:
     """An open database with the default catalogue and no returns."""
-    database = open_database(database_file)
+    database = open_database(db_target)
     yield database
     database.dispose()

@@ -106,12 +106,13 @@ def _filtered(flt: HistoryFilter) -> Select[Any]:
         query = query.where(AuditEvent.at < end)
     if flt.text and flt.text.strip():
         pattern = f"%{flt.text.strip()}%"
+        # ilike: SQLite's LIKE ignores case and PostgreSQL's does not; people expect the former
         query = query.where(
             or_(
-                AuditEvent.new.like(pattern),
-                AuditEvent.old.like(pattern),
-                AuditEvent.reason.like(pattern),
-                AuditEvent.source.like(pattern),
+                AuditEvent.new.ilike(pattern),
+                AuditEvent.old.ilike(pattern),
+                AuditEvent.reason.ilike(pattern),
+                AuditEvent.source.ilike(pattern),
             )
         )
     return query

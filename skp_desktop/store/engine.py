@@ -1,4 +1,4 @@
-"""The engine factory: the only place that knows SQLite from PostgreSQL."""
+"""The engine factory: with postgres.py, the only place that knows SQLite from PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.store import postgres
+from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
 
 BUSY_TIMEOUT_MS = 5000
 READ_ONLY_OPTION = "skp_reading"
@@ -24,7 +27,7 @@ def database_url(target: str | os.PathLike[str]) -> URL:
     """A SQLAlchemy URL for a `--db` argument: a URL as given, anything else a SQLite file path."""
     text = os.fspath(target)
     if "://" in text:
-        return make_url(text)
+        return postgres.normalise_url(make_url(text))
     return URL.create("sqlite+pysqlite", database=str(Path(text).expanduser().resolve()))
 
 
@@ -32,7 +35,8 @@ def describe_url(url: URL) -> str:
     """What to show people for a database: the file for SQLite, the server without password."""
     if url.get_backend_name() == "sqlite":
         return url.database or ":memory:"
-    return url.render_as_string(hide_password=True)
+    # unquoted, so that a socket folder in ?host= reads as a path
+    return unquote(url.render_as_string(hide_password=True))
 
 
 @dataclass
@@ -48,6 +52,10 @@ class Database:
         return self.url.get_backend_name() == "sqlite"
 
     @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @property
     def display_name(self) -> str:
         return describe_url(self.url)
 
@@ -58,44 +66,63 @@ class Database:
         try:
             with maker() as session, session.begin():
                 yield session
-        except OperationalError as exc:
-            raise _unavailable(exc, self) from exc
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A consistent snapshot for reading only: it takes no write lock, so readers never
         hold up a writer (on SQLite, a plain BEGIN instead of BEGIN IMMEDIATE)."""
-        reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
-        maker = sessionmaker(reader, expire_on_commit=False)
+        maker = sessionmaker(self._reader(), expire_on_commit=False)
         try:
             with maker() as session:
                 try:
                     yield session
                 finally:
                     session.rollback()  # nothing to keep, and nothing may have been written
-        except OperationalError as exc:
-            raise _unavailable(exc, self) from exc
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
 
     @contextmanager
     def reading_connection(self) -> Iterator[Connection]:
         """A Core connection for reading only, for the hottest queries (no ORM session)."""
-        reader = self.engine.execution_options(**{READ_ONLY_OPTION: True})
         try:
-            with reader.connect() as connection:
+            with self._reader().connect() as connection:
                 try:
                     yield connection
                 finally:
                     connection.rollback()
-        except OperationalError as exc:
-            raise _unavailable(exc, self) from exc
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _reader(self) -> Engine:
+        # PostgreSQL: REPEATABLE READ, so that verify's several queries see one moment.
+        options: dict[str, object] = {READ_ONLY_OPTION: True}
+        if self.is_postgresql:
+            options.update(postgres.reading_options())
+        return self.engine.execution_options(**options)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _unavailable(exc: OperationalError, db: Database) -> Exception:
-    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+def _unavailable(exc: DBAPIError, db: Database) -> StoreUnavailable | None:
+    """The environment problem behind a driver error, said for people; None for a bug."""
     where = db.display_name
+    if db.is_postgresql:
+        return postgres.unavailable(exc, where)
+    if not isinstance(exc, OperationalError):
+        return None
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     if "locked" in text or "busy" in text:
         return StoreUnavailable(
             f"The database {where} is busy: another program is writing to it. "
@@ -116,11 +143,15 @@ def _unavailable(exc: OperationalError, db: Database) -> Exception:
             f"The database {where} cannot be opened: check that the folder exists and that "
             "you may write to it."
         )
-    return exc
+    return None
 
 
 def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
     """An engine with the project's connection rules (WAL, foreign keys, durable commits)."""
+    if url.get_backend_name() == "postgresql":
+        return postgres.create_postgres_engine(
+            url, read_only=read_only, reading_option=READ_ONLY_OPTION
+        )
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 
@@ -168,5 +199,12 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
 
 def open_engine(target: str | os.PathLike[str] | URL, *, read_only: bool = False) -> Database:
     """Open (without migrating) the database at a path or URL."""
-    url = target if isinstance(target, URL) else database_url(target)
-    return Database(create_database_engine(url, read_only=read_only), url, read_only)
+    url = postgres.normalise_url(target) if isinstance(target, URL) else database_url(target)
+    database = Database(create_database_engine(url, read_only=read_only), url, read_only)
+    if database.is_postgresql:
+        try:
+            postgres.check_connection(database.engine, database.display_name)
+        except BaseException:
+            database.dispose()
+            raise
+    return database

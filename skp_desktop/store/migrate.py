@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store.engine import Database
@@ -19,7 +20,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BACKUPS_KEPT = 5
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it here lets an
 # up-to-date database open without importing Alembic (a quarter of a second at start-up).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 
 def _config() -> Config:
@@ -41,7 +42,8 @@ def head_revision() -> str:
 
 def current_revision(db: Database) -> str | None:
     """The schema revision the database is at, or None for an empty database."""
-    with db.engine.connect() as connection:
+    # A reader: opening the database does not wait for (or hold up) another client's writes.
+    with db.reading_connection() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -100,7 +102,17 @@ def upgrade(db: Database) -> bool:
     from alembic import command
 
     config = _config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DBAPIError as exc:
+        if db.is_sqlite:
+            raise  # open_database says what a damaged or foreign file means
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise StoreUnavailable(
+            f"The database {db.display_name} could not be brought up to this version of SKP "
+            f"Returns ({reason}). The upgrade must run once as the database's owner: ask its "
+            "administrator. Nothing was changed."
+        ) from exc
     return True

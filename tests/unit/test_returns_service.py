@@ -25,6 +25,8 @@ from skp_desktop.services.returns import (
     submit_return,
 )
 
+pytestmark = pytest.mark.both_engines
+
 CAT1 = "SAFER-P4-S1"  # Highways, % of Category 1 defects repaired on time, target 100
 ROADS = "SAFER-P4-B1"  # Highways, % of A/B/C roads in good condition, annual
 LOOKED_AFTER = "SAFER-P1-B2"  # Children's Services, number of children looked after

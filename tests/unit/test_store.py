@@ -50,6 +50,7 @@ def test_the_database_refuses_to_change_audit_events(database_file: Path, statem
     assert "append-only" in str(caught.value)
 
 
+@pytest.mark.both_engines
 def test_each_event_carries_the_hash_of_the_one_before(db: Database) -> None:
     with db.transaction() as session:
         first = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).first()
@@ -108,8 +109,9 @@ def test_backup_copies_the_whole_database_beside_it(database_file: Path) -> None
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0000",)
 
 
-def test_read_only_opening_refuses_writes(database_file: Path) -> None:
-    db = open_database(database_file, read_only=True)
+@pytest.mark.both_engines
+def test_read_only_opening_refuses_writes(db_target: str) -> None:
+    db = open_database(db_target, read_only=True)
     try:
         with pytest.raises(StoreUnavailable, match="read-only"), db.transaction() as session:
             append_event(session, actor="tester", action="test.write")

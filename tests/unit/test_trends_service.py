@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from skp_desktop.domain.rag import Rag
 from skp_desktop.services.database import Database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries, reopen_return, submit_return
 from skp_desktop.services.trends import dashboard_tiles, indicator_trend
+
+pytestmark = pytest.mark.both_engines
 
 CAT1 = "SAFER-P4-S1"
 

@@ -1,0 +1,219 @@
+"""PostgreSQL beside SQLite: the same use cases, timed on both engines in the same run.
+
+- entering values: one `record_entries` per transaction, as people save (goal ≤ 3×: every
+  statement is a round trip to a server, and each write waits for the chain lock);
+- importing return files (goal ≤ 2×: reading the workbooks costs the same on both);
+- the History view's first page with a filter, on a chain of SKP_BENCH_PG_EVENTS events
+  (default 100,000; goal ≤ 3×), and a full verify of that chain (goal ≤ 2×).
+
+"ours" is PostgreSQL and "baseline" is SQLite. The server is `$SKP_BENCH_PG_URL` (an empty
+database you made), or else a throwaway one started from the installed binaries with a real
+server's durability (fsync on), like the test suite's (tests/postgres_server.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.results import Result
+
+EVENTS = int(os.environ.get("SKP_BENCH_PG_EVENTS", "100000"))
+ENTRIES = 150
+FILES = 30
+SERVICES = ("ASC", "CHILDRENS", "HIGHWAYS", "PARKS", "STREETS", "REGULATORY", "EPR")
+
+
+@contextlib.contextmanager
+def _server_url() -> Iterator[str]:
+    given = os.environ.get("SKP_BENCH_PG_URL")
+    if given:
+        yield given
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from postgres_server import running_server  # the test suite's throwaway server
+
+    with running_server(durable=True) as server:
+        with server.connect() as admin:
+            admin.execute('CREATE DATABASE "bench"')
+        yield server.url("bench")
+
+
+def _median(work: Callable[[], object], runs: int = 30) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _enter(db: object) -> float:
+    """Seconds per saved entry, over ENTRIES saves of one indicator."""
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import record_entries
+
+    start = time.perf_counter()
+    for number in range(ENTRIES):
+        record_entries(
+            db,  # type: ignore[arg-type]
+            service="CHILDRENS",
+            period="FY2024-25-Q1",
+            changes=[EntryChange("SAFER-P1-B2", {"value": str(100 + number % 7)})],
+            actor="bench",
+        )
+    return (time.perf_counter() - start) / ENTRIES
+
+
+def _return_files(folder: Path) -> list[Path]:
+    """FILES submitted returns exported from a scratch SQLite database."""
+    from skp_desktop.domain.periods import parse_period
+    from skp_desktop.services import exchange
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import record_entries, submit_return
+
+    source = open_database(folder / "source.sqlite3")
+    period = parse_period("FY2019-20-Q1")
+    files: list[Path] = []
+    try:
+        while len(files) < FILES:
+            if period.code.endswith("Q4"):  # its return also asks for the annual indicators
+                period = period.next()
+            for code, value in (("SAFER-P3-S1", "10/100"), ("SAFER-P3-S2", "40")):
+                numerator, _, denominator = value.partition("/")
+                fields = (
+                    {"numerator": numerator, "denominator": denominator}
+                    if denominator
+                    else {"value": value}
+                )
+                record_entries(
+                    source,
+                    service="COMMSAFETY",
+                    period=period.code,
+                    changes=[EntryChange(code, fields)],
+                    actor="bench",
+                )
+            submit_return(source, service="COMMSAFETY", period=period.code, actor="bench")
+            out = folder / f"commsafety-{period.code}.xlsx"
+            exchange.export_return(
+                source, service="COMMSAFETY", period=period.code, out=out, actor="bench"
+            )
+            files.append(out)
+            period = period.next()
+    finally:
+        source.dispose()
+    return files
+
+
+def _import(db: object, files: list[Path]) -> float:
+    from skp_desktop.services import exchange
+
+    start = time.perf_counter()
+    outcomes = exchange.import_files(db, files, actor="bench")  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    assert {o.status for o in outcomes} == {"ACCEPTED"}, {o.reason for o in outcomes}
+    return elapsed / len(files)
+
+
+def _fill(db: object) -> None:
+    """Append EVENTS hash-chained events with plain INSERTs (building, not measuring)."""
+    from sqlalchemy import insert, select
+
+    from skp_desktop.store.audit import HASHED_FIELDS, event_hash
+    from skp_desktop.store.models import AuditEvent
+
+    with db.transaction() as session:  # type: ignore[attr-defined]
+        head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        start = datetime(2024, 4, 1, tzinfo=UTC)
+        rows: list[dict[str, object]] = []
+        for number in range(EVENTS):
+            fields: dict[str, object] = {
+                "prev_hash": head,
+                "at": start + timedelta(seconds=number),
+                "actor": f"user{number % 40}",
+                "action": "value.set",
+                "service": SERVICES[number % len(SERVICES)],
+                "period": f"FY{2024 + number % 3}-{(25 + number % 3) % 100:02d}-Q{1 + number % 4}",
+                "revision": 1,
+                "return_uuid": None,
+                "indicator": f"SAFER-P{1 + number % 4}-S{1 + number % 6}",
+                "old": None,
+                "new": f'{{"value":"{number % 100}"}}',
+                "reason": None,
+                "source": "bench",
+                "file_sha256": None,
+            }
+            head = event_hash(fields)
+            rows.append({**{name: fields[name] for name in HASHED_FIELDS}, "hash": head})
+            if len(rows) == 20_000:
+                session.execute(insert(AuditEvent), rows)
+                rows = []
+        if rows:
+            session.execute(insert(AuditEvent), rows)
+
+
+def _measure(target: str, files: list[Path]) -> dict[str, float]:
+    from sqlalchemy import text
+
+    from skp_desktop.services.audit import verify
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.history import HistoryFilter, history_page
+
+    db = open_database(target, actor="bench")
+    try:
+        found = {"enter": _enter(db), "import": _import(db, files)}
+        _fill(db)
+        if db.is_postgresql:  # as autovacuum would soon after a real bulk load
+            with db.transaction() as session:
+                session.execute(text("ANALYZE audit_events"))
+        flt = HistoryFilter(service="HIGHWAYS")
+        history_page(db, flt)  # warm caches on both sides alike
+        found["history"] = _median(lambda: history_page(db, flt))
+        start = time.perf_counter()
+        report = verify(db)
+        found["verify"] = time.perf_counter() - start
+        assert report.ok, report.problems[:3]
+    finally:
+        db.dispose()
+    return found
+
+
+def run() -> list[Result]:
+    work = Path(tempfile.mkdtemp())
+    try:
+        files = _return_files(work)
+        sqlite = _measure(str(work / "bench.sqlite3"), files)
+        try:
+            with _server_url() as url:
+                postgres = _measure(url, files)
+        except Exception as exc:  # no server here: say so and leave PostgreSQL out
+            print(f"pg_throughput: PostgreSQL not measured ({exc})", file=sys.stderr)
+            return []
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return [
+        Result("PG vs SQLite: save one entry", postgres["enter"], sqlite["enter"], 3.0),
+        Result("PG vs SQLite: import one file", postgres["import"], sqlite["import"], 2.0),
+        Result(
+            f"PG vs SQLite: history page, {EVENTS:,}",
+            postgres["history"],
+            sqlite["history"],
+            3.0,
+        ),
+        Result(f"PG vs SQLite: verify {EVENTS:,}", postgres["verify"], sqlite["verify"], 2.0),
+    ]
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SKP_LOG_DIR", tempfile.mkdtemp())
+    for row in run():
+        print(row.name, f"{row.ours:.4f}", f"{row.baseline:.4f}", f"{row.ratio:.2f}", row.goal)

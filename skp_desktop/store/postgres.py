@@ -1,0 +1,159 @@
+"""PostgreSQL: connection rules, one writer at a time on the audit chain, and error messages.
+
+Only the engine factory (engine.py) calls this; nothing above the store knows which engine
+holds the data.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from skp_desktop.domain.errors import StoreUnavailable
+
+DRIVER = "postgresql+psycopg"
+# Key of the transaction-level advisory lock that serialises writers (any constant will do;
+# this one is "SKP" in ASCII). Advisory locks are per database, so databases never share it.
+CHAIN_LOCK_KEY = 0x534B50
+# How long a writer waits for another's transaction before it is told the database is busy.
+LOCK_TIMEOUT = "30s"
+CONNECT_TIMEOUT_SECONDS = 10
+APPLICATION_NAME = "skp-returns"
+
+
+class PermissionRefused(StoreUnavailable):
+    """The server refused a change to this login (its role's grants or row-level security)."""
+
+
+def normalise_url(url: URL) -> URL:
+    """`postgresql://` and `postgres://` mean the psycopg 3 driver the app ships with."""
+    if url.drivername in ("postgresql", "postgres"):
+        return url.set(drivername=DRIVER)
+    return url
+
+
+def create_postgres_engine(url: URL, *, read_only: bool, reading_option: str) -> Engine:
+    """An engine whose write transactions take the chain lock first; reads take no lock."""
+    if url.drivername == DRIVER:
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise StoreUnavailable(
+                "This copy of SKP Returns cannot reach PostgreSQL: the psycopg driver is not "
+                "installed (pip install 'psycopg[binary]')."
+            ) from exc
+    connect_args: dict[str, object] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if "application_name" not in url.query:
+        connect_args["application_name"] = APPLICATION_NAME
+    options: dict[str, object] = {}
+    if read_only:
+        # The server itself refuses every write in a read-only transaction.
+        options["postgresql_readonly"] = True
+    engine = create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, execution_options=options
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: object, _record: object) -> None:
+        # A session setting, made outside any transaction so it is not rolled back.
+        dbapi_connection.autocommit = True  # type: ignore[attr-defined]
+        try:
+            with dbapi_connection.cursor() as cursor:  # type: ignore[attr-defined]
+                cursor.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        finally:
+            dbapi_connection.autocommit = False  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: the chain's head, a draft's
+        # values and the next revision number are read after the previous writer committed,
+        # so two clients never both extend the same head (UNIQUE prev_hash would refuse the
+        # second) and never both create revision n. The lock ends with the transaction.
+        if read_only or connection.get_execution_options().get(reading_option, False):
+            return
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
+
+    return engine
+
+
+def reading_options() -> dict[str, object]:
+    """Execution options of a reader: one consistent snapshot over several queries, no writes."""
+    return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
+def check_connection(engine: Engine, where: str) -> None:
+    """Connect once, so that a wrong address or login is said plainly before anything else."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        raise unavailable(exc, where) or StoreUnavailable(
+            f"Cannot open the database {where}: {_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
+    """What to tell people about a server error that is about the environment, not a bug."""
+    code = getattr(exc.orig, "sqlstate", None) or ""
+    detail = _first_line(exc)
+    lowered = detail.lower()
+    if code == "25006":
+        return StoreUnavailable(
+            f"The database {where} is open read-only here: nothing can be changed."
+        )
+    if code == "42501":
+        return PermissionRefused(
+            f"Your login may not make this change in {where} ({detail}). The partnership's "
+            "database administrator decides who may write what: ask them if you need to."
+        )
+    if code in ("55P03", "40001", "40P01"):
+        return StoreUnavailable(
+            f"The database {where} is busy: other people are saving changes. Try again in a "
+            "moment; nothing was saved from the last action."
+        )
+    if code == "53100":
+        return StoreUnavailable(
+            f"The server holding {where} has run out of disk space. Tell its administrator; "
+            "nothing was saved from the last action."
+        )
+    # A failed connection carries no SQLSTATE: the server's reason is in the message.
+    if code in ("28P01", "28000") or (
+        not code
+        and (
+            "password authentication failed" in lowered
+            or "no pg_hba.conf entry" in lowered
+            or ("role" in lowered and "does not exist" in lowered)
+        )
+    ):
+        return StoreUnavailable(
+            f"The server refused the login for {where} ({detail}). Check the user name and "
+            "password (or ~/.pgpass)."
+        )
+    if code == "3D000" or (not code and "database" in lowered and "does not exist" in lowered):
+        return StoreUnavailable(
+            f"There is no database {where} on the server ({detail}). Check its name, or ask "
+            "the administrator to create it."
+        )
+    if (
+        code.startswith("08")
+        or code in ("57P01", "57P02", "57P03")
+        or (
+            not code
+            and any(
+                word in lowered for word in ("connection", "could not connect", "server closed")
+            )
+        )
+    ):
+        return StoreUnavailable(
+            f"Cannot reach the database server for {where} ({detail}). Check the address, "
+            "that the server is running and that this computer is on the network (or VPN)."
+        )
+    return None
