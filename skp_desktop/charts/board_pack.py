@@ -7,10 +7,8 @@ its own, and the page numbers in the footers and the contents are right.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -26,6 +24,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from skp_desktop.charts.dashboard import dashboard_figure
+from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
 from skp_desktop.charts.styling import SMALL_FONTS
 from skp_desktop.charts.theme import (
@@ -1200,32 +1199,17 @@ def write_board_pack(pack: BoardPack, path: str | os.PathLike[str]) -> int:
     target = Path(path)
     if target.suffix.lower() != ".pdf":
         raise ValueError(f"a board pack is a PDF: '{target.name}' does not end in .pdf")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save the board pack: the folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
     pages = 0
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            metadata = {
-                "Title": f"{PACK_TITLE}: {pack.period.label}",
-                "Subject": pack.scope,
-                "Creator": "SKP Returns",
-                "Producer": "SKP Returns",
-                "CreationDate": None,
-            }
-            with PdfPages(stream, metadata=metadata) as pdf:
-                for fig in board_pack_figures(pack):
-                    pdf.savefig(fig, facecolor=fig.get_facecolor())
-                    pages += 1
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with atomic_output(target, "board pack") as stream:
+        metadata = {
+            "Title": f"{PACK_TITLE}: {pack.period.label}",
+            "Subject": pack.scope,
+            "Creator": "SKP Returns",
+            "Producer": "SKP Returns",
+            "CreationDate": None,
+        }
+        with PdfPages(stream, metadata=metadata) as pdf:
+            for fig in board_pack_figures(pack):
+                pdf.savefig(fig, facecolor=fig.get_facecolor())
+                pages += 1
     return pages

@@ -6,7 +6,9 @@ import contextlib
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -43,23 +45,35 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """
     target = Path(path)
     file_format = _format_for(target)
+    _ensure_canvas(fig)
+    with atomic_output(target, "chart") as stream:
+        fig.savefig(
+            stream,
+            format=file_format,
+            dpi=PNG_DPI,
+            facecolor=fig.get_facecolor(),
+            metadata=_metadata(file_format),
+        )
+    return target
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path, what: str) -> Iterator[BinaryIO]:
+    """A binary stream that becomes `target` only when the block ends without an error.
+
+    It is a temporary file in the same folder, synced and renamed into place, so `target`
+    holds either the old file or the whole new one, never half of it.
+    """
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise FileNotFoundError(f"cannot save the chart: the folder {folder} does not exist")
-    _ensure_canvas(fig)
+        raise FileNotFoundError(f"cannot save the {what}: the folder {folder} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            fig.savefig(
-                stream,
-                format=file_format,
-                dpi=PNG_DPI,
-                facecolor=fig.get_facecolor(),
-                metadata=_metadata(file_format),
-            )
+            yield stream
             stream.flush()
             os.fsync(stream.fileno())
-        # mkstemp makes the file private (0600); a saved chart gets the usual permissions.
+        # mkstemp makes the file private (0600); a saved file gets the usual permissions.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
@@ -68,7 +82,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return target
 
 
 def _metadata(file_format: str) -> dict[str, str | None]:
