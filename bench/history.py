@@ -49,7 +49,7 @@ def _fill(path: str) -> None:
             "file_sha256": None,
         }
         head = event_hash(fields)
-        at = fields["at"].replace(tzinfo=None).isoformat(sep=" ")  # type: ignore[union-attr]
+        at = fields["at"].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")  # type: ignore[union-attr]
         rows.append([at if name == "at" else fields[name] for name in HASHED_FIELDS] + [head])
         if len(rows) == 50_000:
             _insert(raw, rows)
