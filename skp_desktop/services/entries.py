@@ -26,6 +26,7 @@ from skp_desktop.services.dto import IndicatorInfo, ReturnRow
 VALUE_FIELDS = ("numerator", "denominator", "value", "symbol", "commentary", "explanation")
 TEXT_FIELDS = ("commentary", "explanation")
 SOURCE_TYPED = "typed in the app"
+SOURCE_PASTED = "pasted in the app"
 SOURCE_COMMAND_LINE = "command line"
 
 

@@ -948,6 +948,7 @@ class MainWindow(QMainWindow):
         index = self.return_page.grid.currentIndex()
         if not index.isValid() or not text.strip():
             return
+        from skp_desktop.services.entries import SOURCE_PASTED
         from skp_desktop.ui.return_grid import paste_changes
 
         changes, problems = paste_changes(self.return_page.model, index.row(), index.column(), text)
@@ -956,7 +957,9 @@ class MainWindow(QMainWindow):
                 "Nothing was pasted. Fix these cells and paste again: " + "; ".join(problems)
             )
             return
-        if changes and self.controller.request_edit(changes, f"Paste {len(changes)} rows"):
+        if changes and self.controller.request_edit(
+            changes, f"Paste {len(changes)} rows", source=SOURCE_PASTED
+        ):
             for code, fields in changes.items():
                 self.return_page.model.mark_pending(code, fields)
 

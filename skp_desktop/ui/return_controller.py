@@ -13,6 +13,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from skp_desktop.domain.errors import SkpError
 from skp_desktop.services.dto import ReturnView
 from skp_desktop.services.entries import (
+    SOURCE_TYPED,
     EntryChange,
     EntryRefused,
     RefusedEntry,
@@ -37,8 +38,10 @@ class EntryCommand(QUndoCommand):
         new: Changes,
         old: Changes,
         text: str,
+        source: str,
     ) -> None:
         super().__init__(text)
+        self._source = source
         self._controller = controller
         self._key = key
         self._new = new
@@ -48,10 +51,10 @@ class EntryCommand(QUndoCommand):
     def redo(self) -> None:
         reason = None if self._first else "redo"
         self._first = False
-        self._controller.save(self._key, self._new, reason=reason)
+        self._controller.save(self._key, self._new, reason=reason, source=self._source)
 
     def undo(self) -> None:
-        self._controller.save(self._key, self._old, reason="undo")
+        self._controller.save(self._key, self._old, reason="undo", source=self._source)
 
 
 class ReturnController(QObject):
@@ -132,7 +135,7 @@ class ReturnController(QObject):
             return False
         return self.view is not None and self.view.state in ("draft", "not started")
 
-    def request_edit(self, changes: Changes, text: str) -> bool:
+    def request_edit(self, changes: Changes, text: str, *, source: str = SOURCE_TYPED) -> bool:
         """Check an edit as the service would; push it as one undo step when it is good."""
         if self.view is None or self._key is None or not self.editable:
             return False
@@ -148,10 +151,17 @@ class ReturnController(QObject):
             )
             return False
         self.message.emit("")
-        self.undo_stack.push(EntryCommand(self, self._key, changes, old, text))
+        self.undo_stack.push(EntryCommand(self, self._key, changes, old, text, source))
         return True
 
-    def save(self, key: tuple[str, str], changes: Changes, *, reason: str | None) -> None:
+    def save(
+        self,
+        key: tuple[str, str],
+        changes: Changes,
+        *,
+        reason: str | None,
+        source: str = SOURCE_TYPED,
+    ) -> None:
         """Write entries to the draft in the background, one transaction, audited."""
         db, actor = self.db, self._actor
         service, period = key
@@ -166,6 +176,7 @@ class ReturnController(QObject):
                 changes=[EntryChange(code, fields) for code, fields in changes.items()],
                 actor=actor,
                 reason=reason,
+                source=source,
             )
 
         def done(view: ReturnView) -> None:

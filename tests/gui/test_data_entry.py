@@ -129,6 +129,11 @@ def test_a_pasted_block_lands_in_one_step(qtbot, highways, database_file) -> Non
     settle(qtbot, highways)
     assert stored(database_file).row(CAT1).value == Decimal(94)
     assert highways.controller.undo_stack.count() == 1
+    from skp_desktop.services.audit import history
+
+    db = open_database(database_file)
+    assert history(db, indicator=CAT1, limit=1)[0].source == "pasted in the app"
+    db.dispose()
     highways.controller.undo_stack.undo()
     settle(qtbot, highways)
     assert stored(database_file).row(CAT1).value is None
