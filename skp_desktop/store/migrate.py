@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,13 +9,14 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.store.backups import make_backup
 from skp_desktop.store.engine import Database
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-BACKUPS_KEPT = 5
+BACKUPS_KEPT = 7  # as for every kind of backup (store/backups.py)
 # The newest migration; a test keeps it equal to Alembic's head. Knowing it here lets an
 # up-to-date database open without importing Alembic (a quarter of a second at start-up).
 SCHEMA_HEAD = "0003"
@@ -70,21 +69,7 @@ def backup_sqlite(db: Database, label: str) -> Path | None:
     """Copy a SQLite database with the online backup API into `backups/` beside it."""
     if not db.is_sqlite or not db.url.database or db.url.database == ":memory:":
         return None
-    source = Path(db.url.database)
-    if not source.exists() or source.stat().st_size == 0:
-        return None
-    folder = source.parent / "backups"
-    folder.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = folder / f"{source.stem}-{stamp}-{label}{source.suffix}"
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    old = sorted(folder.glob(f"{source.stem}-*-{label}{source.suffix}"))
-    for stale in old[:-BACKUPS_KEPT]:
-        stale.unlink(missing_ok=True)
-    return target
+    return make_backup(Path(db.url.database), label, keep=BACKUPS_KEPT)
 
 
 def upgrade(db: Database) -> bool:
