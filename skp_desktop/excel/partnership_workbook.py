@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from copy import copy
@@ -36,6 +34,7 @@ from skp_desktop.excel.return_layout import (
     TITLE_FONT,
     number_format,
     put_text,
+    write_atomically,
 )
 
 SUMMARY_SHEET, DATA_SHEET, WIDE_SHEET = "Summary", "Data", "Wide"
@@ -508,14 +507,5 @@ def workbook_bytes(workbook: Workbook) -> bytes:
 def write_partnership_workbook(book: PartnershipBook, out: Path) -> str:
     """Write the workbook to `out` atomically (temporary file, then rename); returns its SHA-256."""
     data = workbook_bytes(build_partnership_workbook(book))
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(out, lambda stream: stream.write(data))
     return hashlib.sha256(data).hexdigest()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -325,10 +327,15 @@ def add_meta_sheet(
 
 def save_atomically(workbook: Workbook, out: Path) -> None:
     """Save to a temporary file beside `out`, then rename: never a half-written file."""
+    write_atomically(out, workbook.save)
+
+
+def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write(stream)` on a temporary file beside `out`, sync it, then rename it to `out`."""
     descriptor, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            workbook.save(handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, out)

@@ -359,7 +359,7 @@ def test_the_file_is_written_whole_or_not_at_all(
     out.write_bytes(b"the previous workbook")
     with pytest.raises(MergeCancelled):
         partnership.merge(out, cancelled=lambda: True)
-    import skp_desktop.excel.partnership_workbook as writer
+    import skp_desktop.excel.return_layout as writer  # where the workbook is synced to disk
 
     def broken(*_args: Any) -> bytes:
         raise OSError(28, "No space left on device")
