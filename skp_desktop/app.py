@@ -193,9 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from skp_desktop.ui.gc_guard import MainThreadGarbageCollector
     from skp_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    collector = MainThreadGarbageCollector(app)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName("RBK")
     app.setApplicationVersion(__version__)
@@ -223,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = app.exec()
     QThreadPool.globalInstance().waitForDone()
     window.dispose()
+    collector.stop()
     if claim.lock is not None:
         claim.lock.unlock()
     return status

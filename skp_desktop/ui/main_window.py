@@ -730,9 +730,13 @@ class MainWindow(QMainWindow):
 
             return restore(target, path)
 
-        def done(_before: Any) -> None:
+        def done(before: Any) -> None:
             self.open_database(target)
-            self.status_state.setText(f"Restored {Path(path).name}.")
+            # A dialog, not the status line: loading the return rewrites that at once.
+            kept = f"\n\nThe database as it was is kept as {before.path}." if before else ""
+            dialogs.information(
+                self, "Restore a backup", f"Restored the backup {Path(path).name}.{kept}"
+            )
 
         def failed(exc: Exception) -> None:
             self._on_failure(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -9,8 +10,18 @@ from PySide6.QtCore import QSettings, QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.gc_guard import MainThreadGarbageCollector
 
 pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collect_on_ui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the app: no garbage collection in worker threads (it crashes Qt)."""
+    collector = MainThreadGarbageCollector(qapp)
+    yield
+    QThreadPool.globalInstance().waitForDone()
+    collector.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +53,7 @@ def _no_leaks(qapp: QApplication) -> Iterator[None]:
     yield
     assert QThreadPool.globalInstance().waitForDone(5000), "a background task is still running"
     qapp.processEvents()
+    gc.collect()  # here, on the UI thread, not in the next test's worker
     leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and w.isVisible()]
     for widget in leaked:
         widget.close()

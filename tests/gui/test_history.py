@@ -155,7 +155,9 @@ def test_history_model_passes_qt_checks(qtmodeltester, window) -> None:
     assert window.history_page.model.index(0, 0).data(Qt.ItemDataRole.AccessibleTextRole)
 
 
-def test_back_up_and_restore_from_the_file_menu(qtbot, window, history_file, monkeypatch) -> None:
+def test_back_up_and_restore_from_the_file_menu(
+    qtbot, window, history_file, monkeypatch, shown_dialogs
+) -> None:
     from skp_desktop.services.backups import list_backups
     from skp_desktop.ui.dialogs import dialogs
 
@@ -177,7 +179,10 @@ def test_back_up_and_restore_from_the_file_menu(qtbot, window, history_file, mon
     monkeypatch.setattr(dialogs, "open_file", lambda *_a: manual.path)
     monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
     window.restore_backup()
-    qtbot.waitUntil(lambda: "Restored" in window.status_state.text(), timeout=20000)
+    qtbot.waitUntil(lambda: bool(shown_dialogs), timeout=20000)
+    kind, text = shown_dialogs[0]
+    assert kind == "information" and "Restored the backup" in text, shown_dialogs
+    assert "kept as" in text  # the database as it was can itself be restored
     qtbot.waitUntil(lambda: window.database is not None and not record.busy, timeout=20000)
     db = open_database(history_file)
     from skp_desktop.services.returns import get_return
