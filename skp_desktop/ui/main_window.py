@@ -1050,6 +1050,7 @@ class MainWindow(QMainWindow):
         return self.controller.db if self.controller is not None else None
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._charts.cancel_pending()  # nobody will see them; saves below are kept
         if self.controller is not None:
             self.controller.wait_for_saves()  # every acknowledged edit is written first
         self._settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())

@@ -15,17 +15,24 @@ log = logging.getLogger(__name__)
 class _Signals(QObject):
     done = Signal(object)
     failed = Signal(object)
+    skipped = Signal()
 
 
 class _Task(QRunnable):
-    def __init__(self, work: Callable[[], Any], signals: _Signals) -> None:
+    def __init__(
+        self, work: Callable[[], Any], signals: _Signals, cancelled: Callable[[], bool]
+    ) -> None:
         super().__init__()
         self._work = work
+        self._cancelled = cancelled
         self.signals = signals
         self.setAutoDelete(True)
 
     @Slot()
     def run(self) -> None:
+        if self._cancelled():
+            self.signals.skipped.emit()
+            return
         try:
             result = self._work()
         except Exception as exc:  # handed to the UI thread, which decides how to show it
@@ -41,6 +48,7 @@ class Worker(QObject):
     def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
         super().__init__(parent)
         self._pending: list[_Signals] = []
+        self._generation = 0  # tasks queued before cancel_pending() belong to an older one
         # serial: a pool of one thread runs tasks in the order given (saves must not overtake).
         self._pool = QThreadPool(self) if serial else QThreadPool.globalInstance()
         if serial:
@@ -63,7 +71,16 @@ class Worker(QObject):
 
         signals.done.connect(lambda result: finish(on_done, result))
         signals.failed.connect(lambda exc: finish(on_error, exc))
-        self._pool.start(_Task(work, signals))
+        signals.skipped.connect(lambda: finish(lambda _none: None, None))
+        generation = self._generation
+        self._pool.start(_Task(work, signals, lambda: self._generation != generation))
+
+    def cancel_pending(self) -> None:
+        """Tasks not yet started are skipped (no callback); a running one still finishes.
+
+        For work whose result nobody will look at, such as charts for a closing window.
+        """
+        self._generation += 1
 
     @property
     def busy(self) -> bool:

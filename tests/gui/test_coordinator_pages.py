@@ -78,8 +78,8 @@ def window(qtbot, held: Path) -> Iterator[MainWindow]:
 def close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Let the window's background work finish, then close it (unless a failure already did)."""
     if Shiboken.isValid(win):
+        win.close()  # drops the charts still queued, as when a user closes the window
         qtbot.waitUntil(lambda: not win._worker.busy and not win._charts.busy, timeout=15000)
-        win.close()
         win.dispose()
 
 

@@ -1,0 +1,63 @@
+"""Background work: results come back on the UI thread; work nobody wants any more is dropped."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QThread
+
+from skp_desktop.ui.workers import Worker
+
+
+def test_results_arrive_on_the_ui_thread(qtbot) -> None:
+    worker = Worker(serial=True)
+    seen: list[tuple[object, bool]] = []
+    worker.run(
+        lambda: 6 * 7,
+        lambda result: seen.append((result, QThread.currentThread().isMainThread())),
+        lambda exc: seen.append((exc, False)),
+    )
+    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    assert seen == [(42, True)]
+
+
+def test_a_failure_reaches_the_error_callback(qtbot) -> None:
+    worker = Worker(serial=True)
+    errors: list[Exception] = []
+
+    def fail() -> None:
+        raise ValueError("no such period")
+
+    worker.run(fail, lambda _r: None, errors.append)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    assert [str(e) for e in errors] == ["no such period"]
+
+
+def test_cancel_pending_skips_queued_work_but_lets_the_running_task_finish(qtbot) -> None:
+    worker = Worker(serial=True)
+    release = threading.Event()
+    started = threading.Event()
+    ran: list[str] = []
+    called_back: list[str] = []
+
+    def first() -> str:
+        started.set()
+        release.wait(5)
+        ran.append("first")
+        return "first"
+
+    def later(name: str) -> str:
+        ran.append(name)
+        return name
+
+    worker.run(first, called_back.append, lambda exc: None)
+    assert started.wait(5)
+    worker.run(lambda: later("second"), called_back.append, lambda exc: None)
+    worker.run(lambda: later("third"), called_back.append, lambda exc: None)
+    worker.cancel_pending()
+    worker.run(lambda: later("after"), called_back.append, lambda exc: None)
+    release.set()
+    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    assert ran == ["first", "after"]
+    assert called_back == ["first", "after"]
+    assert worker.wait(5000)
