@@ -86,7 +86,10 @@ def verify(db: Database) -> VerifyReport:
         return VerifyReport(events_checked=0, values_checked=0, problems=(damage,))
     with db.reading() as session:
         replay = _Replay(returns={}, values={})
-        problems = [p.message for p in verify_chain(session, replay.feed(iter_events(session)))]
+        problems = [
+            p.message
+            for p in verify_chain(session, replay.feed(iter_events(session, stored_times=True)))
+        ]
 
         rows = session.execute(
             select(Return.uuid, Service.code, Return.period, Return.revision, Return.state).join(

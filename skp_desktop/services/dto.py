@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from skp_desktop.domain.definitions import Definition
 from skp_desktop.domain.rag import Direction, Rag
@@ -130,9 +131,12 @@ class ReturnView:
         raise KeyError(code)
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One audit event as people read it."""
+class AuditEntry(NamedTuple):
+    """One audit event as people read it.
+
+    A named tuple rather than a frozen dataclass: as immutable, and several times cheaper to
+    make, which counts when a page of the history is a thousand of them.
+    """
 
     id: int
     at: datetime

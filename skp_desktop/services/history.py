@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, func, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    bindparam,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
@@ -84,38 +95,71 @@ def _check_codes(session: Session | Connection, flt: HistoryFilter) -> None:
             raise NotFoundError(f"There is no indicator '{flt.indicator}'.")
 
 
-def _filtered(flt: HistoryFilter) -> Select[Any]:
-    query = select(*ENTRY_COLUMNS)
+# Each filter as a condition on a bound parameter of the same name: a statement depends only
+# on which filters are set, so it is built once and reused (building costs more than the query).
+_CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
+    "service": lambda: AuditEvent.service == bindparam("service"),
+    "period": lambda: AuditEvent.period == bindparam("period"),
+    "indicator": lambda: AuditEvent.indicator == bindparam("indicator"),
+    "actor": lambda: AuditEvent.actor == bindparam("actor"),
+    "action": lambda: AuditEvent.action == bindparam("action"),
+    "since": lambda: AuditEvent.at >= bindparam("since"),
+    "until": lambda: AuditEvent.at < bindparam("until"),
+    # ilike: SQLite's LIKE ignores case and PostgreSQL's does not; people expect the former
+    "pattern": lambda: or_(
+        AuditEvent.new.ilike(bindparam("pattern")),
+        AuditEvent.old.ilike(bindparam("pattern")),
+        AuditEvent.reason.ilike(bindparam("pattern")),
+        AuditEvent.source.ilike(bindparam("pattern")),
+    ),
+    "before_id": lambda: AuditEvent.id < bindparam("before_id"),
+}
+
+
+def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
+    """The filter's values as bound parameters, one per filter that is set."""
+    params: dict[str, Any] = {}
     if flt.service:
-        query = query.where(AuditEvent.service == flt.service.strip().upper())
+        params["service"] = flt.service.strip().upper()
     if flt.period:
         try:
-            query = query.where(AuditEvent.period == parse_period(flt.period).code)
+            params["period"] = parse_period(flt.period).code
         except ValidationError as exc:
             raise NotFoundError(exc.message) from exc
     if flt.indicator:
-        query = query.where(AuditEvent.indicator == flt.indicator.strip().upper())
+        params["indicator"] = flt.indicator.strip().upper()
     if flt.actor:
-        query = query.where(AuditEvent.actor == flt.actor.strip())
+        params["actor"] = flt.actor.strip()
     if flt.action:
-        query = query.where(AuditEvent.action == flt.action.strip())
+        params["action"] = flt.action.strip()
     if flt.since:
-        query = query.where(AuditEvent.at >= datetime.combine(flt.since, time(), UTC))
+        params["since"] = datetime.combine(flt.since, time(), UTC)
     if flt.until:
-        end = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
-        query = query.where(AuditEvent.at < end)
+        params["until"] = datetime.combine(flt.until + timedelta(days=1), time(), UTC)
     if flt.text and flt.text.strip():
-        pattern = f"%{flt.text.strip()}%"
-        # ilike: SQLite's LIKE ignores case and PostgreSQL's does not; people expect the former
-        query = query.where(
-            or_(
-                AuditEvent.new.ilike(pattern),
-                AuditEvent.old.ilike(pattern),
-                AuditEvent.reason.ilike(pattern),
-                AuditEvent.source.ilike(pattern),
-            )
-        )
-    return query
+        params["pattern"] = f"%{flt.text.strip()}%"
+    return params
+
+
+@lru_cache(maxsize=256)
+def _statement(filters: tuple[str, ...], newest_first: bool, limit: int | None) -> Select[Any]:
+    query = select(*ENTRY_COLUMNS).where(*(_CONDITIONS[name]() for name in filters))
+    query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
+    return query if limit is None else query.limit(limit)
+
+
+def _filtered(
+    flt: HistoryFilter,
+    *,
+    newest_first: bool = True,
+    limit: int | None = None,
+    before_id: int | None = None,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement selecting ENTRY_COLUMNS of the filtered events, and its parameters."""
+    params = _filter_params(flt)
+    if before_id is not None:
+        params["before_id"] = before_id
+    return _statement(tuple(params), newest_first, limit), params
 
 
 def entry(row: Sequence[Any]) -> AuditEntry:
@@ -147,12 +191,9 @@ def history_page(
     """The next `limit` events, newest first, older than `before_id` (keyset paging)."""
     if limit < 1:
         raise NotFoundError("The page size must be 1 or more.")
+    query, params = _filtered(flt, limit=limit, before_id=before_id)
     with db.reading_connection() as connection:
-        query = _filtered(flt)
-        if before_id is not None:
-            query = query.where(AuditEvent.id < before_id)
-        query = query.order_by(AuditEvent.id.desc()).limit(limit)
-        page = [entry(row) for row in connection.execute(query)]
+        page = [entry(row) for row in connection.execute(query, params).all()]
         if not page and before_id is None:
             _check_codes(connection, flt)  # checked only when nothing matched: pages stay fast
         return page
@@ -175,7 +216,7 @@ def value_timeline(db: Database, *, service: str, period: str, indicator: str) -
     with db.reading() as session:
         flt = HistoryFilter(service=service, period=period, indicator=indicator)
         _check_codes(session, flt)
-        query = _filtered(flt).order_by(AuditEvent.id)
+        query, params = _filtered(flt, newest_first=False)
         versions = dict(
             session.execute(
                 select(Return.uuid, DefinitionsVersion.number).join(
@@ -190,7 +231,7 @@ def value_timeline(db: Database, *, service: str, period: str, indicator: str) -
             )
         }
         steps = []
-        for event in session.execute(query):
+        for event in session.execute(query, params):
             name, file_id = files.get(event.file_sha256 or "", (None, None))
             steps.append(
                 TimelineStep(

@@ -12,7 +12,14 @@ from sqlalchemy import select, text
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.store import migrate
-from skp_desktop.store.audit import GENESIS_HASH, append_event, event_hash, verify_chain
+from skp_desktop.store.audit import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    append_event,
+    event_hash,
+    hash_values,
+    verify_chain,
+)
 from skp_desktop.store.engine import open_engine
 from skp_desktop.store.models import AuditEvent
 
@@ -125,3 +132,28 @@ def test_a_file_that_is_not_a_database_gives_a_clear_message(tmp_path: Path) -> 
     with pytest.raises(StoreUnavailable, match="not an SKP Returns database"):
         open_database(path)
     assert path.read_bytes().startswith(b"these are meeting notes")
+
+
+@pytest.mark.parametrize(
+    ("stored", "when"),
+    [
+        ("2024-04-01 09:30:00.000000", datetime(2024, 4, 1, 9, 30, tzinfo=UTC)),
+        ("2025-12-31 23:59:59.123456", datetime(2025, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)),
+        ("2024-04-01 09:30:00", datetime(2024, 4, 1, 9, 30, tzinfo=UTC)),  # another writer's form
+    ],
+)
+def test_a_time_read_as_stored_text_hashes_as_the_datetime_does(stored, when) -> None:
+    """verify reads SQLite's text straight; the hash must not depend on how `at` was read."""
+    fields = {name: None for name in HASHED_FIELDS} | {
+        "prev_hash": GENESIS_HASH,
+        "actor": "a",
+        "action": "value.set",
+    }
+    values = [fields[name] for name in HASHED_FIELDS]
+    at = HASHED_FIELDS.index("at")
+    as_text, as_datetime = list(values), list(values)
+    as_text[at], as_datetime[at] = stored, when
+    assert hash_values(as_text) == hash_values(as_datetime)
+    other = list(as_datetime)
+    other[at] = datetime(2024, 4, 1, 9, 31, tzinfo=UTC)
+    assert hash_values(other) != hash_values(as_text)
