@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QEvent, QSettings, QThreadPool
 from PySide6.QtWidgets import QApplication
 
 from skp_desktop.ui.dialogs import dialogs
@@ -53,6 +53,8 @@ def _no_leaks(qapp: QApplication) -> Iterator[None]:
     yield
     assert QThreadPool.globalInstance().waitForDone(5000), "a background task is still running"
     qapp.processEvents()
+    # Windows closed by qtbot are deleted later: now, not during the next test's event loop.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()  # here, on the UI thread, not in the next test's worker
     leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before and w.isVisible()]
     for widget in leaked:

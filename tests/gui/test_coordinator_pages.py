@@ -67,7 +67,8 @@ def held(database_file: Path) -> Path:
 @pytest.fixture
 def window(qtbot, held: Path) -> Iterator[MainWindow]:
     win = MainWindow(str(held), settings=Settings(), today=TODAY)
-    qtbot.addWidget(win)
+    # Not qtbot.addWidget: pytest-qt would delete the window before this fixture's teardown
+    # could wait for its background work (a deleted window's results never arrive).
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
@@ -178,7 +179,8 @@ def test_the_merge_page_writes_the_workbook_with_progress_and_a_summary(
     review.accept_return(db, service="COMMSAFETY", period=Q1, actor="coordinator")
     db.dispose()
     win = MainWindow(str(held), settings=Settings(), today=TODAY)
-    qtbot.addWidget(win)
+    # Not qtbot.addWidget: pytest-qt would delete the window before this fixture's teardown
+    # could wait for its background work (a deleted window's results never arrive).
     win.show()
     win.start()
     qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)

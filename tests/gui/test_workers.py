@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 import threading
-
-from PySide6.QtCore import QThread
 
 from skp_desktop.ui.workers import Worker
 
@@ -14,7 +13,7 @@ def test_results_arrive_on_the_ui_thread(qtbot) -> None:
     seen: list[tuple[object, bool]] = []
     worker.run(
         lambda: 6 * 7,
-        lambda result: seen.append((result, QThread.currentThread().isMainThread())),
+        lambda result: seen.append((result, threading.current_thread() is threading.main_thread())),
         lambda exc: seen.append((exc, False)),
     )
     qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
@@ -61,3 +60,17 @@ def test_cancel_pending_skips_queued_work_but_lets_the_running_task_finish(qtbot
     assert ran == ["first", "after"]
     assert called_back == ["first", "after"]
     assert worker.wait(5000)
+
+
+def test_emitting_a_signal_keeps_reference_counts_intact(qtbot) -> None:
+    """PySide6 6.12.0 took a reference from True on every emit() made from Python: after a
+    few hundred signals the process aborted ("bool_dealloc"). The app emits thousands a day."""
+    worker = Worker(serial=True)
+    arrived: list[object] = []
+    before = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
+    for number in range(50):
+        worker.run(lambda n=number: n, arrived.append, lambda exc: None)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    assert len(arrived) == 50
+    after = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
+    assert all(a >= b - 5 for a, b in zip(after, before, strict=True)), (before, after)
