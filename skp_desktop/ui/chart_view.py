@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+# matplotlib's default: a figure of w inches is w * 100 pixels on screen (before scaling).
+FIGURE_DPI = 100
 
 
 class ChartView(QWidget):
     """Holds one figure at a time; matplotlib's Qt backend loads with the first figure shown."""
+
+    # The width changed enough that a figure drawn for the old one would crop or wrap badly.
+    resized = Signal()
 
     def __init__(
         self, placeholder: str = "", parent: QWidget | None = None, *, scrollable: bool = False
@@ -37,6 +44,24 @@ class ChartView(QWidget):
         self._placeholder.setWordWrap(True)
         self._layout.addWidget(self._placeholder)
         self._on_click: Callable[[str], None] | None = None
+
+    def fitting_size(
+        self, default: tuple[float, float], *, minimum: tuple[float, float] = (2.2, 1.8)
+    ) -> tuple[float, float]:
+        """The size in inches a figure needs to fill this view (default before it is laid out).
+
+        Titles are wrapped for the width a figure is made with: a figure made wider than the
+        view it lands in loses the end of its title.
+        """
+        width, height = self.width(), self.height()
+        if width < 50 or height < 50:
+            return default
+        return (max(minimum[0], width / FIGURE_DPI), max(minimum[1], height / FIGURE_DPI))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if abs(event.size().width() - event.oldSize().width()) >= 24:
+            self.resized.emit()
 
     @property
     def figure(self) -> Any:

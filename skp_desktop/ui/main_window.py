@@ -191,11 +191,13 @@ class MainWindow(QMainWindow):
         page.row_selected.connect(self.definition_panel.show_row)
         # The trend waits until the selection rests: arrowing down the grid draws nothing, and
         # matplotlib's first import does not compete with loading the return.
+        self._trend_row: Any = None
         self._trend_timer = QTimer(self)
         self._trend_timer.setSingleShot(True)
         self._trend_timer.setInterval(400)
         self._trend_timer.timeout.connect(lambda: self._show_trend(self._trend_row))
-        self._trend_row: Any = None
+        # A wider or narrower side panel gets the trend drawn again to its width.
+        self.definition_panel.chart.resized.connect(self._redraw_trend_soon)
         page.row_selected.connect(self._trend_soon)
         page.submit_requested.connect(self.submit)
         page.reopen_requested.connect(self.reopen)
@@ -303,7 +305,7 @@ class MainWindow(QMainWindow):
         reopen.triggered.connect(self.reopen)
         reload = QAction("Re&fresh", self)
         reload.setShortcut(QKeySequence.StandardKey.Refresh)
-        reload.triggered.connect(lambda: self.controller and self.controller.reload())
+        reload.triggered.connect(self._reload_return)
         export = QAction("&Export as Excel…", self)
         export.setShortcut(QKeySequence("Ctrl+E"))
         export.triggered.connect(self.export_return)
@@ -427,6 +429,14 @@ class MainWindow(QMainWindow):
 
         return "dark" if is_dark() else "light"
 
+    def _reload_return(self) -> None:
+        if self.controller is not None:
+            self.controller.reload()
+
+    def _redraw_trend_soon(self) -> None:
+        if self._trend_row is not None:
+            self._trend_soon(self._trend_row)
+
     def _trend_soon(self, row: Any) -> None:
         self._trend_row = row
         self._trend_timer.start()
@@ -440,6 +450,7 @@ class MainWindow(QMainWindow):
             return
         code, service, theme = row.code, self.controller.key[0], self._chart_theme()
         self._trend_wanted = code
+        size = chart.fitting_size((3.4, 2.6))  # before the message replaces the canvas
         chart.show_message("Drawing the trend…")
 
         def work() -> tuple[str, Any, str]:
@@ -449,8 +460,8 @@ class MainWindow(QMainWindow):
             series = indicator_trend(db, code, service=service)
             if not series.has_values:
                 message = f"{code}: no figures yet. The trend appears once values are entered."
-                return code, empty_figure(message, theme=theme, size=(3.4, 2.4)), message
-            figure = trend_figure(series, theme=theme, size=(3.4, 2.6), compact=True)
+                return code, empty_figure(message, theme=theme, size=size), message
+            figure = trend_figure(series, theme=theme, size=size, compact=True)
             return code, figure, f"Trend of {series.title}"
 
         def done(result: tuple[str, Any, str]) -> None:
