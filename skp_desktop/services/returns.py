@@ -136,6 +136,9 @@ def _earlier_values(
     return result
 
 
+RANGE_NEEDS_VALUES = 4
+
+
 def _history(info: IndicatorInfo, period: Period, earlier: Mapping[str, Decimal]) -> History:
     year_earlier = earlier.get(period.year_earlier().code)
     if info.rules.frequency.value == "annual":
@@ -143,11 +146,14 @@ def _history(info: IndicatorInfo, period: Period, earlier: Mapping[str, Decimal]
     else:
         previous = earlier.get(period.previous().code)
     values = list(earlier.values())
+    # A range says something once there is a year of values; with one or two, every new
+    # figure is "outside the range" and the change against the previous period already warns.
+    known = len(values) >= RANGE_NEEDS_VALUES
     return History(
         previous=previous,
         year_earlier=year_earlier,
-        seen_min=min(values) if values else None,
-        seen_max=max(values) if values else None,
+        seen_min=min(values) if known else None,
+        seen_max=max(values) if known else None,
     )
 
 

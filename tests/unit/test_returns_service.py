@@ -83,8 +83,20 @@ def test_a_big_change_from_last_quarter_is_a_warning_to_explain(db: Database) ->
     row = view.row(LOOKED_AFTER)
     assert row.previous_value == Decimal(100)
     assert row.direction_previous is Direction.UP  # neutral polarity: up, not "improving"
-    assert [w.rule for w in row.warnings] == ["change_from_previous", "outside_range_seen"]
+    # One earlier value is no range: the change against it is the one thing to explain.
+    assert [w.rule for w in row.warnings] == ["change_from_previous"]
     assert row.needs_explanation
+
+
+def test_a_value_outside_a_year_of_earlier_values_is_a_warning(db: Database) -> None:
+    for period, value in (("Q1", "100"), ("Q2", "104"), ("Q3", "98")):
+        enter(db, f"FY2024-25-{period}", LOOKED_AFTER, service="CHILDRENS", value=value)
+    three = enter(db, "FY2024-25-Q4", LOOKED_AFTER, service="CHILDRENS", value="110")
+    assert [w.rule for w in three.row(LOOKED_AFTER).warnings] == []  # three earlier: no range
+    four = enter(db, "FY2025-26-Q1", LOOKED_AFTER, service="CHILDRENS", value="111")
+    warnings = four.row(LOOKED_AFTER).warnings
+    assert [w.rule for w in warnings] == ["outside_range_seen"]
+    assert "outside the range seen so far (98–110)" in warnings[0].message
 
 
 def test_submit_refuses_missing_values_and_unexplained_warnings(db: Database) -> None:
