@@ -355,21 +355,30 @@ def cmd_template(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def _print_outcome(outcome: exchange.ImportOutcome) -> None:
+    # flushed file by file: a long batch shows progress, and what was stored is on screen even
+    # if the process is stopped
+    print(outcome.line, flush=True)
+    for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
+        print(f"warning: {outcome.file}: {warning}", file=sys.stderr, flush=True)
+
+
 def cmd_import(args: argparse.Namespace, db: Database) -> int:
-    outcomes = exchange.import_files(
-        db,
-        args.paths,
-        actor=args.actor,
-        dry_run=args.dry_run,
-        accept_modified=args.accept_modified,
-    )
+    try:
+        outcomes = exchange.import_files(
+            db,
+            args.paths,
+            actor=args.actor,
+            dry_run=args.dry_run,
+            accept_modified=args.accept_modified,
+            on_outcome=None if args.json else _print_outcome,
+        )
+    except exchange.ImportStopped as stopped:
+        if args.json:
+            _print_json([outcome.as_dict() for outcome in stopped.outcomes])
+        raise
     if args.json:
         _print_json([outcome.as_dict() for outcome in outcomes])
-    else:
-        for outcome in outcomes:
-            print(outcome.line)
-            for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
-                print(f"warning: {outcome.file}: {warning}", file=sys.stderr)
     if args.dry_run:
         print("Dry run: nothing was written.", file=sys.stderr)
     if not outcomes:
