@@ -607,6 +607,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "needs_db", True):
             db = open_database(args.db, actor=args.actor)
+            if db.read_only_reason:
+                print(
+                    f"skp-returns: note: {db.display_name} is open read-only because "
+                    f"{db.read_only_reason}: it can be read and exported, not changed.",
+                    file=sys.stderr,
+                )
         return args.handler(args, db)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error; stop writing quietly.

@@ -7,6 +7,7 @@ original bytes and one audit event per value; every other status leaves the data
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -264,6 +265,11 @@ def _write(writer: Callable[[], object], out: Path) -> None:
             "a folder you can write to."
         ) from exc
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreUnavailable(
+                f"Cannot write {out}: the disk is full. Free some space and try again; a file "
+                "already there is left as it was."
+            ) from exc
         raise StoreUnavailable(
             f"Cannot write {out}: {exc.strerror or exc}. Check the disk and try again."
         ) from exc
