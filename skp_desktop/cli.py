@@ -23,6 +23,7 @@ from skp_desktop.domain.errors import (
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
 from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
+from skp_desktop.services import backups as backups_service
 from skp_desktop.services import completeness as completeness_service
 from skp_desktop.services import merge as merge_service
 from skp_desktop.services.database import Database, default_actor, open_database
@@ -354,21 +355,30 @@ def cmd_template(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def _print_outcome(outcome: exchange.ImportOutcome) -> None:
+    # flushed file by file: a long batch shows progress, and what was stored is on screen even
+    # if the process is stopped
+    print(outcome.line, flush=True)
+    for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
+        print(f"warning: {outcome.file}: {warning}", file=sys.stderr, flush=True)
+
+
 def cmd_import(args: argparse.Namespace, db: Database) -> int:
-    outcomes = exchange.import_files(
-        db,
-        args.paths,
-        actor=args.actor,
-        dry_run=args.dry_run,
-        accept_modified=args.accept_modified,
-    )
+    try:
+        outcomes = exchange.import_files(
+            db,
+            args.paths,
+            actor=args.actor,
+            dry_run=args.dry_run,
+            accept_modified=args.accept_modified,
+            on_outcome=None if args.json else _print_outcome,
+        )
+    except exchange.ImportStopped as stopped:
+        if args.json:
+            _print_json([outcome.as_dict() for outcome in stopped.outcomes])
+        raise
     if args.json:
         _print_json([outcome.as_dict() for outcome in outcomes])
-    else:
-        for outcome in outcomes:
-            print(outcome.line)
-            for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
-                print(f"warning: {outcome.file}: {warning}", file=sys.stderr)
     if args.dry_run:
         print("Dry run: nothing was written.", file=sys.stderr)
     if not outcomes:
@@ -403,6 +413,53 @@ def cmd_completeness(args: argparse.Namespace, db: Database) -> int:
 def cmd_merge_export(args: argparse.Namespace, db: Database) -> int:
     result = merge_service.merge_export(db, out=args.out, first=args.first, last=args.last)
     print(f"Wrote {result.path}: {result.describe()} (sha256 {result.sha256})")
+    return EXIT_OK
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size / 1024 / 1024:,.1f} MB"
+
+
+def cmd_backups(args: argparse.Namespace, db: None) -> int:
+    found = backups_service.list_backups(args.db)
+    rows = [
+        {
+            "path": b.path,
+            "label": b.label,
+            "made_at": b.made_at.isoformat(timespec="seconds"),
+            "size": b.size,
+        }
+        for b in found
+    ]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print(f"No backups of {backups_service.database_file(args.db)} yet.", file=sys.stderr)
+        return EXIT_OK
+    _print_table(
+        ["MADE (UTC)", "LABEL", "SIZE", "PATH"],
+        [[r["made_at"], r["label"], _size(r["size"]), r["path"]] for r in rows],
+    )
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, db: None) -> int:
+    target = backups_service.database_file(args.db)
+    holder = backups_service.app_holding(args.db)
+    if holder:
+        raise StoreUnavailable(
+            f"SKP Returns has {target} open ({holder}). Close it first, or restore from the app "
+            "(File ▸ Restore a backup). Nothing was changed."
+        )
+    before = backups_service.restore(args.db, args.source)
+    print(f"Restored {target} from {args.source}.")
+    if before is not None:
+        print(f"The database as it was is kept as {before.path}.")
     return EXIT_OK
 
 
@@ -519,6 +576,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--from", dest="first", metavar="P", help="first quarter, e.g. FY2024-25-Q1")
     p.add_argument("--to", dest="last", metavar="P", help="last quarter, e.g. FY2024-25-Q4")
+    p = command(
+        "backups",
+        cmd_backups,
+        "list the backups of the (SQLite) database, newest first: made once a day of use, "
+        "before every upgrade and restore, and on request in the app",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(needs_db=False)  # listing must work when the database itself is damaged
+    p = command(
+        "restore",
+        cmd_restore,
+        "check a backup and put it in place of the (SQLite) database; the database as it was "
+        "is kept as a backup first",
+    )
+    p.add_argument("--from", dest="source", required=True, metavar="BACKUP", help="backup file")
+    p.set_defaults(needs_db=False)  # never opened: it may be damaged, and must be closed
     p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
     p.set_defaults(needs_db=False)
     return parser
@@ -534,6 +607,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "needs_db", True):
             db = open_database(args.db, actor=args.actor)
+            if db.read_only_reason:
+                print(
+                    f"skp-returns: note: {db.display_name} is open read-only because "
+                    f"{db.read_only_reason}: it can be read and exported, not changed.",
+                    file=sys.stderr,
+                )
         return args.handler(args, db)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error; stop writing quietly.

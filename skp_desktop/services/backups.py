@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from skp_desktop.domain.errors import StoreUnavailable, ValidationError
+from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
 from skp_desktop.services.database import Database, database_url, resolve_target
 from skp_desktop.store import backups
 
@@ -61,16 +63,58 @@ def list_backups(db: Database | str | None) -> list[BackupInfo]:
     return [_info(b) for b in backups.list_backups(_database_file(db))]
 
 
+def database_file(db_target: str | None) -> Path:
+    """The SQLite file `--db` (or `$SKP_DB`, or the built-in database) names; refuses a URL."""
+    return _database_file(db_target)
+
+
+def app_holding(db_target: str | None) -> str | None:
+    """Who holds the app's lock on the database (a copy of SKP Returns that has it open), or
+    None. A lock left by a copy that has since stopped does not count."""
+    lock = Path(f"{_database_file(db_target)}.lock")  # the GUI's QLockFile (ui/instance_lock.py)
+    try:
+        lines = lock.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    try:
+        pid = int(lines[0])
+    except (IndexError, ValueError):
+        return None
+    host = lines[2] if len(lines) > 2 else ""
+    if host and host != socket.gethostname():
+        return f"process {pid} on {host}"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # it exists, run by someone else
+    return f"process {pid}"
+
+
 def restore(db_target: str | None, backup: str) -> BackupInfo | None:
     """Check a backup and put it in place of the database (close the database first).
 
     Returns the copy made of the database as it was, so a restore can itself be undone.
     """
     path = _database_file(db_target)
-    problems = backups.check_backup(Path(backup), _known_revisions())
+    source = Path(backup)
+    if not source.exists():
+        raise NotFoundError(f"There is no backup at {backup}.")
+    if not path.parent.is_dir():
+        raise NotFoundError(
+            f"The folder {path.parent} does not exist: there is no database there to restore."
+        )
+    if path.exists() and source.resolve() == path.resolve():
+        raise ValidationError(
+            "The backup cannot be restored: it is the database itself. Choose a file from "
+            f"{backups.backup_folder(path)}.",
+            file=backup,
+        )
+    problems = backups.check_backup(source, _known_revisions())
     if problems:
         raise ValidationError("The backup cannot be restored: " + "; ".join(problems), file=backup)
-    before = backups.restore_backup(path, Path(backup), keep=KEEP)
+    before = backups.restore_backup(path, source, keep=KEEP)
     if before is None:
         return None
     return _info(backups.list_backups(path, label="before-restore")[0])

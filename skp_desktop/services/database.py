@@ -12,7 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.locations import default_database_path
 from skp_desktop.store import migrate
-from skp_desktop.store.engine import Database, database_url, open_engine
+from skp_desktop.store.engine import Database, database_url, open_engine, unwritable_reason
 
 __all__ = ["Database", "default_actor", "open_database", "resolve_target"]
 
@@ -48,20 +48,26 @@ def open_database(
     """Open a database; a new or old one is migrated and given the default catalogue.
 
     `actor` is who the audit trail names for loading the catalogue into a new database.
+    A SQLite file that cannot be written here (a read-only folder or disk) is opened read-only,
+    and `Database.read_only_reason` says why.
     """
     from skp_desktop.services.catalogue import ensure_default_catalogue
 
     url = db if isinstance(db, URL) else database_url(resolve_target(db))
+    forced = None
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
         if read_only and not path.exists():
             raise StoreUnavailable(f"There is no database at {path} to open read-only.")
         if path.is_dir():
             raise StoreUnavailable(f"{path} is a folder, not a database file.")
-    database = open_engine(url, read_only=read_only)
+        if not read_only and path.exists():
+            # Opened read-only rather than refused: it can still be read, checked and exported.
+            forced = unwritable_reason(path)
+    database = open_engine(url, read_only=read_only, read_only_reason=forced)
     try:
         migrate.upgrade(database)
-        if initialise and not read_only:
+        if initialise and not database.read_only:
             ensure_default_catalogue(database, actor=actor or default_actor())
     except DatabaseError as exc:
         database.dispose()

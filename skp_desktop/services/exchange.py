@@ -7,6 +7,7 @@ original bytes and one audit event per value; every other status leaves the data
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -162,6 +163,27 @@ class ImportOutcome:
         }
 
 
+class ImportStopped(StoreUnavailable):
+    """The database could not take a file (disk full, read-only, locked): the batch stopped.
+
+    `outcomes` are the files dealt with before it, each stored whole; `file` is the one that
+    was being stored, and is not in the database at all.
+    """
+
+    def __init__(self, problem: StoreUnavailable, file: str, outcomes: Sequence[ImportOutcome]):
+        done = sum(1 for outcome in outcomes if outcome.status == ACCEPTED)
+        super().__init__(
+            f"{problem}\nThe import stopped at {file}, which is not in the database; "
+            f"{len(outcomes)} file{'s' if len(outcomes) != 1 else ''} before it "
+            f"{'were' if len(outcomes) != 1 else 'was'} dealt with ({done} imported). Run the "
+            "same import again once this is put right: files already imported are reported "
+            "DUPLICATE."
+        )
+        self.problem = problem
+        self.file = file
+        self.outcomes = tuple(outcomes)
+
+
 # --- export --------------------------------------------------------------------------------
 
 
@@ -243,6 +265,11 @@ def _write(writer: Callable[[], object], out: Path) -> None:
             "a folder you can write to."
         ) from exc
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreUnavailable(
+                f"Cannot write {out}: the disk is full. Free some space and try again; a file "
+                "already there is left as it was."
+            ) from exc
         raise StoreUnavailable(
             f"Cannot write {out}: {exc.strerror or exc}. Check the disk and try again."
         ) from exc
@@ -365,11 +392,15 @@ def import_files(
     accept_modified: bool = False,
     progress: Callable[[int, int, Path], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    on_outcome: Callable[[ImportOutcome], None] | None = None,
 ) -> list[ImportOutcome]:
     """Import return files and folders of them, one transaction per file; see CONTRACTS.md.
 
     `dry_run` decides every status and change without writing anything. `progress(done,
-    total, file)` is called before each file; `cancelled()` stops before the next file.
+    total, file)` is called before each file; `cancelled()` stops before the next file;
+    `on_outcome(outcome)` after each file, once its transaction is committed. When the
+    database cannot take a file (full disk, read-only, locked) the batch stops with
+    ImportStopped, which carries the outcomes so far.
     """
     files = collect_files(paths)
     batch = _Batch()
@@ -379,11 +410,15 @@ def import_files(
             break
         if progress is not None:
             progress(index, len(files), path)
-        outcomes.append(
-            _import_one(
+        try:
+            outcome = _import_one(
                 db, path, batch, actor=actor, dry_run=dry_run, accept_modified=accept_modified
             )
-        )
+        except StoreUnavailable as exc:
+            raise ImportStopped(exc, str(path), outcomes) from exc
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
     if progress is not None:
         progress(len(outcomes), len(files), files[-1] if files else Path())
     return outcomes

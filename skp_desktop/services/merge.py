@@ -14,6 +14,7 @@ Rules (CONTRACTS.md, "Partnership workbook"):
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -595,6 +596,11 @@ def merge_export(
             "choose a folder you can write to."
         ) from exc
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreUnavailable(
+                f"Cannot write {target}: the disk is full. Free some space and try again; a "
+                "workbook already there is left as it was."
+            ) from exc
         raise StoreUnavailable(
             f"Cannot write {target}: {exc.strerror or exc}. Check the disk and try again."
         ) from exc

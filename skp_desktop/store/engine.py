@@ -46,6 +46,9 @@ class Database:
     engine: Engine
     url: URL
     read_only: bool = False
+    # Why a database that was not asked for read-only had to be opened so (e.g. its folder
+    # cannot be written to); None when read-only was asked for, or not read-only at all.
+    read_only_reason: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -129,9 +132,21 @@ def _unavailable(exc: DBAPIError, db: Database) -> StoreUnavailable | None:
             "Try again in a moment; if it stays locked, close other copies of SKP Returns."
         )
     if "readonly" in text or "read-only" in text:
+        if db.read_only_reason:
+            return StoreUnavailable(
+                f"The database {where} is open read-only because {db.read_only_reason}: "
+                "nothing was changed. To make changes, copy it to a folder you can write to and "
+                "use the copy."
+            )
+        if db.read_only:
+            return StoreUnavailable(
+                f"The database {where} is open read-only: nothing was changed. Open it again "
+                "without read-only mode to make changes."
+            )
         return StoreUnavailable(
-            f"The database {where} is read-only here. Open it read-only, or copy it to a folder "
-            "you can write to."
+            f"The database {where} cannot be written here (the file or its folder is "
+            "read-only): nothing was changed. Copy it to a folder you can write to, or open it "
+            "read-only to look and export."
         )
     if "disk" in text and ("full" in text or "i/o" in text):
         return StoreUnavailable(
@@ -146,6 +161,31 @@ def _unavailable(exc: DBAPIError, db: Database) -> StoreUnavailable | None:
     return None
 
 
+def unwritable_reason(path: Path) -> str | None:
+    """Why SQLite cannot write the database file at `path` here, or None when it can.
+
+    SQLite writes its journal (`-wal`, `-shm`) beside the file, so the folder must be writable
+    as well as the file.
+    """
+    folder = path.parent
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return f"its folder {folder} cannot be written to (a read-only folder or disk)"
+    if path.is_file() and not os.access(path, os.W_OK):
+        return "the file itself is read-only"
+    return None
+
+
+def _read_only_uri(path: Path) -> str:
+    uri = path.resolve().as_uri() + "?mode=ro"
+    journal = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    if not os.access(path.parent, os.W_OK) and not any(p.exists() for p in journal):
+        # SQLite cannot make a WAL database's -shm file in a read-only folder, so it could not
+        # read it at all; with no journal beside it (nobody has it open) nothing can change it
+        # while we read, which is what immutable promises.
+        uri += "&immutable=1"
+    return uri
+
+
 def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
     """An engine with the project's connection rules (WAL, foreign keys, durable commits)."""
     if url.get_backend_name() == "postgresql":
@@ -157,11 +197,17 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
 
     path = url.database
     if path and path != ":memory:" and not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"The folder for the database {path} cannot be made ({exc.strerror or exc}): "
+                "choose a folder you can write to."
+            ) from exc
 
     if read_only and path:
         # mode=ro: SQLite itself refuses every write, whatever the code above it does.
-        uri = Path(path).resolve().as_uri() + "?mode=ro"
+        uri = _read_only_uri(Path(path))
         engine = create_engine(
             "sqlite+pysqlite://",
             creator=lambda: sqlite3.connect(
@@ -197,10 +243,20 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
     return engine
 
 
-def open_engine(target: str | os.PathLike[str] | URL, *, read_only: bool = False) -> Database:
-    """Open (without migrating) the database at a path or URL."""
+def open_engine(
+    target: str | os.PathLike[str] | URL,
+    *,
+    read_only: bool = False,
+    read_only_reason: str | None = None,
+) -> Database:
+    """Open (without migrating) the database at a path or URL.
+
+    `read_only_reason` opens it read-only and says why (when read-only was not asked for).
+    """
     url = postgres.normalise_url(target) if isinstance(target, URL) else database_url(target)
-    database = Database(create_database_engine(url, read_only=read_only), url, read_only)
+    read_only = read_only or read_only_reason is not None
+    engine = create_database_engine(url, read_only=read_only)
+    database = Database(engine, url, read_only, read_only_reason)
     if database.is_postgresql:
         try:
             postgres.check_connection(database.engine, database.display_name)

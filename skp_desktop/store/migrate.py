@@ -76,6 +76,12 @@ def upgrade(db: Database) -> bool:
     """Migrate to the newest schema; returns True when anything was applied."""
     if db.read_only:
         if needs_upgrade(db):
+            if db.read_only_reason:
+                raise StoreUnavailable(
+                    f"The database {db.display_name} needs upgrading for this version of SKP "
+                    f"Returns, which cannot be done here because {db.read_only_reason}. Copy "
+                    "it to a folder you can write to and open the copy; nothing was changed."
+                )
             raise StoreUnavailable(
                 f"The database {db.display_name} needs upgrading, which cannot be done read-only."
             )

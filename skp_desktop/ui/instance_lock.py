@@ -34,11 +34,19 @@ def claim_database(target: str | None, *, read_only: bool) -> InstanceDecision:
     path = database_file_for(target)
     if path is None or read_only:
         return InstanceDecision(run=True, read_only=read_only)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    except OSError:
+        # opening the database says what is wrong with the folder, in the window
+        return InstanceDecision(run=True, read_only=False)
     lock = QLockFile(path + ".lock")
     lock.setStaleLockTime(0)  # a lock left by a crashed copy is stale: its process is gone
     if lock.tryLock(200):
         return InstanceDecision(run=True, read_only=False, lock=lock)
+    if lock.error() == QLockFile.LockError.PermissionError:
+        # A folder nobody may write to here: no copy can change the database, so none needs
+        # the lock; the database opens read-only and the window says why.
+        return InstanceDecision(run=True, read_only=False)
     # PySide6 returns the lock's (pid, host, app) with or without a leading success flag
     info = lock.getLockInfo()
     pid = next((v for v in info if isinstance(v, int) and not isinstance(v, bool)), "unknown")

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop import APP_NAME, __version__
-from skp_desktop.domain.errors import SkpError
+from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import THEMES, apply_theme
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self._worker = Worker(self)
         self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
         self._trend_wanted = ""
+        self._showing_store_problem = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self.setWindowTitle(APP_NAME)
@@ -388,21 +389,26 @@ class MainWindow(QMainWindow):
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
 
-        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
+        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str, str]:
             from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import default_actor, open_database
 
             db = open_database(target, actor=self._actor, read_only=read_only)
-            if db.is_sqlite and not read_only:
+            backup_problem = ""
+            if db.is_sqlite and not db.read_only:
                 from skp_desktop.services.backups import daily_backup
 
-                daily_backup(db)  # once a day of use, kept for a week
-            return db, list_services(db), list_themes(db), self._actor or default_actor()
+                try:
+                    daily_backup(db)  # once a day of use, kept for a week
+                except StoreUnavailable as exc:  # e.g. a full disk: the data is still there
+                    backup_problem = str(exc)
+            actor = self._actor or default_actor()
+            return db, list_services(db), list_themes(db), actor, backup_problem
 
         self._worker.run(work, self._on_opened, self._on_failure)
 
-    def _on_opened(self, result: tuple[Any, list[ServiceInfo], list[Any], str]) -> None:
-        db, services, themes, actor = result
+    def _on_opened(self, result: tuple[Any, list[ServiceInfo], list[Any], str, str]) -> None:
+        db, services, themes, actor, backup_problem = result
         if self.controller.db is not None:
             self.controller.wait_for_saves()
             self.controller.db.dispose()
@@ -421,6 +427,25 @@ class MainWindow(QMainWindow):
         service, period = self.return_page.current_selection()
         if service and period:
             self._open_return(service, period)
+        if db.read_only_reason and not self._read_only:
+            self._read_only = True  # so the menu says so; unticking it tries again
+            self.read_only_action.blockSignals(True)
+            self.read_only_action.setChecked(True)
+            self.read_only_action.blockSignals(False)
+            dialogs.information(
+                self,
+                APP_NAME,
+                f"The database is open read-only because {db.read_only_reason}.\n\n"
+                f"{db.display_name}\n\nEverything can be seen, checked and exported, but "
+                "nothing can be changed. To make changes, copy the database to a folder you can "
+                "write to and open the copy (File ▸ Open database).",
+            )
+        if backup_problem:
+            dialogs.error(
+                self,
+                APP_NAME,
+                f"Today's backup of the database could not be made.\n\n{backup_problem}",
+            )
 
     # --- charts --------------------------------------------------------------------------
 
@@ -655,7 +680,13 @@ class MainWindow(QMainWindow):
                 self.controller.reload()
 
         def failed(exc: Exception) -> None:
-            page.set_busy(False, str(exc))
+            from skp_desktop.services.exchange import ImportStopped
+
+            if isinstance(exc, ImportStopped):  # show what went in before it stopped
+                page.show_outcomes(list(exc.outcomes), committed=not dry_run, cancelled=True)
+                if self.controller is not None:
+                    self.controller.reload()
+            page.set_busy(False, str(exc).splitlines()[0])
             self._on_failure(exc)
 
         self._worker.run(work, done, failed)
@@ -1036,6 +1067,18 @@ class MainWindow(QMainWindow):
             self.controller.reopen(reason)
 
     def _on_failure(self, exc: Exception) -> None:
+        if isinstance(exc, StoreUnavailable):
+            # A full disk, a read-only or locked database: the last action was not saved, and
+            # the person must act, so it is said in a dialog (once, however many saves fail).
+            self.status_state.setText(str(exc).splitlines()[0])
+            self.return_page.show_message(str(exc))
+            if not self._showing_store_problem:
+                self._showing_store_problem = True
+                try:
+                    dialogs.error(self, APP_NAME, str(exc))
+                finally:
+                    self._showing_store_problem = False
+            return
         if isinstance(exc, SkpError):
             self.status_state.setText(str(exc).splitlines()[0])
             self.return_page.show_message(str(exc))

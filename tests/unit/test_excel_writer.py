@@ -25,7 +25,7 @@ from exchange_support import (
     template,
 )
 
-from skp_desktop.domain.errors import StateError, ValidationError
+from skp_desktop.domain.errors import StateError, StoreUnavailable, ValidationError
 from skp_desktop.excel import return_layout
 from skp_desktop.excel.payload import split_payload
 from skp_desktop.services.database import Database
@@ -212,7 +212,7 @@ def test_a_failed_save_leaves_no_file_behind(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
-    with pytest.raises(Exception, match="No space left"):
+    with pytest.raises(StoreUnavailable, match=r"the disk is full\. Free some space"):
         export(db, target)
     assert [p.name for p in target.iterdir()] == ["return.xlsx"]
     assert (target / "return.xlsx").read_bytes() == b"the previous export"

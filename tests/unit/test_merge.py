@@ -365,7 +365,7 @@ def test_the_file_is_written_whole_or_not_at_all(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writer.os, "fsync", broken)
-    with pytest.raises(StoreUnavailable, match="No space left"):
+    with pytest.raises(StoreUnavailable, match=r"the disk is full\. Free some space"):
         partnership.merge(out)
     assert out.read_bytes() == b"the previous workbook"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
