@@ -25,7 +25,12 @@ from skp_desktop.logs import configure_logging
 from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
 from skp_desktop.services import completeness as completeness_service
 from skp_desktop.services import merge as merge_service
-from skp_desktop.services.database import Database, default_actor, open_database
+from skp_desktop.services.database import (
+    Database,
+    checked_actor,
+    default_actor,
+    open_database,
+)
 from skp_desktop.services.dto import ReturnView
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -528,7 +533,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status follows CONTRACTS.md."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.actor = (args.actor or default_actor()).strip() or "unknown"
+    try:
+        args.actor = checked_actor(args.actor or default_actor())
+    except ValidationError as exc:  # a name that cannot be recorded: the option is wrong
+        print(f"skp-returns: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     log_file = configure_logging()
     db = None
     try:

@@ -9,12 +9,20 @@ from pathlib import Path
 from sqlalchemy import URL
 from sqlalchemy.exc import DatabaseError
 
-from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.domain.errors import StoreUnavailable, ValidationError
 from skp_desktop.locations import default_database_path
 from skp_desktop.store import migrate
 from skp_desktop.store.engine import Database, database_url, open_engine
+from skp_desktop.store.models import ACTOR_LENGTH
 
-__all__ = ["Database", "default_actor", "open_database", "resolve_target"]
+__all__ = [
+    "ACTOR_LENGTH",
+    "Database",
+    "checked_actor",
+    "default_actor",
+    "open_database",
+    "resolve_target",
+]
 
 
 def resolve_target(db: str | os.PathLike[str] | None) -> str:
@@ -36,6 +44,22 @@ def default_actor() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+def checked_actor(name: str | None, *, given_as: str = "--actor or SKP_ACTOR") -> str:
+    """Who is acting, ready for the audit trail: stripped, and refused when it cannot be kept.
+
+    Every actor column holds ACTOR_LENGTH characters: PostgreSQL refuses a longer name with a
+    raw error and SQLite would keep it whole, so it is said once, where the name comes in.
+    """
+    text = (name or "").strip() or "unknown"
+    if len(text) > ACTOR_LENGTH:
+        raise ValidationError(
+            f"The name of who is acting ({given_as}) is {len(text)} characters long; the "
+            f"history records at most {ACTOR_LENGTH}. Give a shorter name, e.g. your login "
+            f"name. It began: '{text[:40]}…'"
+        )
+    return text
 
 
 def open_database(

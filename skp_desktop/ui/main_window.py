@@ -388,14 +388,17 @@ class MainWindow(QMainWindow):
 
         def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
-            from skp_desktop.services.database import default_actor, open_database
+            from skp_desktop.services.database import checked_actor, default_actor, open_database
 
-            db = open_database(target, actor=self._actor, read_only=read_only)
+            # the one place the app's actor comes in: a name the history cannot hold is said
+            # before anything is opened (PostgreSQL would refuse it at the first save)
+            actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
+            db = open_database(target, actor=actor, read_only=read_only)
             if db.is_sqlite and not read_only:
                 from skp_desktop.services.backups import daily_backup
 
                 daily_backup(db)  # once a day of use, kept for a week
-            return db, list_services(db), list_themes(db), self._actor or default_actor()
+            return db, list_services(db), list_themes(db), actor
 
         self._worker.run(work, self._on_opened, self._on_failure)
 
