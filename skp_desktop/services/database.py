@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import URL
 from sqlalchemy.exc import DatabaseError
 
-from skp_desktop.domain.errors import StoreUnavailable, ValidationError
+from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
 from skp_desktop.locations import default_database_path
 from skp_desktop.store import migrate
 from skp_desktop.store.engine import Database, database_url, open_engine
@@ -22,6 +22,7 @@ __all__ = [
     "default_actor",
     "open_database",
     "resolve_target",
+    "same_database",
 ]
 
 
@@ -46,6 +47,12 @@ def default_actor() -> str:
         return "unknown"
 
 
+def same_database(target: str | os.PathLike[str], db: Database) -> bool:
+    """Whether a `--db`-style path or URL names the database `db` has open."""
+    url = database_url(target)
+    return url.set(password=None) == db.url.set(password=None)
+
+
 def checked_actor(name: str | None, *, given_as: str = "--actor or SKP_ACTOR") -> str:
     """Who is acting, ready for the audit trail: stripped, and refused when it cannot be kept.
 
@@ -68,16 +75,20 @@ def open_database(
     read_only: bool = False,
     initialise: bool = True,
     actor: str | None = None,
+    must_exist: bool = False,
 ) -> Database:
     """Open a database; a new or old one is migrated and given the default catalogue.
 
     `actor` is who the audit trail names for loading the catalogue into a new database.
+    `must_exist`: a missing SQLite file is a NotFoundError instead of a new database.
     """
     from skp_desktop.services.catalogue import ensure_default_catalogue
 
     url = db if isinstance(db, URL) else database_url(resolve_target(db))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
+        if must_exist and not path.exists():
+            raise NotFoundError(f"There is no database at {path}.")
         if read_only and not path.exists():
             raise StoreUnavailable(f"There is no database at {path} to open read-only.")
         if path.is_dir():

@@ -73,6 +73,37 @@ class Database:
             raise problem from exc
 
     @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A unit of work that is always rolled back: a dry run that takes the real run's
+        steps, locks and server checks (grants, row-level security) and keeps none of them."""
+        maker = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            with maker() as session:
+                session.begin()
+                try:
+                    yield session
+                finally:
+                    session.rollback()
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextmanager
+    def savepoint(self, session: Session) -> Iterator[None]:
+        """A step inside `session`'s transaction that an error undoes alone; a driver error
+        about the environment (e.g. a refused permission) is raised as StoreUnavailable."""
+        try:
+            with session.begin_nested():
+                yield
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A consistent snapshot for reading only: it takes no write lock, so readers never
         hold up a writer (on SQLite, a plain BEGIN instead of BEGIN IMMEDIATE)."""
