@@ -50,7 +50,7 @@ def default_actor() -> str:
 def same_database(target: str | os.PathLike[str], db: Database) -> bool:
     """Whether a `--db`-style path or URL names the database `db` has open."""
     url = database_url(target)
-    return url.set(password=None) == db.url.set(password=None)
+    return url._replace(password=None) == db.url._replace(password=None)
 
 
 def checked_actor(name: str | None, *, given_as: str = "--actor or SKP_ACTOR") -> str:

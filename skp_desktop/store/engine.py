@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
+from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
 
 BUSY_TIMEOUT_MS = 5000
@@ -134,6 +135,13 @@ class Database:
             if problem is None:
                 raise
             raise problem from exc
+
+    def server_login(self) -> tuple[str, str] | None:
+        """The server's version and the login in use, e.g. ("16.4", "hana"); None for SQLite."""
+        if not self.is_postgresql:
+            return None
+        with self.reading_connection() as connection:
+            return postgres.server_details(connection)
 
     def _reader(self) -> Engine:
         # PostgreSQL: REPEATABLE READ, so that verify's several queries see one moment.
