@@ -241,6 +241,11 @@ class MainWindow(QMainWindow):
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.choose_database)
         file_menu.addAction(open_action)
+        connect_action = QAction("&Connect to a shared database…", self)
+        connect_action.setToolTip("Open the partnership's database on a PostgreSQL server")
+        connect_action.triggered.connect(lambda: self.connect_to_server())
+        file_menu.addAction(connect_action)
+        self.connect_action = connect_action
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._fill_recent()
         self.read_only_action = QAction("Read-only (&auditor) mode", self)
@@ -375,13 +380,18 @@ class MainWindow(QMainWindow):
         self.open_database(self._target)
 
     def choose_database(self) -> None:
-        path = dialogs.open_file(
-            self, "Open an SKP Returns database", "", "SKP Returns databases (*.sqlite3 *.db)"
-        )
+        path = dialogs.open_database_file(self)
         if path:
             self.open_database(path)
 
-    def open_database(self, target: str | None) -> None:
+    def connect_to_server(self, address: Any = None, message: str = "") -> None:
+        """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
+        target = dialogs.ask_connection(self, address=address, message=message)
+        if target is not None:
+            self.open_database(target)
+
+    def open_database(self, target: Any) -> None:
+        """Open a SQLite path or a server URL (text, or a URL holding the password)."""
         read_only = self._read_only
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
@@ -400,9 +410,23 @@ class MainWindow(QMainWindow):
                 daily_backup(db)  # once a day of use, kept for a week
             return db, list_services(db), list_themes(db), actor
 
-        self._worker.run(work, self._on_opened, self._on_failure)
+        def failed(exc: Exception) -> None:
+            from skp_desktop.services.connection import LoginRefused, address_of, is_server
 
-    def _on_opened(self, result: tuple[Any, list[ServiceInfo], list[Any], str]) -> None:
+            if self.controller.db is not None:  # the database open before stays usable
+                self.return_page.setEnabled(True)
+            if isinstance(exc, LoginRefused) and is_server(target):
+                # e.g. a recent server database, remembered without its password: ask for it
+                self.status_state.setText(str(exc).splitlines()[0])
+                self.connect_to_server(address_of(target), str(exc))
+                return
+            self._on_failure(exc)
+
+        self._worker.run(work, lambda result: self._on_opened(result, target), failed)
+
+    def _on_opened(
+        self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
+    ) -> None:
         db, services, themes, actor = result
         if self.controller.db is not None:
             self.controller.wait_for_saves()
@@ -410,10 +434,13 @@ class MainWindow(QMainWindow):
         self.controller.set_database(db, actor)
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
-        self._target = db.display_name if db.is_sqlite else self._target
-        if db.is_sqlite:
-            self._settings.add_recent_database(db.display_name)
-            self._fill_recent()
+        from skp_desktop.services.connection import remembered
+
+        # The URL with its password stays in memory (read-only mode reopens it); settings and
+        # the recent list get it without.
+        self._target = db.display_name if db.is_sqlite else target
+        self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
+        self._fill_recent()
         self.return_page.set_services(services, self._settings.last_service)
         self.dashboard_page.set_scopes(services, themes)
         self._refresh_history_choices([s.code for s in services])
