@@ -26,7 +26,13 @@ from skp_desktop.services import audit, catalogue, entries, exchange, returns, s
 from skp_desktop.services import backups as backups_service
 from skp_desktop.services import completeness as completeness_service
 from skp_desktop.services import merge as merge_service
-from skp_desktop.services.database import Database, default_actor, open_database
+from skp_desktop.services.database import (
+    Database,
+    checked_actor,
+    default_actor,
+    open_database,
+    same_database,
+)
 from skp_desktop.services.dto import ReturnView
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -386,6 +392,40 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
     return EXIT_REFUSED if any(outcome.failed for outcome in outcomes) else EXIT_OK
 
 
+def cmd_sync(args: argparse.Namespace, db: Database) -> int:
+    from skp_desktop.services import sync  # SQLAlchemy's ORM queries: only when asked for
+
+    if same_database(args.source, db):
+        raise UsageError(f"--from names the database given with --db ({db.display_name})")
+    source = open_database(args.source, actor=args.actor, initialise=False, must_exist=True)
+    origin = source.display_name  # never the password a URL may hold
+    try:
+        outcomes = sync.synchronise(
+            source, db, actor=args.actor, services=args.services, dry_run=args.dry_run
+        )
+    finally:
+        source.dispose()
+    if args.json:
+        _print_json([outcome.as_dict() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            print(outcome.line)
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    told = ", ".join(f"{n} {status.lower()}" for status, n in counts.items()) or "no returns"
+    verb = "Would synchronise" if args.dry_run else "Synchronised"
+    print(f"{verb} {origin} into {db.display_name}: {told}.", file=sys.stderr)
+    if args.dry_run:
+        print("Dry run: nothing was written.", file=sys.stderr)
+    refused = next((o for o in outcomes if o.refused_by_server), None)
+    if refused is not None:
+        # the login's roles, not the data: the administrator can change them (environment)
+        print(f"skp-returns: {refused.reason}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    return EXIT_REFUSED if any(outcome.failed for outcome in outcomes) else EXIT_OK
+
+
 def cmd_completeness(args: argparse.Namespace, db: Database) -> int:
     report = completeness_service.completeness(db, first=args.first, last=args.last)
     cells = report.expected_cells()  # a quarter whose return asks for nothing is not listed
@@ -592,6 +632,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--from", dest="source", required=True, metavar="BACKUP", help="backup file")
     p.set_defaults(needs_db=False)  # never opened: it may be damaged, and must be closed
+    p = command(
+        "sync",
+        cmd_sync,
+        "copy the return revisions that the --db database lacks from another database: push "
+        "a laptop's file into the shared database, or pull the shared one into a laptop's "
+        "file before going offline; one line per revision, with the statuses of import",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="SOURCE",
+        help="the database to copy from: a SQLite file or a postgresql:// URL",
+    )
+    p.add_argument(
+        "--service",
+        dest="services",
+        action="append",
+        metavar="S",
+        help="only this service's returns (repeat for several; default: every service)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="say what each revision would do; write nothing"
+    )
+    p.add_argument("--json", action="store_true")
     p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
     p.set_defaults(needs_db=False)
     return parser
@@ -601,7 +666,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status follows CONTRACTS.md."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.actor = (args.actor or default_actor()).strip() or "unknown"
+    try:
+        args.actor = checked_actor(args.actor or default_actor())
+    except ValidationError as exc:  # a name that cannot be recorded: the option is wrong
+        print(f"skp-returns: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     log_file = configure_logging()
     db = None
     try:

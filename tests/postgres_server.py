@@ -3,7 +3,9 @@
 `initdb` into a fresh folder under the system temporary folder, `pg_ctl start` listening only
 on a Unix socket in that folder (no TCP port, so nothing else on the machine can reach it or
 collide with it), trust authentication, durability switched off (the data is thrown away), and
-`pg_ctl stop` plus removal of the folder at the end of the session.
+`pg_ctl stop` plus removal of the folder at the end of the session. Logins in the group
+PASSWORD_GROUP must give their password (scram-sha-256), so that a wrong one can be tested
+(`password_login`).
 
 PostgreSQL refuses to run as root: when the tests run as root, the server runs as the
 `postgres` account (made by the Debian/Ubuntu `postgresql` package), else `nobody`, and the
@@ -31,6 +33,7 @@ from pathlib import Path
 
 SUPERUSER = "skp_admin"
 TEMPLATE = "skp_template"
+PASSWORD_GROUP = "skp_password_logins"  # pg_hba.conf asks these logins for their password
 PORT = 5432  # only names the socket file (.s.PGSQL.5432) in our own folder
 
 
@@ -105,6 +108,31 @@ class PostgresServer:
         self.made.append(name)
         return name
 
+    def password_login(self, name: str, password: str, *groups: str) -> None:
+        """A login that the server asks for its password (made once; the password is reset),
+        also in `groups` (e.g. skp_coordinator, made by the migrations)."""
+        from psycopg import sql
+
+        with self.connect() as admin:
+            for role, login in ((PASSWORD_GROUP, False), (name, True)):
+                if not admin.execute(
+                    "SELECT 1 FROM pg_roles WHERE rolname = %s", [role]
+                ).fetchone():
+                    admin.execute(
+                        sql.SQL("CREATE ROLE {} " + ("LOGIN" if login else "NOLOGIN")).format(
+                            sql.Identifier(role)
+                        )
+                    )
+            admin.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(name), sql.Literal(password)
+                )
+            )
+            for group in (PASSWORD_GROUP, *groups):
+                admin.execute(
+                    sql.SQL("GRANT {} TO {}").format(sql.Identifier(group), sql.Identifier(name))
+                )
+
     def drop_database(self, name: str) -> None:
         with self.connect() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -138,6 +166,9 @@ class PostgresServer:
         )
         if made.returncode != 0:
             raise Unavailable(f"initdb failed: {made.stderr.strip() or made.stdout.strip()}")
+        # The first matching line wins: members of the group give a password, the rest trust.
+        hba = data / "pg_hba.conf"
+        hba.write_text(f"local all +{PASSWORD_GROUP} scram-sha-256\n" + hba.read_text())
         settings = [
             "-c listen_addresses=''",
             f"-k {self.socket_dir}",

@@ -9,12 +9,21 @@ from pathlib import Path
 from sqlalchemy import URL
 from sqlalchemy.exc import DatabaseError
 
-from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
 from skp_desktop.locations import default_database_path
 from skp_desktop.store import migrate
 from skp_desktop.store.engine import Database, database_url, open_engine, unwritable_reason
+from skp_desktop.store.models import ACTOR_LENGTH
 
-__all__ = ["Database", "default_actor", "open_database", "resolve_target"]
+__all__ = [
+    "ACTOR_LENGTH",
+    "Database",
+    "checked_actor",
+    "default_actor",
+    "open_database",
+    "resolve_target",
+    "same_database",
+]
 
 
 def resolve_target(db: str | os.PathLike[str] | None) -> str:
@@ -38,18 +47,42 @@ def default_actor() -> str:
         return "unknown"
 
 
+def same_database(target: str | os.PathLike[str], db: Database) -> bool:
+    """Whether a `--db`-style path or URL names the database `db` has open."""
+    url = database_url(target)
+    return url._replace(password=None) == db.url._replace(password=None)
+
+
+def checked_actor(name: str | None, *, given_as: str = "--actor or SKP_ACTOR") -> str:
+    """Who is acting, ready for the audit trail: stripped, and refused when it cannot be kept.
+
+    Every actor column holds ACTOR_LENGTH characters: PostgreSQL refuses a longer name with a
+    raw error and SQLite would keep it whole, so it is said once, where the name comes in.
+    """
+    text = (name or "").strip() or "unknown"
+    if len(text) > ACTOR_LENGTH:
+        raise ValidationError(
+            f"The name of who is acting ({given_as}) is {len(text)} characters long; the "
+            f"history records at most {ACTOR_LENGTH}. Give a shorter name, e.g. your login "
+            f"name. It began: '{text[:40]}…'"
+        )
+    return text
+
+
 def open_database(
     db: str | os.PathLike[str] | URL | None = None,
     *,
     read_only: bool = False,
     initialise: bool = True,
     actor: str | None = None,
+    must_exist: bool = False,
 ) -> Database:
     """Open a database; a new or old one is migrated and given the default catalogue.
 
     `actor` is who the audit trail names for loading the catalogue into a new database.
     A SQLite file that cannot be written here (a read-only folder or disk) is opened read-only,
     and `Database.read_only_reason` says why.
+    `must_exist`: a missing SQLite file is a NotFoundError instead of a new database.
     """
     from skp_desktop.services.catalogue import ensure_default_catalogue
 
@@ -57,6 +90,8 @@ def open_database(
     forced = None
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
+        if must_exist and not path.exists():
+            raise NotFoundError(f"There is no database at {path}.")
         if read_only and not path.exists():
             raise StoreUnavailable(f"There is no database at {path} to open read-only.")
         if path.is_dir():

@@ -44,9 +44,16 @@ from skp_desktop.services.exchange import (
     ImportOutcome,
     ValueChange,
 )
-from skp_desktop.store.audit import HASHED_FIELDS, append_event, iter_events, verify_chain
+from skp_desktop.store.audit import (
+    HASHED_FIELDS,
+    append_event,
+    forget_chain_head,
+    iter_events,
+    verify_chain,
+)
 from skp_desktop.store.engine import PermissionRefused
 from skp_desktop.store.models import (
+    ACTOR_LENGTH,
     AuditEvent,
     DefinitionsVersion,
     Indicator,
@@ -76,6 +83,7 @@ __all__ = [
     "DUPLICATE",
     "REJECTED",
     "STALE",
+    "SyncOutcome",
     "SyncRefused",
     "synchronise",
 ]
@@ -83,6 +91,40 @@ __all__ = [
 
 class SyncRefused(Exception):
     """This revision cannot be copied (REJECTED); the message says why."""
+
+
+@dataclass(frozen=True)
+class SyncOutcome(ImportOutcome):
+    """What happened to one revision (or would, in a dry run); `file` names the source."""
+
+    # REJECTED because the target server's roles refused this login the change (exit 3).
+    refused_by_server: bool = False
+
+    @property
+    def detail(self) -> str:
+        """Why, for people: the reason, or what an accepted revision changes."""
+        if self.reason:
+            return self.reason
+        count = len(self.changes)
+        return f"new revision: {count} value{'' if count == 1 else 's'} changed"
+
+    @property
+    def line(self) -> str:
+        """`STATUS<TAB>service period revision<TAB>detail`."""
+        return f"{self.status}\t{self.service} {self.period} {self.revision}\t{self.detail}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as `sync --json` shows it."""
+        return {
+            "service": self.service,
+            "period": self.period,
+            "revision": self.revision,
+            "status": self.status,
+            "detail": self.detail,
+            "changes": [{"code": c.code, "old": c.old, "new": c.new} for c in self.changes],
+            "source": self.file,
+            "refused_by_server": self.refused_by_server,
+        }
 
 
 @dataclass(frozen=True)
@@ -227,6 +269,15 @@ def _replay_problem(revision: _Revision) -> str | None:
         return f"its state '{revision.fields['state']}' differs from its history ('{state}')"
     if not revision.events:
         return "it has no history: it was added outside the app"
+    names = [event["actor"] for event in revision.events]
+    names += [revision.fields["created_by"], revision.fields["submitted_by"]]
+    names += [fields["updated_by"] for fields in revision.values.values()]
+    long = next((name for name in names if name and len(name) > ACTOR_LENGTH), None)
+    if long:
+        return (
+            f"it names someone with a name of {len(long)} characters ('{long[:40]}…'); a "
+            f"database records at most {ACTOR_LENGTH}"
+        )
     return None
 
 
@@ -375,73 +426,106 @@ def _write(
     session.flush()
 
 
-def _one(
-    target: Database,
+def _apply(
+    session: Session,
     revision: _Revision,
     *,
     origin: str,
     actor: str,
-    dry_run: bool,
-) -> ImportOutcome:
-    outcome: dict[str, Any] = {
+) -> SyncOutcome:
+    """Decide what the target does with one revision and do it in `session` (ACCEPTED only)."""
+    service = session.scalar(select(Service).where(Service.code == revision.service))
+    if service is None:
+        raise SyncRefused(f"there is no service {revision.service} here")
+    version = session.scalar(
+        select(DefinitionsVersion).where(DefinitionsVersion.number == revision.definitions_version)
+    )
+    if version is None:
+        raise SyncRefused(
+            f"it was made with definitions version {revision.definitions_version}, "
+            "which this database does not have: publish those definitions first"
+        )
+    indicators = {
+        i.code: i
+        for i in session.scalars(select(Indicator).where(Indicator.code.in_(list(revision.values))))
+    }
+    unknown = sorted(set(revision.values) - set(indicators))
+    if unknown:
+        raise SyncRefused(f"this database has no indicator {', '.join(unknown)}")
+    held = _held(session, service, revision.period)
+    decision = _decide(session, revision, held)
+    latest = max(held, key=lambda h: h.revision) if held else None
+    after = {code: _value_json(fields) for code, fields in revision.values.items()}
+    if decision.status == ACCEPTED:
+        _write(
+            session,
+            revision,
+            decision,
+            service=service,
+            version=version,
+            indicators=indicators,
+            origin=origin,
+            actor=actor,
+        )
+    return SyncOutcome(
+        status=decision.status,
+        reason=decision.reason,
+        changes=_changes(latest.values if latest else None, after),
+        **_where(revision, origin),
+    )
+
+
+def _where(revision: _Revision, origin: str) -> dict[str, Any]:
+    return {
         "file": origin,
         "service": revision.service,
         "period": revision.period,
         "revision": revision.revision,
     }
+
+
+def _refused(revision: _Revision, origin: str, exc: Exception) -> SyncOutcome:
+    return SyncOutcome(
+        status=REJECTED,
+        reason=str(exc),
+        refused_by_server=isinstance(exc, PermissionRefused),
+        **_where(revision, origin),
+    )
+
+
+def _unusable(revision: _Revision, origin: str) -> SyncOutcome | None:
+    """REJECTED when the revision disagrees with its own history in the source."""
     problem = _replay_problem(revision)
-    if problem:
-        return ImportOutcome(status=REJECTED, reason=f"in {origin}, {problem}", **outcome)
+    if problem is None:
+        return None
+    return SyncOutcome(
+        status=REJECTED, reason=f"in {origin}, {problem}", **_where(revision, origin)
+    )
+
+
+def _one(target: Database, revision: _Revision, *, origin: str, actor: str) -> SyncOutcome:
+    """One revision in its own transaction, all or nothing."""
     try:
         with target.transaction() as session:
-            service = session.scalar(select(Service).where(Service.code == revision.service))
-            if service is None:
-                raise SyncRefused(f"there is no service {revision.service} here")
-            version = session.scalar(
-                select(DefinitionsVersion).where(
-                    DefinitionsVersion.number == revision.definitions_version
-                )
-            )
-            if version is None:
-                raise SyncRefused(
-                    f"it was made with definitions version {revision.definitions_version}, "
-                    "which this database does not have: publish those definitions first"
-                )
-            indicators = {
-                i.code: i
-                for i in session.scalars(
-                    select(Indicator).where(Indicator.code.in_(list(revision.values)))
-                )
-            }
-            unknown = sorted(set(revision.values) - set(indicators))
-            if unknown:
-                raise SyncRefused(f"this database has no indicator {', '.join(unknown)}")
-            held = _held(session, service, revision.period)
-            decision = _decide(session, revision, held)
-            latest = max(held, key=lambda h: h.revision) if held else None
-            after = {code: _value_json(fields) for code, fields in revision.values.items()}
-            result = ImportOutcome(
-                status=decision.status,
-                reason=decision.reason,
-                changes=_changes(latest.values if latest else None, after),
-                **outcome,
-            )
-            if decision.status == ACCEPTED and not dry_run:
-                _write(
-                    session,
-                    revision,
-                    decision,
-                    service=service,
-                    version=version,
-                    indicators=indicators,
-                    origin=origin,
-                    actor=actor,
-                )
-            return result
+            return _apply(session, revision, origin=origin, actor=actor)
     except SyncRefused as exc:
-        return ImportOutcome(status=REJECTED, reason=str(exc), **outcome)
+        return _refused(revision, origin, exc)
     except PermissionRefused as exc:  # e.g. a service manager's login, another service's return
-        return ImportOutcome(status=REJECTED, reason=str(exc), **outcome)
+        return _refused(revision, origin, exc)
+
+
+def _rehearse(
+    target: Database, session: Session, revision: _Revision, *, origin: str, actor: str
+) -> SyncOutcome:
+    """One revision as `_one` would store it, in a savepoint of the dry run's transaction."""
+    forget_chain_head(session)  # a refused step may have appended events, now rolled back
+    try:
+        with target.savepoint(session):
+            return _apply(session, revision, origin=origin, actor=actor)
+    except SyncRefused as exc:
+        return _refused(revision, origin, exc)
+    except PermissionRefused as exc:
+        return _refused(revision, origin, exc)
 
 
 def synchronise(
@@ -451,24 +535,23 @@ def synchronise(
     actor: str,
     services: Sequence[str] | None = None,
     dry_run: bool = False,
-) -> list[ImportOutcome]:
+) -> list[SyncOutcome]:
     """Copy the returns of `services` (all when None) that `target` lacks; one outcome each.
 
-    Each outcome's `file` is the source database's name. `dry_run` decides every status
-    without writing anything.
+    Each outcome's `file` is the source database's name. `dry_run` takes every step of the
+    real run in one transaction that is rolled back: the same statuses, changes and refusals
+    by the server's roles, and nothing written.
     """
     origin = source.display_name
     revisions, broken = _read_source(source, services)
     if broken:
+        return [SyncOutcome(status=REJECTED, reason=broken, **_where(r, origin)) for r in revisions]
+    if not dry_run:
         return [
-            ImportOutcome(
-                status=REJECTED,
-                file=origin,
-                service=r.service,
-                period=r.period,
-                revision=r.revision,
-                reason=broken,
-            )
+            _unusable(r, origin) or _one(target, r, origin=origin, actor=actor) for r in revisions
+        ]
+    with target.rehearsal() as session:
+        return [
+            _unusable(r, origin) or _rehearse(target, session, r, origin=origin, actor=actor)
             for r in revisions
         ]
-    return [_one(target, r, origin=origin, actor=actor, dry_run=dry_run) for r in revisions]

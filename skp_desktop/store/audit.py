@@ -88,6 +88,11 @@ def chain_head(session: Session) -> str:
     return head or GENESIS_HASH
 
 
+def forget_chain_head(session: Session) -> None:
+    """Read the head from the database next time (after a savepoint was rolled back)."""
+    session.info.pop(_HEAD_KEY, None)
+
+
 def append_event(
     session: Session,
     *,

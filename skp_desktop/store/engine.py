@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
+from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
 
 BUSY_TIMEOUT_MS = 5000
@@ -76,6 +77,37 @@ class Database:
             raise problem from exc
 
     @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A unit of work that is always rolled back: a dry run that takes the real run's
+        steps, locks and server checks (grants, row-level security) and keeps none of them."""
+        maker = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            with maker() as session:
+                session.begin()
+                try:
+                    yield session
+                finally:
+                    session.rollback()
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextmanager
+    def savepoint(self, session: Session) -> Iterator[None]:
+        """A step inside `session`'s transaction that an error undoes alone; a driver error
+        about the environment (e.g. a refused permission) is raised as StoreUnavailable."""
+        try:
+            with session.begin_nested():
+                yield
+        except DBAPIError as exc:
+            problem = _unavailable(exc, self)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A consistent snapshot for reading only: it takes no write lock, so readers never
         hold up a writer (on SQLite, a plain BEGIN instead of BEGIN IMMEDIATE)."""
@@ -106,6 +138,13 @@ class Database:
             if problem is None:
                 raise
             raise problem from exc
+
+    def server_login(self) -> tuple[str, str] | None:
+        """The server's version and the login in use, e.g. ("16.4", "hana"); None for SQLite."""
+        if not self.is_postgresql:
+            return None
+        with self.reading_connection() as connection:
+            return postgres.server_details(connection)
 
     def _reader(self) -> Engine:
         # PostgreSQL: REPEATABLE READ, so that verify's several queries see one moment.

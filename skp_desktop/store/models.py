@@ -17,6 +17,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from skp_desktop.store.types import UtcDateTime
 
+# Who acted (the audit trail's actor, created_by, …): a longer name is refused where it enters
+# (services/database.checked_actor), since PostgreSQL would refuse it and SQLite keep it whole.
+ACTOR_LENGTH = 100
 # Named constraints so that Alembic batch migrations on SQLite can find and alter them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,7 +79,7 @@ class DefinitionsVersion(Base):
     number: Mapped[int] = mapped_column(Integer, unique=True)
     applies_from: Mapped[str] = mapped_column(String(16))
     published_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    published_by: Mapped[str] = mapped_column(String(100))
+    published_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -165,10 +168,10 @@ class Return(Base):
     state: Mapped[str] = mapped_column(String(16))  # draft, submitted, accepted, returned
     definitions_version_id: Mapped[int] = mapped_column(ForeignKey("definitions_versions.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    submitted_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH))
     reopen_reason: Mapped[str | None] = mapped_column(Text)
     # SHA-256 of the canonical payload (excel/payload.py) the revision was imported from.
     payload_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -192,7 +195,7 @@ class Value(Base):
     commentary: Mapped[str | None] = mapped_column(Text)
     explanation: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     return_: Mapped[Return] = relationship(back_populates="values")
     indicator: Mapped[Indicator] = relationship()
 
@@ -207,7 +210,7 @@ class ImportedFile(Base):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
@@ -219,7 +222,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    actor: Mapped[str] = mapped_column(String(100))
+    actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     action: Mapped[str] = mapped_column(String(40))
     # The event names what it touched by code, so it reads (and verifies) on its own.
     service: Mapped[str | None] = mapped_column(String(32), index=True)

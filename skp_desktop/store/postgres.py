@@ -26,6 +26,10 @@ class PermissionRefused(StoreUnavailable):
     """The server refused a change to this login (its role's grants or row-level security)."""
 
 
+class LoginRefused(StoreUnavailable):
+    """The server refused the login itself: a wrong or missing password, or an unknown user."""
+
+
 def normalise_url(url: URL) -> URL:
     """`postgresql://` and `postgres://` mean the psycopg 3 driver the app ships with."""
     if url.drivername in ("postgresql", "postgres"):
@@ -95,6 +99,14 @@ def check_connection(engine: Engine, where: str) -> None:
         ) from exc
 
 
+def server_details(connection: Connection) -> tuple[str, str]:
+    """The server's version and the login connected, e.g. ("16.4", "hana")."""
+    version, user = connection.exec_driver_sql(
+        "SELECT current_setting('server_version'), current_user"
+    ).one()
+    return str(version).split()[0], str(user)
+
+
 def _first_line(exc: DBAPIError) -> str:
     text = str(exc.orig if exc.orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -125,6 +137,10 @@ def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
             "nothing was saved from the last action."
         )
     # A failed connection carries no SQLSTATE: the server's reason is in the message.
+    if not code and "no password supplied" in lowered:
+        return LoginRefused(
+            f"The server asks for a password for {where}: give it (or keep it in ~/.pgpass)."
+        )
     if code in ("28P01", "28000") or (
         not code
         and (
@@ -133,7 +149,7 @@ def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
             or ("role" in lowered and "does not exist" in lowered)
         )
     ):
-        return StoreUnavailable(
+        return LoginRefused(
             f"The server refused the login for {where} ({detail}). Check the user name and "
             "password (or ~/.pgpass)."
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,6 +39,21 @@ class Dialogs:
         """A file to open, or "" when cancelled."""
         path, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
         return path
+
+    def open_database_file(self, parent: QWidget | None) -> str:
+        """An SKP Returns database file to open, or "" when cancelled."""
+        return self.open_file(
+            parent, "Open an SKP Returns database", "", "SKP Returns databases (*.sqlite3 *.db)"
+        )
+
+    def ask_connection(
+        self, parent: QWidget | None, *, address: Any = None, message: str = ""
+    ) -> Any:
+        """The connection dialog: a server URL (with the password) or a file path to open, or
+        None when cancelled. `address` fills the fields in; `message` says why it is asked."""
+        from skp_desktop.ui.connection_dialog import ask_connection
+
+        return ask_connection(parent, address=address, message=message)
 
     def open_files(self, parent: QWidget | None, title: str, filters: str) -> list[str]:
         """Files to open (several may be chosen), or [] when cancelled."""

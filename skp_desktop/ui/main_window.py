@@ -244,6 +244,11 @@ class MainWindow(QMainWindow):
         open_action.setShortcut(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.choose_database)
         file_menu.addAction(open_action)
+        connect_action = QAction("&Connect to a shared database…", self)
+        connect_action.setToolTip("Open the partnership's database on a PostgreSQL server")
+        connect_action.triggered.connect(lambda: self.connect_to_server())
+        file_menu.addAction(connect_action)
+        self.connect_action = connect_action
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._fill_recent()
         self.read_only_action = QAction("Read-only (&auditor) mode", self)
@@ -378,22 +383,30 @@ class MainWindow(QMainWindow):
         self.open_database(self._target)
 
     def choose_database(self) -> None:
-        path = dialogs.open_file(
-            self, "Open an SKP Returns database", "", "SKP Returns databases (*.sqlite3 *.db)"
-        )
+        path = dialogs.open_database_file(self)
         if path:
             self.open_database(path)
 
-    def open_database(self, target: str | None) -> None:
+    def connect_to_server(self, address: Any = None, message: str = "") -> None:
+        """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
+        target = dialogs.ask_connection(self, address=address, message=message)
+        if target is not None:
+            self.open_database(target)
+
+    def open_database(self, target: Any) -> None:
+        """Open a SQLite path or a server URL (text, or a URL holding the password)."""
         read_only = self._read_only
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
 
         def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str, str]:
             from skp_desktop.services.catalogue import list_services, list_themes
-            from skp_desktop.services.database import default_actor, open_database
+            from skp_desktop.services.database import checked_actor, default_actor, open_database
 
-            db = open_database(target, actor=self._actor, read_only=read_only)
+            # the one place the app's actor comes in: a name the history cannot hold is said
+            # before anything is opened (PostgreSQL would refuse it at the first save)
+            actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
+            db = open_database(target, actor=actor, read_only=read_only)
             backup_problem = ""
             if db.is_sqlite and not db.read_only:
                 from skp_desktop.services.backups import daily_backup
@@ -402,12 +415,25 @@ class MainWindow(QMainWindow):
                     daily_backup(db)  # once a day of use, kept for a week
                 except StoreUnavailable as exc:  # e.g. a full disk: the data is still there
                     backup_problem = str(exc)
-            actor = self._actor or default_actor()
             return db, list_services(db), list_themes(db), actor, backup_problem
 
-        self._worker.run(work, self._on_opened, self._on_failure)
+        def failed(exc: Exception) -> None:
+            from skp_desktop.services.connection import LoginRefused, address_of, is_server
 
-    def _on_opened(self, result: tuple[Any, list[ServiceInfo], list[Any], str, str]) -> None:
+            if self.controller.db is not None:  # the database open before stays usable
+                self.return_page.setEnabled(True)
+            if isinstance(exc, LoginRefused) and is_server(target):
+                # e.g. a recent server database, remembered without its password: ask for it
+                self.status_state.setText(str(exc).splitlines()[0])
+                self.connect_to_server(address_of(target), str(exc))
+                return
+            self._on_failure(exc)
+
+        self._worker.run(work, lambda result: self._on_opened(result, target), failed)
+
+    def _on_opened(
+        self, result: tuple[Any, list[ServiceInfo], list[Any], str, str], target: Any = None
+    ) -> None:
         db, services, themes, actor, backup_problem = result
         if self.controller.db is not None:
             self.controller.wait_for_saves()
@@ -415,10 +441,13 @@ class MainWindow(QMainWindow):
         self.controller.set_database(db, actor)
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
-        self._target = db.display_name if db.is_sqlite else self._target
-        if db.is_sqlite:
-            self._settings.add_recent_database(db.display_name)
-            self._fill_recent()
+        from skp_desktop.services.connection import remembered
+
+        # The URL with its password stays in memory (read-only mode reopens it); settings and
+        # the recent list get it without.
+        self._target = db.display_name if db.is_sqlite else target
+        self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
+        self._fill_recent()
         self.return_page.set_services(services, self._settings.last_service)
         self.dashboard_page.set_scopes(services, themes)
         self._refresh_history_choices([s.code for s in services])

@@ -114,3 +114,25 @@ def test_window_layout_is_remembered(qtbot, database_file: Path) -> None:
     assert second.splitter.sizes()[0] == remembered
     assert not second.side_panel.isVisible()
     second.close()
+
+
+@pytest.mark.both_engines
+def test_a_name_too_long_for_the_history_is_said_and_nothing_is_opened(
+    qtbot, db_target: str, shown_dialogs: list[tuple[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKP_ACTOR", "Hana " + "x" * 96)  # 101 characters; 100 fit
+    win = MainWindow(db_target, today=TODAY)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: bool(shown_dialogs), timeout=15000)
+    qtbot.waitUntil(lambda: not win.controller.busy, timeout=15000)
+
+    kind, text = shown_dialogs[0]
+    assert kind == "error"
+    assert text.startswith("The name of who is acting (SKP_ACTOR) is 101 characters long")
+    assert "at most 100" in text
+    assert win.database is None  # nothing opened, so nothing can be saved under that name
+    assert not win.return_page.isEnabled()
+    win.close()
+    win.dispose()

@@ -174,9 +174,14 @@ def test_a_service_manager_pushes_only_their_own_services_returns(
     try:
         _enter(laptop, "HIGHWAYS", CAT1, numerator="45", denominator="50")
         _enter(laptop, "ASC", "SAFER-P1-S1", numerator="1", denominator="2")
+        # the dry run meets the server's refusal too, and leaves nothing behind
+        rehearsed = {o.service: o for o in synchronise(laptop, db, actor=MANAGER, dry_run=True)}
+        assert (rehearsed["HIGHWAYS"].status, rehearsed["ASC"].status) == ("ACCEPTED", "REJECTED")
+        assert rehearsed["ASC"].refused_by_server and not rehearsed["HIGHWAYS"].refused_by_server
+        assert get_return(db, "HIGHWAYS", PERIOD).state == "not started"
         outcomes = {o.service: o for o in synchronise(laptop, db, actor=MANAGER)}
         assert outcomes["HIGHWAYS"].status == "ACCEPTED"
-        assert outcomes["ASC"].status == "REJECTED"
+        assert outcomes["ASC"].status == "REJECTED" and outcomes["ASC"].refused_by_server
         assert "may not make this change" in (outcomes["ASC"].reason or "")
         assert get_return(db, "HIGHWAYS", PERIOD).row(CAT1).value == 90
         assert get_return(db, "ASC", PERIOD).state == "not started"

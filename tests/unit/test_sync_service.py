@@ -166,6 +166,34 @@ def test_dry_run_decides_without_writing(laptop: Database, db: Database) -> None
     assert event_count(db) == before and get_return(db, "HIGHWAYS", Q1).state == "not started"
 
 
+def test_a_dry_run_says_what_the_real_run_then_does(laptop: Database, db: Database) -> None:
+    # revision 2 changes 45/50 to 47/50: a dry run that wrote nothing between the revisions
+    # would wrongly say revision 2 changes it from nothing
+    highways_two_revisions(laptop)
+    enter(laptop, "CHILDRENS", LOOKED_AFTER, value="100")
+    synchronise(laptop, db, actor="hana", services=["CHILDRENS"])
+    enter(laptop, "CHILDRENS", LOOKED_AFTER, value="101")
+    before = event_count(db)
+
+    rehearsed = synchronise(laptop, db, actor="hana", dry_run=True)
+    assert event_count(db) == before
+    assert get_return(db, "HIGHWAYS", Q1).state == "not started"
+    assert get_return(db, "CHILDRENS", Q1).row(LOOKED_AFTER).value == Decimal(100)
+    done = synchronise(laptop, db, actor="hana")
+
+    assert [o.line for o in rehearsed] == [o.line for o in done]
+    assert [o.as_dict() for o in rehearsed] == [o.as_dict() for o in done]
+    assert [(o.service, o.revision, o.status) for o in done] == [
+        ("CHILDRENS", 1, "ACCEPTED"),
+        ("HIGHWAYS", 1, "ACCEPTED"),
+        ("HIGHWAYS", 2, "ACCEPTED"),
+    ]
+    assert [(c.code, c.old, c.new) for c in done[2].changes] == [(CAT1, "45/50 = 90", "47/50 = 94")]
+    assert done[0].detail == "1 later changes added"
+    assert done[0].line == "ACCEPTED\tCHILDRENS FY2024-25-Q1 1\t1 later changes added"
+    assert audit.verify(db).ok
+
+
 def test_a_return_changed_outside_the_app_is_rejected_alone(laptop: Database, db: Database) -> None:
     enter(laptop, "HIGHWAYS", CAT1, numerator="45", denominator="50")
     enter(laptop, "CHILDRENS", LOOKED_AFTER, value="100")
@@ -198,3 +226,19 @@ def test_a_source_whose_history_does_not_verify_is_refused_whole(
     assert [o.status for o in outcomes] == ["REJECTED"]
     assert "does not verify" in (outcomes[0].reason or "")
     assert get_return(db, "HIGHWAYS", Q1).state == "not started"
+
+
+def test_a_name_too_long_for_a_database_is_rejected_before_anything_is_written(
+    laptop: Database, db: Database
+) -> None:
+    # an older laptop database may hold one: SQLite kept what PostgreSQL refuses
+    enter(laptop, "HIGHWAYS", CAT1, actor="h" * 101, numerator="45", denominator="50")
+    enter(laptop, "CHILDRENS", LOOKED_AFTER, value="100")
+
+    outcomes = {o.service: o for o in synchronise(laptop, db, actor="hana")}
+
+    assert outcomes["HIGHWAYS"].status == "REJECTED"
+    assert "name of 101 characters" in (outcomes["HIGHWAYS"].reason or "")
+    assert outcomes["CHILDRENS"].status == "ACCEPTED"
+    assert get_return(db, "HIGHWAYS", Q1).state == "not started"
+    assert audit.verify(db).ok
