@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.services.comparators import ACTION_COMPARATOR
@@ -173,7 +174,7 @@ def verify(db: Database) -> VerifyReport:
         )
 
 
-def _coordinator_settings(session: Any, replay: _Replay) -> list[str]:
+def _coordinator_settings(session: Session, replay: _Replay) -> list[str]:
     """Due dates and comparator figures held against what their history says."""
     problems = []
     held_due = {

@@ -3,7 +3,8 @@
 The matrix says each state in a word with a symbol, and by colour; an overdue return says so in
 words. The heatmap draws the same matrix; the chase list (overdue returns, longest first) is
 copied as tab-separated text or exported. A submitted return can be accepted or returned with a
-query from here. Database work runs in the window's worker; nothing here waits on it.
+query from here, and the coordinator sets a quarter's due date on the line under the summary.
+Database work runs in the window's worker; nothing here waits on it.
 """
 
 from __future__ import annotations
