@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -22,7 +23,18 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
+from skp_desktop.services import (
+    audit,
+    catalogue,
+    comparators,
+    due_dates,
+    entries,
+    exchange,
+    returns,
+    review,
+    setup,
+    trends,
+)
 from skp_desktop.services import backups as backups_service
 from skp_desktop.services import completeness as completeness_service
 from skp_desktop.services import merge as merge_service
@@ -101,6 +113,9 @@ def cmd_services(args: argparse.Namespace, db: Database) -> int:
 
 def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
     infos = catalogue.list_indicators(db, service=args.service)
+    compared: dict[str, list[dict[str, object]]] = {}
+    for entry in comparators.list_comparators(db):
+        compared.setdefault(entry.indicator, []).append(entry.as_dict())
     rows = []
     for info in infos:
         rules = info.rules
@@ -124,6 +139,7 @@ def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
                 if info.baseline
                 else None,
                 "source": info.source,
+                "comparators": compared.get(info.code, []),
             }
         )
     if args.json:
@@ -450,6 +466,68 @@ def cmd_completeness(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date: give YYYY-MM-DD") from None
+
+
+def cmd_due(args: argparse.Namespace, db: Database) -> int:
+    due = due_dates.set_due_date(
+        db, args.period, None if args.clear else args.date, args.actor, reason=args.reason
+    )
+    how = "set by the coordinator" if due.is_set else "the usual date"
+    print(f"Returns for {due.period.label} are due by {due.due.isoformat()} ({how}).")
+    return EXIT_OK
+
+
+def cmd_comparator(args: argparse.Namespace, db: Database) -> int:
+    if args.clear == (args.value is not None):
+        raise UsageError("give the comparator's VALUE, or --clear (not both)")
+    held = comparators.set_comparator(
+        db,
+        args.indicator,
+        args.series,
+        args.period,
+        None if args.clear else args.value,
+        args.actor,
+        source=args.source,
+    )
+    name = comparators.series_name(args.series, [e.series for e in held])
+    entry = next(
+        (e for e in held if e.series == name and args.period.strip().upper() == e.period.code),
+        None,
+    )
+    code = args.indicator.strip().upper()
+    if entry is None:
+        print(f"{code}: no {name} comparator for {args.period} now.")
+    else:
+        print(f"{code}: {name} {entry.period.code} = {entry.as_dict()['value']}")
+    return EXIT_OK
+
+
+def cmd_accept(args: argparse.Namespace, db: Database) -> int:
+    view = review.accept_return(
+        db, service=args.service, period=args.period, actor=args.actor, revision=args.revision
+    )
+    print(f"Accepted {view.service.code} {view.period} revision {view.revision}.")
+    return EXIT_OK
+
+
+def cmd_return(args: argparse.Namespace, db: Database) -> int:
+    view = review.return_with_query(
+        db,
+        service=args.service,
+        period=args.period,
+        reason=args.reason,
+        actor=args.actor,
+        revision=args.revision,
+    )
+    print(f"Returned {view.service.code} {view.period} revision {view.revision} with a query.")
+    return EXIT_OK
+
+
 def cmd_merge_export(args: argparse.Namespace, db: Database) -> int:
     result = merge_service.merge_export(db, out=args.out, first=args.first, last=args.last)
     print(f"Wrote {result.path}: {result.describe()} (sha256 {result.sha256})")
@@ -609,9 +687,9 @@ def build_parser() -> argparse.ArgumentParser:
         "completeness",
         cmd_completeness,
         "each service's return per quarter: missing, draft, submitted, accepted or returned, "
-        "with its due date (the last day of the month after the quarter) and whether it is "
-        "overdue; a quarter whose return asks for nothing is not listed (default: the last "
-        "four quarters, up to the one due now)",
+        "with its due date (as set with `due`, else the last day of the month after the "
+        "quarter) and whether it is overdue; a quarter whose return asks for nothing is not "
+        "listed (default: the last four quarters, up to the one due now)",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("--from", dest="first", metavar="P", help="first quarter, e.g. FY2024-25-Q1")
@@ -657,6 +735,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="say what each revision would do; write nothing"
     )
     p.add_argument("--json", action="store_true")
+    p = command(
+        "due",
+        cmd_due,
+        "set the date a quarter's returns are due by, or --clear it to go back to the usual "
+        "date (the last day of the month after the quarter)",
+    )
+    p.add_argument("--period", required=True, help="quarter code, e.g. FY2024-25-Q1")
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--date", type=_iso_date, metavar="YYYY-MM-DD")
+    when.add_argument("--clear", action="store_true", help="use the usual date again")
+    p.add_argument("--reason", help="why (recorded in the history)")
+    p = command(
+        "comparator",
+        cmd_comparator,
+        "set or --clear an indicator's comparator figure (e.g. the London average) for a "
+        "period, in the indicator's own unit",
+    )
+    p.add_argument("--indicator", required=True, help="indicator code, e.g. SAFER-P3-B1")
+    p.add_argument("--series", required=True, help="e.g. London or England")
+    p.add_argument("--period", required=True, help="period code, e.g. FY2024-25-Q1")
+    p.add_argument("--source", help="where the figure comes from")
+    p.add_argument("--clear", action="store_true", help="remove the figure")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="the figure, e.g. 81.4")
+    p = command("accept", cmd_accept, "accept the latest (submitted) revision of a return")
+    return_args(p)
+    p.add_argument("--revision", type=int, help="refuse unless this is still the latest revision")
+    p = command(
+        "return", cmd_return, "return the latest (submitted) revision of a return with a query"
+    )
+    return_args(p)
+    p.add_argument("--reason", required=True, help="the query: what the service should check")
+    p.add_argument("--revision", type=int, help="refuse unless this is still the latest revision")
     p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
     p.set_defaults(needs_db=False)
     return parser

@@ -132,6 +132,7 @@ class SummaryRow:
     direction_previous: str | None
     direction_year: str | None
     note: str | None
+    comparators: tuple[Figure, ...] = ()  # one per PartnershipBook.comparator_names
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ class PartnershipBook:
     wide: tuple[WideRow, ...] = field(default_factory=tuple)
     completeness: tuple[CompletenessRow, ...] = field(default_factory=tuple)
     definitions: tuple[DefinitionRow, ...] = field(default_factory=tuple)
+    # Comparator series (e.g. "London", "England"): extra Summary columns at the right end.
+    comparator_names: tuple[str, ...] = ()
 
 
 # --- cells ---------------------------------------------------------------------------------
@@ -344,7 +347,9 @@ def _heading(sheet: Worksheet, title: str, notes: Sequence[str], width_columns: 
 
 
 def _summary(sheet: Worksheet, book: PartnershipBook) -> None:
-    header = _heading(sheet, book.title, book.notes, len(SUMMARY_COLUMNS))
+    names = book.comparator_names
+    columns = _unique([*SUMMARY_COLUMNS, *((name, 11) for name in names)])
+    header = _heading(sheet, book.title, book.notes, len(columns))
     rows = [
         [
             r.code,
@@ -358,10 +363,11 @@ def _summary(sheet: Worksheet, book: PartnershipBook) -> None:
             r.direction_previous,
             r.direction_year,
             r.note,
+            *(r.comparators[i] if i < len(r.comparators) else None for i in range(len(names))),
         ]
         for r in book.summary
     ]
-    _table(sheet, "Summary", SUMMARY_COLUMNS, rows, header_row=header, frozen_columns=2)
+    _table(sheet, "Summary", columns, rows, header_row=header, frozen_columns=2)
     _fill_rag(sheet, header, 8, [r.rag for r in book.summary])
 
 
@@ -405,8 +411,9 @@ def _wide(sheet: Worksheet, book: PartnershipBook) -> None:
 def _completeness(sheet: Worksheet, book: PartnershipBook) -> None:
     notes = (
         "Each service's return for each quarter, by the state of its latest revision. A return "
-        "is due by the last day of the month after its quarter ends. “— not due”: the "
-        "service's return for that quarter asks for nothing.",
+        "is due by the date under its quarter: the last day of the month after the quarter "
+        "ends, unless the coordinator set another. “— not due”: the service's return for "
+        "that quarter asks for nothing.",
     )
     header = _heading(sheet, "Returns received", notes, 1 + len(book.period_names)) + 1
     due_row = header - 1

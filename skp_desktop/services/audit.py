@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.services.comparators import ACTION_COMPARATOR
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, VerifyReport
+from skp_desktop.services.due_dates import ACTION_DUE
 from skp_desktop.services.entries import value_json
 from skp_desktop.services.history import HistoryFilter, history_page
 from skp_desktop.store.audit import iter_events, verify_chain
-from skp_desktop.store.models import Indicator, Return, Service, Value
+from skp_desktop.store.models import (
+    ComparatorValue,
+    DueDate,
+    Indicator,
+    Return,
+    Service,
+    Value,
+)
 
 RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
 
@@ -50,6 +61,11 @@ class _Replay:
     returns: dict[str, tuple[str | None, str | None, int | None, str]]
     values: dict[tuple[str, str], str | None]
     events: int = 0
+    due: dict[str, str | None] = field(default_factory=dict)  # period: ISO date or None
+    # (indicator, series, period): (value, source), or None once cleared
+    comparators: dict[tuple[str, str, str], tuple[str, str | None] | None] = field(
+        default_factory=dict
+    )
 
     def feed(self, events: Iterator[Any]) -> Iterator[Any]:
         for event in events:
@@ -59,7 +75,20 @@ class _Replay:
                 self.returns[uuid] = (event.service, event.period, event.revision, event.new)
             elif uuid and event.action == "value.set" and event.indicator:
                 self.values[(uuid, event.indicator)] = event.new
+            elif event.action == ACTION_DUE and event.period:
+                self.due[event.period] = event.new
+            elif event.action == ACTION_COMPARATOR and event.indicator and event.period:
+                self._comparator(event)
             yield event
+
+    def _comparator(self, event: Any) -> None:
+        try:
+            new = json.loads(event.new or "")
+            key = (event.indicator, str(new["series"]), event.period)
+        except (ValueError, TypeError, KeyError):
+            return  # an unreadable event: verify_chain names it if it was altered
+        value = new.get("value")
+        self.comparators[key] = None if value is None else (str(value), new.get("source"))
 
 
 def _file_damage(db: Database) -> str | None:
@@ -140,8 +169,49 @@ def verify(db: Database) -> VerifyReport:
                     f"value of {key[1]} in return {key[0]} is in the history but missing from "
                     "the database: it was deleted outside the app"
                 )
+        problems += _coordinator_settings(session, replay)
         return VerifyReport(
             events_checked=replay.events,
             values_checked=values_checked,
             problems=tuple(problems),
         )
+
+
+def _coordinator_settings(session: Session, replay: _Replay) -> list[str]:
+    """Due dates and comparator figures held against what their history says."""
+    problems = []
+    held_due = {
+        period: due_on.isoformat()
+        for period, due_on in session.execute(select(DueDate.period, DueDate.due_on))
+    }
+    for period in sorted(set(held_due) | {p for p, d in replay.due.items() if d}):
+        held, recorded = held_due.get(period), replay.due.get(period)
+        if held != recorded:
+            problems.append(
+                f"the due date of {period} is {held or 'not set'} but its history says "
+                f"{recorded or 'not set'}: it was changed outside the app"
+            )
+    held_comparators = {
+        (code, series, period): (value, source)
+        for code, series, period, value, source in session.execute(
+            select(
+                Indicator.code,
+                ComparatorValue.series,
+                ComparatorValue.period,
+                ComparatorValue.value,
+                ComparatorValue.source,
+            ).join(Indicator, Indicator.id == ComparatorValue.indicator_id)
+        )
+    }
+    recorded_comparators = {k: v for k, v in replay.comparators.items() if v is not None}
+    for key in sorted(set(held_comparators) | set(recorded_comparators)):
+        held_figure, recorded_figure = held_comparators.get(key), recorded_comparators.get(key)
+        if held_figure != recorded_figure:
+            code, series, period = key
+            problems.append(
+                f"the {series} comparator of {code} for {period} is "
+                f"{held_figure[0] if held_figure else 'not held'} but its history says "
+                f"{recorded_figure[0] if recorded_figure else 'not set'}: it was changed "
+                "outside the app"
+            )
+    return problems

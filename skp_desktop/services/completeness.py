@@ -1,14 +1,12 @@
 """Completeness: which service has sent which quarter's return, what is due when, who to chase.
 
-Due dates follow one rule, in `due_date`: a quarter's return is due by the last day of the
-month after the quarter ends (2024/25 Q1, April to June, is due by 31 July 2024). Coordinators
-cannot set dates yet; when they can, a later migration stores a date per period and `due_date`
-is the one place that looks it up.
+A quarter's returns are due by the date the coordinator set for it (services/due_dates.py), else
+by the usual date: the last day of the month after the quarter ends (2024/25 Q1, April to June,
+is due by 31 July 2024). A return the service still owes after that date is overdue.
 """
 
 from __future__ import annotations
 
-import calendar
 import csv
 import os
 from collections.abc import Sequence
@@ -35,6 +33,7 @@ from skp_desktop.services.catalogue import (
 )
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
+from skp_desktop.services.due_dates import DueDateInfo, due_dates_in, usual_due_date
 from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import Organisation, Return, Service
 
@@ -62,10 +61,9 @@ CHASE_COLUMNS = (
 
 
 def due_date(period: Period) -> date:
-    """When a return for `period` is due: the last day of the month after the period ends."""
-    end = period.end
-    year, month = (end.year + 1, 1) if end.month == 12 else (end.year, end.month + 1)
-    return date(year, month, calendar.monthrange(year, month)[1])
+    """When a return for `period` is due unless the coordinator set another date: the last day
+    of the month after the period ends."""
+    return usual_due_date(period)
 
 
 @dataclass(frozen=True)
@@ -79,6 +77,7 @@ class CompletenessCell:
     due: date
     days_overdue: int  # 0 unless overdue
     updated_at: datetime | None = None
+    due_set: bool = False  # the coordinator set the due date (else the usual rule gave it)
 
     @property
     def overdue(self) -> bool:
@@ -103,6 +102,8 @@ class CompletenessCell:
             "revision": self.revision,
             "due": self.due.isoformat(),
             "overdue": self.overdue,
+            "days_overdue": self.days_overdue,
+            "due_set": self.due_set,
         }
 
 
@@ -114,6 +115,7 @@ class Completeness:
     periods: tuple[Period, ...]
     cells: tuple[tuple[CompletenessCell, ...], ...]  # one row per service, a cell per period
     today: date
+    due_dates: tuple[DueDateInfo, ...] = ()  # one per period, in the same order
 
     def cell(self, service: str, period: str) -> CompletenessCell:
         for row in self.cells:
@@ -246,13 +248,14 @@ def completeness_in(session: Session, periods: Sequence[Period], today: date) ->
     """The matrix for the given quarters, inside the caller's session."""
     services = services_in_order(session)
     due = due_services(session, periods)
+    deadlines = due_dates_in(session, periods)
     latest = latest_states(session, periods)
     rows = []
     for service in services:
         info = service_info(service)
         cells = []
         for period in periods:
-            deadline = due_date(period)
+            deadline = deadlines[period.code].due
             held = latest.get((service.id, period.code))
             if service.id not in due[period.code] and held is None:
                 state, revision, updated = NOT_DUE, None, None
@@ -270,6 +273,7 @@ def completeness_in(session: Session, periods: Sequence[Period], today: date) ->
                     due=deadline,
                     days_overdue=(today - deadline).days if late else 0,
                     updated_at=updated,
+                    due_set=deadlines[period.code].is_set,
                 )
             )
         rows.append(tuple(cells))
@@ -278,6 +282,7 @@ def completeness_in(session: Session, periods: Sequence[Period], today: date) ->
         periods=tuple(periods),
         cells=tuple(rows),
         today=today,
+        due_dates=tuple(deadlines[p.code] for p in periods),
     )
 
 

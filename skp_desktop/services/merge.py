@@ -43,6 +43,7 @@ from skp_desktop.excel.partnership_workbook import (
 )
 from skp_desktop.excel.return_layout import UNIT_LABELS
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
+from skp_desktop.services.comparators import STANDARD_SERIES, ComparatorEntry, comparators_in
 from skp_desktop.services.completeness import (
     MISSING,
     NOT_DUE,
@@ -376,6 +377,11 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         key=lambda p: p.sort_key,
     )
     service_ids = {code: sid for sid, (code, _name) in names.items()}
+    comparators = comparators_in(session)
+    series_names = (
+        *STANDARD_SERIES,
+        *sorted({e.series for held in comparators.values() for e in held} - set(STANDARD_SERIES)),
+    )
     wide: list[WideRow] = []
     summary: list[SummaryRow] = []
     definitions: list[DefinitionRow] = []
@@ -391,7 +397,15 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
             if entry is not None:
                 latest = period
         wide.append(WideRow(info.code, info.title, service_name, _unit(rules), tuple(figures)))
-        summary.append(_summary_row(info, owner, latest, published, catalogue))
+        row = _summary_row(info, owner, latest, published, catalogue)
+        summary.append(
+            replace(
+                row,
+                comparators=_comparators_at(
+                    comparators.get(info.code, ()), series_names, latest, rules.decimals
+                ),
+            )
+        )
         definitions.append(_definition_row(info, catalogue.target(info.code, last)))
 
     report = completeness_in(session, quarters, today)
@@ -418,7 +432,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         ),
         notes=_notes(len(merged), left_out, newer_waiting, suppressed, as_at),
         period_names=tuple(p.short_label for p in columns),
-        due_dates=tuple(cell.due for cell in report.cells[0]) if report.cells else (),
+        due_dates=tuple(due.due for due in report.due_dates),
         as_at=as_at,
         creator=f"SKP Returns {__version__}",
         summary=tuple(summary),
@@ -426,6 +440,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         wide=tuple(wide),
         completeness=_completeness_rows(report),
         definitions=tuple(definitions),
+        comparator_names=series_names,
     )
     return _Book(book, len(merged), suppressed, left_out, newer_waiting)
 
@@ -485,6 +500,16 @@ def _summary_row(
     )
 
 
+def _comparators_at(
+    entries: Sequence[ComparatorEntry], names: Sequence[str], latest: Period | None, decimals: int
+) -> tuple[Figure, ...]:
+    """Each series' comparator for the Summary's latest period (blank where there is none)."""
+    if latest is None:
+        return tuple(Figure() for _ in names)
+    held = {e.series: e.value for e in entries if e.period == latest}
+    return tuple(_figure(held.get(name), decimals) for name in names)
+
+
 def _definition_row(info: IndicatorInfo, target: Decimal | None) -> DefinitionRow:
     rules = info.rules
     return DefinitionRow(
@@ -542,6 +567,9 @@ def _notes(
         "follow the number, the word says whether that is an improvement.",
         "Symbols: [x] not available, [z] not applicable, [c] suppressed because the number is "
         f"small ({suppressed} figure{'s' if suppressed != 1 else ''} in this workbook).",
+        "The columns after Note compare each indicator with other areas (the London and England "
+        "averages, and any other series the coordinator entered), in the indicator's unit, for "
+        "its latest period; blank where no figure was entered.",
         f"Figures as held on {as_at.astimezone(UTC).strftime('%d/%m/%Y %H:%M')} UTC "
         "(when the newest of these returns was accepted).",
     ]

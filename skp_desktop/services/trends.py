@@ -8,13 +8,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
+from skp_desktop.charts.series import ComparatorSeries, DashboardTile, TrendPoint, TrendSeries
 from skp_desktop.domain.definitions import Frequency, is_due
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.values import from_canonical
 from skp_desktop.services.catalogue import get_service, indicator_infos
+from skp_desktop.services.comparators import comparator_series, comparators_in
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.store.models import Indicator, Return, Service, Target, Value
@@ -42,7 +43,9 @@ def _series(
     indicator: Indicator,
     service: Service,
     through: Period | None,
+    comparators: tuple[ComparatorSeries, ...] | None = None,
 ) -> TrendSeries:
+    """`comparators`, when the caller read them already; else they are read here."""
     held = _held(session, indicator, service)
     rules = info.rules
     quarters = sorted(
@@ -88,6 +91,8 @@ def _series(
         if first is not None and value is not None:
             targets.append((first, value))
     baseline = info.baseline
+    if comparators is None:
+        comparators = comparator_series(comparators_in(session, [info.code]).get(info.code, ()))
     return TrendSeries(
         code=info.code,
         title=info.title,
@@ -98,6 +103,7 @@ def _series(
         targets=tuple(targets),
         baseline=baseline.value if baseline and baseline.unit == rules.unit.value else None,
         baseline_label="Baseline (Council Plan)",
+        comparators=comparators,
     )
 
 
@@ -137,9 +143,11 @@ def dashboard_tiles(
             if not infos:
                 raise NotFoundError(f"There is no theme '{theme}' with indicators.")
         tiles = []
+        held = comparators_in(session)  # every indicator's comparators in one query
         for info in infos:
             indicator = _indicator(session, info.code)
-            series = _series(session, info, indicator, indicator.service, None)
+            compared = comparator_series(held.get(info.code, ()))
+            series = _series(session, info, indicator, indicator.service, None, compared)
             tiles.append(DashboardTile(series=series, direction_label=_direction(series, info)))
         return tiles
 

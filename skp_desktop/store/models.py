@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -238,3 +239,31 @@ class AuditEvent(Base):
     # unique: two events can never claim the same predecessor, so the chain cannot fork.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DueDate(Base):
+    """The date a quarter's returns are due by, as the coordinator set it."""
+
+    __tablename__ = "due_dates"
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)  # quarter code
+    due_on: Mapped[date] = mapped_column(Date)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(100))
+
+
+class ComparatorValue(Base):
+    """A figure to compare an indicator with (e.g. the London average) for one period."""
+
+    __tablename__ = "comparator_values"
+    __table_args__ = (UniqueConstraint("indicator_id", "series", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    series: Mapped[str] = mapped_column(String(60))  # "London", "England"
+    period: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(
+        String(40)
+    )  # canonical decimal text, in the indicator's unit
+    source: Mapped[str | None] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(100))
+    indicator: Mapped[Indicator] = relationship()

@@ -550,26 +550,55 @@ class MainWindow(QMainWindow):
         self._charts.run(work, lambda result: page.show_tiles(*result), self._on_failure)
 
     def open_indicator_chart(self, code: str) -> None:
-        """One indicator large, with the table of its figures."""
+        """One indicator large, with the table of its figures and its comparators."""
         db = self.database
         if db is None or not code:
             return
         theme = self._chart_theme()
 
-        def work() -> tuple[Any, Any]:
-            from skp_desktop.charts.trend import trend_figure
-            from skp_desktop.services.trends import indicator_trend
-
-            series = indicator_trend(db, code)
-            return series, trend_figure(series, theme=theme, size=(7.5, 4.6))
-
-        def done(result: tuple[Any, Any]) -> None:
+        def done(result: tuple[Any, Any, Any]) -> None:
             from skp_desktop.ui.pages.dashboard_page import IndicatorChartDialog
 
-            self.indicator_dialog = IndicatorChartDialog(*result, parent=self)
+            series, figure, comparators = result
+            self.indicator_dialog = IndicatorChartDialog(
+                series,
+                figure,
+                parent=self,
+                comparators=comparators,
+                editable=not getattr(db, "read_only", False),
+            )
+            self.indicator_dialog.comparators_save_requested.connect(self._save_comparators)
             self.indicator_dialog.open()
 
-        self._charts.run(work, done, self._on_failure)
+        self._charts.run(lambda: _indicator_chart(db, code, theme), done, self._on_failure)
+
+    def _save_comparators(self, code: str, payload: tuple[Any, str | None]) -> None:
+        """Write the comparator figures typed in the indicator's dialog, then redraw it."""
+        db, dialog, theme = self.database, self.indicator_dialog, self._chart_theme()
+        changes, source = payload
+        actor = self.controller.actor if self.controller else "unknown"
+
+        def work() -> tuple[Any, Any, Any]:
+            from skp_desktop.services.comparators import ComparatorChange, set_comparators
+
+            set_comparators(
+                db,
+                code,
+                [
+                    ComparatorChange(series, period, value, source)
+                    for series, period, value in changes
+                ],
+                actor,
+            )
+            return _indicator_chart(db, code, theme)
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, SkpError) and dialog.comparators is not None:
+                dialog.comparators.show_problem(str(exc))
+            else:
+                self._on_failure(exc)
+
+        self._charts.run(work, lambda result: dialog.show_series(*result), failed)
 
     def save_board_pack(self, scope: str) -> None:
         """The board pack for the period chosen on the Return page, as one PDF, drawn behind."""
@@ -1147,3 +1176,13 @@ class MainWindow(QMainWindow):
         if self.controller.db is not None:
             self.controller.db.dispose()
             self.controller.db = None
+
+
+def _indicator_chart(db: Any, code: str, theme: str) -> tuple[Any, Any, Any]:
+    """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
+    from skp_desktop.charts.trend import trend_figure
+    from skp_desktop.services.comparators import list_comparators
+    from skp_desktop.services.trends import indicator_trend
+
+    series = indicator_trend(db, code)
+    return series, trend_figure(series, theme=theme, size=(7.5, 4.6)), list_comparators(db, code)

@@ -32,6 +32,7 @@ CATALOGUE_KEYS = {
     "target",
     "baseline",
     "source",
+    "comparators",  # added: the comparator figures the coordinator entered
 }
 BASELINE_KEYS = {"value", "period", "unit"}
 HISTORY_KEYS = {

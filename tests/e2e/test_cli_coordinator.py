@@ -1,10 +1,10 @@
 """The coordinator's desk on the command line: `completeness` and `merge-export`.
 
 Two services enter, submit and export returns for two quarters on their own laptops; the
-coordinator imports the files into another database, lists completeness and merges. Accepting a
-return has no command (the coordinator does it in the app), so here nothing is accepted yet and
-the workbook says so; tests/unit/test_merge.py follows the same files through acceptance and
-checks every figure in the workbook.
+coordinator imports the files into another database, lists completeness and merges. Nothing is
+accepted here, and the workbook says so; tests/unit/test_merge.py follows the same files through
+acceptance and checks every figure in the workbook, and test_cli_desk_commands.py accepts and
+returns with `accept` and `return`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ ENTRIES = {
     ("COMMSAFETY", Q1): ("SAFER-P3-S1=12/80", "SAFER-P3-S2=40"),
     ("COMMSAFETY", Q2): ("SAFER-P3-S1=11/80", "SAFER-P3-S2=44"),
 }
-COMPLETENESS_KEYS = {"service", "period", "state", "revision", "due", "overdue"}
+COMPLETENESS_KEYS = {
+    *("service", "period", "state", "revision", "due", "overdue"),  # CONTRACTS.md
+    *("days_overdue", "due_set"),  # added with due dates set by the coordinator
+}
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,10 @@ def test_completeness_json_lists_each_return_asked_for(desk: Desk) -> None:
         "revision": None,
         "due": "2024-07-31",
         "overdue": True,
+        "days_overdue": got[("ASC", Q1)]["days_overdue"],
+        "due_set": False,
     }
+    assert got[("ASC", Q1)]["days_overdue"] > 365
     assert got[("ASC", Q2)]["due"] == "2024-10-31"
 
 

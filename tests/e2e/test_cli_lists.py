@@ -86,6 +86,7 @@ def test_catalogue_json(results: dict[str, Result]) -> None:
         assert set(row) == CATALOGUE_KEYS, row["code"]
         assert row["baseline"] is None or set(row["baseline"]) == BASELINE_KEYS, row["code"]
         assert row["frequency"] in {"quarterly", "annual"}
+        assert row["comparators"] == []  # the sources give no comparator figures to load
     by_code = {row["code"]: row for row in rows}
     assert len(by_code) == 22
 

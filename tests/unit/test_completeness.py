@@ -189,6 +189,8 @@ def test_as_json_has_the_contract_keys(returns_in) -> None:
         "revision": 1,
         "due": "2024-07-31",
         "overdue": False,
+        "days_overdue": 0,
+        "due_set": False,  # the usual date: the coordinator set none
     }
 
 

@@ -373,3 +373,54 @@ def test_the_file_is_written_whole_or_not_at_all(
         partnership.merge(tmp_path / "missing" / "board.xlsx")
     with pytest.raises(NotFoundError, match=r"as a \.xlsx file"):
         partnership.merge(tmp_path / "board.csv")
+
+
+def test_the_summary_ends_with_the_comparators_for_each_latest_period(
+    partnership: Partnership, tmp_path: Path
+) -> None:
+    from skp_desktop.services.comparators import ComparatorChange, set_comparators
+
+    coordinator = partnership.coordinator
+    accept_all(coordinator)
+    set_comparators(
+        coordinator,
+        CAT1,
+        [
+            ComparatorChange("London", Q1, "95.5"),  # not the latest period: not in the Summary
+            ComparatorChange("London", Q2, "97.25"),
+            ComparatorChange("England", Q2, "93"),
+        ],
+        "coordinator",
+    )
+    set_comparators(
+        coordinator, TRAINED, [ComparatorChange("Statistical neighbours", Q2, "38")], "c"
+    )
+    book = openpyxl.load_workbook(partnership.merge(tmp_path / "compared.xlsx").path)
+    sheet = book["Summary"]
+    header = header_row_of(sheet)
+    headings = [c.value for c in sheet[header]]
+    assert headings[: len(headings) - 3][-1] == "Note"  # the columns of before, then the new
+    assert headings[-3:] == ["London", "England", "Statistical neighbours"]
+    (table,) = sheet.tables.values()
+    assert table.ref.split(":")[1].startswith("N")  # the Table takes the new columns in
+    summary = {r["Code"]: r for r in rows(sheet, header)}
+    cat1 = summary[CAT1]
+    assert (cat1["Value"], cat1["London"], cat1["England"]) == (100, 97.25, 93)
+    assert cat1["Statistical neighbours"] is None
+    assert (summary[TRAINED]["London"], summary[TRAINED]["Statistical neighbours"]) == (None, 38)
+    # No accepted figure: no latest period, so nothing to compare.
+    assert summary["SAFER-P1-S1"]["London"] is None
+    (row,) = [r for r in sheet.iter_rows(min_row=header + 1) if r[0].value == CAT1]
+    assert row[11].number_format == "#,##0.00" and row[12].number_format == "#,##0.0"
+    assert any("London and England" in (c.value or "") for c in sheet["A"][:header])
+    assert audit.verify(coordinator).ok
+
+
+def test_without_comparators_the_summary_has_empty_london_and_england_columns(
+    partnership: Partnership, tmp_path: Path
+) -> None:
+    accept_all(partnership.coordinator)
+    sheet = openpyxl.load_workbook(partnership.merge(tmp_path / "plain.xlsx").path)["Summary"]
+    header = header_row_of(sheet)
+    assert [c.value for c in sheet[header]][-2:] == ["London", "England"]
+    assert all(r["London"] is None and r["England"] is None for r in rows(sheet, header))

@@ -208,3 +208,43 @@ def test_roles_are_a_postgresql_matter_only(database_file: Path) -> None:
             assert not inspect(connection).has_table("service_roles")
     finally:
         db.dispose()
+
+
+@pytest.mark.postgresql
+def test_due_dates_and_comparators_are_the_coordinators_to_change_and_everyones_to_read(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    from datetime import date
+
+    import psycopg
+
+    from skp_desktop.services.comparators import list_comparators, set_comparator
+    from skp_desktop.services.completeness import completeness
+    from skp_desktop.services.due_dates import set_due_date
+
+    coordinator = _as(postgres_server, shared, COORDINATOR)
+    try:
+        set_due_date(coordinator, PERIOD, date(2024, 7, 12), COORDINATOR)
+        set_comparator(coordinator, CAT1, "London", PERIOD, "93.5", COORDINATOR)
+        assert audit.verify(coordinator).ok
+    finally:
+        coordinator.dispose()
+    for login in (MANAGER, AUDITOR):
+        db = _as(postgres_server, shared, login)
+        try:
+            report = completeness(db, first=PERIOD, last=PERIOD, today=date(2024, 8, 1))
+            assert report.due_dates[0].due == date(2024, 7, 12)
+            assert [e.value for e in list_comparators(db, CAT1)] == [93.5]
+            with pytest.raises(StoreUnavailable, match="may not make this change"):
+                set_due_date(db, PERIOD, date(2024, 7, 20), login)
+            with pytest.raises(StoreUnavailable, match="may not make this change"):
+                set_comparator(db, CAT1, "England", PERIOD, "90", login)
+        finally:
+            db.dispose()
+        with postgres_server.connect(shared, user=login) as raw:
+            for statement in (
+                "UPDATE due_dates SET due_on = '2024-12-31'",
+                "DELETE FROM comparator_values",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    raw.execute(statement)

@@ -3,7 +3,8 @@
 The matrix says each state in a word with a symbol, and by colour; an overdue return says so in
 words. The heatmap draws the same matrix; the chase list (overdue returns, longest first) is
 copied as tab-separated text or exported. A submitted return can be accepted or returned with a
-query from here. Database work runs in the window's worker; nothing here waits on it.
+query from here, and the coordinator sets a quarter's due date on the line under the summary.
+Database work runs in the window's worker; nothing here waits on it.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.charts.theme import DARK, LIGHT, STATE_LABELS, STATE_MEANINGS
+from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import Period, parse_period
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
 from skp_desktop.ui.pages.return_page import period_choices
 from skp_desktop.ui.rag_style import is_dark
 
@@ -122,6 +125,8 @@ def cell_description(cell: CompletenessCell) -> str:
     meaning = STATE_MEANINGS[cell.state]
     revision = f" (revision {cell.revision})" if cell.revision else ""
     due = f"Due by {cell.due.strftime('%d/%m/%Y')}"
+    if cell.due_set:
+        due += " (the date the coordinator set)"
     if cell.overdue:
         due += f": overdue by {cell.days_overdue} day{'s' if cell.days_overdue != 1 else ''}"
     return f"{where}: {cell.state}{revision}, {meaning}. {due}."
@@ -161,12 +166,16 @@ class CompletenessModel(QAbstractTableModel):
         if section == 0:
             return "Service" if role == Qt.ItemDataRole.DisplayRole else None
         period = self.report.periods[section - 1]
-        due = self.report.cells[0][section - 1].due if self.report.cells else None
-        due_text = f"due {due.strftime('%d/%m/%Y')}" if due else ""
+        dues = self.report.due_dates
+        due = dues[section - 1] if section - 1 < len(dues) else None
+        if due is None:
+            return period.short_label if role == Qt.ItemDataRole.DisplayRole else None
+        when = f"due {due.due.strftime('%d/%m/%Y')}"
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{period.short_label}\n{due_text}"
+            # "set": the coordinator chose this date; otherwise it is the usual one.
+            return f"{period.short_label}\n{when}{' (set)' if due.is_set else ''}"
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"{period.label}, {due_text}"
+            return f"{period.label}, {due_text(due)}"
         return None
 
     def cell(self, index: _Index) -> CompletenessCell | None:
@@ -338,6 +347,7 @@ class CompletenessPage(QWidget):
         self.summary = QLabel("Reading the returns…")
         self.summary.setWordWrap(True)
         self.summary.setAccessibleName("Completeness summary")
+        self.due_editor = DueDateEditor()
 
         self.model = CompletenessModel(self)
         self.proxy = _Sorted(self.model, self)
@@ -411,6 +421,7 @@ class CompletenessPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.summary)
+        layout.addWidget(self.due_editor)
         layout.addWidget(splitter, 1)
 
         self.first_picker.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -425,6 +436,7 @@ class CompletenessPage(QWidget):
         self.open_button.clicked.connect(self._open)
         self.copy_button.clicked.connect(self.copy_chase_list)
         self.export_button.clicked.connect(self.export_chase_list)
+        self.due_editor.change_requested.connect(self.set_due_date)
         self._stale_heatmap = True
         self._loading = self._again = False
         self._notice = ""  # what the last action did, said before the summary
@@ -481,6 +493,7 @@ class CompletenessPage(QWidget):
             0, QHeaderView.ResizeMode.ResizeToContents
         )
         self.chase_model.set_cells(report.chase_list())
+        self.due_editor.set_dues(report.due_dates, self._writable())
         self.matrix.resizeRowsToContents()
         if current.isValid():
             self.matrix.setCurrentIndex(self.proxy.index(current.row(), current.column()))
@@ -534,10 +547,15 @@ class CompletenessPage(QWidget):
         index = self.matrix.currentIndex()
         return index.data(CELL_ROLE) if index.isValid() else None
 
+    def _writable(self) -> bool:
+        db = self.context.database()
+        return db is not None and not getattr(db, "read_only", False)
+
     def _on_current(self) -> None:
         cell = self.selected_cell()
-        db = self.context.database()
-        writable = db is not None and not getattr(db, "read_only", False)
+        writable = self._writable()
+        if cell is not None:
+            self.due_editor.follow(cell.period.code)
         submitted = cell is not None and cell.state == "submitted"
         self.accept_button.setEnabled(submitted and writable)
         self.query_button.setEnabled(submitted and writable)
@@ -604,6 +622,36 @@ class CompletenessPage(QWidget):
         def failed(exc: Exception) -> None:
             self._on_current()
             self.context.failed(exc)
+
+        self.context.worker.run(work, done, failed)
+
+    # --- due dates -----------------------------------------------------------------------
+
+    def set_due_date(self, period: str, when: date | None) -> None:
+        """Set (or, with None, clear) the date a quarter's returns are due by, then re-read."""
+        db, actor = self.context.database(), self.context.actor()
+        if db is None:
+            return
+
+        def work() -> Any:
+            from skp_desktop.services.due_dates import set_due_date
+
+            return set_due_date(db, period, when, actor)
+
+        def done(due: Any) -> None:
+            how = "" if due.is_set else ", the usual date"
+            self._notice = (
+                f"Returns for {due.period.label} are now due by "
+                f"{due.due.strftime('%d/%m/%Y')}{how}. "
+            )
+            self.refresh()
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, SkpError):
+                self.due_editor.show_problem(str(exc))
+            else:
+                self.due_editor.show_problem("something went wrong")
+                self.context.failed(exc)
 
         self.context.worker.run(work, done, failed)
 

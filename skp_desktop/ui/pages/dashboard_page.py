@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,7 +25,11 @@ from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView
+from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
+
+if TYPE_CHECKING:
+    from skp_desktop.services.comparators import ComparatorEntry
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -72,9 +78,23 @@ class TrendTableModel(QAbstractTableModel):
 
 
 class IndicatorChartDialog(QDialog):
-    """One indicator large: its trend chart and the table of its figures; export the chart."""
+    """One indicator large: its trend chart and the table of its figures; export the chart.
 
-    def __init__(self, series: TrendSeries, figure: Any, parent: QWidget | None = None) -> None:
+    Given `comparators`, a second tab lets the coordinator enter the indicator's comparator
+    figures (London, England …); saving asks the window, which redraws through `show_series`.
+    """
+
+    comparators_save_requested = Signal(str, object)  # indicator code, (changes, source)
+
+    def __init__(
+        self,
+        series: TrendSeries,
+        figure: Any,
+        parent: QWidget | None = None,
+        *,
+        comparators: Sequence[ComparatorEntry] | None = None,
+        editable: bool = False,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{series.code} — {series.title}")
         self.resize(1100, 620)
@@ -86,10 +106,25 @@ class IndicatorChartDialog(QDialog):
         self.table.setModel(TrendTableModel(series, self))
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.comparators: ComparatorsEditor | None = None
         splitter = QSplitter()
         splitter.addWidget(self.chart)
-        splitter.addWidget(self.table)
-        splitter.setSizes([760, 340])
+        if comparators is None:
+            splitter.addWidget(self.table)
+            splitter.setSizes([760, 340])
+        else:
+            self.comparators = ComparatorsEditor()
+            self.comparators.save_requested.connect(
+                lambda payload: self.comparators_save_requested.emit(self.series.code, payload)
+            )
+            self._editable = editable
+            self._load_comparators(series, comparators)
+            self.tabs = QTabWidget()
+            self.tabs.setAccessibleName("Figures and comparators")
+            self.tabs.addTab(self.table, "&Figures")
+            self.tabs.addTab(self.comparators, "C&omparators")
+            splitter.addWidget(self.tabs)
+            splitter.setSizes([700, 400])
         export = QPushButton("&Export chart…")
         export.clicked.connect(self.export)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -98,6 +133,38 @@ class IndicatorChartDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(buttons)
+
+    def _load_comparators(self, series: TrendSeries, entries: Sequence[ComparatorEntry]) -> None:
+        assert self.comparators is not None
+        self.comparators.load(
+            [point.period for point in series.points],
+            entries,
+            unit=series.unit.value,
+            editable=self._editable,
+        )
+
+    def reject(self) -> None:
+        """Close, after asking when typed comparator figures have not been saved."""
+        waiting = len(self.comparators.model.pending()) if self.comparators is not None else 0
+        if waiting and not dialogs.confirm(
+            self,
+            "Comparators not saved",
+            f"{waiting} comparator figure{'s' if waiting != 1 else ''} typed here "
+            f"{'have' if waiting != 1 else 'has'} not been saved. Close without saving?",
+        ):
+            return
+        super().reject()
+
+    def show_series(
+        self, series: TrendSeries, figure: Any, comparators: Sequence[ComparatorEntry]
+    ) -> None:
+        """The indicator again after its comparators changed: chart, figures and editor."""
+        self.series = series
+        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.table.setModel(TrendTableModel(series, self))
+        if self.comparators is not None:
+            self._load_comparators(series, comparators)
+            self.comparators.status.setText("Saved: the chart shows the comparators.")
 
     def export(self) -> None:
         path = dialogs.save_file(
