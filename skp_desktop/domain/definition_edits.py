@@ -707,6 +707,8 @@ def describe_field_value(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, Decimal):
         return format_decimal(value)
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, Unit | Polarity | Level | Frequency):
         return value.value
     text = str(value)
