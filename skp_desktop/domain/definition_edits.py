@@ -465,6 +465,17 @@ def parse_target_year(text: object) -> Period:
     return year
 
 
+def past_year_problem(year: Period, applies_from: Period | None) -> str | None:
+    """Why a target for `year` cannot change in a version applying from `applies_from`."""
+    if applies_from is None or year.start >= applies_from.start:
+        return None
+    return (
+        f"{year.short_label} starts before {applies_from.label}: a yearly target covers the "
+        f"whole year, so set it with definitions that apply from {year.code}-Q1 or earlier, "
+        "or set it for a later year"
+    )
+
+
 def check_target(spec: IndicatorSpec, value: object) -> Decimal | None:
     """A target for the indicator (None removes it); ValidationError when it cannot be one."""
     if _blank(value):
@@ -657,16 +668,9 @@ def plan_version(
             old = held_targets.get((code, year.code))
             if old == value:
                 continue
-            if guard_past_targets and period is not None and year.start < period.start:
-                problems.append(
-                    FieldProblem(
-                        code,
-                        f"target {year.code}",
-                        f"{year.short_label} starts before {period.label}: a yearly target "
-                        "covers the whole year, so set it with definitions that apply from "
-                        f"{year.code}-Q1 or earlier, or set it for a later year",
-                    )
-                )
+            early = past_year_problem(year, period) if guard_past_targets else None
+            if early is not None:
+                problems.append(FieldProblem(code, f"target {year.code}", early))
                 continue
             target_changes.append(TargetChange(code, year.code, old, value))
 
