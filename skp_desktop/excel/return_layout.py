@@ -299,7 +299,7 @@ def add_meta_sheet(
     """The very hidden `_meta` sheet: key and value, every value written as text."""
     header = data.header
     sheet = workbook.create_sheet(META_SHEET)
-    pairs: list[tuple[str, str]] = [
+    pairs = [
         ("format", FORMAT),
         ("format_version", FORMAT_VERSION),
         ("kind", header.kind),
@@ -313,16 +313,28 @@ def add_meta_sheet(
         ("app_version", header.app_version),
     ]
     if payload is not None and header.kind != KIND_TEMPLATE:
-        for index, chunk in enumerate(split_payload(payload), start=1):
-            pairs.append(("payload" if index == 1 else f"payload_{index}", chunk))
-        pairs.append(("payload_sha256", digest or ""))
+        pairs += payload_pairs(payload, digest or "")
+    fill_meta_sheet(sheet, pairs)
+    return sheet
+
+
+def payload_pairs(payload: str, digest: str) -> list[tuple[str, str]]:
+    """`payload`, `payload_2`, … in cell-sized pieces, then `payload_sha256`."""
+    pairs = [
+        ("payload" if index == 1 else f"payload_{index}", chunk)
+        for index, chunk in enumerate(split_payload(payload), start=1)
+    ]
+    return [*pairs, ("payload_sha256", digest)]
+
+
+def fill_meta_sheet(sheet: Worksheet, pairs: list[tuple[str, str]]) -> None:
+    """Key and value pairs down two columns, every value as text; the sheet very hidden."""
     for row, (key, value) in enumerate(pairs, start=1):
         put_text(sheet.cell(row, 1), key)
         put_text(sheet.cell(row, 2), value)
     sheet.column_dimensions["A"].width = 22
     sheet.column_dimensions["B"].width = 80
     sheet.sheet_state = "veryHidden"
-    return sheet
 
 
 def save_atomically(workbook: Workbook, out: Path) -> None:

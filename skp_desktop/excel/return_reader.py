@@ -112,9 +112,8 @@ def _plain(cell: RawCell) -> str:
     return cell.text.strip()
 
 
-def read_meta(workbook: RawWorkbook) -> FileMeta:
-    """The `_meta` sheet's keys and values; RejectedFile when it is not this format."""
-    sheet = workbook.sheets[META_SHEET]
+def meta_cells(sheet: RawSheet) -> dict[str, RawCell]:
+    """A `_meta` sheet's value cells by key (the first of each); a formula refuses the file."""
     values: dict[str, RawCell] = {}
     for row in sheet.row_numbers()[:META_ROWS]:
         key_cell, value_cell = sheet.get(row, 1), sheet.get(row, 2)
@@ -128,6 +127,13 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
             raise reject(
                 "a formula in the _meta sheet: it was changed", sheet=cell.sheet, cell=cell.ref
             )
+    return values
+
+
+def read_meta(workbook: RawWorkbook) -> FileMeta:
+    """The `_meta` sheet's keys and values; RejectedFile when it is not this format."""
+    sheet = workbook.sheets[META_SHEET]
+    values = meta_cells(sheet)
 
     def text(key: str) -> str | None:
         cell = values.get(key)
@@ -147,7 +153,7 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
         )
         raise RejectedFile(meta_problems)
     version = text("format_version")
-    if _whole(version) != int(FORMAT_VERSION):
+    if whole_number(version) != int(FORMAT_VERSION):
         at(
             "format_version",
             f"the file is format version {(version or '?')[:20]}, and this version of SKP Returns "
@@ -160,14 +166,14 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
     for key in ("service", "period"):
         if not text(key):
             at(key, f"_meta has no {key}: the file was changed or damaged")
-    revision = _whole(text("revision"))
+    revision = whole_number(text("revision"))
     if kind == KIND_RETURN and (revision is None or revision < 1):
         at(
             "revision",
             f"the revision '{(text('revision') or '')[:20]}' is not a whole number of 1 or more",
         )
-    definitions_version = _whole(text("definitions_version"))
-    payload, payload_problem = _joined_payload(values)
+    definitions_version = whole_number(text("definitions_version"))
+    payload, payload_problem = joined_payload(values)
     if payload_problem:
         meta_problems.append(payload_problem)
     if meta_problems:
@@ -189,7 +195,7 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
     )
 
 
-def _whole(text: str | None) -> int | None:
+def whole_number(text: str | None) -> int | None:
     """A whole number written as text ("1", or "1.0" after a spreadsheet's help), else None."""
     if text is None or len(text) > 20:
         return None
@@ -202,7 +208,7 @@ def _whole(text: str | None) -> int | None:
     return int(number)
 
 
-def _joined_payload(values: Mapping[str, RawCell]) -> tuple[str | None, ValidationError | None]:
+def joined_payload(values: Mapping[str, RawCell]) -> tuple[str | None, ValidationError | None]:
     """`payload`, `payload_2`, … joined; a gap in the numbering is a damaged file."""
     pieces: dict[int, str] = {}
     for key, cell in values.items():

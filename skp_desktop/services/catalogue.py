@@ -221,9 +221,14 @@ def indicator_infos(
     service: Service | None = None,
     period: Period | None = None,
     include_context: bool = False,
+    version: DefinitionsVersion | None = None,
 ) -> list[IndicatorInfo]:
-    """Indicators with the definitions in force for `period` (the newest when None)."""
-    version = definitions_version_for(session, period)
+    """Indicators with the definitions in force for `period` (the newest when None).
+
+    `version` reads them as that definitions version instead: a return is read with the
+    version it was made with, even when a later one is now in force for its period.
+    """
+    version = version or definitions_version_for(session, period)
     query = (
         select(IndicatorDefinition, Indicator)
         .join(Indicator, IndicatorDefinition.indicator_id == Indicator.id)

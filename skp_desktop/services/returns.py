@@ -62,7 +62,7 @@ from skp_desktop.services.entries import (
 )
 from skp_desktop.services.forms import form_for
 from skp_desktop.store.audit import append_event
-from skp_desktop.store.models import Indicator, Return, Service, Value
+from skp_desktop.store.models import DefinitionsVersion, Indicator, Return, Service, Value
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
 # --- lookups -----------------------------------------------------------------------------
@@ -92,11 +92,19 @@ def latest_return(session: Session, service: Service, period: Period) -> Return 
     )
 
 
-def due_indicators(session: Session, service: Service, period: Period) -> list[IndicatorInfo]:
-    """The service's indicators that its return for this period asks for, in form order."""
+def due_indicators(
+    session: Session,
+    service: Service,
+    period: Period,
+    version: DefinitionsVersion | None = None,
+) -> list[IndicatorInfo]:
+    """The service's indicators that its return for this period asks for, in form order.
+
+    With `version`, as that definitions version has them (a return's own version).
+    """
     infos = [
         info
-        for info in indicator_infos(session, service=service, period=period)
+        for info in indicator_infos(session, service=service, period=period, version=version)
         if is_due(info.rules.frequency, period)
     ]
     layout = form_for(service.code)
@@ -184,7 +192,8 @@ def problems_with_history(
 def _build_view(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
-    infos = due_indicators(session, service, period)
+    # A revision is read with the definitions it was made with, never a later version's.
+    infos = due_indicators(session, service, period, ret.definitions_version if ret else None)
     stored: dict[str, Value] = {}
     if ret is not None:
         for row in ret.values:

@@ -32,6 +32,12 @@ ACTION_WORDS = {
     "return.return": "returned with query",
     "return.import": "imported",
     "catalogue.load": "catalogue loaded",
+    "definitions.publish": "definitions published",
+    "definitions.import": "definitions pack imported",
+    "definitions.change": "definition changed",
+    "definitions.add": "indicator added",
+    "definitions.target": "target set",
+    "definitions.draft": "draft moved to new definitions",
 }
 
 # fetch(before_id) runs the query off the UI thread and calls back with the page.

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACES = ("Return", "Dashboard", "Import", "Completeness", "Merge", "History")
+PLACES = ("Return", "Dashboard", "Import", "Completeness", "Merge", "Definitions", "History")
 
 
 class MainWindow(QMainWindow):
@@ -170,6 +170,11 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.completeness_page)
         self.merge_page = MergePage(desk)
         self.pages.addWidget(self.merge_page)
+        from skp_desktop.ui.pages.definitions_page import DefinitionsPage
+
+        self.definitions_page = DefinitionsPage(desk)
+        self.pages.addWidget(self.definitions_page)
+        self.definitions_page.definitions_changed.connect(self._definitions_changed)
         self.completeness_page.open_return_requested.connect(self.show_return_at)
         self.merge_page.review_requested.connect(
             lambda: self.places.setCurrentRow(PLACES.index("Completeness"))
@@ -448,6 +453,7 @@ class MainWindow(QMainWindow):
         self._target = db.display_name if db.is_sqlite else target
         self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
         self._fill_recent()
+        self.definitions_page.database_changed()
         self.return_page.set_services(services, self._settings.last_service)
         self.dashboard_page.set_scopes(services, themes)
         self._refresh_history_choices([s.code for s in services])
@@ -475,6 +481,11 @@ class MainWindow(QMainWindow):
                 APP_NAME,
                 f"Today's backup of the database could not be made.\n\n{backup_problem}",
             )
+
+    def _definitions_changed(self) -> None:
+        """A definitions version was published or imported: the open return may use it now."""
+        if self.controller is not None and self.controller.db is not None:
+            self.controller.reload()
 
     # --- charts --------------------------------------------------------------------------
 
