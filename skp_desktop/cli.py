@@ -263,7 +263,7 @@ def cmd_reopen(args: argparse.Namespace, db: Database) -> int:
 
 
 def cmd_history(args: argparse.Namespace, db: Database) -> int:
-    entries = audit.history(
+    events = audit.history(
         db, service=args.service, period=args.period, indicator=args.indicator, limit=args.limit
     )
     rows = [
@@ -281,14 +281,14 @@ def cmd_history(args: argparse.Namespace, db: Database) -> int:
             "reason": e.reason,
             "source": e.source,
         }
-        for e in entries
+        for e in events
     ]
     if args.json:
         _print_json(rows)
     else:
         headers = ["ID", "AT", "ACTOR", "ACTION", "SERVICE", "PERIOD", "REV", "INDICATOR"]
         table = []
-        for e in entries:
+        for e in events:
             change = e.new or ""
             if e.action == "value.set":
                 change = (
