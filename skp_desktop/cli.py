@@ -22,7 +22,7 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import audit, catalogue, entries, exchange, returns, setup, trends
+from skp_desktop.services import audit, catalogue, entries, exchange, returns, review, setup, trends
 from skp_desktop.services import completeness as completeness_service
 from skp_desktop.services import merge as merge_service
 from skp_desktop.services.database import Database, default_actor, open_database
@@ -161,6 +161,10 @@ def _return_rows(view: ReturnView) -> list[dict[str, Any]]:
                 "explanation": row.explanation,
                 "status": view.state,
                 "revision": view.revision,
+                # The coordinator's query on the latest returned revision, and its answer.
+                "query": row.query.question if row.query else None,
+                "query_revision": row.query.asked_revision if row.query else None,
+                "answer": row.query.answer if row.query else None,
             }
         )
     return rows
@@ -198,6 +202,16 @@ def _print_return(view: ReturnView) -> None:
     for row in view.rows:
         for problem in row.problems:
             print(f"{problem.severity.value}: {row.code} {problem.field}: {problem.message}")
+    if view.queries is not None:
+        queries = view.queries
+        said = f": {queries.reason}" if queries.reason else ""
+        print(f"Revision {queries.asked_revision} was returned {queries.returned_how}{said}")
+        for query in queries.queries:
+            print(f"query: {query.code}: {query.question}")
+            if query.answered:
+                print(f"answer: {query.code}: {query.answer} (revision {query.answer_revision})")
+            elif view.open_queries:
+                print(f"answer: {query.code}: not answered yet")
 
 
 def cmd_enter(args: argparse.Namespace, db: Database) -> int:
@@ -259,6 +273,26 @@ def cmd_reopen(args: argparse.Namespace, db: Database) -> int:
         db, service=args.service, period=args.period, reason=args.reason, actor=args.actor
     )
     print(f"Reopened {view.service.code} {view.period} as revision {view.revision} (draft).")
+    return EXIT_OK
+
+
+def cmd_answer(args: argparse.Namespace, db: Database) -> int:
+    answers = _pairs(args.answers, "answer")
+    if not answers:
+        raise UsageError("give at least one CODE=TEXT")
+    blank = [code for code, text in answers.items() if not text.strip()]
+    if blank:
+        raise UsageError(f"give the answer's text: {', '.join(blank)} has none")
+    view = review.answer_queries(
+        db, service=args.service, period=args.period, answers=answers, actor=args.actor
+    )
+    left = len(view.open_queries)
+    print(
+        f"Answered {len(answers)} quer{'y' if len(answers) == 1 else 'ies'} in "
+        f"{view.service.code} {view.period} revision {view.revision}; "
+        f"{left} still to answer.",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -346,6 +380,17 @@ def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def cmd_feedback(args: argparse.Namespace, db: Database) -> int:
+    result = exchange.export_feedback(
+        db, service=args.service, period=args.period, out=args.out, actor=args.actor
+    )
+    print(
+        f"Wrote {result.path}: feedback on {result.service} {result.period} revision "
+        f"{result.revision} (payload sha256 {result.payload_sha256})"
+    )
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace, db: Database) -> int:
     result = exchange.write_template(
         db, service=args.service, period=args.period, out=args.out, actor=args.actor
@@ -369,6 +414,8 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
             print(outcome.line)
             for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
                 print(f"warning: {outcome.file}: {warning}", file=sys.stderr)
+            for code, question in outcome.queries if outcome.status == exchange.ACCEPTED else ():
+                print(f"query: {outcome.file}: {code}: {question}", file=sys.stderr)
     if args.dry_run:
         print("Dry run: nothing was written.", file=sys.stderr)
     if not outcomes:
@@ -465,6 +512,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("reopen", cmd_reopen, "start the next revision as a draft")
     return_args(p)
     p.add_argument("--reason", required=True)
+    p = command(
+        "answer",
+        cmd_answer,
+        "answer the coordinator's queries in the draft of the next revision (all or nothing)",
+    )
+    return_args(p)
+    p.add_argument("answers", nargs="*", metavar="CODE=TEXT", help="the answer to CODE's query")
     p = command("history", cmd_history, "audit events, newest first")
     p.add_argument("--service")
     p.add_argument("--period")
@@ -483,6 +537,13 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--theme", help="only this theme's indicators, e.g. SAFER-P3")
     p.add_argument("--out", required=True, metavar="FILE.pdf")
     p = command("export-return", cmd_export_return, "write the submitted return as an Excel file")
+    return_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p = command(
+        "feedback",
+        cmd_feedback,
+        "write a returned return with its queries as a feedback file for the service to import",
+    )
     return_args(p)
     p.add_argument("--out", required=True, metavar="FILE.xlsx")
     p = command("template", cmd_template, "write a blank return to fill in Excel or LibreOffice")
