@@ -185,6 +185,10 @@ def _return_rows(view: ReturnView) -> list[dict[str, Any]]:
                 "explanation": row.explanation,
                 "status": view.state,
                 "revision": view.revision,
+                # The coordinator's query on the latest returned revision, and its answer.
+                "query": row.query.question if row.query else None,
+                "query_revision": row.query.asked_revision if row.query else None,
+                "answer": row.query.answer if row.query else None,
             }
         )
     return rows
@@ -222,6 +226,16 @@ def _print_return(view: ReturnView) -> None:
     for row in view.rows:
         for problem in row.problems:
             print(f"{problem.severity.value}: {row.code} {problem.field}: {problem.message}")
+    if view.queries is not None:
+        queries = view.queries
+        said = f": {queries.reason}" if queries.reason else ""
+        print(f"Revision {queries.asked_revision} was returned {queries.returned_how}{said}")
+        for query in queries.queries:
+            print(f"query: {query.code}: {query.question}")
+            if query.answered:
+                print(f"answer: {query.code}: {query.answer} (revision {query.answer_revision})")
+            elif view.open_queries:
+                print(f"answer: {query.code}: not answered yet")
 
 
 def cmd_enter(args: argparse.Namespace, db: Database) -> int:
@@ -286,8 +300,28 @@ def cmd_reopen(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def cmd_answer(args: argparse.Namespace, db: Database) -> int:
+    answers = _pairs(args.answers, "answer")
+    if not answers:
+        raise UsageError("give at least one CODE=TEXT")
+    blank = [code for code, text in answers.items() if not text.strip()]
+    if blank:
+        raise UsageError(f"give the answer's text: {', '.join(blank)} has none")
+    view = review.answer_queries(
+        db, service=args.service, period=args.period, answers=answers, actor=args.actor
+    )
+    left = len(view.open_queries)
+    print(
+        f"Answered {len(answers)} quer{'y' if len(answers) == 1 else 'ies'} in "
+        f"{view.service.code} {view.period} revision {view.revision}; "
+        f"{left} still to answer.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def cmd_history(args: argparse.Namespace, db: Database) -> int:
-    entries = audit.history(
+    events = audit.history(
         db, service=args.service, period=args.period, indicator=args.indicator, limit=args.limit
     )
     rows = [
@@ -305,14 +339,14 @@ def cmd_history(args: argparse.Namespace, db: Database) -> int:
             "reason": e.reason,
             "source": e.source,
         }
-        for e in entries
+        for e in events
     ]
     if args.json:
         _print_json(rows)
     else:
         headers = ["ID", "AT", "ACTOR", "ACTION", "SERVICE", "PERIOD", "REV", "INDICATOR"]
         table = []
-        for e in entries:
+        for e in events:
             change = e.new or ""
             if e.action == "value.set":
                 change = (
@@ -370,6 +404,17 @@ def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
+def cmd_feedback(args: argparse.Namespace, db: Database) -> int:
+    result = exchange.export_feedback(
+        db, service=args.service, period=args.period, out=args.out, actor=args.actor
+    )
+    print(
+        f"Wrote {result.path}: feedback on {result.service} {result.period} revision "
+        f"{result.revision} (payload sha256 {result.payload_sha256})"
+    )
+    return EXIT_OK
+
+
 def cmd_template(args: argparse.Namespace, db: Database) -> int:
     result = exchange.write_template(
         db, service=args.service, period=args.period, out=args.out, actor=args.actor
@@ -384,6 +429,8 @@ def _print_outcome(outcome: exchange.ImportOutcome) -> None:
     print(outcome.line, flush=True)
     for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
         print(f"warning: {outcome.file}: {warning}", file=sys.stderr, flush=True)
+    for code, question in outcome.queries if outcome.status == exchange.ACCEPTED else ():
+        print(f"query: {outcome.file}: {code}: {question}", file=sys.stderr, flush=True)
 
 
 def cmd_import(args: argparse.Namespace, db: Database) -> int:
@@ -746,6 +793,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("reopen", cmd_reopen, "start the next revision as a draft")
     return_args(p)
     p.add_argument("--reason", required=True)
+    p = command(
+        "answer",
+        cmd_answer,
+        "answer the coordinator's queries in the draft of the next revision (all or nothing)",
+    )
+    return_args(p)
+    p.add_argument("answers", nargs="*", metavar="CODE=TEXT", help="the answer to CODE's query")
     p = command("history", cmd_history, "audit events, newest first")
     p.add_argument("--service")
     p.add_argument("--period")
@@ -764,6 +818,13 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--theme", help="only this theme's indicators, e.g. SAFER-P3")
     p.add_argument("--out", required=True, metavar="FILE.pdf")
     p = command("export-return", cmd_export_return, "write the submitted return as an Excel file")
+    return_args(p)
+    p.add_argument("--out", required=True, metavar="FILE.xlsx")
+    p = command(
+        "feedback",
+        cmd_feedback,
+        "write a returned return with its queries as a feedback file for the service to import",
+    )
     return_args(p)
     p.add_argument("--out", required=True, metavar="FILE.xlsx")
     p = command("template", cmd_template, "write a blank return to fill in Excel or LibreOffice")

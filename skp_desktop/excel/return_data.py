@@ -15,6 +15,10 @@ FORMAT = "skp-return"
 FORMAT_VERSION = "1"
 KIND_RETURN = "return"
 KIND_TEMPLATE = "template"
+# A returned revision sent back to the service with the coordinator's queries (an addition).
+KIND_FEEDBACK = "feedback"
+# Kinds whose figures are signed in `payload` and must agree with the visible cells.
+SIGNED_KINDS = (KIND_RETURN, KIND_FEEDBACK)
 
 RETURN_SHEET = "Return"
 INSTRUCTIONS_SHEET = "Instructions"
@@ -37,6 +41,11 @@ COLUMNS = (
 )
 # The columns whose cells are read back on import; the others are for people.
 INPUT_COLUMNS = ("Numerator", "Denominator", "Value", "Commentary", "Explanation")
+# Added at the right end of the table when a file carries queries (feedback) or answers (the
+# next revision's return); checked against the signed `queries` or `answers` on import.
+QUERY_COLUMN = "Query"
+ANSWER_COLUMN = "Answer"
+QUERY_COLUMNS = (QUERY_COLUMN, ANSWER_COLUMN)
 
 # _meta keys in the order they are written; payload_2, payload_3, … follow payload when long.
 META_KEYS = (
@@ -53,6 +62,10 @@ META_KEYS = (
     "app_version",
     "payload",
     "payload_sha256",
+    "queries",  # feedback files: the coordinator's queries, signed by queries_sha256
+    "queries_sha256",
+    "answers",  # a return answering queries: the service's answers, signed by answers_sha256
+    "answers_sha256",
 )
 
 # Excel's limit on the characters in one cell.
@@ -91,7 +104,7 @@ class EntryData:
 class ReturnHeader:
     """Who and what a return file is about; written to the header block and to `_meta`."""
 
-    kind: str  # KIND_RETURN or KIND_TEMPLATE
+    kind: str  # KIND_RETURN, KIND_FEEDBACK or KIND_TEMPLATE
     service: str
     service_name: str
     period: str
@@ -124,8 +137,34 @@ class ReturnLine:
 
 
 @dataclass(frozen=True)
+class QueryLine:
+    """The coordinator's question on one indicator, and the service's answer when it has one."""
+
+    code: str
+    question: str
+    answer: str | None = None
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    """The queries a returned revision was sent back with (and, in the next return, answered)."""
+
+    revision: int  # the revision the queries were asked on
+    lines: tuple[QueryLine, ...]
+    reason: str | None = None  # what the coordinator said about the return as a whole
+    asked_by: str | None = None
+    asked_at: str | None = None  # ISO 8601 UTC
+
+    def line(self, code: str) -> QueryLine | None:
+        """The query on an indicator, if there is one."""
+        return next((line for line in self.lines if line.code == code), None)
+
+
+@dataclass(frozen=True)
 class ReturnFile:
-    """Everything a return file or a blank template shows."""
+    """Everything a return file, a feedback file or a blank template shows."""
 
     header: ReturnHeader
     lines: tuple[ReturnLine, ...]
+    queries: QuerySet | None = None  # a feedback file's queries
+    answers: QuerySet | None = None  # a return's answers to the previous revision's queries

@@ -20,8 +20,10 @@ from skp_desktop.domain.definitions import Unit
 from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.values import canonical_text
 from skp_desktop.excel.cell_text import cell_text, starts_like_formula
-from skp_desktop.excel.payload import split_payload
+from skp_desktop.excel.payload import payload_digest, split_payload
+from skp_desktop.excel.query_payload import canonical_answers, canonical_queries
 from skp_desktop.excel.return_data import (
+    ANSWER_COLUMN,
     CELL_CHARACTER_LIMIT,
     COLUMNS,
     DEFINITIONS_SHEET,
@@ -30,6 +32,7 @@ from skp_desktop.excel.return_data import (
     INSTRUCTIONS_SHEET,
     KIND_TEMPLATE,
     META_SHEET,
+    QUERY_COLUMN,
     RETURN_SHEET,
     ReturnFile,
     ReturnLine,
@@ -53,12 +56,15 @@ COLUMN_WIDTHS = {
     "Explanation": 40,
 }
 WRAPPED = frozenset({"Indicator", "Commentary", "Explanation"})
+QUERY_WIDTH = 45
 
 BOLD = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 LOCKED_FILL = PatternFill("solid", fgColor="EDEDED")
+# A queried indicator's Query and Answer cells; the words say it, the colour draws the eye.
+QUERY_FILL = PatternFill("solid", fgColor="F8CBAD")
 # Light fills with dark text; the word carries the meaning, the colour only helps.
 RAG_FILLS = {
     "Green": PatternFill("solid", fgColor="C6EFCE"),
@@ -314,17 +320,17 @@ def add_meta_sheet(
     ]
     if payload is not None and header.kind != KIND_TEMPLATE:
         pairs += payload_pairs(payload, digest or "")
+        if data.queries is not None:
+            pairs += _signed("queries", canonical_queries(data.queries))
+        if data.answers is not None:
+            pairs += _signed("answers", canonical_answers(data.answers))
     fill_meta_sheet(sheet, pairs)
     return sheet
 
 
 def payload_pairs(payload: str, digest: str) -> list[tuple[str, str]]:
     """`payload`, `payload_2`, … in cell-sized pieces, then `payload_sha256`."""
-    pairs = [
-        ("payload" if index == 1 else f"payload_{index}", chunk)
-        for index, chunk in enumerate(split_payload(payload), start=1)
-    ]
-    return [*pairs, ("payload_sha256", digest)]
+    return _signed("payload", payload, digest)
 
 
 def fill_meta_sheet(sheet: Worksheet, pairs: list[tuple[str, str]]) -> None:
@@ -335,6 +341,54 @@ def fill_meta_sheet(sheet: Worksheet, pairs: list[tuple[str, str]]) -> None:
     sheet.column_dimensions["A"].width = 22
     sheet.column_dimensions["B"].width = 80
     sheet.sheet_state = "veryHidden"
+
+
+def _signed(key: str, text: str, digest: str | None = None) -> list[tuple[str, str]]:
+    """`key`, `key_2`, … holding `text` in cell-sized pieces, then `key_sha256`."""
+    pairs = [
+        (key if index == 1 else f"{key}_{index}", chunk)
+        for index, chunk in enumerate(split_payload(text), start=1)
+    ]
+    pairs.append((f"{key}_sha256", digest or payload_digest(text)))
+    return pairs
+
+
+def add_query_columns(layout: Layout, data: ReturnFile) -> None:
+    """Query (and Answer) columns at the right end of the table, each queried row highlighted.
+
+    A feedback file shows the coordinator's queries; the next revision's return file shows
+    them with the service's answers. Readers of format version 1 find their columns by header
+    text, so these extra columns change nothing for them.
+    """
+    queries = data.answers if data.answers is not None else data.queries
+    if queries is None:
+        return
+    sheet = layout.sheet
+    names = [QUERY_COLUMN] + ([ANSWER_COLUMN] if data.answers is not None else [])
+    first = len(COLUMNS) + 1
+    for offset, name in enumerate(names):
+        column = first + offset
+        cell = sheet.cell(HEADER_ROW, column)
+        put_text(cell, name)
+        cell.font = BOLD
+        cell.fill = QUERY_FILL
+        cell.border = GRID
+        cell.alignment = TOP_WRAPPED
+        sheet.column_dimensions[get_column_letter(column)].width = QUERY_WIDTH
+    for code, row in layout.rows.items():
+        line = queries.line(code)
+        texts = [line.question if line else None]
+        if data.answers is not None:
+            texts.append(line.answer if line else None)
+        for offset, text in enumerate(texts):
+            cell = sheet.cell(row, first + offset)
+            put_text(cell, text, what=f"the {names[offset].lower()} on {code}")
+            cell.border = GRID
+            cell.alignment = TOP_WRAPPED
+            if line is not None:
+                cell.fill = QUERY_FILL
+    last_column = get_column_letter(first + len(names) - 1)
+    sheet.print_area = f"A1:{last_column}{layout.last_row}"
 
 
 def save_atomically(workbook: Workbook, out: Path) -> None:

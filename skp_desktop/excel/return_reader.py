@@ -9,7 +9,7 @@ still agrees: values are compared, never formatting), and entries that pass the 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
@@ -26,17 +26,24 @@ from skp_desktop.domain.values import (
 )
 from skp_desktop.excel.cell_text import comparable_text, entered_text
 from skp_desktop.excel.payload import parse_payload, payload_digest
+from skp_desktop.excel.query_payload import parse_answers, parse_queries
 from skp_desktop.excel.rejection import RejectedFile, problem, reject
 from skp_desktop.excel.return_data import (
+    ANSWER_COLUMN,
     COLUMNS,
     FORMAT,
     FORMAT_VERSION,
     INPUT_COLUMNS,
+    KIND_FEEDBACK,
     KIND_RETURN,
     KIND_TEMPLATE,
     META_SHEET,
+    QUERY_COLUMN,
+    QUERY_COLUMNS,
     RETURN_SHEET,
+    SIGNED_KINDS,
     EntryData,
+    QuerySet,
 )
 from skp_desktop.excel.safe_reader import RawCell, RawSheet, RawWorkbook, column_letter
 
@@ -45,7 +52,7 @@ HEADER_SEARCH_ROWS = 100
 META_ROWS = 500
 # Figures typed in Excel are doubles: more digits than this are binary noise, not data.
 DOUBLE_DIGITS = 15
-_PAYLOAD_KEY = re.compile(r"payload(?:_([0-9]{1,4}))?")
+_PIECE = r"(?:_([0-9]{1,4}))?"  # payload, payload_2, …: one text cut into cell-sized pieces
 _FIELD_COLUMN = {
     "numerator": "Numerator",
     "denominator": "Denominator",
@@ -72,6 +79,10 @@ class FileMeta:
     payload: str | None
     payload_sha256: str | None
     cells: Mapping[str, RawCell]
+    queries: str | None = None  # a feedback file's signed queries (canonical JSON)
+    queries_sha256: str | None = None
+    answers: str | None = None  # a return's signed answers to the queries before it
+    answers_sha256: str | None = None
 
     def located(self, key: str, message: str) -> ValidationError:
         """A problem at the cell that holds `key`, or on the _meta sheet when it is missing."""
@@ -86,7 +97,7 @@ class TableRow:
     row: int
     code: str
     code_cell: RawCell
-    cells: Mapping[str, RawCell | None]  # by column name
+    cells: Mapping[str, RawCell | None]  # by column name (Query and Answer when the file has them)
     refs: Mapping[str, str]  # column name -> cell reference, e.g. "F12"
 
 
@@ -98,6 +109,8 @@ class ImportedReturn:
     entries: tuple[EntryData, ...]
     modified_cells: tuple[str, ...] = ()  # e.g. "Return!F12": visible values taken over the payload
     warnings: tuple[str, ...] = ()  # e.g. "Return!F12: 160 is 60% higher than …"
+    queries: QuerySet | None = None  # a feedback file's queries, checked against the Query cells
+    answers: QuerySet | None = None  # a return's answers to the queries on the revision before
 
     @property
     def modified(self) -> bool:
@@ -161,21 +174,27 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
             "again from the same version",
         )
     kind = text("kind")
-    if kind not in (KIND_RETURN, KIND_TEMPLATE):
-        at("kind", f"_meta says the file is a '{(kind or '')[:40]}': expected return or template")
+    if kind not in (KIND_RETURN, KIND_FEEDBACK, KIND_TEMPLATE):
+        at(
+            "kind",
+            f"_meta says the file is a '{(kind or '')[:40]}': expected return, feedback or "
+            "template",
+        )
     for key in ("service", "period"):
         if not text(key):
             at(key, f"_meta has no {key}: the file was changed or damaged")
     revision = whole_number(text("revision"))
-    if kind == KIND_RETURN and (revision is None or revision < 1):
+    if kind in SIGNED_KINDS and (revision is None or revision < 1):
         at(
             "revision",
             f"the revision '{(text('revision') or '')[:20]}' is not a whole number of 1 or more",
         )
     definitions_version = whole_number(text("definitions_version"))
-    payload, payload_problem = joined_payload(values)
-    if payload_problem:
-        meta_problems.append(payload_problem)
+    joined: dict[str, str | None] = {}
+    for key in ("payload", "queries", "answers"):
+        joined[key], piece_problem = _joined(values, key)
+        if piece_problem:
+            meta_problems.append(piece_problem)
     if meta_problems:
         raise RejectedFile(meta_problems)
     assert kind is not None
@@ -183,15 +202,19 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
         kind=kind,
         service=text("service") or "",
         period=text("period") or "",
-        revision=revision if kind == KIND_RETURN else None,
+        revision=revision if kind in SIGNED_KINDS else None,
         return_id=text("return_id"),
         definitions_version=definitions_version,
         exported_at=text("exported_at"),
         exported_by=text("exported_by"),
         app_version=text("app_version"),
-        payload=payload,
+        payload=joined["payload"],
         payload_sha256=(text("payload_sha256") or "").lower() or None,
         cells=values,
+        queries=joined["queries"],
+        queries_sha256=(text("queries_sha256") or "").lower() or None,
+        answers=joined["answers"],
+        answers_sha256=(text("answers_sha256") or "").lower() or None,
     )
 
 
@@ -210,16 +233,22 @@ def whole_number(text: str | None) -> int | None:
 
 def joined_payload(values: Mapping[str, RawCell]) -> tuple[str | None, ValidationError | None]:
     """`payload`, `payload_2`, … joined; a gap in the numbering is a damaged file."""
+    return _joined(values, "payload")
+
+
+def _joined(values: Mapping[str, RawCell], name: str) -> tuple[str | None, ValidationError | None]:
+    """`name`, `name_2`, … joined (the payload, queries or answers); a gap is a damaged file."""
+    pattern = re.compile(re.escape(name) + _PIECE)
     pieces: dict[int, str] = {}
     for key, cell in values.items():
-        match = _PAYLOAD_KEY.fullmatch(key)
+        match = pattern.fullmatch(key)
         if match:
             pieces[int(match[1] or 1)] = cell.text
     if not pieces:
         return None, None
     missing = [n for n in range(1, max(pieces) + 1) if n not in pieces]
     if missing:
-        name = "payload" if missing[0] == 1 else f"payload_{missing[0]}"
+        name = name if missing[0] == 1 else f"{name}_{missing[0]}"
         return None, problem(
             f"_meta has no {name}: the file was changed or damaged", sheet=META_SHEET
         )
@@ -235,7 +264,7 @@ def _header_row(sheet: RawSheet) -> tuple[int, dict[str, int]]:
             break
         cells = sheet.row(row)
         if cells and cells[0].kind == "text" and _plain(cells[0]).casefold() == "code":
-            names = {name.casefold(): name for name in COLUMNS}
+            names = {name.casefold(): name for name in (*COLUMNS, *QUERY_COLUMNS)}
             columns: dict[str, int] = {}
             for cell in cells:
                 name = names.get(_plain(cell).casefold()) if cell.kind == "text" else None
@@ -264,11 +293,12 @@ def read_table(workbook: RawWorkbook) -> tuple[list[TableRow], list[ValidationEr
     rows: list[TableRow] = []
     problems: list[ValidationError] = []
     code_column = columns["Code"]
+    read = [*INPUT_COLUMNS, *(name for name in QUERY_COLUMNS if name in columns)]
     for row in sheet.row_numbers():
         if row <= header:
             continue
-        cells = {name: sheet.get(row, columns[name]) for name in INPUT_COLUMNS}
-        refs = {name: f"{column_letter(columns[name])}{row}" for name in INPUT_COLUMNS}
+        cells = {name: sheet.get(row, columns[name]) for name in read}
+        refs = {name: f"{column_letter(columns[name])}{row}" for name in read}
         code_cell = sheet.get(row, code_column)
         code = _plain(code_cell).upper() if code_cell else ""
         if code_cell is not None and code_cell.formula is not None:
@@ -602,7 +632,13 @@ def interpret(
     chosen: dict[str, EntryData] = {code: shown.entry for code, shown in visible.items()}
     from_payload = False
     modified: list[str] = []
-    if meta.kind == KIND_RETURN:
+    queries: QuerySet | None = None
+    answers: QuerySet | None = None
+    if meta.kind in SIGNED_KINDS:
+        queries, answers, query_problems = _queries_and_answers(
+            meta, by_code, definitions, return_label
+        )
+        problems.extend(query_problems)
         stored, payload_problems = _payload_entries(meta)
         problems.extend(payload_problems)
         if not payload_problems:
@@ -623,7 +659,8 @@ def interpret(
                     )
                 elif code in visible:
                     differences.extend(_differences(row, visible[code], stored[code]))
-            if differences and accept_modified:
+            # A feedback file goes back as the coordinator wrote it: never taken as modified.
+            if differences and accept_modified and meta.kind == KIND_RETURN:
                 modified = [f"{RETURN_SHEET}!{d.cell}" for d in differences]
             else:
                 problems.extend(differences)
@@ -652,7 +689,146 @@ def interpret(
         entries=tuple(entries),
         modified_cells=tuple(modified),
         warnings=tuple(warnings),
+        queries=queries,
+        answers=answers,
     )
+
+
+# --- queries and answers ------------------------------------------------------------------
+
+
+def _signed_set(
+    meta: FileMeta, key: str, parse: Callable[[str], QuerySet]
+) -> tuple[QuerySet | None, list[ValidationError]]:
+    """`queries` or `answers` from _meta when present and untouched."""
+    text: str | None = getattr(meta, key)
+    digest: str | None = getattr(meta, f"{key}_sha256")
+    if text is None:
+        if digest:
+            return None, [meta.located(f"{key}_sha256", f"_meta has no {key}: it was changed")]
+        return None, []
+    if digest != payload_digest(text):
+        return None, [
+            meta.located(
+                f"{key}_sha256",
+                f"the signed {key} in _meta do not match their SHA-256: the hidden part of the "
+                "file was changed after export",
+            )
+        ]
+    try:
+        return parse(text), []
+    except ValidationError as exc:
+        return None, [meta.located(key, f"the {key} cannot be read: {exc.message}")]
+
+
+def _cell_text(row: TableRow, column: str) -> tuple[str | None, ValidationError | None]:
+    try:
+        return read_text_cell(row.cells.get(column)), None
+    except ValidationError as exc:
+        return None, exc
+
+
+def _queries_and_answers(
+    meta: FileMeta,
+    by_code: Mapping[str, TableRow],
+    definitions: Mapping[str, Definition],
+    return_label: str,
+) -> tuple[QuerySet | None, QuerySet | None, list[ValidationError]]:
+    """A feedback file's queries or a return's answers, checked against _meta and the cells.
+
+    Each Query and Answer cell must show what is signed: an edited one is named, as a figure is.
+    """
+    problems: list[ValidationError] = []
+    queries = answers = None
+    if meta.kind == KIND_FEEDBACK:
+        queries, found = _signed_set(meta, "queries", parse_queries)
+        problems += found
+        if queries is None and not found:
+            problems.append(
+                meta.located(
+                    "queries",
+                    "the feedback file has no queries in _meta: it was changed or damaged",
+                )
+            )
+        elif queries is not None and queries.revision != meta.revision:
+            problems.append(
+                meta.located(
+                    "queries",
+                    f"the queries are about revision {queries.revision}, but the file is "
+                    f"revision {meta.revision}: it was changed",
+                )
+            )
+    else:
+        answers, found = _signed_set(meta, "answers", parse_answers)
+        problems += found
+        if answers is not None and meta.revision is not None and answers.revision >= meta.revision:
+            problems.append(
+                meta.located(
+                    "answers",
+                    f"the answers are about revision {answers.revision}, which is not before "
+                    f"this revision {meta.revision}: the file was changed",
+                )
+            )
+    shown = answers if answers is not None else queries
+    if problems or shown is None:
+        signed_columns: tuple[str, ...] = ()
+    else:
+        signed_columns = (QUERY_COLUMN, ANSWER_COLUMN) if answers else (QUERY_COLUMN,)
+        key = "answers" if answers else "queries"
+        for line in shown.lines:
+            if line.code not in definitions:
+                problems.append(
+                    meta.located(
+                        key,
+                        f"the {key} are about {line.code[:40]}, which is not an indicator of "
+                        f"{return_label}",
+                    )
+                )
+        any_row = next(iter(by_code.values()), None)
+        for column in signed_columns:
+            if any_row is not None and column not in any_row.refs:
+                problems.append(
+                    problem(
+                        f"the table has no {column} column: the file was changed after export, "
+                        f"so its {key} cannot be checked",
+                        sheet=RETURN_SHEET,
+                    )
+                )
+    what = "queries" if queries is not None else "answers"
+    for code, row in by_code.items():
+        line = shown.line(code) if shown is not None else None
+        for column in QUERY_COLUMNS:
+            if column not in row.refs:
+                continue
+            text, bad = _cell_text(row, column)
+            if bad is not None:
+                problems.append(bad)
+                continue
+            if column in signed_columns:
+                signed = (
+                    None
+                    if line is None
+                    else (line.question if column == QUERY_COLUMN else line.answer)
+                )
+                if comparable_text(text) != comparable_text(signed):
+                    problems.append(
+                        _at(
+                            row,
+                            column,
+                            f"shows {_quoted(text)}, but the signed {what} have "
+                            f"{_quoted(signed)}: it was changed after the file was exported",
+                        )
+                    )
+            elif column == ANSWER_COLUMN and comparable_text(text):
+                problems.append(
+                    _at(
+                        row,
+                        column,
+                        "an answer typed into the file is not part of the signed return: answer "
+                        "the queries in SKP Returns, then submit and export the return again",
+                    )
+                )
+    return queries, answers, problems
 
 
 def _checked(

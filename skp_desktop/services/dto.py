@@ -58,6 +58,55 @@ class IndicatorInfo:
 
 
 @dataclass(frozen=True)
+class QueryInfo:
+    """The coordinator's query on one indicator of a returned revision, and its answer."""
+
+    code: str
+    question: str
+    asked_revision: int
+    asked_by: str
+    asked_at: datetime
+    source: str | None = None  # where the query came from, e.g. "imported from feedback.xlsx"
+    answer: str | None = None
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+    answer_revision: int | None = None  # the revision that answers it
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.answer and self.answer.strip())
+
+
+@dataclass(frozen=True)
+class ReturnQueries:
+    """The queries of a service's latest returned revision for a period, with their answers."""
+
+    service: str
+    period: str
+    asked_revision: int  # the returned revision
+    return_uuid: str
+    reason: str | None  # what the coordinator said about the return as a whole
+    returned_by: str | None
+    returned_at: datetime | None
+    queries: tuple[QueryInfo, ...] = ()
+    source: str | None = None  # set when the queries came in a feedback file
+
+    @property
+    def returned_how(self) -> str:
+        """Who returned it, or the feedback file it came in: "by Cora", "(imported from …)"."""
+        if self.source:
+            return f"({self.source})"
+        return f"by {self.returned_by}" if self.returned_by else ""
+
+    @property
+    def unanswered(self) -> tuple[QueryInfo, ...]:
+        return tuple(q for q in self.queries if not q.answered)
+
+    def query(self, code: str) -> QueryInfo | None:
+        return next((q for q in self.queries if q.code == code), None)
+
+
+@dataclass(frozen=True)
 class ReturnRow:
     """One indicator's line in a return."""
 
@@ -76,6 +125,8 @@ class ReturnRow:
     direction_previous: Direction | None
     direction_year: Direction | None
     problems: tuple[Problem, ...] = ()
+    # The coordinator's query on this indicator in the latest returned revision up to this one.
+    query: QueryInfo | None = None
 
     @property
     def code(self) -> str:
@@ -107,6 +158,17 @@ class ReturnView:
     definitions_version: int
     updated_at: datetime | None
     rows: tuple[ReturnRow, ...] = field(default_factory=tuple)
+    # The queries of the latest returned revision up to this one (this one, when it is returned).
+    queries: ReturnQueries | None = None
+
+    @property
+    def open_queries(self) -> tuple[QueryInfo, ...]:
+        """Queries this revision still has to answer (none once it is submitted)."""
+        if self.queries is None or self.state != "draft":
+            return ()
+        if self.revision is None or self.revision <= self.queries.asked_revision:
+            return ()
+        return self.queries.unanswered
 
     @property
     def exists(self) -> bool:

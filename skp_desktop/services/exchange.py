@@ -1,8 +1,12 @@
-"""Returns as Excel files: export a submitted return, write a blank template, import files.
+"""Returns as Excel files: export a submitted return, write a blank template, export a
+returned one as a feedback file, import files.
 
 Import reads and checks every file before touching the database, then decides its status
 (CONTRACTS.md, "Importing"): ACCEPTED files are stored in their own transaction, with the
 original bytes and one audit event per value; every other status leaves the database as it was.
+A feedback file (the coordinator's queries on a returned revision) marks that revision returned
+with its queries, storing it first when the database does not hold it; a return file that
+answers queries records the answers with the revision.
 """
 
 from __future__ import annotations
@@ -31,25 +35,36 @@ from skp_desktop.domain.values import Symbol, canonical_text, format_decimal, fr
 from skp_desktop.excel.payload import canonical_payload, payload_digest
 from skp_desktop.excel.rejection import RejectedFile
 from skp_desktop.excel.return_data import (
+    KIND_FEEDBACK,
     KIND_RETURN,
     KIND_TEMPLATE,
+    SIGNED_KINDS,
     EntryData,
+    QueryLine,
+    QuerySet,
     ReturnFile,
     ReturnHeader,
     ReturnLine,
 )
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
-from skp_desktop.excel.return_writer import write_return_file
+from skp_desktop.excel.return_writer import write_feedback_file, write_return_file
 from skp_desktop.excel.safe_reader import load_file, read_return_workbook
 from skp_desktop.excel.template_writer import write_template_file
 from skp_desktop.services.catalogue import definitions_version_for
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ReturnView
 from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json, value_json
+from skp_desktop.services.queries import (
+    ACTION_RETURN,
+    queries_up_to,
+    record_answer,
+    record_queries,
+)
 from skp_desktop.services.returns import (
     ACCEPTED as STATE_ACCEPTED,
 )
 from skp_desktop.services.returns import (
+    RETURNED,
     SUBMITTED,
     due_indicators,
     get_return,
@@ -129,6 +144,8 @@ class ImportOutcome:
     file_sha256: str | None = None
     kind: str | None = None
     modified_cells: tuple[str, ...] = ()
+    queries: tuple[tuple[str, str], ...] = ()  # a feedback file's (code, question)
+    answers: tuple[tuple[str, str], ...] = ()  # a return file's (code, answer)
 
     @property
     def failed(self) -> bool:
@@ -160,6 +177,8 @@ class ImportOutcome:
             "sha256": self.file_sha256,
             "kind": self.kind,
             "modified_cells": list(self.modified_cells),
+            "queries": [{"code": c, "question": q} for c, q in self.queries],
+            "answers": [{"code": c, "answer": a} for c, a in self.answers],
         }
 
 
@@ -292,12 +311,76 @@ def export_return(
             f"Revision {view.revision} of {view.service.name}'s return for {view.period_label} "
             f"is {view.state}: only a submitted return can be exported. Submit it first."
         )
-    data = ReturnFile(_header(view, kind=KIND_RETURN, actor=actor), _lines(view, blank=False))
+    data = ReturnFile(
+        _header(view, kind=KIND_RETURN, actor=actor),
+        _lines(view, blank=False),
+        answers=_answers(view),
+    )
     digest: list[str] = []
     _write(lambda: digest.append(write_return_file(data, target)), target)
     return ExportResult(
         path=target,
         kind=KIND_RETURN,
+        service=view.service.code,
+        period=view.period,
+        revision=view.revision,
+        payload_sha256=digest[0],
+    )
+
+
+def _answers(view: ReturnView) -> QuerySet | None:
+    """The answers this revision gives to the queries on the revision before, if any."""
+    queries = view.queries
+    if queries is None or view.revision is None or view.revision <= queries.asked_revision:
+        return None
+    lines = tuple(
+        QueryLine(query.code, query.question, query.answer)
+        for query in queries.queries
+        if query.answered
+    )
+    return QuerySet(revision=queries.asked_revision, lines=lines) if lines else None
+
+
+def _utc_text(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+def export_feedback(
+    db: Database, *, service: str, period: str, out: str | os.PathLike[str], actor: str
+) -> ExportResult:
+    """Write a returned return with the coordinator's queries as a feedback file for the
+    service to import."""
+    target = Path(out)
+    _check_output(target)
+    view = get_return(db, service, period)
+    if not view.exists:
+        raise StateError(
+            f"{view.service.name} has no return for {view.period_label}: there is no feedback "
+            "to send."
+        )
+    queries = view.queries
+    if view.state != RETURNED or queries is None or queries.asked_revision != view.revision:
+        raise StateError(
+            f"Revision {view.revision} of {view.service.name}'s return for {view.period_label} "
+            f"is {view.state}: only a returned return has feedback to send. Return it with a "
+            "query first."
+        )
+    data = ReturnFile(
+        _header(view, kind=KIND_FEEDBACK, actor=actor),
+        _lines(view, blank=False),
+        queries=QuerySet(
+            revision=queries.asked_revision,
+            lines=tuple(QueryLine(q.code, q.question) for q in queries.queries),
+            reason=queries.reason,
+            asked_by=queries.returned_by,
+            asked_at=_utc_text(queries.returned_at),
+        ),
+    )
+    digest: list[str] = []
+    _write(lambda: digest.append(write_feedback_file(data, target)), target)
+    return ExportResult(
+        path=target,
+        kind=KIND_FEEDBACK,
         service=view.service.code,
         period=view.period,
         revision=view.revision,
@@ -368,6 +451,7 @@ class _Batch:
     """What this batch accepted, so a dry run judges later files as the real run would."""
 
     accepted: dict[tuple[str, str], list[_Held]] = field(default_factory=dict)
+    feedback: set[tuple[str, str, int, str]] = field(default_factory=set)  # and queries digest
 
     def held(self, service: str, period: str) -> list[_Held]:
         return self.accepted.get((service, period), [])
@@ -673,6 +757,24 @@ def _judge_and_store(
     entries = _full(codes, {entry.code: entry for entry in imported.entries})
     digest = payload_digest(canonical_payload(entries.values()))
     held = _held_revisions(session, service, period, codes) + batch.held(service.code, period.code)
+    if meta.kind == KIND_FEEDBACK:
+        return _judge_feedback(
+            session,
+            path,
+            data,
+            sha,
+            imported=imported,
+            entries=entries,
+            digest=digest,
+            held=held,
+            service=service,
+            period=period,
+            version=version,
+            infos=infos,
+            batch=batch,
+            actor=actor,
+            dry_run=dry_run,
+        )
     decision = _decide(imported, digest, held)
     latest = max(held, key=lambda item: item.revision) if held else None
     outcome = ImportOutcome(
@@ -687,6 +789,7 @@ def _judge_and_store(
         file_sha256=sha,
         kind=meta.kind,
         modified_cells=imported.modified_cells,
+        answers=_answer_pairs(imported.answers),
     )
     if decision.status != ACCEPTED:
         return outcome
@@ -712,7 +815,7 @@ def _judge_and_store(
 def _return_uuid(session: Session, imported: ImportedReturn) -> str:
     """The file's return_id when it names this very revision and is free, else a new one."""
     given = imported.meta.return_id
-    if imported.meta.kind == KIND_RETURN and not imported.modified and given:
+    if imported.meta.kind in SIGNED_KINDS and not imported.modified and given:
         try:
             candidate = str(uuid.UUID(given))
         except ValueError:
@@ -737,7 +840,8 @@ def _audit_reason(imported: ImportedReturn, revision: int) -> str:
         )
     who = f" exported by {meta.exported_by}" if meta.exported_by else ""
     when = f" at {meta.exported_at}" if meta.exported_at else ""
-    return f"revision {revision} imported from a return file{who}{when}"
+    what = "feedback file" if meta.kind == KIND_FEEDBACK else "return file"
+    return f"revision {revision} imported from a {what}{who}{when}"
 
 
 def _store(
@@ -754,7 +858,7 @@ def _store(
     revision: int,
     digest: str,
     actor: str,
-) -> None:
+) -> Return:
     now = datetime.now(UTC)
     meta = imported.meta
     reason = _audit_reason(imported, revision)
@@ -841,4 +945,190 @@ def _store(
             at=now,
             **context,
         )
+    for line in imported.answers.lines if imported.answers else ():
+        record_answer(
+            session,
+            ret,
+            line.code,
+            line.answer,
+            previous=None,
+            actor=actor,
+            at=now,
+            source=source,
+            file_sha256=sha,
+        )
     session.flush()
+    return ret
+
+
+# --- feedback files ------------------------------------------------------------------------
+
+
+def _answer_pairs(answers: QuerySet | None) -> tuple[tuple[str, str], ...]:
+    return tuple((line.code, line.answer or "") for line in (answers.lines if answers else ()))
+
+
+def _query_pairs(queries: QuerySet | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((line.code, line.question) for line in (queries.lines if queries else ())))
+
+
+def _judge_feedback(
+    session: Session,
+    path: Path,
+    data: bytes,
+    sha: str,
+    *,
+    imported: ImportedReturn,
+    entries: Mapping[str, EntryData],
+    digest: str,
+    held: Sequence[_Held],
+    service: Service,
+    period: Period,
+    version: DefinitionsVersion,
+    infos: Sequence[IndicatorInfo],
+    batch: _Batch,
+    actor: str,
+    dry_run: bool,
+) -> ImportOutcome:
+    """The status of a feedback file: ACCEPTED marks its revision returned with the queries
+    (storing the revision first when it is not held); DUPLICATE when that is already so."""
+    meta, queries = imported.meta, imported.queries
+    assert meta.revision is not None and queries is not None
+    revision = meta.revision
+    pairs = _query_pairs(queries)
+    key = (service.code, period.code, revision, json.dumps(pairs))
+    same = next((item for item in held if item.revision == revision), None)
+    stored = session.scalar(
+        select(Return).where(
+            Return.service_id == service.id,
+            Return.period == period.code,
+            Return.revision == revision,
+        )
+    )
+    highest = max((item.revision for item in held), default=0)
+    status, reason = ACCEPTED, None
+    if key in batch.feedback:
+        status, reason = DUPLICATE, "the same feedback is earlier in this batch"
+    elif same is not None and same.digest != digest:
+        status, reason = (
+            CONFLICT,
+            f"revision {revision} is held here with different values: this feedback is about "
+            "another copy of the return; compare the two",
+        )
+    elif stored is not None and stored.state == RETURNED:
+        if _query_pairs_held(session, service, period, revision) == pairs:
+            status, reason = (
+                DUPLICATE,
+                f"this feedback is already held: revision {revision} is returned with these "
+                "queries",
+            )
+        else:
+            status, reason = (
+                CONFLICT,
+                f"revision {revision} is already returned here with other queries",
+            )
+    elif stored is not None and stored.state != SUBMITTED:
+        status, reason = (
+            CONFLICT,
+            f"revision {revision} is {stored.state} here, not submitted: it cannot be returned",
+        )
+    elif same is None and revision < highest:
+        status, reason = (
+            STALE,
+            f"revision {highest} is already held: this feedback is about an older revision",
+        )
+    outcome = ImportOutcome(
+        status=status,
+        file=str(path),
+        service=service.code,
+        period=period.code,
+        revision=revision,
+        reason=reason,
+        changes=_changes(
+            [info.code for info in infos],
+            same.entries
+            if same
+            else (max(held, key=lambda h: h.revision).entries if held else None),
+            entries,
+        ),
+        warnings=_warnings(session, service, period, infos, entries),
+        file_sha256=sha,
+        kind=meta.kind,
+        queries=tuple((line.code, line.question) for line in queries.lines),
+    )
+    if status != ACCEPTED:
+        return outcome
+    batch.feedback.add(key)
+    if same is None:
+        batch.add(service.code, period.code, _Held(revision, digest, entries))
+    if dry_run:
+        return outcome
+    now = datetime.now(UTC)
+    source = f"imported from {path.name}"
+    if stored is None:
+        stored = _store(
+            session,
+            path,
+            data,
+            sha,
+            imported=imported,
+            entries=entries,
+            service=service,
+            period=period,
+            version=version,
+            revision=revision,
+            digest=digest,
+            actor=actor,
+        )
+    else:
+        session.add(
+            ImportedFile(
+                file_name=path.name[:400],
+                sha256=sha,
+                size=len(data),
+                content=data,
+                imported_at=now,
+                imported_by=actor,
+                status=ACCEPTED,
+                detail=f"feedback on revision {revision}: returned with "
+                f"{len(queries.lines)} quer{'y' if len(queries.lines) == 1 else 'ies'}",
+                return_id=stored.id,
+            )
+        )
+    asked = f"{source}: feedback from {queries.asked_by}" if queries.asked_by else source
+    stored.state, stored.updated_at = RETURNED, now
+    append_event(
+        session,
+        actor=actor,
+        action=ACTION_RETURN,
+        service=service.code,
+        period=period.code,
+        revision=revision,
+        return_uuid=stored.uuid,
+        old=SUBMITTED,
+        new=RETURNED,
+        reason=queries.reason,
+        source=asked,
+        file_sha256=sha,
+        at=now,
+    )
+    record_queries(
+        session,
+        stored,
+        {line.code: line.question for line in queries.lines},
+        actor=actor,
+        at=now,
+        source=asked,
+        file_sha256=sha,
+    )
+    session.flush()
+    return outcome
+
+
+def _query_pairs_held(
+    session: Session, service: Service, period: Period, revision: int
+) -> tuple[tuple[str, str], ...]:
+    held = queries_up_to(session, service, period.code, revision)
+    if held is None or held.asked_revision != revision:
+        return ()
+    return tuple(sorted((q.code, q.question) for q in held.queries))

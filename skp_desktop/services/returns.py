@@ -61,6 +61,7 @@ from skp_desktop.services.entries import (
     preview_change as preview_change,
 )
 from skp_desktop.services.forms import form_for
+from skp_desktop.services.queries import queries_up_to
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.models import DefinitionsVersion, Indicator, Return, Service, Value
 
@@ -200,6 +201,7 @@ def _build_view(
             stored[row.indicator.code] = row
     earlier = _earlier_values(session, service, period)
     layout = form_for(service.code)
+    queries = queries_up_to(session, service, period.code, ret.revision if ret else None)
     rows = []
     for info in infos:
         state = _State.of(stored.get(info.code))
@@ -230,6 +232,7 @@ def _build_view(
                     value, history.year_earlier, info.rules.polarity
                 ),
                 problems=tuple(validate_entry(info.rules, entry, history)),
+                query=queries.query(info.code) if queries else None,
             )
         )
     version = (
@@ -247,6 +250,7 @@ def _build_view(
         definitions_version=version,
         updated_at=ret.updated_at if ret else None,
         rows=tuple(rows),
+        queries=queries,
     )
 
 
@@ -474,6 +478,16 @@ def submit_return(
             for row in view.rows
             if row.needs_explanation
         ]
+        refusals += [
+            RefusedEntry(
+                query.code,
+                "answer",
+                f"the coordinator's query on revision {query.asked_revision} is not answered "
+                f"yet (“{_short(query.question)}”): answer it first (answer --service "
+                f"{owner.code} --period {the_period.code} {query.code}=TEXT)",
+            )
+            for query in view.open_queries
+        ]
         if refusals:
             raise SubmissionRefused(refusals)
         ret.state = SUBMITTED
@@ -489,6 +503,11 @@ def submit_return(
         )
         session.flush()
         return _build_view(session, owner, the_period, ret)
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def reopen_return(

@@ -1,30 +1,41 @@
-"""The coordinator's review of a submitted return: accept it, or return it with a query.
+"""The coordinator's review of a submitted return: accept it, or return it with queries; and
+the service's answers to those queries in its next revision.
 
-Both act on the latest revision, which must be submitted, and are audited with an event whose
-`new` is the state word ("accepted", "returned"), so `verify` replays them like any other
-change of a return's state.
+Accepting and returning act on the latest revision, which must be submitted, and are audited
+with an event whose `new` is the state word ("accepted", "returned"), so `verify` replays them
+like any other change of a return's state. Queries on indicators and their answers are audit
+events too (see `queries.py`), written in the same transaction as the change they belong to.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from skp_desktop.domain.errors import StateError, ValidationError
+from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.services.catalogue import get_service
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import ReturnView
+from skp_desktop.services.dto import ReturnQueries, ReturnView
+from skp_desktop.services.queries import (
+    ACTION_RETURN,
+    clean_text,
+    queries_up_to,
+    record_answer,
+    record_queries,
+)
 from skp_desktop.services.returns import (
     ACCEPTED,
+    DRAFT,
     RETURNED,
     SUBMITTED,
     _build_view,
+    due_indicators,
     latest_return,
     return_period,
 )
 from skp_desktop.store.audit import append_event
 
 ACTION_ACCEPT = "return.accept"
-ACTION_RETURN = "return.return"
 
 
 def _review(
@@ -37,6 +48,7 @@ def _review(
     action: str,
     reason: str | None,
     revision: int | None,
+    queries: Mapping[str, str] | None = None,
 ) -> ReturnView:
     now = datetime.now(UTC)
     with db.transaction() as session:
@@ -55,6 +67,23 @@ def _review(
                 f"Revision {ret.revision} of {owner.name}'s return for {the_period.label} is "
                 f"{ret.state}: only a submitted return can be accepted or returned."
             )
+        asked: dict[str, str] = {}
+        if queries:
+            codes = [info.code for info in due_indicators(session, owner, the_period)]
+            given = {code.strip().upper(): text for code, text in queries.items()}
+            unknown = [code for code in given if code not in codes]
+            if unknown:
+                raise NotFoundError(
+                    f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the "
+                    f"{owner.name} return for {the_period.label}. Its indicators are: "
+                    f"{', '.join(codes)}."
+                )
+            # In the order of the form, so the service reads them as it reads its return.
+            asked = {
+                code: clean_text(given[code], what="question", code=code)
+                for code in codes
+                if code in given
+            }
         old = ret.state
         ret.state, ret.updated_at = new_state, now
         append_event(
@@ -70,6 +99,7 @@ def _review(
             reason=reason,
             at=now,
         )
+        record_queries(session, ret, asked, actor=actor, at=now)
         session.flush()
         return _build_view(session, owner, the_period, ret)
 
@@ -99,13 +129,20 @@ def return_with_query(
     *,
     service: str,
     period: str,
-    reason: str,
+    reason: str | None = None,
     actor: str,
     revision: int | None = None,
+    queries: Mapping[str, str] | None = None,
 ) -> ReturnView:
     """Send the latest (submitted) revision back with a query; the service answers it with
-    its next revision."""
-    if not reason or not reason.strip():
+    its next revision.
+
+    `reason` is what the coordinator says about the return as a whole; `queries` maps
+    indicator codes to a question on each, which the service must answer before it submits
+    its next revision. At least one of the two is needed.
+    """
+    reason = (reason or "").strip() or None
+    if reason is None and not queries:
         raise ValidationError("Say what the query is: the service reads it.", field="reason")
     return _review(
         db,
@@ -114,6 +151,69 @@ def return_with_query(
         actor=actor,
         new_state=RETURNED,
         action=ACTION_RETURN,
-        reason=reason.strip(),
+        reason=reason,
         revision=revision,
+        queries=queries,
     )
+
+
+def return_queries(db: Database, *, service: str, period: str) -> ReturnQueries | None:
+    """The queries of the latest returned revision of a return and the answers given to them
+    since; None when the return was never returned."""
+    with db.reading() as session:
+        owner = get_service(session, service)
+        the_period = return_period(period)
+        ret = latest_return(session, owner, the_period)
+        return queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
+
+
+def answer_queries(
+    db: Database,
+    *,
+    service: str,
+    period: str,
+    answers: Mapping[str, str | None],
+    actor: str,
+) -> ReturnView:
+    """Answer the coordinator's queries in the draft of the next revision, all or nothing.
+
+    An answer of None or blank text withdraws an earlier answer (undo in the app does this);
+    an unchanged answer records nothing.
+    """
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        owner = get_service(session, service)
+        the_period = return_period(period)
+        ret = latest_return(session, owner, the_period)
+        queries = queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
+        where = f"{owner.name}'s return for {the_period.label}"
+        if ret is None or queries is None or not queries.queries:
+            raise StateError(f"{where} has no queries to answer.")
+        if ret.state == RETURNED and ret.revision == queries.asked_revision:
+            raise StateError(
+                f"Revision {ret.revision} of {where} is returned: reopen it first (the answers "
+                f"go with revision {ret.revision + 1}, with the corrections)."
+            )
+        if ret.state != DRAFT:
+            raise StateError(
+                f"Revision {ret.revision} of {where} is {ret.state}: its answers can no longer "
+                "change."
+            )
+        given = {code.strip().upper(): text for code, text in answers.items()}
+        unknown = [code for code in given if queries.query(code) is None]
+        if unknown:
+            asked = ", ".join(q.code for q in queries.queries)
+            raise NotFoundError(
+                f"{', '.join(unknown)} {'has' if len(unknown) == 1 else 'have'} no query to "
+                f"answer in {where}; the queries are on {asked}."
+            )
+        for code, text in given.items():
+            query = queries.query(code)
+            assert query is not None
+            answer = clean_text(text, what="answer", code=code) if text and text.strip() else None
+            if answer == query.answer:
+                continue
+            record_answer(session, ret, code, answer, previous=query.answer, actor=actor, at=now)
+        ret.updated_at = now
+        session.flush()
+        return _build_view(session, owner, the_period, ret)

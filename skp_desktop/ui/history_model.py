@@ -31,6 +31,8 @@ ACTION_WORDS = {
     "return.accept": "accepted",
     "return.return": "returned with query",
     "return.import": "imported",
+    "query.ask": "query asked",
+    "query.answer": "query answered",
     "catalogue.load": "catalogue loaded",
     "definitions.publish": "definitions published",
     "definitions.import": "definitions pack imported",

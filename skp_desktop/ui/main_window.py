@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         page.reopen_requested.connect(self.reopen)
         page.export_requested.connect(self.export_return)
         page.model.edit_requested.connect(self._edit)
+        page.model.answer_requested.connect(self._answer)
         page.grid.paste_requested.connect(self.paste)
         page.setEnabled(False)
         self.problems_panel.go_to.connect(page.go_to)
@@ -661,22 +662,25 @@ class MainWindow(QMainWindow):
         self._charts.run(work, done, failed)
 
     def export_return(self) -> None:
-        """Save the open (submitted) return as the Excel return file of CONTRACTS.md."""
+        """Save the open (submitted) return as the Excel return file of CONTRACTS.md; a returned
+        one as the feedback file its service imports."""
         view, db = self.controller.view if self.controller else None, self.database
         if view is None or db is None or view.revision is None:
             return
-        name = f"{view.service.code}-{view.period}-r{view.revision}.xlsx"
-        path = dialogs.save_file(self, "Export the return", name, "Excel workbook (*.xlsx)")
+        feedback = view.state == "returned"
+        name = f"{view.service.code}-{view.period}-r{view.revision}"
+        name += "-feedback.xlsx" if feedback else ".xlsx"
+        title = "Export the feedback (queries)" if feedback else "Export the return"
+        path = dialogs.save_file(self, title, name, "Excel workbook (*.xlsx)")
         if not path:
             return
         actor = self.controller.actor
 
         def work() -> Any:
-            from skp_desktop.services.exchange import export_return
+            from skp_desktop.services.exchange import export_feedback, export_return
 
-            return export_return(
-                db, service=view.service.code, period=view.period, out=path, actor=actor
-            )
+            export = export_feedback if feedback else export_return
+            return export(db, service=view.service.code, period=view.period, out=path, actor=actor)
 
         self._worker.run(
             work,
@@ -1038,6 +1042,9 @@ class MainWindow(QMainWindow):
         parts.append(f"{missing} to enter")
         unexplained = view.unexplained_warning_count
         parts.append(f"{unexplained} warning{'s' if unexplained != 1 else ''} to explain")
+        if view.open_queries:
+            left = len(view.open_queries)
+            parts.append(f"{left} quer{'y' if left == 1 else 'ies'} to answer")
         self.status_state.setText(" · ".join(parts))
 
     def _on_saved(self, when: datetime) -> None:
@@ -1047,6 +1054,10 @@ class MainWindow(QMainWindow):
         name = ", ".join(fields)
         if self.controller.request_edit({code: fields}, f"Edit {code} {name}"):
             self.return_page.model.mark_pending(code, fields)
+
+    def _answer(self, code: str, text: str) -> None:
+        if self.controller.request_answer(code, text):
+            self.return_page.model.mark_pending(code, {"answer": text})
 
     def mark_symbol(self, symbol: str) -> None:
         index = self.return_page.grid.currentIndex()
@@ -1083,6 +1094,18 @@ class MainWindow(QMainWindow):
             return
         view = self.controller.view
         if view is None or view.state != "draft":
+            return
+        if view.open_queries:
+            from skp_desktop.ui.return_grid import ANSWER_COLUMN
+
+            first = view.open_queries[0]
+            self.return_page.go_to(first.code, ANSWER_COLUMN)
+            self.side_tabs.setCurrentWidget(self.problems_panel)
+            count = len(view.open_queries)
+            self.return_page.show_message(
+                f"Not submitted: answer the coordinator's quer{'y' if count == 1 else 'ies'} on "
+                f"{', '.join(q.code for q in view.open_queries)} first, in the Answer column."
+            )
             return
         errors = [(row, p) for row in view.rows for p in row.errors]
         if errors:

@@ -1,4 +1,5 @@
-"""The problems list: every open error and warning of the return; choosing one goes there."""
+"""The problems list: every open error and warning of the return, and the coordinator's
+queries; choosing one goes to its cell."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QStyle
 
 from skp_desktop.domain.validation import Severity
 from skp_desktop.services.dto import ReturnView
-from skp_desktop.ui.return_grid import FIELD_COLUMN, problem_column
+from skp_desktop.ui.return_grid import ANSWER_COLUMN, FIELD_COLUMN, QUERY_COLUMN, problem_column
 
 _TARGET = Qt.ItemDataRole.UserRole + 1
 
@@ -52,6 +53,38 @@ class ProblemsPanel(QListWidget):
         if self.count() == 0:
             item = QListWidgetItem("No problems: every value passes its checks.")
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            self.addItem(item)
+        self._add_queries(view)
+
+    def _add_queries(self, view: ReturnView) -> None:
+        """The coordinator's queries: to answer (first), answered, or waiting for a reopen."""
+        queries = view.queries
+        if queries is None:
+            return
+        answering = view.state == "draft" and (view.revision or 0) > queries.asked_revision
+        icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
+        rows = sorted(
+            (row for row in view.rows if row.query is not None),
+            key=lambda row: bool(row.query and row.query.answered),
+        )
+        for row in rows:
+            query = row.query
+            assert query is not None
+            if query.answered:
+                text = f"Query · {row.code}: {query.question} — answered: {query.answer}"
+                column = ANSWER_COLUMN
+            elif answering:
+                text = f"Query to answer · {row.code}: {query.question}"
+                column = ANSWER_COLUMN
+            else:
+                text = (
+                    f"Query · {row.code}: {query.question} — answered in the next revision "
+                    "(Reopen starts it)"
+                )
+                column = QUERY_COLUMN
+            item = QListWidgetItem(icon, text)
+            item.setToolTip(text)
+            item.setData(_TARGET, (row.code, column))
             self.addItem(item)
 
     def _activate(self, item: QListWidgetItem) -> None:

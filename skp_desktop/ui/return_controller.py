@@ -57,6 +57,31 @@ class EntryCommand(QUndoCommand):
         self._controller.save(self._key, self._old, reason="undo", source=self._source)
 
 
+class AnswerCommand(QUndoCommand):
+    """One answer to the coordinator's query: redo records it, undo puts the earlier one back."""
+
+    def __init__(
+        self,
+        controller: ReturnController,
+        key: tuple[str, str],
+        code: str,
+        new: str | None,
+        old: str | None,
+    ) -> None:
+        super().__init__(f"Answer the query on {code}")
+        self._controller = controller
+        self._key = key
+        self._code = code
+        self._new = new
+        self._old = old
+
+    def redo(self) -> None:
+        self._controller.save_answer(self._key, self._code, self._new)
+
+    def undo(self) -> None:
+        self._controller.save_answer(self._key, self._code, self._old)
+
+
 class ReturnController(QObject):
     """The open return: its view, its undo stack, and the background work that changes it."""
 
@@ -185,6 +210,42 @@ class ReturnController(QObject):
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, EntryRefused):
+                self.message.emit(str(exc))
+            self.failed.emit(exc)
+            self.reload()
+
+        self._writer.run(work, done, failed)
+
+    def request_answer(self, code: str, text: str) -> bool:
+        """Answer the coordinator's query on `code` as one undo step; blank withdraws it."""
+        if self.view is None or self._key is None or not self.editable:
+            return False
+        query = self.view.row(code).query
+        if query is None:
+            return False
+        self.message.emit("")
+        new = text.strip() or None
+        self.undo_stack.push(AnswerCommand(self, self._key, code, new, query.answer))
+        return True
+
+    def save_answer(self, key: tuple[str, str], code: str, answer: str | None) -> None:
+        """Record an answer in the background, one transaction, audited."""
+        db, actor = self.db, self._actor
+        service, period = key
+
+        def work() -> ReturnView:
+            from skp_desktop.services.review import answer_queries
+
+            return answer_queries(
+                db, service=service, period=period, answers={code: answer}, actor=actor
+            )
+
+        def done(view: ReturnView) -> None:
+            self.saved.emit(view.updated_at or datetime.now().astimezone())
+            self._on_view(view)
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, SkpError):
                 self.message.emit(str(exc))
             self.failed.emit(exc)
             self.reload()

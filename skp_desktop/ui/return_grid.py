@@ -54,6 +54,10 @@ COLUMNS = (
     Column("Numerator", "numerator", numeric=True, width=80),
     Column("Denominator", "denominator", numeric=True, width=90),
     Column("Value", "value", numeric=True, width=84),
+    # The coordinator's query and the service's answer: beside the figures they are about,
+    # and shown only when the return has queries (ReturnPage hides them otherwise).
+    Column("Query", width=180),
+    Column("Answer", width=180),
     Column("Target", numeric=True, width=60),
     Column("RAG", width=76),
     Column("vs previous", width=104),
@@ -63,6 +67,8 @@ COLUMNS = (
 )
 COLUMN_BY_TITLE = {c.title: i for i, c in enumerate(COLUMNS)}
 FIELD_COLUMN = {c.field: i for i, c in enumerate(COLUMNS) if c.field}
+QUERY_COLUMN = COLUMN_BY_TITLE["Query"]
+ANSWER_COLUMN = COLUMN_BY_TITLE["Answer"]
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,13 @@ class ReturnGridModel(QAbstractTableModel):
     """Rows of a ReturnView with section headings; edits are asked for, never written here."""
 
     edit_requested = Signal(str, dict)  # indicator code, {field: new text or None}
+    answer_requested = Signal(str, str)  # indicator code, the answer to its query ("" withdraws)
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._items: list[SectionRow | ReturnRow] = []
         self._read_only = True
+        self._answering = False  # the draft answers the coordinator's queries
         self._pending: dict[tuple[str, str], str | None] = {}
 
     # --- contents ------------------------------------------------------------------------
@@ -115,6 +123,14 @@ class ReturnGridModel(QAbstractTableModel):
             for a, b in zip(items, self._items, strict=True)
         )
         self._pending.clear()
+        queries = view.queries if view is not None else None
+        self._answering = bool(
+            not read_only
+            and queries is not None
+            and view is not None
+            and view.state == "draft"
+            and (view.revision or 0) > queries.asked_revision
+        )
         if same_shape and read_only == self._read_only:
             self._items = items
             if items:
@@ -130,6 +146,15 @@ class ReturnGridModel(QAbstractTableModel):
     @property
     def read_only(self) -> bool:
         return self._read_only
+
+    @property
+    def has_queries(self) -> bool:
+        """Whether any row has a query from the coordinator (the Query columns are shown)."""
+        return any(isinstance(i, ReturnRow) and i.query is not None for i in self._items)
+
+    def can_answer(self, row: ReturnRow) -> bool:
+        """Whether the row's query can be answered here: the draft that follows the return."""
+        return self._answering and row.query is not None
 
     def item(self, row: int) -> SectionRow | ReturnRow:
         return self._items[row]
@@ -180,6 +205,8 @@ class ReturnGridModel(QAbstractTableModel):
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if not self._read_only and self.is_editable(row, index.column()):
             base |= Qt.ItemFlag.ItemIsEditable
+        if index.column() == ANSWER_COLUMN and self.can_answer(row):
+            base |= Qt.ItemFlag.ItemIsEditable
         return base
 
     @staticmethod
@@ -209,7 +236,10 @@ class ReturnGridModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             text = self.display_text(item, column) or "blank"
             problems = self.cell_problems(item, column)
-            return "; ".join([text, *(f"{p.severity.value}: {p.message}" for p in problems)])
+            notes = [f"{p.severity.value}: {p.message}" for p in problems]
+            if column == 0 and item.query is not None:
+                notes.append(f"query: {item.query.question}")
+            return "; ".join([text, *notes])
         if role == Qt.ItemDataRole.DecorationRole:
             return self._icon(item, column)
         if role == Qt.ItemDataRole.BackgroundRole:
@@ -219,7 +249,13 @@ class ReturnGridModel(QAbstractTableModel):
                 return rag_colour(item.rag)
             if column in FIELD_COLUMN.values() and not self.is_editable(item, column):
                 return QApplication.palette().placeholderText()
+            if column == ANSWER_COLUMN and item.query and not item.query.answered:
+                return QApplication.palette().placeholderText()  # the prompt to answer
             return None
+        if role == Qt.ItemDataRole.FontRole and column == QUERY_COLUMN and item.query:
+            font = QApplication.font()
+            font.setBold(True)
+            return font
         if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column].numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == ROW_ROLE:
@@ -251,6 +287,10 @@ class ReturnGridModel(QAbstractTableModel):
             pending, text = self._pending_text(row, col.field)
             if pending:
                 return text or ""
+        if col.title == "Query":
+            return row.query.question if row.query else ""
+        if col.title == "Answer":
+            return self._answer_text(row)
         if col.title == "Code":
             return row.code
         if col.title == "Indicator":
@@ -277,7 +317,22 @@ class ReturnGridModel(QAbstractTableModel):
             return row.explanation or ""
         return ""
 
+    def _answer_text(self, row: ReturnRow) -> str:
+        if row.query is None:
+            return ""
+        pending, text = self._pending_text(row, "answer")
+        if pending:
+            return text or ""
+        if row.query.answered:
+            return row.query.answer or ""
+        return "Type your answer…" if self.can_answer(row) else "not answered yet"
+
     def edit_text(self, row: ReturnRow, column: int) -> str:
+        if column == ANSWER_COLUMN:
+            pending, text = self._pending_text(row, "answer")
+            if pending:
+                return text or ""
+            return (row.query.answer or "") if row.query else ""
         field = COLUMNS[column].field
         if field is None:
             return ""
@@ -299,6 +354,8 @@ class ReturnGridModel(QAbstractTableModel):
             f"{p.severity.value.capitalize()}: {p.message}" for p in self.cell_problems(row, column)
         ]
         title = COLUMNS[column].title
+        if row.query is not None and title in ("Code", "Query", "Answer"):
+            lines += _query_tooltip(row, title, answerable=self.can_answer(row))
         if title == "Indicator":
             lines.insert(0, row.indicator.title)
             if row.help:
@@ -329,10 +386,12 @@ class ReturnGridModel(QAbstractTableModel):
         return Severity.WARNING if problems else None
 
     def _icon(self, row: ReturnRow, column: int) -> Any:
+        style = QApplication.style()
+        if row.query is not None and column == QUERY_COLUMN:
+            return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
         worst = self._worst(row, column)
         if worst is None:
             return None
-        style = QApplication.style()
         pixmap = (
             QStyle.StandardPixmap.SP_MessageBoxCritical
             if worst is Severity.ERROR
@@ -341,6 +400,13 @@ class ReturnGridModel(QAbstractTableModel):
         return style.standardIcon(pixmap)
 
     def _background(self, row: ReturnRow, column: int) -> Any:
+        if column in (QUERY_COLUMN, ANSWER_COLUMN) and row.query is not None:
+            # A query to answer is tinted like a warning; an answered one like the alternate rows.
+            if column == ANSWER_COLUMN and self.can_answer(row) and not row.query.answered:
+                colour = QColor(rag_colour(Rag.AMBER))
+                colour.setAlpha(70 if is_dark() else 40)
+                return QBrush(colour)
+            return QApplication.palette().alternateBase()
         worst = self._worst(row, column)
         if worst is None:
             return None
@@ -353,6 +419,12 @@ class ReturnGridModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.EditRole or not (self.flags(index) & Qt.ItemFlag.ItemIsEditable):
             return False
         row = self.return_row(index.row())
+        if row is not None and index.column() == ANSWER_COLUMN:
+            text = str(value).strip() if value is not None else ""
+            if text == self.edit_text(row, ANSWER_COLUMN):
+                return False
+            self.answer_requested.emit(row.code, text)
+            return True
         field = COLUMNS[index.column()].field
         if row is None or field is None:
             return False
@@ -361,6 +433,20 @@ class ReturnGridModel(QAbstractTableModel):
             return False  # nothing changed: no save, no undo step
         self.edit_requested.emit(row.code, field_change(row, field, text))
         return True
+
+
+def _query_tooltip(row: ReturnRow, title: str, *, answerable: bool) -> list[str]:
+    query = row.query
+    assert query is not None
+    asked = f"asked on revision {query.asked_revision} by {query.asked_by}"
+    lines = [f"The coordinator's query ({asked}):", query.question]
+    if query.answered:
+        lines += [f"Answer (revision {query.answer_revision}):", query.answer or ""]
+    elif answerable:
+        lines.append("Type your answer in the Answer column; it is needed before you submit.")
+    else:
+        lines.append("Not answered yet: the service answers it in its next revision.")
+    return lines
 
 
 def field_change(row: ReturnRow, field: str, text: str) -> dict[str, str | None]:
@@ -383,6 +469,8 @@ _HEADER_HELP = {
     "number, the word says whether that is better.",
     "vs year ago": "Direction of travel against the same period a year earlier.",
     "Explanation": "Every warning needs an explanation before the return can be submitted.",
+    "Query": "The coordinator's question on the figure, from the revision that was returned.",
+    "Answer": "Your answer to the coordinator's query; every query needs one before you submit.",
 }
 
 

@@ -115,3 +115,13 @@ def test_actor_option_is_recorded_when_the_database_is_created(
     [event] = _events(results["fresh"])
     assert event["action"] == "catalogue.load"
     assert event["actor"] == OTHER
+
+
+def test_history_as_a_table_says_each_value_change_in_words(module_cli: Cli, scenario: Scenario):
+    copy = copy_database(scenario.path, module_cli.root / "table.sqlite3")
+    result = module_cli.run(copy, "history", "--service", "HIGHWAYS")
+    assert result.returncode == 0, str(result)
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["ID", "AT", "ACTOR", "ACTION"]
+    [change] = [line for line in lines if "SAFER-P4-S1" in line]
+    assert "value.set" in change and "-> 45/50" in change

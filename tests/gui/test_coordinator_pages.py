@@ -18,7 +18,7 @@ from skp_desktop.services.completeness import completeness
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries, submit_return
-from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.dialogs import QueriesAnswer, dialogs
 from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.pages.completeness_page import ChaseModel, CompletenessModel
 from skp_desktop.ui.settings import Settings
@@ -144,7 +144,11 @@ def test_accept_and_return_with_query_from_the_matrix(
     page = window.completeness_page
     qtbot.waitUntil(lambda: page.report is not None, timeout=15000)
     monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
-    monkeypatch.setattr(dialogs, "ask_text", lambda *_a: "Is 120 children right?")
+    monkeypatch.setattr(
+        dialogs,
+        "ask_queries",
+        lambda *_a: QueriesAnswer({"SAFER-P1-B2": "Is 120 children right?"}, None),
+    )
 
     page.matrix.setCurrentIndex(_index(page, "ASC", Q1))
     assert not page.accept_button.isEnabled()  # nothing to accept in a missing return

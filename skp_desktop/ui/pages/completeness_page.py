@@ -2,9 +2,11 @@
 
 The matrix says each state in a word with a symbol, and by colour; an overdue return says so in
 words. The heatmap draws the same matrix; the chase list (overdue returns, longest first) is
-copied as tab-separated text or exported. A submitted return can be accepted or returned with a
-query from here, and the coordinator sets a quarter's due date on the line under the summary.
-Database work runs in the window's worker; nothing here waits on it.
+copied as tab-separated text or exported. A submitted return can be accepted or returned with
+queries on chosen indicators from here; the review panel shows a return's queries and the
+answers, and saves a returned one as a feedback file. The coordinator sets a quarter's due date
+on the line under the summary. Database work runs in the window's worker; nothing here waits
+on it.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
 from skp_desktop.ui.pages.return_page import period_choices
 from skp_desktop.ui.rag_style import is_dark
+from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
@@ -362,21 +365,13 @@ class CompletenessPage(QWidget):
         self.tabs.addTab(self.matrix, "&Matrix")
         self.tabs.addTab(self.heatmap, "&Heatmap")
 
-        self.selected_label = QLabel("Select a return in the matrix to accept it or open it.")
-        self.selected_label.setWordWrap(True)
-        self.accept_button = QPushButton("&Accept")
-        self.accept_button.setToolTip(
-            "Accept the selected submitted return: it then counts in the merge"
-        )
-        self.query_button = QPushButton("Return with &query…")
-        self.query_button.setToolTip("Send the selected submitted return back with a question")
-        self.open_button = QPushButton("&Open return")
-        self.open_button.setToolTip("See the selected return's values on the Return page")
-        review = QHBoxLayout()
-        review.addWidget(self.selected_label, 1)
-        for button in (self.open_button, self.query_button, self.accept_button):
-            button.setEnabled(False)
-            review.addWidget(button)
+        self.review = ReviewPanel()
+        self.selected_label = self.review.selected_label
+        self.accept_button = self.review.accept_button
+        self.query_button = self.review.query_button
+        self.open_button = self.review.open_button
+        self.feedback_button = self.review.feedback_button
+        self._queries_for: tuple[str, str, int | None] | None = None
 
         self.chase_model = ChaseModel(self)
         self.chase_proxy = _Sorted(self.chase_model, self)
@@ -410,7 +405,7 @@ class CompletenessPage(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.tabs, 1)
-        top_layout.addLayout(review)
+        top_layout.addWidget(self.review)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(chase_box)
@@ -434,6 +429,7 @@ class CompletenessPage(QWidget):
         self.accept_button.clicked.connect(self.accept_selected)
         self.query_button.clicked.connect(self.query_selected)
         self.open_button.clicked.connect(self._open)
+        self.feedback_button.clicked.connect(self.save_feedback)
         self.copy_button.clicked.connect(self.copy_chase_list)
         self.export_button.clicked.connect(self.export_chase_list)
         self.due_editor.change_requested.connect(self.set_due_date)
@@ -503,6 +499,7 @@ class CompletenessPage(QWidget):
             f"{report.today.strftime('%d/%m/%Y')}: {report.summary()}"
         )
         self._notice = ""
+        self._queries_for = None  # a review may have changed them: read them again
         has_chase = bool(report.chase_list())
         self.chase_empty.setVisible(not has_chase)
         self.chase.setVisible(has_chase)
@@ -560,10 +557,35 @@ class CompletenessPage(QWidget):
         self.accept_button.setEnabled(submitted and writable)
         self.query_button.setEnabled(submitted and writable)
         self.open_button.setEnabled(cell is not None and cell.state != NOT_DUE)
+        self.feedback_button.setEnabled(cell is not None and cell.state == "returned")
         if cell is None:
-            self.selected_label.setText("Select a return in the matrix to accept it or open it.")
+            self.selected_label.setText(NO_SELECTION)
         else:
             self.selected_label.setText(cell_description(cell))
+        self._load_queries(cell)
+
+    def _load_queries(self, cell: CompletenessCell | None) -> None:
+        """Show the queries of the selected return's last returned revision, read behind."""
+        db = self.context.database()
+        key = (cell.service.code, cell.period.code, cell.revision) if cell else None
+        if key == self._queries_for:
+            return
+        self._queries_for = key
+        if cell is None or db is None or not cell.revision:
+            self.review.show_queries(None, None)
+            return
+        service, period, revision = key  # type: ignore[misc]
+
+        def work() -> Any:
+            from skp_desktop.services.review import return_queries
+
+            return return_queries(db, service=service, period=period)
+
+        def done(queries: Any) -> None:
+            if self._queries_for == key:
+                self.review.show_queries(queries, revision)
+
+        self.context.worker.run(work, done, self.context.failed)
 
     def _open(self) -> None:
         cell = self.selected_cell()
@@ -581,22 +603,78 @@ class CompletenessPage(QWidget):
             f"{cell.period.label}?\n\nAccepted figures count in the partnership workbook.",
         ):
             return
-        self._review(cell, None)
+        self._review(cell, None, accept=True)
+
+    def save_feedback(self) -> None:
+        """Save the selected returned return with its queries as a feedback file."""
+        cell, db = self.selected_cell(), self.context.database()
+        if cell is None or cell.state != "returned" or db is None:
+            return
+        path = dialogs.save_file(
+            self,
+            "Feedback file for the service",
+            f"{cell.service.code}-{cell.period.code}-r{cell.revision}-feedback.xlsx",
+            "Excel workbook (*.xlsx)",
+        )
+        if not path:
+            return
+        if not path.lower().endswith(".xlsx"):
+            path += ".xlsx"
+        service, period, actor = cell.service.code, cell.period.code, self.context.actor()
+
+        def work() -> Any:
+            from skp_desktop.services.exchange import export_feedback
+
+            return export_feedback(db, service=service, period=period, out=path, actor=actor)
+
+        self.context.worker.run(
+            work,
+            lambda result: self.summary.setText(
+                f"Saved the feedback on {cell.service.name}'s return for {cell.period.label} to "
+                f"{result.path}: send it to the service to import."
+            ),
+            self.context.failed,
+        )
 
     def query_selected(self) -> None:
+        """Read the return's indicators, then ask which to query and what (one dialog)."""
         cell = self.selected_cell()
-        if cell is None or cell.state != "submitted":
+        db = self.context.database()
+        if cell is None or cell.state != "submitted" or db is None:
             return
-        query = dialogs.ask_text(
-            self,
-            "Return with a query",
-            f"What should {cell.service.name} check in its return for {cell.period.label}? "
-            "(recorded in the history)",
-        )
-        if query:
-            self._review(cell, query)
+        service, period = cell.service.code, cell.period.code
 
-    def _review(self, cell: CompletenessCell, query: str | None) -> None:
+        def work() -> Any:
+            from skp_desktop.services.returns import get_return
+
+            return get_return(db, service, period)
+
+        def ask(view: Any) -> None:
+            if view.revision != cell.revision:
+                self.refresh()  # a newer revision came in meanwhile: look at it first
+                return
+            answer = dialogs.ask_queries(
+                self,
+                "Return with a query",
+                f"Tick each indicator of {cell.service.name}'s return for {cell.period.label} "
+                f"(revision {cell.revision}) that needs checking and type your question; the "
+                "service sees it beside the figure and answers it in its next revision. Both "
+                "are recorded in the history.",
+                [query_choice(row) for row in view.rows],
+            )
+            if answer is not None:
+                self._review(cell, answer.reason, answer.queries)
+
+        self.context.worker.run(work, ask, self.context.failed)
+
+    def _review(
+        self,
+        cell: CompletenessCell,
+        reason: str | None,
+        queries: dict[str, str] | None = None,
+        *,
+        accept: bool = False,
+    ) -> None:
         db, actor = self.context.database(), self.context.actor()
         service, period, revision = cell.service.code, cell.period.code, cell.revision
         self.accept_button.setEnabled(False)
@@ -605,12 +683,18 @@ class CompletenessPage(QWidget):
         def work() -> Any:
             from skp_desktop.services import review
 
-            if query is None:
+            if accept:
                 return review.accept_return(
                     db, service=service, period=period, actor=actor, revision=revision
                 )
             return review.return_with_query(
-                db, service=service, period=period, reason=query, actor=actor, revision=revision
+                db,
+                service=service,
+                period=period,
+                reason=reason,
+                queries=queries,
+                actor=actor,
+                revision=revision,
             )
 
         def done(view: Any) -> None:

@@ -96,6 +96,9 @@ class OutcomeModel(QAbstractTableModel):
                 return "" if outcome.revision is None else str(outcome.revision)
             if outcome.reason:
                 return outcome.reason
+            if outcome.kind == "feedback":
+                count = len(outcome.queries)
+                return f"feedback: returned with {count} quer{'y' if count == 1 else 'ies'}"
             changes = len(outcome.changes)
             return f"{changes} value{'s' if changes != 1 else ''} change" if changes else ""
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -294,6 +297,19 @@ class ImportPage(QWidget):
                 parts.append(
                     f"<li>{escape(change.code)}: {escape(change.old)} → {escape(change.new)}</li>"
                 )
+            parts.append("</ul>")
+        if outcome.queries:
+            parts.append(
+                "<p><b>The coordinator's queries</b> (the return is shown as returned, with "
+                "each query beside its figure; reopen it to correct and answer)</p><ul>"
+            )
+            for code, question in outcome.queries:
+                parts.append(f"<li>{escape(code)}: {escape(question)}</li>")
+            parts.append("</ul>")
+        if outcome.answers:
+            parts.append("<p><b>Answers to the coordinator's queries</b></p><ul>")
+            for code, answer in outcome.answers:
+                parts.append(f"<li>{escape(code)}: {escape(answer)}</li>")
             parts.append("</ul>")
         for warning in outcome.warnings:
             parts.append(f"<p>Warning: {escape(warning)}</p>")

@@ -23,7 +23,13 @@ from skp_desktop.domain.periods import (
     period_range,
 )
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
-from skp_desktop.ui.return_grid import COLUMNS, ReturnGridModel, ReturnGridView
+from skp_desktop.ui.return_grid import (
+    ANSWER_COLUMN,
+    COLUMNS,
+    QUERY_COLUMN,
+    ReturnGridModel,
+    ReturnGridView,
+)
 
 FIRST_PERIOD = "FY2023-24-Q1"
 PASTE_HELP = (
@@ -159,6 +165,8 @@ class ReturnPage(QWidget):
         editable = view.state in ("draft", "not started") and not read_only_database
         current = self.grid.currentIndex()
         self.model.set_view(view, read_only=not editable)
+        for column in (QUERY_COLUMN, ANSWER_COLUMN):
+            self.grid.setColumnHidden(column, not self.model.has_queries)
         state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
         self.heading.setText(f"{view.service.name} · {view.period_label} · {state}")
         if read_only_database:
@@ -172,12 +180,17 @@ class ReturnPage(QWidget):
                 f"Revision {view.revision} is {view.state} and read-only. Choose Reopen to "
                 f"start revision {view.revision + 1} (you will be asked why)."
             )
-        self.state_note.setText(note)
+        self.state_note.setText(_query_note(view, editable) + note)
         self.submit_button.setEnabled(view.state == "draft" and not read_only_database)
         self.reopen_button.setEnabled(
             view.state not in ("draft", "not started") and not read_only_database
         )
         self.export_button.setEnabled(view.state in ("submitted", "accepted", "returned"))
+        self.export_button.setToolTip(
+            "Save the returned return with its queries as a feedback file for the service"
+            if view.state == "returned"
+            else "Save the submitted return as an Excel file to send on"
+        )
         if not view.rows:
             self.empty_state.setText(
                 f"{view.service.name} has no indicators due for {view.period_label}. "
@@ -214,6 +227,27 @@ class ReturnPage(QWidget):
         index = self.grid.currentIndex()
         row: ReturnRow | None = self.model.return_row(index.row()) if index.isValid() else None
         self.row_selected.emit(row)
+
+
+def _query_note(view: ReturnView, editable: bool) -> str:
+    """What the coordinator's queries ask of whoever looks at the return, before the rest."""
+    queries = view.queries
+    if queries is None or not queries.queries:
+        return ""
+    count = len(queries.queries)
+    asked = f"{count} quer{'y' if count == 1 else 'ies'}"
+    if view.revision == queries.asked_revision:
+        return (
+            f"Revision {view.revision} was returned {queries.returned_how} with {asked} "
+            "(see the Query column). "
+        )
+    if editable and view.open_queries:
+        left = len(view.open_queries)
+        return (
+            f"Answer the coordinator's {asked} on revision {queries.asked_revision} in the "
+            f"Answer column before you submit ({left} still to answer). "
+        )
+    return f"This revision answers the coordinator's {asked} on revision {queries.asked_revision}. "
 
 
 def _first_editable_column(row: ReturnRow) -> int:
