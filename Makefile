@@ -67,7 +67,8 @@ pg-server:
 	else echo "No PostgreSQL server binaries: its tests will be skipped (sudo apt-get install $(PG_PACKAGES))"; fi
 
 test: lint pg-server
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	# a test module runs whole on one worker: its fixtures (a server, a built bundle) are made once
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist loadfile --durations=15
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

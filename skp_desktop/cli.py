@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from types import ModuleType
 from typing import Any, NoReturn
 
 from skp_desktop import __version__
@@ -23,22 +25,6 @@ from skp_desktop.domain.errors import (
 )
 from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
-from skp_desktop.services import (
-    audit,
-    catalogue,
-    comparators,
-    due_dates,
-    entries,
-    exchange,
-    returns,
-    review,
-    setup,
-    trends,
-)
-from skp_desktop.services import backups as backups_service
-from skp_desktop.services import completeness as completeness_service
-from skp_desktop.services import definitions as definitions_service
-from skp_desktop.services import merge as merge_service
 from skp_desktop.services.database import (
     Database,
     checked_actor,
@@ -47,6 +33,40 @@ from skp_desktop.services.database import (
     same_database,
 )
 from skp_desktop.services.dto import ReturnView
+
+
+def _lazy(name: str) -> ModuleType:
+    """A module loaded on its first use, so that each command loads only what it needs.
+
+    `skp-returns services` need not load openpyxl, matplotlib or the merge: start-up is most of
+    a short command's time, and scripts run many of them.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    assert spec is not None and spec.loader is not None, name
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    return module
+
+
+audit = _lazy("skp_desktop.services.audit")
+catalogue = _lazy("skp_desktop.services.catalogue")
+comparators = _lazy("skp_desktop.services.comparators")
+due_dates = _lazy("skp_desktop.services.due_dates")
+entries = _lazy("skp_desktop.services.entries")
+exchange = _lazy("skp_desktop.services.exchange")
+returns = _lazy("skp_desktop.services.returns")
+review = _lazy("skp_desktop.services.review")
+setup = _lazy("skp_desktop.services.setup")
+trends = _lazy("skp_desktop.services.trends")
+backups_service = _lazy("skp_desktop.services.backups")
+completeness_service = _lazy("skp_desktop.services.completeness")
+definitions_service = _lazy("skp_desktop.services.definitions")
+merge_service = _lazy("skp_desktop.services.merge")
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 0, 1, 2, 3, 4
 log = logging.getLogger("skp_desktop.cli")
