@@ -18,7 +18,7 @@ from skp_desktop.services.dto import AuditEntry, VerifyReport
 from skp_desktop.services.due_dates import ACTION_DUE
 from skp_desktop.services.entries import value_json
 from skp_desktop.services.history import HistoryFilter, history_page
-from skp_desktop.store.audit import iter_events, verify_chain
+from skp_desktop.store.audit import HASHED_FIELDS, iter_event_tuples, verify_chain
 from skp_desktop.store.models import (
     ComparatorValue,
     DueDate,
@@ -29,6 +29,7 @@ from skp_desktop.store.models import (
 )
 
 RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
+_AT = {name: index for index, name in enumerate(HASHED_FIELDS)}
 
 
 def history(
@@ -68,23 +69,32 @@ class _Replay:
     )
 
     def feed(self, events: Iterator[Any]) -> Iterator[Any]:
+        """Pass the events on, noting what each says (rows by position: see store.audit)."""
+        uuid_at, action_at, new_at = _AT["return_uuid"], _AT["action"], _AT["new"]
+        service_at, period_at, revision_at = _AT["service"], _AT["period"], _AT["revision"]
+        indicator_at = _AT["indicator"]
         for event in events:
             self.events += 1
-            uuid = event.return_uuid
-            if uuid and event.action.startswith("return.") and event.new in RETURN_STATES:
-                self.returns[uuid] = (event.service, event.period, event.revision, event.new)
-            elif uuid and event.action == "value.set" and event.indicator:
-                self.values[(uuid, event.indicator)] = event.new
-            elif event.action == ACTION_DUE and event.period:
-                self.due[event.period] = event.new
-            elif event.action == ACTION_COMPARATOR and event.indicator and event.period:
-                self._comparator(event)
+            uuid, action = event[uuid_at], event[action_at]
+            if uuid and action == "value.set" and event[indicator_at]:
+                self.values[(uuid, event[indicator_at])] = event[new_at]
+            elif uuid and action.startswith("return.") and event[new_at] in RETURN_STATES:
+                self.returns[uuid] = (
+                    event[service_at],
+                    event[period_at],
+                    event[revision_at],
+                    event[new_at],
+                )
+            elif action == ACTION_DUE and event[period_at]:
+                self.due[event[period_at]] = event[new_at]
+            elif action == ACTION_COMPARATOR and event[indicator_at] and event[period_at]:
+                self._comparator(event[indicator_at], event[period_at], event[new_at])
             yield event
 
-    def _comparator(self, event: Any) -> None:
+    def _comparator(self, indicator: str, period: str, new_text: str | None) -> None:
         try:
-            new = json.loads(event.new or "")
-            key = (event.indicator, str(new["series"]), event.period)
+            new = json.loads(new_text or "")
+            key = (indicator, str(new["series"]), period)
         except (ValueError, TypeError, KeyError):
             return  # an unreadable event: verify_chain names it if it was altered
         value = new.get("value")
@@ -116,8 +126,7 @@ def verify(db: Database) -> VerifyReport:
     with db.reading() as session:
         replay = _Replay(returns={}, values={})
         problems = [
-            p.message
-            for p in verify_chain(session, replay.feed(iter_events(session, stored_times=True)))
+            p.message for p in verify_chain(session, replay.feed(iter_event_tuples(session)))
         ]
 
         rows = session.execute(
