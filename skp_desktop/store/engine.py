@@ -64,80 +64,62 @@ class Database:
         return describe_url(self.url)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One all-or-nothing unit of work: committed on success, rolled back on any error."""
-        maker = sessionmaker(self.engine, expire_on_commit=False)
+    def _environment_errors(self) -> Iterator[None]:
+        """A driver error about the environment (locked, full, refused) as StoreUnavailable,
+        said for people; any other driver error is a bug and goes up as it is."""
         try:
-            with maker() as session, session.begin():
-                yield session
+            yield
         except DBAPIError as exc:
             problem = _unavailable(exc, self)
             if problem is None:
                 raise
             raise problem from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One all-or-nothing unit of work: committed on success, rolled back on any error."""
+        maker = sessionmaker(self.engine, expire_on_commit=False)
+        with self._environment_errors(), maker() as session, session.begin():
+            yield session
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
         """A unit of work that is always rolled back: a dry run that takes the real run's
         steps, locks and server checks (grants, row-level security) and keeps none of them."""
         maker = sessionmaker(self.engine, expire_on_commit=False)
-        try:
-            with maker() as session:
-                session.begin()
-                try:
-                    yield session
-                finally:
-                    session.rollback()
-        except DBAPIError as exc:
-            problem = _unavailable(exc, self)
-            if problem is None:
-                raise
-            raise problem from exc
+        with self._environment_errors(), maker() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     @contextmanager
     def savepoint(self, session: Session) -> Iterator[None]:
         """A step inside `session`'s transaction that an error undoes alone; a driver error
         about the environment (e.g. a refused permission) is raised as StoreUnavailable."""
-        try:
-            with session.begin_nested():
-                yield
-        except DBAPIError as exc:
-            problem = _unavailable(exc, self)
-            if problem is None:
-                raise
-            raise problem from exc
+        with self._environment_errors(), session.begin_nested():
+            yield
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A consistent snapshot for reading only: it takes no write lock, so readers never
         hold up a writer (on SQLite, a plain BEGIN instead of BEGIN IMMEDIATE)."""
         maker = sessionmaker(self._reader(), expire_on_commit=False)
-        try:
-            with maker() as session:
-                try:
-                    yield session
-                finally:
-                    session.rollback()  # nothing to keep, and nothing may have been written
-        except DBAPIError as exc:
-            problem = _unavailable(exc, self)
-            if problem is None:
-                raise
-            raise problem from exc
+        with self._environment_errors(), maker() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()  # nothing to keep, and nothing may have been written
 
     @contextmanager
     def reading_connection(self) -> Iterator[Connection]:
         """A Core connection for reading only, for the hottest queries (no ORM session)."""
-        try:
-            with self._reader().connect() as connection:
-                try:
-                    yield connection
-                finally:
-                    connection.rollback()
-        except DBAPIError as exc:
-            problem = _unavailable(exc, self)
-            if problem is None:
-                raise
-            raise problem from exc
+        with self._environment_errors(), self._reader().connect() as connection:
+            try:
+                yield connection
+            finally:
+                connection.rollback()
 
     def server_login(self) -> tuple[str, str] | None:
         """The server's version and the login in use, e.g. ("16.4", "hana"); None for SQLite."""
