@@ -248,6 +248,26 @@ def indicator_infos(
     return infos
 
 
+def rule_fields(row: IndicatorDefinition) -> dict[str, Any]:
+    """A stored definition's rules as domain values (words as enums, decimals from text)."""
+    return {
+        "title": row.title,
+        "unit": Unit(row.unit),
+        "polarity": Polarity(row.polarity),
+        "frequency": Frequency(row.frequency),
+        "level": Level(row.level),
+        "decimals": row.decimals,
+        "has_fraction": row.has_fraction,
+        "numerator_label": row.numerator_label,
+        "denominator_label": row.denominator_label,
+        "min_value": from_canonical(row.min_value),
+        "max_value": from_canonical(row.max_value),
+        "amber_tolerance": from_canonical(row.amber_tolerance) or Decimal(0),
+        "change_warning_percent": from_canonical(row.change_warning_percent),
+        "small_number_threshold": row.small_number_threshold,
+    }
+
+
 def _info(
     session: Session,
     row: IndicatorDefinition,
@@ -255,23 +275,7 @@ def _info(
     period: Period | None,
     version_number: int,
 ) -> IndicatorInfo:
-    rules = Definition(
-        code=indicator.code,
-        title=row.title,
-        unit=Unit(row.unit),
-        polarity=Polarity(row.polarity),
-        frequency=Frequency(row.frequency),
-        level=Level(row.level),
-        decimals=row.decimals,
-        has_fraction=row.has_fraction,
-        numerator_label=row.numerator_label,
-        denominator_label=row.denominator_label,
-        min_value=from_canonical(row.min_value),
-        max_value=from_canonical(row.max_value),
-        amber_tolerance=from_canonical(row.amber_tolerance) or Decimal(0),
-        change_warning_percent=from_canonical(row.change_warning_percent),
-        small_number_threshold=row.small_number_threshold,
-    )
+    rules = Definition(code=indicator.code, **rule_fields(row))
     rules = replace(rules, target=target_for(session, indicator.id, period))
     baseline = session.scalar(select(Baseline).where(Baseline.indicator_id == indicator.id))
     return IndicatorInfo(

@@ -53,7 +53,7 @@ from skp_desktop.domain.definition_edits import (
 from skp_desktop.domain.definitions import Frequency, Level, Polarity, Unit
 from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
 from skp_desktop.domain.periods import parse_period
-from skp_desktop.domain.values import canonical_text, format_decimal, from_canonical
+from skp_desktop.domain.values import canonical_text, format_decimal
 from skp_desktop.excel.definitions_pack import (
     DefinitionsPack,
     PackFile,
@@ -64,7 +64,7 @@ from skp_desktop.excel.definitions_pack import (
 )
 from skp_desktop.excel.rejection import RejectedFile
 from skp_desktop.excel.safe_reader import load_file
-from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
+from skp_desktop.services.catalogue import definitions_version_for, indicator_infos, rule_fields
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.entries import SOURCE_TYPED
@@ -243,20 +243,7 @@ def _spec(indicator: Indicator, row: IndicatorDefinition) -> IndicatorSpec:
         kind=indicator.kind,
         theme=indicator.theme.code,
         service=indicator.service.code if indicator.service else None,
-        title=row.title,
-        level=Level(row.level),
-        unit=Unit(row.unit),
-        polarity=Polarity(row.polarity),
-        frequency=Frequency(row.frequency),
-        decimals=row.decimals,
-        has_fraction=row.has_fraction,
-        numerator_label=row.numerator_label,
-        denominator_label=row.denominator_label,
-        min_value=from_canonical(row.min_value),
-        max_value=from_canonical(row.max_value),
-        amber_tolerance=from_canonical(row.amber_tolerance) or Decimal(0),
-        change_warning_percent=from_canonical(row.change_warning_percent),
-        small_number_threshold=row.small_number_threshold,
+        **rule_fields(row),
         definition=row.definition,
         source=row.source,
         source_document=row.source_document,
