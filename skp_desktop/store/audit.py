@@ -54,7 +54,7 @@ def _stored_timestamp(text: str) -> str:
 def hash_values(values: Sequence[object]) -> str:
     """SHA-256 of the canonical JSON of an event's hashed fields, given in HASHED_FIELDS order.
 
-    The time may be a datetime or, read straight from SQLite (iter_events' stored_times), its
+    The time may be a datetime or, read straight from SQLite (iter_event_tuples), its
     stored text: both give the same hash.
     """
     return _material_hash(dict(zip(HASHED_FIELDS, values, strict=True)))
@@ -152,7 +152,7 @@ _PREV = HASHED_FIELDS.index("prev_hash")
 _ACTION = HASHED_FIELDS.index("action")
 
 
-def _event_columns(stored_times: bool) -> list[Any]:
+def _event_columns(*, stored_times: bool) -> list[Any]:
     at = type_coerce(AuditEvent.at, String).label("at") if stored_times else AuditEvent.at
     return [
         *(at if n == "at" else getattr(AuditEvent, n) for n in HASHED_FIELDS),
@@ -161,15 +161,9 @@ def _event_columns(stored_times: bool) -> list[Any]:
     ]
 
 
-def iter_events(
-    session: Session, batch: int = 20000, *, stored_times: bool = False
-) -> Iterator[Row[Any]]:
-    """Every event in chain order as rows, read in batches (a million fit easily).
-
-    stored_times: `at` as the database holds it (SQLite's text) rather than a datetime, for
-    hashing only: parsing a million times and formatting them again is half of verify's work.
-    """
-    columns = _event_columns(stored_times)
+def iter_events(session: Session, batch: int = 20000) -> Iterator[Row[Any]]:
+    """Every event in chain order as rows, read in batches (a million fit easily)."""
+    columns = _event_columns(stored_times=False)
     connection = session.connection()  # Core rows: the ORM's row loading is not needed here
     last_id = 0
     while True:
@@ -183,10 +177,12 @@ def iter_events(
 
 
 def iter_event_tuples(session: Session, batch: int = 50000) -> Iterator[tuple[Any, ...]]:
-    """As iter_events with stored times, as the driver's plain tuples: for verify only.
+    """As iter_events, as the driver's plain tuples with `at` as the database holds it (SQLite's
+    text): for verify only.
 
-    A million events are hashed one by one; making a Row object of each costs a fifth as much
-    again. The columns need no conversion (text, numbers, and PostgreSQL's own datetimes, which
+    A million events are hashed one by one: parsing their times and formatting them again was
+    half of verify's work, and making a Row object of each costs a fifth as much again. The
+    columns need no conversion (text, numbers, and PostgreSQL's own datetimes, which
     hash_values takes as they come).
     """
     columns = _event_columns(stored_times=True)
