@@ -105,6 +105,27 @@ def fill_quarter_picker(picker: QComboBox, quarters: list[Period], chosen: Perio
     picker.blockSignals(False)
 
 
+def quarter_range(
+    today: date, layout: QHBoxLayout, *, purpose: str = ""
+) -> tuple[QComboBox, QComboBox]:
+    """ "From [quarter] to [quarter]" pickers added to `layout`, set to the last four quarters.
+
+    `purpose` ends the pickers' accessible names: "First quarter to merge".
+    """
+    quarters, first, last = quarter_choices(today)
+    pickers = []
+    for name, chosen, label_text in (("First", first, "&From:"), ("Last", last, "&to:")):
+        picker = QComboBox()
+        picker.setAccessibleName(f"{name} quarter{purpose}")
+        fill_quarter_picker(picker, quarters, chosen)
+        label = QLabel(label_text)
+        label.setBuddy(picker)
+        layout.addWidget(label)
+        layout.addWidget(picker)
+        pickers.append(picker)
+    return pickers[0], pickers[1]
+
+
 def state_label(state: str) -> str:
     """The state with its symbol, e.g. "✓ accepted"."""
     return NOT_DUE_LABEL if state == NOT_DUE else STATE_LABELS[state]
@@ -322,17 +343,8 @@ class CompletenessPage(QWidget):
         super().__init__(parent)
         self.context = context
         self.report: Completeness | None = None
-        quarters, first, last = quarter_choices(context.day())
-        self.first_picker = QComboBox()
-        self.first_picker.setAccessibleName("First quarter")
-        self.last_picker = QComboBox()
-        self.last_picker.setAccessibleName("Last quarter")
-        fill_quarter_picker(self.first_picker, quarters, first)
-        fill_quarter_picker(self.last_picker, quarters, last)
-        from_label = QLabel("&From:")
-        from_label.setBuddy(self.first_picker)
-        to_label = QLabel("&to:")
-        to_label.setBuddy(self.last_picker)
+        header = QHBoxLayout()
+        self.first_picker, self.last_picker = quarter_range(context.day(), header)
         self.filter_box = QLineEdit()
         self.filter_box.setPlaceholderText("Filter services (Ctrl+F)")
         self.filter_box.setAccessibleName("Filter services")
@@ -340,9 +352,6 @@ class CompletenessPage(QWidget):
         QShortcut(QKeySequence.StandardKey.Find, self, self.filter_box.setFocus)
         self.refresh_button = QPushButton("Re&fresh")
         self.refresh_button.setToolTip("Read the returns again (after an import, for example)")
-        header = QHBoxLayout()
-        for widget in (from_label, self.first_picker, to_label, self.last_picker):
-            header.addWidget(widget)
         header.addSpacing(12)
         header.addWidget(self.filter_box, 1)
         header.addWidget(self.refresh_button)

@@ -10,7 +10,6 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,8 +24,7 @@ from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.pages.completeness_page import (
     PageContext,
-    fill_quarter_picker,
-    quarter_choices,
+    quarter_range,
     state_label,
 )
 from skp_desktop.ui.rows_model import RowsModel
@@ -67,24 +65,14 @@ class MergePage(QWidget):
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
-        quarters, first, last = quarter_choices(context.day())
-        self.first_picker = QComboBox()
-        self.first_picker.setAccessibleName("First quarter to merge")
-        self.last_picker = QComboBox()
-        self.last_picker.setAccessibleName("Last quarter to merge")
-        fill_quarter_picker(self.first_picker, quarters, first)
-        fill_quarter_picker(self.last_picker, quarters, last)
-        from_label = QLabel("&From:")
-        from_label.setBuddy(self.first_picker)
-        to_label = QLabel("&to:")
-        to_label.setBuddy(self.last_picker)
+        picker_row = QHBoxLayout()
+        self.first_picker, self.last_picker = quarter_range(
+            context.day(), picker_row, purpose=" to merge"
+        )
         self.merge_button = QPushButton("&Merge…")
         self.merge_button.setAccessibleName("Merge the accepted returns into a workbook")
         self.merge_button.setToolTip("Choose where to save the partnership workbook, then write it")
         self.merge_button.setDefault(True)
-        picker_row = QHBoxLayout()
-        for widget in (from_label, self.first_picker, to_label, self.last_picker):
-            picker_row.addWidget(widget)
         picker_row.addSpacing(12)
         picker_row.addWidget(self.merge_button)
         picker_row.addStretch(1)
