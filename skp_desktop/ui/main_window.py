@@ -32,6 +32,12 @@ from skp_desktop.ui.workers import Worker
 if TYPE_CHECKING:
     from skp_desktop.services.dto import ReturnView, ServiceInfo
     from skp_desktop.ui.definition_panel import DefinitionPanel
+    from skp_desktop.ui.pages.completeness_page import CompletenessPage, PageContext
+    from skp_desktop.ui.pages.dashboard_page import DashboardPage
+    from skp_desktop.ui.pages.definitions_page import DefinitionsPage
+    from skp_desktop.ui.pages.history_page import HistoryPage
+    from skp_desktop.ui.pages.import_page import ImportPage
+    from skp_desktop.ui.pages.merge_page import MergePage
     from skp_desktop.ui.pages.return_page import ReturnPage
     from skp_desktop.ui.problems_panel import ProblemsPanel
     from skp_desktop.ui.return_controller import ReturnController
@@ -74,6 +80,9 @@ class MainWindow(QMainWindow):
         self._showing_store_problem = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
+        self._built_pages: dict[str, Any] = {}
+        # the open database's services and themes, for pages built after it opened
+        self._catalogue: tuple[list[ServiceInfo], list[tuple[str, str, str]]] | None = None
         self.setWindowTitle(APP_NAME)
         screen = QApplication.primaryScreen()
         if screen is not None:  # first start: most of a small laptop screen, not all of a big one
@@ -136,13 +145,14 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
 
     def _build_pages(self) -> None:
-        """The pages and panels, with the domain code they need (after the first paint)."""
+        """The Return place and the side panel, with the domain code they need (after the
+        first paint). The other places are built on their first visit (`_page`): most days a
+        service manager opens only the return, and building them all doubled the time to it."""
         if self.controller is not None:
             return
+        from PySide6.QtWidgets import QWidget
+
         from skp_desktop.ui.definition_panel import DefinitionPanel
-        from skp_desktop.ui.pages.dashboard_page import DashboardPage
-        from skp_desktop.ui.pages.history_page import HistoryPage
-        from skp_desktop.ui.pages.import_page import ImportPage
         from skp_desktop.ui.pages.return_page import ReturnPage
         from skp_desktop.ui.problems_panel import ProblemsPanel
         from skp_desktop.ui.return_controller import ReturnController
@@ -150,37 +160,8 @@ class MainWindow(QMainWindow):
         self.controller = ReturnController(self, undo_stack=self.undo_stack)
         self.return_page = ReturnPage(today=self._today)
         self.pages.addWidget(self.return_page)
-        self.dashboard_page = DashboardPage()
-        self.pages.addWidget(self.dashboard_page)
-        self.import_page = ImportPage()
-        self.pages.addWidget(self.import_page)
-        from skp_desktop.ui.pages.completeness_page import CompletenessPage, PageContext
-        from skp_desktop.ui.pages.merge_page import MergePage
-
-        desk = PageContext(
-            worker=self._worker,
-            charts=self._charts,
-            database=lambda: self.database,
-            actor=lambda: self.controller.actor if self.controller else "unknown",
-            failed=self._on_failure,
-            chart_theme=self._chart_theme,
-            today=self._today,
-        )
-        self.completeness_page = CompletenessPage(desk)
-        self.pages.addWidget(self.completeness_page)
-        self.merge_page = MergePage(desk)
-        self.pages.addWidget(self.merge_page)
-        from skp_desktop.ui.pages.definitions_page import DefinitionsPage
-
-        self.definitions_page = DefinitionsPage(desk)
-        self.pages.addWidget(self.definitions_page)
-        self.definitions_page.definitions_changed.connect(self._definitions_changed)
-        self.completeness_page.open_return_requested.connect(self.show_return_at)
-        self.merge_page.review_requested.connect(
-            lambda: self.places.setCurrentRow(PLACES.index("Completeness"))
-        )
-        self.history_page = HistoryPage()
-        self.pages.addWidget(self.history_page)
+        for _name in PLACES[1:]:
+            self.pages.addWidget(QWidget())  # stands in until the place is first visited
         self.pages.removeWidget(self._opening)
         self._opening.deleteLater()
         self.definition_panel = DefinitionPanel()
@@ -217,29 +198,142 @@ class MainWindow(QMainWindow):
         self.controller.saved.connect(self._on_saved)
         self.controller.message.connect(page.show_message)
         self.controller.failed.connect(self._on_failure)
-        self.dashboard_page.scope_changed.connect(self._draw_dashboard)
-        self.dashboard_page.tile_chosen.connect(self.open_indicator_chart)
-        self.dashboard_page.board_pack_requested.connect(self.save_board_pack)
-        self.import_page.add_files.clicked.connect(self._choose_import_files)
-        self.import_page.add_folder.clicked.connect(self._choose_import_folder)
-        self.import_page.check_requested.connect(lambda p, m: self._import(p, m, dry_run=True))
-        self.import_page.commit_requested.connect(lambda p, m: self._import(p, m, dry_run=False))
-        self.history_page.filter_changed.connect(self._load_history)
-        self.history_page.verify_requested.connect(self.verify_history)
-        self.history_page.export_requested.connect(self.export_history)
-        self.history_page.timeline_requested.connect(self.open_timeline)
-        self.history_page.extract_requested.connect(self.write_extract)
-        self.history_page.check_extract_requested.connect(self.check_extract)
-        self.history_page.event_selected.connect(self._show_event)
+
+    # --- the places other than Return, built on first use --------------------------------
+
+    def _page(self, place: str) -> Any:
+        """The page of a place, built and put in its slot the first time it is wanted."""
+        page = self._built_pages.get(place)
+        if page is None:
+            self._build_pages()
+            make = {
+                "Dashboard": self._make_dashboard_page,
+                "Import": self._make_import_page,
+                "Completeness": self._make_completeness_page,
+                "Merge": self._make_merge_page,
+                "Definitions": self._make_definitions_page,
+                "History": self._make_history_page,
+            }[place]
+            page = make()
+            self._built_pages[place] = page
+            index = PLACES.index(place)
+            stand_in = self.pages.widget(index)
+            self.pages.insertWidget(index, page)
+            self.pages.removeWidget(stand_in)
+            stand_in.deleteLater()
+        return page
+
+    def _is_built(self, place: str) -> bool:
+        return place in self._built_pages
+
+    @property
+    def dashboard_page(self) -> DashboardPage:
+        return self._page("Dashboard")
+
+    @property
+    def import_page(self) -> ImportPage:
+        return self._page("Import")
+
+    @property
+    def completeness_page(self) -> CompletenessPage:
+        return self._page("Completeness")
+
+    @property
+    def merge_page(self) -> MergePage:
+        return self._page("Merge")
+
+    @property
+    def definitions_page(self) -> DefinitionsPage:
+        return self._page("Definitions")
+
+    @property
+    def history_page(self) -> HistoryPage:
+        return self._page("History")
+
+    def _desk(self) -> PageContext:
+        """What the coordinator's pages share with the window: workers, database, actor."""
+        from skp_desktop.ui.pages.completeness_page import PageContext
+
+        return PageContext(
+            worker=self._worker,
+            charts=self._charts,
+            database=lambda: self.database,
+            actor=lambda: self.controller.actor if self.controller else "unknown",
+            failed=self._on_failure,
+            chart_theme=self._chart_theme,
+            today=self._today,
+        )
+
+    def _make_dashboard_page(self) -> DashboardPage:
+        from skp_desktop.ui.pages.dashboard_page import DashboardPage
+
+        page = DashboardPage()
+        if self._catalogue is not None:
+            page.set_scopes(*self._catalogue)
+        page.scope_changed.connect(self._draw_dashboard)
+        page.tile_chosen.connect(self.open_indicator_chart)
+        page.board_pack_requested.connect(self.save_board_pack)
+        return page
+
+    def _make_import_page(self) -> ImportPage:
+        from skp_desktop.ui.pages.import_page import ImportPage
+
+        page = ImportPage()
+        page.add_files.clicked.connect(self._choose_import_files)
+        page.add_folder.clicked.connect(self._choose_import_folder)
+        page.check_requested.connect(lambda p, m: self._import(p, m, dry_run=True))
+        page.commit_requested.connect(lambda p, m: self._import(p, m, dry_run=False))
+        return page
+
+    def _make_completeness_page(self) -> CompletenessPage:
+        from skp_desktop.ui.pages.completeness_page import CompletenessPage
+
+        page = CompletenessPage(self._desk())
+        page.open_return_requested.connect(self.show_return_at)
+        return page
+
+    def _make_merge_page(self) -> MergePage:
+        from skp_desktop.ui.pages.merge_page import MergePage
+
+        page = MergePage(self._desk())
+        page.review_requested.connect(
+            lambda: self.places.setCurrentRow(PLACES.index("Completeness"))
+        )
+        return page
+
+    def _make_definitions_page(self) -> DefinitionsPage:
+        from skp_desktop.ui.pages.definitions_page import DefinitionsPage
+
+        page = DefinitionsPage(self._desk())
+        page.definitions_changed.connect(self._definitions_changed)
+        if self.database is not None:
+            page.database_changed()
+        return page
+
+    def _make_history_page(self) -> HistoryPage:
+        from skp_desktop.ui.pages.history_page import HistoryPage
+
+        page = HistoryPage()
+        page.filter_changed.connect(self._load_history)
+        page.verify_requested.connect(self.verify_history)
+        page.export_requested.connect(self.export_history)
+        page.timeline_requested.connect(self.open_timeline)
+        page.extract_requested.connect(self.write_extract)
+        page.check_extract_requested.connect(self.check_extract)
+        page.event_selected.connect(self._show_event)
+        if self._catalogue is not None:
+            self._refresh_history_choices(page, [s.code for s in self._catalogue[0]])
+        return page
 
     def _show_place(self, row: int) -> None:
-        if 0 <= row < self.pages.count():
-            self.pages.setCurrentIndex(row)
-        current = self.pages.currentWidget()
-        if current is getattr(self, "dashboard_page", None):
-            self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
-        elif current is getattr(self, "history_page", None):
-            self._load_history(self.history_page.current_filter())
+        if not 0 <= row < len(PLACES) or self.controller is None:
+            return
+        page = self.return_page if row == 0 else self._page(PLACES[row])
+        self.pages.setCurrentWidget(page)
+        if PLACES[row] == "Dashboard":
+            self._draw_dashboard(page.scope_picker.currentData() or "")
+        elif PLACES[row] == "History":
+            self._load_history(page.current_filter())
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -454,10 +548,14 @@ class MainWindow(QMainWindow):
         self._target = db.display_name if db.is_sqlite else target
         self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
         self._fill_recent()
-        self.definitions_page.database_changed()
+        self._catalogue = (services, themes)
+        if self._is_built("Definitions"):
+            self.definitions_page.database_changed()
         self.return_page.set_services(services, self._settings.last_service)
-        self.dashboard_page.set_scopes(services, themes)
-        self._refresh_history_choices([s.code for s in services])
+        if self._is_built("Dashboard"):
+            self.dashboard_page.set_scopes(services, themes)
+        if self._is_built("History"):
+            self._refresh_history_choices(self.history_page, [s.code for s in services])
         self.return_page.select_period(self._settings.last_period)
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
@@ -766,7 +864,7 @@ class MainWindow(QMainWindow):
 
     # --- history -------------------------------------------------------------------------
 
-    def _refresh_history_choices(self, services: list[str]) -> None:
+    def _refresh_history_choices(self, page: HistoryPage, services: list[str]) -> None:
         db = self.database
 
         def work() -> tuple[list[str], list[str], list[str]]:
@@ -778,7 +876,7 @@ class MainWindow(QMainWindow):
 
         def done(result: tuple[list[str], list[str], list[str]]) -> None:
             indicators, actors, actions = result
-            self.history_page.set_choices(services, indicators, actors, actions)
+            page.set_choices(services, indicators, actors, actions)
 
         self._worker.run(work, done, self._on_failure)
 

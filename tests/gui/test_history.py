@@ -52,6 +52,8 @@ def open_history(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:
     qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
     win.places.setCurrentRow(PLACES.index("History"))
     qtbot.waitUntil(lambda: win.history_page.model.rowCount() > 0, timeout=15000)
+    # the page is built on its first visit and fills its filter choices in the background
+    qtbot.waitUntil(lambda: win.history_page.indicator.findData(CAT1) >= 0, timeout=15000)
     return win
 
 

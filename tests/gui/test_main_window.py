@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries
-from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.return_grid import COLUMN_BY_TITLE, ReturnGridModel
 
 pytestmark = pytest.mark.gui
@@ -98,6 +98,30 @@ def test_controls_have_accessible_names(window: MainWindow) -> None:
     page = window.return_page
     for widget in (page.service_picker, page.period_picker, page.grid, window.places):
         assert widget.accessibleName()
+
+
+def test_places_visited_before_the_database_opens_fill_in_when_it_does(
+    qtbot, database_file: Path
+) -> None:
+    # The places other than Return are built on their first visit; one visited while the
+    # database is still opening must get the services, themes and history choices all the same.
+    win = MainWindow(str(database_file), today=TODAY)
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    win.places.setCurrentRow(PLACES.index("Dashboard"))
+    assert win.pages.currentWidget() is win.dashboard_page
+    assert win.dashboard_page.scope_picker.findData("service:HIGHWAYS") < 0  # not open yet
+    history = win.history_page
+    qtbot.waitUntil(lambda: win.return_page.model.rowCount() > 0, timeout=15000)
+    qtbot.waitUntil(lambda: win.dashboard_page.scope_picker.findData("service:HIGHWAYS") >= 0)
+    qtbot.waitUntil(lambda: history.indicator.findData("SAFER-P4-S1") >= 0, timeout=15000)
+    assert win.pages.currentWidget() is win.dashboard_page
+    win.places.setCurrentRow(PLACES.index("Return"))
+    assert win.pages.currentWidget() is win.return_page
+    qtbot.waitUntil(lambda: not win.controller.busy and not win._worker.busy, timeout=15000)
+    win.close()
+    win.dispose()
 
 
 def test_window_layout_is_remembered(qtbot, database_file: Path) -> None:
