@@ -21,16 +21,17 @@ CHILD = r"""
 import sys, time
 mode, database = sys.argv[1], sys.argv[2]
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
 if mode == "bare":
-    from PySide6.QtWidgets import QMainWindow, QTableWidget
+    from PySide6.QtWidgets import QApplication, QMainWindow, QTableWidget
+    app = QApplication([])
     window = QMainWindow()
     window.setCentralWidget(QTableWidget(20, 8))
     window.resize(1280, 760)
-else:
+else:  # as skp_desktop.app.main starts
+    from skp_desktop.app import prepare_application
     from skp_desktop.ui.main_window import MainWindow
-    window = MainWindow(database)
+    app, collector, settings = prepare_application()
+    window = MainWindow(database, settings=settings)
 
 class FirstPaint(QObject):
     def eventFilter(self, obj, event):
@@ -61,6 +62,9 @@ if mode != "bare":
 
 def _once(mode: str, database: str, home: str) -> float:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=home, XDG_CONFIG_HOME=home)
+    # An installed app runs from compiled bytecode (pip and PyInstaller compile it); a shell
+    # that forbids writing it would have every run compile the app's sources again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.time()
     out = subprocess.run(
         [sys.executable, "-c", CHILD, mode, database],

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from skp_desktop.ui.gc_guard import MainThreadGarbageCollector
+    from skp_desktop.ui.settings import Settings
+
 log = logging.getLogger("skp_desktop.app")
 ICON_FILE = "icons/skp-returns.png"
 # bench/frozen_startup.py: print the time of the first painted window, then quit.
@@ -177,6 +180,29 @@ def _install_excepthook() -> None:
     sys.excepthook = hook
 
 
+def prepare_application() -> tuple[QApplication, MainThreadGarbageCollector, Settings]:
+    """The QApplication as the app runs it (bench/startup.py starts the same way): names,
+    icon, style and theme, and Python's garbage collector moved to the UI thread."""
+    from PySide6.QtWidgets import QApplication
+
+    from skp_desktop.ui.gc_guard import MainThreadGarbageCollector
+    from skp_desktop.ui.settings import Settings
+    from skp_desktop.ui.theme import apply_theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    collector = MainThreadGarbageCollector(app)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName("RBK")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    if sys.platform.startswith("linux"):
+        app.setStyle("Fusion")
+    settings = Settings()
+    apply_theme(app, settings.theme)
+    return app, collector, settings
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Open the main window on the chosen database and run until it is closed."""
     args = parse_args(argv)
@@ -191,26 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _self_test_main()
 
     from PySide6.QtCore import QThreadPool, QTimer
-    from PySide6.QtWidgets import QApplication
 
-    from skp_desktop.ui.gc_guard import MainThreadGarbageCollector
     from skp_desktop.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    collector = MainThreadGarbageCollector(app)
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName("RBK")
-    app.setApplicationVersion(__version__)
-    app.setWindowIcon(app_icon())
-    if sys.platform.startswith("linux"):
-        app.setStyle("Fusion")
+    app, collector, settings = prepare_application()
     _install_excepthook()
-
-    from skp_desktop.ui.settings import Settings
-    from skp_desktop.ui.theme import apply_theme
-
-    settings = Settings()
-    apply_theme(app, settings.theme)
     from skp_desktop.ui.instance_lock import claim_database
 
     claim = claim_database(args.db, read_only=args.read_only)
