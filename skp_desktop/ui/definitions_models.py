@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.rag import Rag
 from skp_desktop.ui.rag_style import rag_colour
+from skp_desktop.ui.rows_model import HeadedTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -41,7 +42,7 @@ class IndicatorRow:
         return {"changed": "● ", "new": "+ "}.get(self.state, "")
 
 
-class IndicatorListModel(QAbstractTableModel):
+class IndicatorListModel(HeadedTableModel):
     """Code, title and pending change of every indicator, in catalogue order."""
 
     HEADERS = ("Code", "Title")
@@ -65,18 +66,8 @@ class IndicatorListModel(QAbstractTableModel):
     def row_of(self, key: str) -> int:
         return next((n for n, r in enumerate(self._rows) if r.key == key), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -112,7 +103,7 @@ class TargetRow:
         return self.text.strip() != self.held
 
 
-class TargetsModel(QAbstractTableModel):
+class TargetsModel(HeadedTableModel):
     """Yearly targets of one indicator: the year, and the target (editable)."""
 
     HEADERS = ("Year", "Target")
@@ -143,20 +134,12 @@ class TargetsModel(QAbstractTableModel):
     def row_of(self, year: str) -> int:
         return next((n for n, r in enumerate(self._rows) if r.year == year), -1)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def row_count(self) -> int:
+        return len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section] + (
-                f" ({self._unit})" if section == 1 and self._unit else ""
-            )
-        return None
+    def header_text(self, section: int) -> str:
+        unit = f" ({self._unit})" if section == 1 and self._unit else ""
+        return self.HEADERS[section] + unit
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         base = super().flags(index)

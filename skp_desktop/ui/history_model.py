@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from skp_desktop.services.dto import AuditEntry
 from skp_desktop.services.entries import describe_value_json
+from skp_desktop.ui.rows_model import HeadedTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 COLUMNS = (
@@ -52,9 +53,10 @@ def change_text(entry: AuditEntry) -> str:
     return " → ".join(t for t in (entry.old, entry.new) if t)
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(HeadedTableModel):
     """Newest first; more rows arrive in pages as the view scrolls towards the end."""
 
+    HEADERS = COLUMNS
     loading_changed = Signal(bool)
 
     def __init__(self, fetch: Fetcher | None = None, parent: Any = None) -> None:
@@ -118,18 +120,8 @@ class HistoryModel(QAbstractTableModel):
         self._exhausted = True
         self.loading_changed.emit(False)
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -1,4 +1,4 @@
-"""A read-only table model over rows of text built from a DTO (small, fixed tables)."""
+"""Flat table models: a fixed header row over a list of rows built from DTOs."""
 
 from __future__ import annotations
 
@@ -10,28 +10,51 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class RowsModel(QAbstractTableModel):
+class HeadedTableModel(QAbstractTableModel):
+    """A flat table whose columns are `HEADERS`; subclasses say how many rows and what's in them.
+
+    The counts and the header row every such model needs, written once.
+    """
+
+    HEADERS: Sequence[str] = ()
+
+    def row_count(self) -> int:
+        raise NotImplementedError
+
+    def header_text(self, section: int) -> str:
+        """The column's title as shown; override to add e.g. a unit."""
+        return self.HEADERS[section]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self.row_count()
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(self.HEADERS)
+        ):
+            return self.header_text(section)
+        return None
+
+
+class RowsModel(HeadedTableModel):
     """Headers and rows of text; the tooltip shows a cell's whole text."""
 
     def __init__(
         self, headers: Sequence[str], rows: Sequence[Sequence[str]] = (), parent: Any = None
     ) -> None:
         super().__init__(parent)
-        self._headers = tuple(headers)
+        self.HEADERS = tuple(headers)  # each table of this kind has its own columns
         self._rows = [tuple(row) for row in rows]
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._headers)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._headers[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -50,6 +50,7 @@ from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
 from skp_desktop.ui.pages.return_page import period_choices
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
+from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
@@ -240,7 +241,7 @@ class CompletenessModel(QAbstractTableModel):
         return None
 
 
-class ChaseModel(QAbstractTableModel):
+class ChaseModel(HeadedTableModel):
     """Who owes what and since when: one row per overdue return, longest overdue first."""
 
     HEADERS = ("Service", "Organisation", "Period", "Owes", "Due", "Days overdue")
@@ -254,18 +255,8 @@ class ChaseModel(QAbstractTableModel):
         self.cells = list(cells)
         self.endResetModel()
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.cells)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
+    def row_count(self) -> int:
+        return len(self.cells)
 
     def text(self, row: int, column: int) -> str:
         cell = self.cells[row]

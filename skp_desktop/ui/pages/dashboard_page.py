@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,6 +27,7 @@ from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.comparators import ComparatorEntry
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 _Index = QModelIndex | QPersistentModelIndex
 
 
-class TrendTableModel(QAbstractTableModel):
+class TrendTableModel(HeadedTableModel):
     """A trend's figures as a table beside its chart: period, value, RAG, note."""
 
     HEADERS = ("Period", "Value", "Target", "RAG", "Note")
@@ -43,18 +44,8 @@ class TrendTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._series = series
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self._series is None else len(self._series.points)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return 0 if self._series is None else len(self._series.points)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or self._series is None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.ui.rag_style import is_dark
+from skp_desktop.ui.rows_model import HeadedTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -48,7 +48,7 @@ EMPTY_TEXT = (
 )
 
 
-class OutcomeModel(QAbstractTableModel):
+class OutcomeModel(HeadedTableModel):
     """One row per file: status (symbol and word), the return it is, and why."""
 
     HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason")
@@ -64,18 +64,8 @@ class OutcomeModel(QAbstractTableModel):
         self.committed = committed
         self.endResetModel()
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.outcomes)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.outcomes)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
