@@ -196,8 +196,8 @@ def prepare_application() -> tuple[QApplication, MainThreadGarbageCollector, Set
     app.setOrganizationName("RBK")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
-    if sys.platform.startswith("linux"):
-        app.setStyle("Fusion")
+    if sys.platform.startswith("linux") and app.style().name() != "fusion":
+        app.setStyle("Fusion")  # a new style costs ~25 ms: not when Fusion is there already
     settings = Settings()
     apply_theme(app, settings.theme)
     return app, collector, settings
