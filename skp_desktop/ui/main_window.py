@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
 
-        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str, str]:
+        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import checked_actor, default_actor, open_database
 
@@ -507,15 +507,7 @@ class MainWindow(QMainWindow):
             # before anything is opened (PostgreSQL would refuse it at the first save)
             actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
             db = open_database(target, actor=actor, read_only=read_only)
-            backup_problem = ""
-            if db.is_sqlite and not db.read_only:
-                from skp_desktop.services.backups import daily_backup
-
-                try:
-                    daily_backup(db)  # once a day of use, kept for a week
-                except StoreUnavailable as exc:  # e.g. a full disk: the data is still there
-                    backup_problem = str(exc)
-            return db, list_services(db), list_themes(db), actor, backup_problem
+            return db, list_services(db), list_themes(db), actor
 
         def failed(exc: Exception) -> None:
             from skp_desktop.services.connection import LoginRefused, address_of, is_server
@@ -532,9 +524,9 @@ class MainWindow(QMainWindow):
         self._worker.run(work, lambda result: self._on_opened(result, target), failed)
 
     def _on_opened(
-        self, result: tuple[Any, list[ServiceInfo], list[Any], str, str], target: Any = None
+        self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
     ) -> None:
-        db, services, themes, actor, backup_problem = result
+        db, services, themes, actor = result
         if self.controller.db is not None:
             self.controller.wait_for_saves()
             self.controller.db.dispose()
@@ -574,12 +566,31 @@ class MainWindow(QMainWindow):
                 "nothing can be changed. To make changes, copy the database to a folder you can "
                 "write to and open the copy (File ▸ Open database).",
             )
-        if backup_problem:
-            dialogs.error(
-                self,
-                APP_NAME,
-                f"Today's backup of the database could not be made.\n\n{backup_problem}",
-            )
+        if db.is_sqlite and not db.read_only:
+            self._daily_backup(db)
+
+    def _daily_backup(self, db: Any) -> None:
+        """Once a day of use, kept for a week; made after the return is asked for, so a big
+        database's copy does not hold up the grid."""
+
+        def work() -> str:
+            from skp_desktop.services.backups import daily_backup
+
+            try:
+                daily_backup(db)
+            except StoreUnavailable as exc:  # e.g. a full disk: the data is still there
+                return str(exc)
+            return ""
+
+        def done(problem: str) -> None:
+            if problem:
+                dialogs.error(
+                    self,
+                    APP_NAME,
+                    f"Today's backup of the database could not be made.\n\n{problem}",
+                )
+
+        self._worker.run(work, done, self._on_failure)
 
     def _definitions_changed(self) -> None:
         """A definitions version was published or imported: the open return may use it now."""

@@ -159,6 +159,8 @@ def test_the_app_opens_when_the_days_backup_does_not_fit(
     disk.fill(leave=96 * 1024)  # room to open the database, not to copy it
     win = open_window(on_disk)
     assert win.return_page.isEnabled() and win.controller.editable
+    # the day's backup is made once the return is open, and says when it cannot be
+    qtbot.waitUntil(lambda: bool(errors(shown_dialogs)), timeout=15000)
     (message,) = errors(shown_dialogs)
     assert "Today's backup of the database could not be made" in message
     assert "is full" in message
