@@ -163,8 +163,11 @@ def test_back_up_and_restore_from_the_file_menu(
     from skp_desktop.services.backups import list_backups
     from skp_desktop.ui.dialogs import dialogs
 
-    daily = [b for b in list_backups(str(history_file)) if b.label == "daily"]
-    assert len(daily) == 1  # opening the database made the day's backup
+    def daily() -> list:
+        return [b for b in list_backups(str(history_file)) if b.label == "daily"]
+
+    # opening the database makes the day's backup, in the background
+    qtbot.waitUntil(lambda: len(daily()) == 1, timeout=15000)
     window.backup_now()
     qtbot.waitUntil(lambda: "Backed up to" in window.status_state.text(), timeout=15000)
     manual = next(b for b in list_backups(str(history_file)) if b.label == "manual")
