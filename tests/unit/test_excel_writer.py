@@ -207,11 +207,11 @@ def test_a_failed_save_leaves_no_file_behind(
     target.mkdir()
     (target / "return.xlsx").write_bytes(b"the previous export")
 
-    def broken_save(self: object, handle: object) -> None:
+    def broken_save(workbook: object, handle: object) -> None:
         handle.write(b"PK\x03\x04 half a file")  # type: ignore[attr-defined]
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(return_layout, "save_workbook", broken_save)
     with pytest.raises(StoreUnavailable, match=r"the disk is full\. Free some space"):
         export(db, target)
     assert [p.name for p in target.iterdir()] == ["return.xlsx"]
