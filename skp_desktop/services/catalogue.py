@@ -248,6 +248,78 @@ def indicator_infos(
     return infos
 
 
+def service_indicator_infos(
+    session: Session, service: Service, period: Period, version: DefinitionsVersion
+) -> list[IndicatorInfo]:
+    """`indicator_infos(session, service=service, period=period, version=version)` in three
+    queries, however many indicators the service has (that one asks for each indicator's
+    target, baseline and theme in queries of their own)."""
+    query = (
+        select(IndicatorDefinition, Indicator, Theme)
+        .join(Indicator, IndicatorDefinition.indicator_id == Indicator.id)
+        .join(Theme, Indicator.theme_id == Theme.id)
+        .where(
+            Indicator.service_id == service.id,
+            Indicator.kind == "indicator",
+            IndicatorDefinition.definitions_version_id <= version.id,
+        )
+        .order_by(Indicator.position, IndicatorDefinition.definitions_version_id)
+    )
+    latest: dict[int, tuple[IndicatorDefinition, Indicator, Theme]] = {}
+    for definition, indicator, theme in session.execute(query):
+        latest[indicator.id] = (definition, indicator, theme)  # later versions overwrite earlier
+    targets: dict[int, Decimal | None] = {}
+    for indicator_id, applies_from, value in session.execute(
+        select(Target.indicator_id, Target.applies_from, Target.value)
+        .join(Indicator, Target.indicator_id == Indicator.id)
+        .where(Indicator.service_id == service.id)
+        .order_by(Target.applies_from)
+    ):
+        if parse_period(applies_from).start <= period.start:  # the newest in force, as target_for
+            targets[indicator_id] = from_canonical(value)
+    baselines = {
+        row.indicator_id: row
+        for row in session.scalars(
+            select(Baseline)
+            .join(Indicator, Baseline.indicator_id == Indicator.id)
+            .where(Indicator.service_id == service.id)
+        )
+    }
+    infos = []
+    for definition, indicator, theme in latest.values():
+        rules = Definition(code=indicator.code, **rule_fields(definition))
+        baseline = baselines.get(indicator.id)
+        infos.append(
+            IndicatorInfo(
+                code=indicator.code,
+                kind=indicator.kind,
+                title=definition.title,
+                service=service.code,
+                service_name=service.name,
+                theme=theme.code,
+                theme_name=theme.name,
+                definition_text=definition.definition,
+                source=definition.source,
+                source_document=definition.source_document,
+                baseline=_baseline_info(baseline) if baseline else None,
+                rules=replace(rules, target=targets.get(indicator.id)),
+                definitions_version=version.number,
+            )
+        )
+    return infos
+
+
+def _baseline_info(baseline: Baseline) -> BaselineInfo:
+    return BaselineInfo(
+        value=from_canonical(baseline.value) or Decimal(0),
+        unit=baseline.unit,
+        period=baseline.period,
+        note=baseline.note,
+        comparators_note=baseline.comparators_note,
+        source=baseline.source,
+    )
+
+
 def rule_fields(row: IndicatorDefinition) -> dict[str, Any]:
     """A stored definition's rules as domain values (words as enums, decimals from text)."""
     return {

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from skp_desktop.services.catalogue import (
     definitions_version_for,
     get_service,
     indicator_infos,
+    service_indicator_infos,
     service_info,
 )
 from skp_desktop.services.database import Database
@@ -190,15 +192,40 @@ def problems_with_history(
     }
 
 
+def _due_infos(
+    session: Session, service: Service, period: Period, version: DefinitionsVersion | None
+) -> list[IndicatorInfo]:
+    """`due_indicators`, with the definitions read in a few queries rather than a few for each
+    indicator."""
+    version = version or definitions_version_for(session, period)
+    infos = [
+        info
+        for info in service_indicator_infos(session, service, period, version)
+        if is_due(info.rules.frequency, period)
+    ]
+    layout = form_for(service.code)
+    if layout is not None:
+        unplaced = len(layout.items)
+        infos.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
+    return infos
+
+
+def _stored_values(session: Session, ret: Return) -> dict[str, Any]:
+    """The revision's values by indicator code, in one query (each as a row of VALUE_FIELDS)."""
+    rows = session.execute(
+        select(Indicator.code, *(getattr(Value, name) for name in VALUE_FIELDS))
+        .join(Value, Value.indicator_id == Indicator.id)
+        .where(Value.return_id == ret.id)
+    )
+    return {row.code: row for row in rows}
+
+
 def _build_view(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
     # A revision is read with the definitions it was made with, never a later version's.
-    infos = due_indicators(session, service, period, ret.definitions_version if ret else None)
-    stored: dict[str, Value] = {}
-    if ret is not None:
-        for row in ret.values:
-            stored[row.indicator.code] = row
+    infos = _due_infos(session, service, period, ret.definitions_version if ret else None)
+    stored = _stored_values(session, ret) if ret is not None else {}
     earlier = _earlier_values(session, service, period)
     layout = form_for(service.code)
     queries = queries_up_to(session, service, period.code, ret.revision if ret else None)
