@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from skp_desktop.domain.definitions import is_due
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
@@ -85,14 +85,24 @@ def return_period(code: str) -> Period:
     return period
 
 
+# Built once, as catalogue's statements: no cache key to work out on each call.
+_LATEST_RETURN = (
+    select(Return)
+    .where(Return.service_id == bindparam("service_id"), Return.period == bindparam("period"))
+    .order_by(Return.revision.desc())
+    .limit(1)
+    .options(joinedload(Return.definitions_version))  # a view reads the return with it
+)
+_STORED_VALUES = (
+    select(Indicator.code, *(getattr(Value, name) for name in VALUE_FIELDS))
+    .join(Value, Value.indicator_id == Indicator.id)
+    .where(Value.return_id == bindparam("return_id"))
+)
+
+
 def latest_return(session: Session, service: Service, period: Period) -> Return | None:
     """The newest revision of a service's return for a period."""
-    return session.scalar(
-        select(Return)
-        .where(Return.service_id == service.id, Return.period == period.code)
-        .order_by(Return.revision.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST_RETURN, {"service_id": service.id, "period": period.code})
 
 
 def due_indicators(
@@ -212,12 +222,7 @@ def _due_infos(
 
 def _stored_values(session: Session, ret: Return) -> dict[str, Any]:
     """The revision's values by indicator code, in one query (each as a row of VALUE_FIELDS)."""
-    rows = session.execute(
-        select(Indicator.code, *(getattr(Value, name) for name in VALUE_FIELDS))
-        .join(Value, Value.indicator_id == Indicator.id)
-        .where(Value.return_id == ret.id)
-    )
-    return {row.code: row for row in rows}
+    return {row.code: row for row in session.execute(_STORED_VALUES, {"return_id": ret.id})}
 
 
 def _build_view(
