@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from skp_desktop.domain.definitions import is_due
@@ -220,7 +220,7 @@ def _due_infos(
     return infos
 
 
-def _stored_values(session: Session, ret: Return) -> dict[str, Any]:
+def _stored_values(session: Session, ret: Return) -> dict[str, Row[Any]]:
     """The revision's values by indicator code, in one query (each as a row of VALUE_FIELDS)."""
     return {row.code: row for row in session.execute(_STORED_VALUES, {"return_id": ret.id})}
 
