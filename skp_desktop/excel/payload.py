@@ -51,8 +51,10 @@ def payload_digest(payload: str) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def _utf16_units(char: str) -> int:
-    return 2 if ord(char) > 0xFFFF else 1
+def _utf16_units(text: str) -> int:
+    # Counted by the codec, not character by character in Python: a payload of long
+    # commentaries runs to hundreds of thousands of characters. A lone surrogate counts one.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_payload(payload: str, units: int = CHUNK_UNITS) -> list[str]:
@@ -62,7 +64,7 @@ def split_payload(payload: str, units: int = CHUNK_UNITS) -> list[str]:
     while start < len(payload):
         end = min(len(payload), start + units)
         # Characters beyond the Basic Multilingual Plane count twice in Excel's limit.
-        while sum(_utf16_units(c) for c in payload[start:end]) > units:
+        while _utf16_units(payload[start:end]) > units:
             end -= max(1, (end - start) // 20)
         chunks.append(payload[start:end])
         start = end

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from skp_desktop.domain.definitions import Unit
 from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.excel.cell_styles import CellStyles
 from skp_desktop.excel.cell_text import cell_text, starts_like_formula
 from skp_desktop.excel.payload import payload_digest, split_payload
 from skp_desktop.excel.query_payload import canonical_answers, canonical_queries
@@ -59,6 +66,7 @@ WRAPPED = frozenset({"Indicator", "Commentary", "Explanation"})
 QUERY_WIDTH = 45
 
 BOLD = Font(bold=True)
+ITALIC = Font(italic=True)
 TITLE_FONT = Font(bold=True, size=14)
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -75,6 +83,8 @@ THIN = Side(style="thin", color="A6A6A6")
 GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 TOP = Alignment(vertical="top")
 TOP_WRAPPED = Alignment(vertical="top", wrap_text=True)
+TOP_RIGHT = Alignment(vertical="top", horizontal="right")  # a symbol where a number would be
+LEFT = Alignment(horizontal="left")
 
 UNIT_LABELS = {
     Unit.PERCENT: "%",
@@ -87,12 +97,13 @@ UNIT_LABELS = {
 
 @dataclass(frozen=True)
 class Layout:
-    """Where things landed: the sheet and the row of each indicator."""
+    """Where things landed: the sheet and the row of each indicator; the workbook's styles."""
 
     workbook: Workbook
     sheet: Worksheet
     rows: dict[str, int]
     last_row: int
+    styles: CellStyles
 
 
 def put_text(cell: Cell, text: str | None, *, what: str = "text") -> None:
@@ -140,25 +151,29 @@ def put_number(cell: Cell, value: Decimal | None, fmt: str | None = None) -> Non
 def build_workbook(data: ReturnFile, *, note: str, instructions: list[str]) -> Layout:
     """The workbook with its four sheets; the writers add what is particular to them."""
     workbook = Workbook()
+    styles = CellStyles()
     sheet = workbook.active
     assert sheet is not None
     sheet.title = RETURN_SHEET
-    rows = _return_sheet(sheet, data, note)
+    rows = _return_sheet(sheet, styles, data, note)
     last_row = max(HEADER_ROW, *rows.values()) if rows else HEADER_ROW
-    _instructions_sheet(workbook.create_sheet(INSTRUCTIONS_SHEET), instructions)
-    _definitions_sheet(workbook.create_sheet(DEFINITIONS_SHEET), data)
+    _instructions_sheet(workbook.create_sheet(INSTRUCTIONS_SHEET), styles, instructions)
+    _definitions_sheet(workbook.create_sheet(DEFINITIONS_SHEET), styles, data)
     workbook.active = 0
     workbook.properties.creator = f"SKP Returns {data.header.app_version}"
     workbook.properties.title = f"{data.header.service_name}, {data.header.period_label}"
-    return Layout(workbook=workbook, sheet=sheet, rows=rows, last_row=last_row)
+    return Layout(workbook=workbook, sheet=sheet, rows=rows, last_row=last_row, styles=styles)
 
 
-def _return_sheet(sheet: Worksheet, data: ReturnFile, note: str) -> dict[str, int]:
+def _return_sheet(
+    sheet: Worksheet, styles: CellStyles, data: ReturnFile, note: str
+) -> dict[str, int]:
     header = data.header
-    put_text(sheet["A1"], f"{header.service_name}: performance return for {header.period_label}")
-    sheet["A1"].font = TITLE_FONT
-    put_text(sheet["A2"], note)
-    sheet["A2"].font = Font(italic=True)
+    title = sheet.cell(1, 1)
+    put_text(title, f"{header.service_name}: performance return for {header.period_label}")
+    styles.set(title, font=TITLE_FONT)
+    put_text(sheet.cell(2, 1), note)
+    styles.set(sheet.cell(2, 1), font=ITALIC)
     revision = header.revision if header.revision is not None else "new: numbered when imported"
     block: list[tuple[str, str | int]] = [
         ("Service", f"{header.service_name} ({header.service})"),
@@ -172,28 +187,25 @@ def _return_sheet(sheet: Worksheet, data: ReturnFile, note: str) -> dict[str, in
     for offset, (label, value) in enumerate(block):
         row = 3 + offset
         put_text(sheet.cell(row, 1), label)
-        sheet.cell(row, 1).font = BOLD
+        styles.set(sheet.cell(row, 1), font=BOLD)
         target = sheet.cell(row, 2)
         if isinstance(value, int):
             target.value = value
-            target.alignment = Alignment(horizontal="left")
+            styles.set(target, alignment=LEFT)
         else:
             put_text(target, value)
 
     for name, column in COLUMN_OF.items():
         cell = sheet.cell(HEADER_ROW, column)
         put_text(cell, name)
-        cell.font = BOLD
-        cell.fill = HEADER_FILL
-        cell.border = GRID
-        cell.alignment = TOP_WRAPPED
+        styles.set(cell, font=BOLD, fill=HEADER_FILL, border=GRID, alignment=TOP_WRAPPED)
         sheet.column_dimensions[get_column_letter(column)].width = COLUMN_WIDTHS[name]
 
     rows: dict[str, int] = {}
     for index, line in enumerate(data.lines):
         row = FIRST_LINE_ROW + index
         rows[line.code] = row
-        _line(sheet, row, line)
+        _line(sheet, styles, row, line)
 
     last = max(rows.values(), default=HEADER_ROW)
     last_column = get_column_letter(len(COLUMNS))
@@ -210,12 +222,11 @@ def _return_sheet(sheet: Worksheet, data: ReturnFile, note: str) -> dict[str, in
     return rows
 
 
-def _line(sheet: Worksheet, row: int, line: ReturnLine) -> None:
+def _line(sheet: Worksheet, styles: CellStyles, row: int, line: ReturnLine) -> None:
     rules, entry = line.rules, line.entry
     cells = {name: sheet.cell(row, column) for name, column in COLUMN_OF.items()}
     for name, cell in cells.items():
-        cell.border = GRID
-        cell.alignment = TOP_WRAPPED if name in WRAPPED else TOP
+        styles.set(cell, border=GRID, alignment=TOP_WRAPPED if name in WRAPPED else TOP)
     put_text(cells["Code"], rules.code)
     put_text(cells["Indicator"], rules.title)
     put_text(cells["Unit"], UNIT_LABELS.get(rules.unit, rules.unit.value))
@@ -223,28 +234,26 @@ def _line(sheet: Worksheet, row: int, line: ReturnLine) -> None:
     put_number(cells["Denominator"], entry.denominator)
     if entry.symbol:
         put_text(cells["Value"], entry.symbol)
-        cells["Value"].alignment = Alignment(vertical="top", horizontal="right")
+        styles.set(cells["Value"], alignment=TOP_RIGHT)
     else:
         put_number(cells["Value"], entry.value, number_format(rules.decimals))
     put_number(cells["Target"], rules.target, number_format(rules.decimals))
     if line.rag:
         put_text(cells["RAG"], line.rag)
-        cells["RAG"].fill = RAG_FILLS.get(line.rag, PatternFill())
+        styles.set(cells["RAG"], fill=RAG_FILLS.get(line.rag))
     put_text(cells["Direction"], line.direction)
     put_text(cells["Commentary"], entry.commentary, what=f"the commentary on {rules.code}")
     put_text(cells["Explanation"], entry.explanation, what=f"the explanation of {rules.code}")
 
 
-def _instructions_sheet(sheet: Worksheet, lines: list[str]) -> None:
+def _instructions_sheet(sheet: Worksheet, styles: CellStyles, lines: list[str]) -> None:
     sheet.column_dimensions["A"].width = 110
     for index, text in enumerate(lines, start=1):
         cell = sheet.cell(index, 1)
         put_text(cell, text)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if index == 1:
-            cell.font = TITLE_FONT
-        elif text.endswith(":") and len(text) < 60:
-            cell.font = BOLD
+        heading = text.endswith(":") and len(text) < 60
+        font = TITLE_FONT if index == 1 else BOLD if heading else None
+        styles.set(cell, font=font, alignment=TOP_WRAPPED)
 
 
 DEFINITION_COLUMNS = (
@@ -263,12 +272,11 @@ DEFINITION_COLUMNS = (
 )
 
 
-def _definitions_sheet(sheet: Worksheet, data: ReturnFile) -> None:
+def _definitions_sheet(sheet: Worksheet, styles: CellStyles, data: ReturnFile) -> None:
     for column, (name, width) in enumerate(DEFINITION_COLUMNS, start=1):
         cell = sheet.cell(1, column)
         put_text(cell, name)
-        cell.font = BOLD
-        cell.fill = HEADER_FILL
+        styles.set(cell, font=BOLD, fill=HEADER_FILL)
         sheet.column_dimensions[get_column_letter(column)].width = width
     for row, line in enumerate(data.lines, start=2):
         rules = line.rules
@@ -289,7 +297,7 @@ def _definitions_sheet(sheet: Worksheet, data: ReturnFile) -> None:
         for column, text in enumerate(texts, start=1):
             cell = sheet.cell(row, column)
             put_text(cell, text)
-            cell.alignment = TOP_WRAPPED
+            styles.set(cell, alignment=TOP_WRAPPED)
         sheet.cell(row, 6).value = rules.decimals
         put_number(sheet.cell(row, 9), rules.target, number_format(rules.decimals))
     sheet.freeze_panes = "A2"
@@ -363,17 +371,14 @@ def add_query_columns(layout: Layout, data: ReturnFile) -> None:
     queries = data.answers if data.answers is not None else data.queries
     if queries is None:
         return
-    sheet = layout.sheet
+    sheet, styles = layout.sheet, layout.styles
     names = [QUERY_COLUMN] + ([ANSWER_COLUMN] if data.answers is not None else [])
     first = len(COLUMNS) + 1
     for offset, name in enumerate(names):
         column = first + offset
         cell = sheet.cell(HEADER_ROW, column)
         put_text(cell, name)
-        cell.font = BOLD
-        cell.fill = QUERY_FILL
-        cell.border = GRID
-        cell.alignment = TOP_WRAPPED
+        styles.set(cell, font=BOLD, fill=QUERY_FILL, border=GRID, alignment=TOP_WRAPPED)
         sheet.column_dimensions[get_column_letter(column)].width = QUERY_WIDTH
     for code, row in layout.rows.items():
         line = queries.line(code)
@@ -383,17 +388,43 @@ def add_query_columns(layout: Layout, data: ReturnFile) -> None:
         for offset, text in enumerate(texts):
             cell = sheet.cell(row, first + offset)
             put_text(cell, text, what=f"the {names[offset].lower()} on {code}")
-            cell.border = GRID
-            cell.alignment = TOP_WRAPPED
-            if line is not None:
-                cell.fill = QUERY_FILL
+            fill = QUERY_FILL if line is not None else None
+            styles.set(cell, fill=fill, border=GRID, alignment=TOP_WRAPPED)
     last_column = get_column_letter(first + len(names) - 1)
     sheet.print_area = f"A1:{last_column}{layout.last_row}"
 
 
 def save_atomically(workbook: Workbook, out: Path) -> None:
     """Save to a temporary file beside `out`, then rename: never a half-written file."""
-    write_atomically(out, workbook.save)
+    write_atomically(out, lambda stream: save_workbook(workbook, stream))
+
+
+class _InMemoryExcelWriter(ExcelWriter):
+    """openpyxl's writer with each sheet's XML made in memory. openpyxl passes every sheet
+    through a temporary file of its own (created, read back, deleted): about 1 ms a sheet on
+    Linux, more where a virus scanner looks at each new file. Mirrors
+    `ExcelWriter.write_worksheet` of openpyxl 3.1 for workbooks that are not write-only
+    (tests/unit/test_excel_writer.py compares the two)."""
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = WorksheetWriter(ws, out=io.BytesIO())
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.read())
+        self.manifest.append(ws)
+
+
+def save_workbook(workbook: Workbook, stream: BinaryIO) -> None:
+    """Write `workbook` as .xlsx to `stream`, as `Workbook.save` does but without its
+    temporary files."""
+    if workbook.write_only:
+        raise ValueError("save_workbook saves ordinary workbooks; use Workbook.save")
+    archive = zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    workbook.properties.modified = datetime.now(UTC).replace(tzinfo=None)
+    _InMemoryExcelWriter(workbook, archive).save()
 
 
 def write_atomically(out: Path, write: Callable[[BinaryIO], object]) -> None:

@@ -10,6 +10,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from skp_desktop.domain.definitions import Definition, Unit
 from skp_desktop.domain.values import canonical_text, format_decimal
+from skp_desktop.excel.cell_styles import CellStyles
 from skp_desktop.excel.return_data import KIND_TEMPLATE, ReturnFile, ReturnLine
 from skp_desktop.excel.return_layout import (
     COLUMN_OF,
@@ -19,6 +20,8 @@ from skp_desktop.excel.return_layout import (
     build_workbook,
     save_atomically,
 )
+
+UNLOCKED = Protection(locked=False)
 
 # Excel's limits on data validation texts.
 PROMPT_LIMIT = 255
@@ -97,15 +100,16 @@ def _validation(line: ReturnLine, guidance: str, error: str, **kwargs: object) -
     return validation
 
 
-def _add(sheet: Worksheet, validation: DataValidation, row: int, column: str) -> None:
+def _add(
+    sheet: Worksheet, styles: CellStyles, validation: DataValidation, row: int, column: str
+) -> None:
     cell = sheet.cell(row, COLUMN_OF[column])
     sheet.add_data_validation(validation)
     validation.add(cell)
-    cell.protection = Protection(locked=False)
-    cell.fill = INPUT_FILL
+    styles.set(cell, fill=INPUT_FILL, protection=UNLOCKED)
 
 
-def _fraction_inputs(sheet: Worksheet, row: int, line: ReturnLine) -> None:
+def _fraction_inputs(sheet: Worksheet, styles: CellStyles, row: int, line: ReturnLine) -> None:
     rules = line.rules
     whole = rules.unit is Unit.PERCENT  # shares count people or things; rates may not
     kind = "whole" if whole else "decimal"
@@ -117,6 +121,7 @@ def _fraction_inputs(sheet: Worksheet, row: int, line: ReturnLine) -> None:
         named = f"{column}" + (f" ({label})" if label else "")
         _add(
             sheet,
+            styles,
             _validation(
                 line,
                 f"{named}: {number}, {words}.",
@@ -130,6 +135,7 @@ def _fraction_inputs(sheet: Worksheet, row: int, line: ReturnLine) -> None:
         )
     _add(
         sheet,
+        styles,
         _validation(
             line,
             "Worked out from the numerator and denominator: leave blank, or type [x] if the "
@@ -143,7 +149,7 @@ def _fraction_inputs(sheet: Worksheet, row: int, line: ReturnLine) -> None:
     )
 
 
-def _value_input(sheet: Worksheet, row: int, line: ReturnLine) -> None:
+def _value_input(sheet: Worksheet, styles: CellStyles, row: int, line: ReturnLine) -> None:
     rules = line.rules
     cell = sheet.cell(row, COLUMN_OF["Value"]).coordinate
     conditions = [f"ISNUMBER({cell})"]
@@ -157,6 +163,7 @@ def _value_input(sheet: Worksheet, row: int, line: ReturnLine) -> None:
     words = " ".join(filter(None, [number, _range_words(rules)]))
     _add(
         sheet,
+        styles,
         _validation(
             line,
             f"Value: {words}; or [x] if not available, [z] if it does not apply.",
@@ -168,7 +175,7 @@ def _value_input(sheet: Worksheet, row: int, line: ReturnLine) -> None:
         "Value",
     )
     for column in ("Numerator", "Denominator"):
-        sheet.cell(row, COLUMN_OF[column]).fill = LOCKED_FILL
+        styles.set(sheet.cell(row, COLUMN_OF[column]), fill=LOCKED_FILL)
 
 
 def write_template_file(data: ReturnFile, out: Path) -> None:
@@ -176,17 +183,15 @@ def write_template_file(data: ReturnFile, out: Path) -> None:
     if data.header.kind != KIND_TEMPLATE:
         raise ValueError("write_template_file writes templates; use write_return_file")
     layout = build_workbook(data, note=TEMPLATE_NOTE, instructions=TEMPLATE_INSTRUCTIONS)
-    sheet = layout.sheet
+    sheet, styles = layout.sheet, layout.styles
     for line in data.lines:
         row = layout.rows[line.code]
         if line.rules.has_fraction:
-            _fraction_inputs(sheet, row, line)
+            _fraction_inputs(sheet, styles, row, line)
         else:
-            _value_input(sheet, row, line)
+            _value_input(sheet, styles, row, line)
         for column in ("Commentary", "Explanation"):
-            cell = sheet.cell(row, COLUMN_OF[column])
-            cell.protection = Protection(locked=False)
-            cell.fill = INPUT_FILL
+            styles.set(sheet.cell(row, COLUMN_OF[column]), fill=INPUT_FILL, protection=UNLOCKED)
     for worksheet in layout.workbook.worksheets:
         # No password: the protection stops slips, not people (the Instructions say how).
         worksheet.protection.sheet = True

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from skp_desktop.domain.definitions import is_due
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
@@ -27,6 +28,7 @@ from skp_desktop.services.catalogue import (
     definitions_version_for,
     get_service,
     indicator_infos,
+    service_indicator_infos,
     service_info,
 )
 from skp_desktop.services.database import Database
@@ -83,14 +85,24 @@ def return_period(code: str) -> Period:
     return period
 
 
+# Built once, as catalogue's statements: no cache key to work out on each call.
+_LATEST_RETURN = (
+    select(Return)
+    .where(Return.service_id == bindparam("service_id"), Return.period == bindparam("period"))
+    .order_by(Return.revision.desc())
+    .limit(1)
+    .options(joinedload(Return.definitions_version))  # a view reads the return with it
+)
+_STORED_VALUES = (
+    select(Indicator.code, *(getattr(Value, name) for name in VALUE_FIELDS))
+    .join(Value, Value.indicator_id == Indicator.id)
+    .where(Value.return_id == bindparam("return_id"))
+)
+
+
 def latest_return(session: Session, service: Service, period: Period) -> Return | None:
     """The newest revision of a service's return for a period."""
-    return session.scalar(
-        select(Return)
-        .where(Return.service_id == service.id, Return.period == period.code)
-        .order_by(Return.revision.desc())
-        .limit(1)
-    )
+    return session.scalar(_LATEST_RETURN, {"service_id": service.id, "period": period.code})
 
 
 def due_indicators(
@@ -190,15 +202,35 @@ def problems_with_history(
     }
 
 
+def _due_infos(
+    session: Session, service: Service, period: Period, version: DefinitionsVersion | None
+) -> list[IndicatorInfo]:
+    """`due_indicators`, with the definitions read in a few queries rather than a few for each
+    indicator."""
+    version = version or definitions_version_for(session, period)
+    infos = [
+        info
+        for info in service_indicator_infos(session, service, period, version)
+        if is_due(info.rules.frequency, period)
+    ]
+    layout = form_for(service.code)
+    if layout is not None:
+        unplaced = len(layout.items)
+        infos.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
+    return infos
+
+
+def _stored_values(session: Session, ret: Return) -> dict[str, Row[Any]]:
+    """The revision's values by indicator code, in one query (each as a row of VALUE_FIELDS)."""
+    return {row.code: row for row in session.execute(_STORED_VALUES, {"return_id": ret.id})}
+
+
 def _build_view(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
     # A revision is read with the definitions it was made with, never a later version's.
-    infos = due_indicators(session, service, period, ret.definitions_version if ret else None)
-    stored: dict[str, Value] = {}
-    if ret is not None:
-        for row in ret.values:
-            stored[row.indicator.code] = row
+    infos = _due_infos(session, service, period, ret.definitions_version if ret else None)
+    stored = _stored_values(session, ret) if ret is not None else {}
     earlier = _earlier_values(session, service, period)
     layout = form_for(service.code)
     queries = queries_up_to(session, service, period.code, ret.revision if ret else None)

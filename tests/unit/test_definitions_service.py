@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from skp_desktop.domain.definition_edits import DefinitionsRefused
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.services import audit
+from skp_desktop.services.catalogue import get_service, list_services
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.services.definitions import (
     IMPORTED,
@@ -30,7 +31,13 @@ from skp_desktop.services.definitions import (
 )
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.exchange import export_return
-from skp_desktop.services.returns import get_return, record_entries, submit_return
+from skp_desktop.services.returns import (
+    due_indicators,
+    get_return,
+    record_entries,
+    return_period,
+    submit_return,
+)
 from skp_desktop.store.models import AuditEvent, DefinitionsVersion, ImportedFile
 
 D = Decimal
@@ -179,6 +186,30 @@ def test_submitted_returns_keep_their_version_and_drafts_move_openly(db: Databas
         "definitions version 2",
     )
     assert audit.verify(db).ok
+
+
+@pytest.mark.both_engines
+def test_a_return_shows_each_indicator_as_its_version_defines_it(db: Database) -> None:
+    # get_return reads the definitions in a few queries; due_indicators, one by one.
+    repairs(db, "FY2024-25-Q4")
+    publish_definitions(db, publication(), actor="coordinator")
+    repairs(db, "FY2025-26-Q2")
+    periods = ("FY2024-25-Q3", "FY2024-25-Q4", "FY2025-26-Q1", "FY2025-26-Q2", "FY2025-26-Q4")
+    for service in list_services(db):
+        for code in periods:
+            view = get_return(db, service.code, code)
+            with db.reading() as session:
+                version = session.scalar(
+                    select(DefinitionsVersion).where(
+                        DefinitionsVersion.number == view.definitions_version
+                    )
+                )
+                expected = due_indicators(
+                    session, get_service(session, service.code), return_period(code), version
+                )
+            assert [row.indicator for row in view.rows] == expected, (service.code, code)
+    targets = {r.code: r.indicator.target for r in get_return(db, "HIGHWAYS", "FY2025-26-Q2").rows}
+    assert targets[REPAIRS] == 95  # the 2025/26 target, not the standing one
 
 
 def test_a_refused_publication_writes_nothing_and_names_every_field(db: Database) -> None:

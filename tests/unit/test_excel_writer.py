@@ -28,6 +28,8 @@ from exchange_support import (
 from skp_desktop.domain.errors import StateError, StoreUnavailable, ValidationError
 from skp_desktop.excel import return_layout
 from skp_desktop.excel.payload import split_payload
+from skp_desktop.excel.return_data import ReturnFile
+from skp_desktop.services import exchange
 from skp_desktop.services.database import Database
 from skp_desktop.services.returns import EntryChange, record_entries, submit_return
 
@@ -207,15 +209,42 @@ def test_a_failed_save_leaves_no_file_behind(
     target.mkdir()
     (target / "return.xlsx").write_bytes(b"the previous export")
 
-    def broken_save(self: object, handle: object) -> None:
+    def broken_save(workbook: object, handle: object) -> None:
         handle.write(b"PK\x03\x04 half a file")  # type: ignore[attr-defined]
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(return_layout, "save_workbook", broken_save)
     with pytest.raises(StoreUnavailable, match=r"the disk is full\. Free some space"):
         export(db, target)
     assert [p.name for p in target.iterdir()] == ["return.xlsx"]
     assert (target / "return.xlsx").read_bytes() == b"the previous export"
+
+
+@pytest.mark.parametrize("writer", ["write_return_file", "write_template_file"])
+def test_files_are_saved_as_openpyxl_saves_them(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    # save_workbook mirrors Workbook.save without its temporary files; an openpyxl upgrade
+    # that changes how a sheet is written shows here.
+    commsafety(db, **{TRAINED: "=1+1"})
+    write = getattr(exchange, writer)
+    given: list[ReturnFile] = []
+
+    def keep(data: ReturnFile, out: Path) -> object:
+        given.append(data)
+        return write(data, out)
+
+    monkeypatch.setattr(exchange, writer, keep)
+    ours = members(
+        export(db, tmp_path) if writer == "write_return_file" else template(db, tmp_path)
+    )
+    monkeypatch.setattr(return_layout, "save_workbook", lambda book, stream: book.save(stream))
+    write(given[0], tmp_path / "by-openpyxl.xlsx")
+    expected = members(tmp_path / "by-openpyxl.xlsx")
+    assert list(ours) == list(expected)
+    for name, data in ours.items():
+        if name != "docProps/core.xml":  # it holds the time of saving
+            assert data == expected[name], name
 
 
 def test_a_commentary_longer_than_a_cell_is_refused_on_export(db: Database, tmp_path: Path) -> None:
