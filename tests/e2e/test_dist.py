@@ -170,6 +170,7 @@ def test_the_frozen_app_tests_itself_and_logs_the_report(runs: dict[str, Run]) -
 
     assert_passed(run)
     assert "platform plugin 'offscreen' loaded" in run.lines[-2]
+    assert "en-GB text sorted, upper-cased and laid out" in run.lines[-2]  # ICU's data is there
     assert "self-test database: ok" in run.log()
     assert "self-test: OK" in run.log()
 
@@ -258,6 +259,18 @@ def test_only_the_qt_and_matplotlib_the_app_uses_are_bundled(bundle: Bundle) -> 
     assert {"backend_qtagg", "backend_agg", "backend_pdf", "backend_svg"} <= backends
     assert not {b for b in backends if "tk" in b or "gtk" in b or "wx" in b or "qt5" in b}
     assert not bundled("matplotlib/mpl-data/sample_data")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PySide6 brings ICU on Linux")
+def test_icus_data_is_the_english_subset(bundle: Bundle) -> None:
+    """build_installer.spec assembles libicudata from the items English needs (3.5 MB of 32);
+    it keeps the whole library, and says so, when the build machine has no C compiler."""
+    libraries = [p for p in INTERNAL.rglob("libicudata.so.*") if not p.is_symlink()]
+
+    assert libraries, "Qt's ICU data library is not bundled"
+    for library in libraries:
+        size = library.stat().st_size / 1_000_000
+        assert size < 6, f"{library.name} is {size:.0f} MB: all of ICU's data (no C compiler?)"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd is Linux's")
