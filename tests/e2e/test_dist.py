@@ -273,6 +273,15 @@ def test_icus_data_is_the_english_subset(bundle: Bundle) -> None:
         assert size < 6, f"{library.name} is {size:.0f} MB: all of ICU's data (no C compiler?)"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux build shares it")
+@pytest.mark.skipif(not (INTERNAL / "psycopg_binary.libs").is_dir(), reason="no PostgreSQL driver")
+def test_python_and_the_postgresql_driver_share_one_openssl(bundle: Bundle) -> None:
+    for name in ("libcrypto.so.3", "libssl.so.3"):
+        path = INTERNAL / name
+        assert path.is_symlink(), f"{name}: Python's own OpenSSL is bundled beside the driver's"
+        assert os.readlink(path).startswith("psycopg_binary.libs/"), os.readlink(path)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd is Linux's")
 def test_every_bundled_library_loads_with_what_this_system_has(bundle: Bundle) -> None:
     """The loader accepts each library (a badly stripped one is "not a dynamic executable"),
