@@ -195,6 +195,25 @@ def test_when_qt_aborts_the_frozen_app_says_why_and_leaves_a_crash_trace(
     assert "Fatal Python error: Aborted" in run.log("skp-returns.crash.log")
 
 
+def test_the_frozen_command_line_makes_a_board_pack(bundle: Bundle, tmp_path: Path) -> None:
+    """Every kind of chart in one PDF with its fonts subset (fontTools), on the demo data: the
+    matplotlib, numpy and Python (-OO) that the bundle holds, beyond the self-test's one chart."""
+    env = Cli(tmp_path).env
+    db, pack = tmp_path / "demo.sqlite3", tmp_path / "pack.pdf"
+    for args in (("init", "--demo"), ("board-pack", "--period", "FY2026-27-Q1", "--out", pack)):
+        done = subprocess.run(
+            [str(CLI), "--db", str(db), *map(str, args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "board pack for" in done.stdout and " pages" in done.stdout, done.stdout
+    assert pack.read_bytes().startswith(b"%PDF-")
+
+
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run for a virtual X server")
 def test_the_xcb_platform_loads_under_an_x_server(bundle: Bundle, tmp_path: Path) -> None:
     """What a Linux desktop uses: the bundled xcb plugin and its libraries, the host's X11."""
