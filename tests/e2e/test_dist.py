@@ -266,6 +266,8 @@ def test_only_the_qt_and_matplotlib_the_app_uses_are_bundled(bundle: Bundle) -> 
     assert not bundled("PyQt*") and not bundled("PySide2") and not bundled("shiboken2")
     assert not bundled("tkinter") and not bundled("_tkinter*") and not bundled("lib/tcl*")
     assert not bundled("pytest*") and not bundled("_pytest") and not bundled("PyInstaller")
+    assert not bundled("numpy/random") and not bundled("numpy/fft") and not bundled("pydoc.*")
+    assert sys.platform == "win32" or not bundled("**/_codecs_jp.*")
     qt_modules = {Path(p).name.split(".")[0] for p in bundled("PySide6/Qt*.*")}
     # QtSvg because matplotlib's Qt backend imports it
     assert qt_modules == {"QtCore", "QtGui", "QtWidgets", "QtSvg"}
