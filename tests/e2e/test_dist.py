@@ -36,11 +36,13 @@ RUN_TIMEOUT = 180
 CHECKS = ("installation", "drivers", "database", "excel", "chart", "qt")
 # What goes into the bundle: when any of these is newer than the bundle, it is built again.
 SOURCES = ("skp_desktop", "resources", "forms", "build_installer.spec", "pyproject.toml")
-# The issue asks for at most 150 MB. On Linux two libraries that cannot be left out come to
-# 66 MB by themselves: ICU (39 MB: PySide6's Linux wheels bring it; Qt on Windows uses the
-# system's) and numpy's OpenBLAS (27 MB); the PostgreSQL driver adds 12 MB. The Linux budget
-# holds the folder where it is (212 MB when measured), so that it does not grow unnoticed.
-BUDGET_MB = {"linux": 215, "win32": 150, "darwin": 150}
+# The issue (#9) asks for at most 150 MB. The Linux folder was 213 MB; build_installer.spec now
+# cuts ICU's data to English (-28.5 MB; it needs a C compiler), shares one OpenSSL, compiles
+# at -OO, strips OpenBLAS and leaves out more: 161.4 MB when measured. What stands between
+# that and 150 MB is numpy's OpenBLAS with its Fortran runtime (26 MB, the PyPI wheel's only
+# BLAS; a numpy built from source with -Dallow-noblas=true made the folder 136.5 MB). The
+# Linux budget holds the folder where it is, so that it does not grow unnoticed.
+BUDGET_MB = {"linux": 165, "win32": 150, "darwin": 150}
 
 pytestmark = [
     pytest.mark.e2e,
