@@ -75,6 +75,8 @@ bench: install
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
 
 dist: install
+	@[ "$$(uname -s)" != Linux ] || command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
+	  || echo "No C compiler (cc): ICU's data goes in whole, 28 MB more than its English subset"
 	$(BIN)/pyinstaller --noconfirm build_installer.spec
 	dist/skp-returns/skp-returns self-test
 	@du -sh dist/skp-returns

@@ -90,8 +90,41 @@ def _report_qt_fatal(emit: Callable[[str], None] | None) -> None:
     qInstallMessageHandler(handler)
 
 
+# English words as Qt's ICU collation sorts them for en-GB (numbers by value, accents after
+# the plain letter, case second); in code-point order "Banana" would come first, "éclair" last.
+SORTED_WORDS = ("apple", "Banana", "eclair", "éclair", "file2", "file10")
+
+
+def text_check() -> str:
+    """Qt's text handling that ICU serves: collation and casing for en-GB (on Linux from the
+    bundle's English-only ICU data, build_installer.spec), then a paragraph laid out."""
+    from PySide6.QtCore import QCollator, QLocale
+    from PySide6.QtGui import QFont, QTextLayout
+
+    english = QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom)
+    collator = QCollator(english)
+    collator.setNumericMode(True)
+    ordered = tuple(sorted(reversed(SORTED_WORDS), key=collator.sortKey))
+    if ordered != SORTED_WORDS:
+        raise RuntimeError(f"en-GB collation sorts {', '.join(ordered)}")
+    upper = english.toUpper("Straße")
+    if upper != "STRASSE":
+        raise RuntimeError(f"en-GB upper case of 'Straße' is {upper!r}")
+    layout = QTextLayout(" ".join(SORTED_WORDS * 20), QFont())
+    layout.beginLayout()
+    lines = 0
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(200)
+        lines += 1
+    layout.endLayout()
+    if lines < 2:
+        raise RuntimeError("a paragraph was not broken into lines")
+    return f"en-GB text sorted, upper-cased and laid out in {lines} lines"
+
+
 def qt_check(emit: Callable[[str], None] | None = None) -> str:
-    """Load Qt's platform plugin, draw a chart in a window off screen and load the icon."""
+    """Load Qt's platform plugin, draw a chart in a window off screen, load the icon and
+    handle English text."""
     _offscreen_without_display()
     _report_qt_fatal(emit)
     from PySide6.QtCore import qVersion
@@ -117,7 +150,7 @@ def qt_check(emit: Callable[[str], None] | None = None) -> str:
         raise RuntimeError("the app icon could not be loaded")
     return (
         f"platform plugin '{app.platformName()}' loaded (Qt {qVersion()}), a chart drawn in a "
-        f"window, icon loaded, styles {', '.join(QStyleFactory.keys())}"
+        f"window, icon loaded, {text_check()}, styles {', '.join(QStyleFactory.keys())}"
     )
 
 

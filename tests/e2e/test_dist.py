@@ -36,11 +36,13 @@ RUN_TIMEOUT = 180
 CHECKS = ("installation", "drivers", "database", "excel", "chart", "qt")
 # What goes into the bundle: when any of these is newer than the bundle, it is built again.
 SOURCES = ("skp_desktop", "resources", "forms", "build_installer.spec", "pyproject.toml")
-# The issue asks for at most 150 MB. On Linux two libraries that cannot be left out come to
-# 66 MB by themselves: ICU (39 MB: PySide6's Linux wheels bring it; Qt on Windows uses the
-# system's) and numpy's OpenBLAS (27 MB); the PostgreSQL driver adds 12 MB. The Linux budget
-# holds the folder where it is (212 MB when measured), so that it does not grow unnoticed.
-BUDGET_MB = {"linux": 215, "win32": 150, "darwin": 150}
+# The issue (#9) asks for at most 150 MB. The Linux folder was 213 MB; build_installer.spec now
+# cuts ICU's data to English (-28.5 MB; it needs a C compiler), shares one OpenSSL, compiles
+# at -OO, strips OpenBLAS and leaves out more: 161.4 MB when measured. What stands between
+# that and 150 MB is numpy's OpenBLAS with its Fortran runtime (26 MB, the PyPI wheel's only
+# BLAS; a numpy built from source with -Dallow-noblas=true made the folder 136.5 MB). The
+# Linux budget holds the folder where it is, so that it does not grow unnoticed.
+BUDGET_MB = {"linux": 165, "win32": 150, "darwin": 150}
 
 pytestmark = [
     pytest.mark.e2e,
@@ -170,6 +172,7 @@ def test_the_frozen_app_tests_itself_and_logs_the_report(runs: dict[str, Run]) -
 
     assert_passed(run)
     assert "platform plugin 'offscreen' loaded" in run.lines[-2]
+    assert "en-GB text sorted, upper-cased and laid out" in run.lines[-2]  # ICU's data is there
     assert "self-test database: ok" in run.log()
     assert "self-test: OK" in run.log()
 
@@ -192,6 +195,25 @@ def test_when_qt_aborts_the_frozen_app_says_why_and_leaves_a_crash_trace(
     assert "no Qt platform plugin could be initialized" in run.lines[-2]
     assert "no Qt platform plugin could be initialized" in run.log()
     assert "Fatal Python error: Aborted" in run.log("skp-returns.crash.log")
+
+
+def test_the_frozen_command_line_makes_a_board_pack(bundle: Bundle, tmp_path: Path) -> None:
+    """Every kind of chart in one PDF with its fonts subset (fontTools), on the demo data: the
+    matplotlib, numpy and Python (-OO) that the bundle holds, beyond the self-test's one chart."""
+    env = Cli(tmp_path).env
+    db, pack = tmp_path / "demo.sqlite3", tmp_path / "pack.pdf"
+    for args in (("init", "--demo"), ("board-pack", "--period", "FY2026-27-Q1", "--out", pack)):
+        done = subprocess.run(
+            [str(CLI), "--db", str(db), *map(str, args)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "board pack for" in done.stdout and " pages" in done.stdout, done.stdout
+    assert pack.read_bytes().startswith(b"%PDF-")
 
 
 @pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run for a virtual X server")
@@ -246,6 +268,8 @@ def test_only_the_qt_and_matplotlib_the_app_uses_are_bundled(bundle: Bundle) -> 
     assert not bundled("PyQt*") and not bundled("PySide2") and not bundled("shiboken2")
     assert not bundled("tkinter") and not bundled("_tkinter*") and not bundled("lib/tcl*")
     assert not bundled("pytest*") and not bundled("_pytest") and not bundled("PyInstaller")
+    assert not bundled("numpy/random") and not bundled("numpy/fft") and not bundled("pydoc.*")
+    assert sys.platform == "win32" or not bundled("**/_codecs_jp.*")
     qt_modules = {Path(p).name.split(".")[0] for p in bundled("PySide6/Qt*.*")}
     # QtSvg because matplotlib's Qt backend imports it
     assert qt_modules == {"QtCore", "QtGui", "QtWidgets", "QtSvg"}
@@ -258,6 +282,27 @@ def test_only_the_qt_and_matplotlib_the_app_uses_are_bundled(bundle: Bundle) -> 
     assert {"backend_qtagg", "backend_agg", "backend_pdf", "backend_svg"} <= backends
     assert not {b for b in backends if "tk" in b or "gtk" in b or "wx" in b or "qt5" in b}
     assert not bundled("matplotlib/mpl-data/sample_data")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PySide6 brings ICU on Linux")
+def test_icus_data_is_the_english_subset(bundle: Bundle) -> None:
+    """build_installer.spec assembles libicudata from the items English needs (3.5 MB of 32);
+    it keeps the whole library, and says so, when the build machine has no C compiler."""
+    libraries = [p for p in INTERNAL.rglob("libicudata.so.*") if not p.is_symlink()]
+
+    assert libraries, "Qt's ICU data library is not bundled"
+    for library in libraries:
+        size = library.stat().st_size / 1_000_000
+        assert size < 6, f"{library.name} is {size:.0f} MB: all of ICU's data (no C compiler?)"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux build shares it")
+@pytest.mark.skipif(not (INTERNAL / "psycopg_binary.libs").is_dir(), reason="no PostgreSQL driver")
+def test_python_and_the_postgresql_driver_share_one_openssl(bundle: Bundle) -> None:
+    for name in ("libcrypto.so.3", "libssl.so.3"):
+        path = INTERNAL / name
+        assert path.is_symlink(), f"{name}: Python's own OpenSSL is bundled beside the driver's"
+        assert os.readlink(path).startswith("psycopg_binary.libs/"), os.readlink(path)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ldd is Linux's")
