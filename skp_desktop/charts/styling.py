@@ -1,16 +1,23 @@
-"""Figures and axes dressed in a chart theme, without touching matplotlib's global rcParams."""
+"""Figures and axes dressed in a chart theme; of matplotlib's global rcParams, only mathtext
+is set (off)."""
 
 from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from skp_desktop.charts.theme import ChartTheme
+
+# Chart text is what people typed (titles, service and series names): "$5 to $10" is money,
+# not mathematics, and a stray "$\frac{" would stop the chart drawing. Set once for every
+# text, including the legends and labels matplotlib makes later.
+matplotlib.rcParams["text.parse_math"] = False
 
 # Average glyph width of DejaVu Sans as a share of the font size: enough to wrap and fit text.
 _GLYPH_WIDTH = 0.58

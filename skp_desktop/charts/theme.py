@@ -54,7 +54,7 @@ STATE_MEANINGS: Mapping[str, str] = MappingProxyType(
 
 @dataclass(frozen=True)
 class ChartTheme:
-    """Every colour a chart uses, so that no chart touches matplotlib's global rcParams."""
+    """Every colour a chart uses, so that no chart sets colours in matplotlib's global rcParams."""
 
     name: str
     figure_background: str

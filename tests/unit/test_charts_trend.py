@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 import warnings
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -448,3 +449,14 @@ def test_a_small_figure_keeps_room_for_the_plot_and_fits_its_legend(
     legend_box = fig.legends[0].get_window_extent(renderer)
     assert figure_box.x0 <= legend_box.x0 and legend_box.x1 <= figure_box.x1
     assert fig.axes[0].get_window_extent(renderer).height >= 0.35 * figure_box.height
+
+
+def test_dollar_signs_in_a_title_are_text_not_mathematics() -> None:
+    # a coordinator may retitle an indicator; "$" there is money, and a stray "$\frac{"
+    # once stopped the chart drawing
+    title = r"Spend per head $\frac{ between $5 and $10"
+    series = make_series(["1", "2", "3"])
+    fig = trend_figure(replace(series, title=title))
+    assert figure_png_bytes(fig).startswith(b"\x89PNG")  # drawn, not stopped by a parse error
+    shown = [t for t in fig.findobj(lambda a: hasattr(a, "get_text")) if "$5" in t.get_text()]
+    assert shown and all(not t.get_parse_math() for t in shown)
