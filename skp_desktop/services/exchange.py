@@ -18,6 +18,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,7 +49,7 @@ from skp_desktop.excel.return_data import (
 )
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
 from skp_desktop.excel.return_writer import write_feedback_file, write_return_file
-from skp_desktop.excel.safe_reader import load_file, read_return_workbook
+from skp_desktop.excel.safe_reader import RawWorkbook, load_file, read_return_workbook
 from skp_desktop.excel.template_writer import write_template_file
 from skp_desktop.services.catalogue import DefinitionsSnapshot, version_in_force
 from skp_desktop.services.database import Database
@@ -561,20 +562,29 @@ def import_files(
     files = collect_files(paths)
     batch = _Batch()
     outcomes: list[ImportOutcome] = []
-    for index, path in enumerate(files):
-        if cancelled is not None and cancelled():
-            break
-        if progress is not None:
-            progress(index, len(files), path)
-        try:
-            outcome = _import_one(
-                db, path, batch, actor=actor, dry_run=dry_run, accept_modified=accept_modified
-            )
-        except StoreUnavailable as exc:
-            raise ImportStopped(exc, str(path), outcomes) from exc
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skp-import-read") as pool:
+        ahead = _ReadAhead(pool, files)
+        for index, path in enumerate(files):
+            if cancelled is not None and cancelled():
+                break
+            if progress is not None:
+                progress(index, len(files), path)
+            try:
+                outcome = _import_one(
+                    db,
+                    path,
+                    ahead.take(index),
+                    batch,
+                    actor=actor,
+                    dry_run=dry_run,
+                    accept_modified=accept_modified,
+                    before_commit=lambda after=index + 1: ahead.start(after),
+                )
+            except StoreUnavailable as exc:
+                raise ImportStopped(exc, str(path), outcomes) from exc
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
     if progress is not None:
         progress(len(outcomes), len(files), files[-1] if files else Path())
     return outcomes
@@ -599,25 +609,71 @@ def _rejected(
     )
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A file as far as it can be read and checked without the database, or why it cannot."""
+
+    data: bytes | None = None
+    sha: str | None = None
+    workbook: RawWorkbook | None = None
+    meta: FileMeta | None = None
+    error: Exception | None = None  # raised while reading: the file's turn raises it again
+
+
+class _ReadAhead:
+    """Reads files in a second thread, each started just before the previous file commits.
+
+    A durable commit mostly waits for the disk with the GIL released, and reading the next
+    file is plain Python: together they take little more than either. Started any earlier,
+    the reader would hold the GIL each time the database call of a file being judged let go of
+    it, and slow that down as much as it gains.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, files: Sequence[Path]) -> None:
+        self.pool = pool
+        self.files = files
+        self.started: dict[int, Future[_Read]] = {}
+
+    def start(self, index: int) -> None:
+        if index < len(self.files) and index not in self.started:
+            self.started[index] = self.pool.submit(_read, self.files[index])
+
+    def take(self, index: int) -> _Read:
+        self.start(index)
+        return self.started.pop(index).result()
+
+
+def _read(path: Path) -> _Read:
+    data = sha = workbook = None
+    try:
+        data = load_file(path)
+        sha = hashlib.sha256(data).hexdigest()
+        workbook = read_return_workbook(data, file_name=path.name)
+        return _Read(data, sha, workbook, read_meta(workbook))
+    except Exception as exc:  # judged in the file's turn, as if raised there
+        return _Read(data, sha, workbook, error=exc)
+
+
 def _import_one(
     db: Database,
     path: Path,
+    read: _Read,
     batch: _Batch,
     *,
     actor: str,
     dry_run: bool,
     accept_modified: bool,
+    before_commit: Callable[[], None],
 ) -> ImportOutcome:
     shown = str(path)
-    sha: str | None = None
-    meta: FileMeta | None = None
+    sha, meta = read.sha, read.meta
     try:
-        data = load_file(path)
-        sha = hashlib.sha256(data).hexdigest()
-        workbook = read_return_workbook(data, file_name=path.name)
-        meta = read_meta(workbook)
+        if read.error is not None:
+            raise read.error
+        data, workbook = read.data, read.workbook
+        assert data is not None and sha is not None and workbook is not None and meta is not None
         with db.transaction() as session:
-            return _judge_and_store(
+            outcome = _judge_and_store(
                 session,
                 path,
                 data,
@@ -630,6 +686,8 @@ def _import_one(
                 actor=actor,
                 dry_run=dry_run,
             )
+            before_commit()
+        return outcome
     except ValidationError as exc:
         return _rejected(shown, exc, sha, meta)
     except OSError as exc:
