@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -73,6 +74,13 @@ def column_letter(column: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=4096)  # every return has the same few hundred cell references
+def _position(ref: str) -> tuple[int, int]:
+    """(column, row) of a reference such as "F12"; (0, 0) when it is not one."""
+    match = _REF.fullmatch(ref)
+    return (_column_number(match[1]), int(match[2])) if match else (0, 0)
+
+
 def _column_number(letters: str) -> int:
     number = 0
     for letter in letters.upper():
@@ -114,13 +122,19 @@ class RawSheet:
 
     def row_numbers(self) -> list[int]:
         """The rows that hold a cell, top to bottom."""
-        return sorted({row for row, _ in self.cells})
+        return sorted(self._rows)
 
     def row(self, row: int) -> list[RawCell]:
         """The cells of one row, left to right."""
-        return sorted(
-            (cell for (r, _), cell in self.cells.items() if r == row), key=lambda c: c.column
-        )
+        return list(self._rows.get(row, ()))
+
+    @cached_property
+    def _rows(self) -> dict[int, list[RawCell]]:
+        # Built once: looking for the header row asks for rows one by one.
+        rows: dict[int, list[RawCell]] = {}
+        for (row, _), cell in sorted(self.cells.items()):
+            rows.setdefault(row, []).append(cell)
+        return rows
 
 
 @dataclass(frozen=True)
@@ -481,6 +495,9 @@ class _PendingCell:
     shared_index: int | None = None
 
 
+_CELL_KINDS = {"s": "shared", "inlineStr": "text", "str": "text", "b": "bool", "e": "error"}
+
+
 class _SheetCells(_Handler):
     """Collects a sheet's non-empty cells, refusing absurd sizes as soon as they show."""
 
@@ -573,9 +590,7 @@ class _SheetCells(_Handler):
             self.column += 1
             self.cell_row = self.row
         else:
-            match = _REF.fullmatch(ref)
-            column = _column_number(match[1]) if match else 0
-            row = int(match[2]) if match else 0
+            column, row = _position(ref)
             if not (0 < column <= MAX_EXCEL_COLUMN and 0 < row <= MAX_EXCEL_ROW):
                 raise self._refuse(f"a cell is named '{ref[:20]}': the file is damaged")
             self.column, self.cell_row = column, row
@@ -589,11 +604,11 @@ class _SheetCells(_Handler):
             self.capture.append(content)
 
     def expat_end(self, name: str) -> None:
-        local = name[name.rfind(" ") + 1 :]
         if not self.in_cell:
-            if local == "sheetData":
+            if name.endswith("sheetData") and name[name.rfind(" ") + 1 :] == "sheetData":
                 self.in_data = False
-            return
+            return  # mostly the end of a row
+        local = name[name.rfind(" ") + 1 :]
         if local in ("v", "f", "t"):
             self.capture = None
         elif local == "rPh":
@@ -620,8 +635,7 @@ class _SheetCells(_Handler):
             )
         if column > self.limits.columns:
             return  # far to the right of any column a return uses
-        kind = {"s": "shared", "inlineStr": "text", "str": "text", "b": "bool", "e": "error"}
-        cell_kind = kind.get(self.cell_type, "date" if self.cell_type == "d" else "number")
+        cell_kind = _CELL_KINDS.get(self.cell_type, "date" if self.cell_type == "d" else "number")
         text = inline if cell_kind == "text" and self.cell_type == "inlineStr" else value
         shared_index = None
         if cell_kind == "shared":

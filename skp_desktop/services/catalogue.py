@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -344,6 +344,10 @@ class DefinitionsSnapshot:
     # rolled-back transaction would expire ORM rows kept from it
     targets: Mapping[int, tuple[tuple[str, str], ...]]
     ids: Mapping[str, int]  # indicator id by code
+    # infos with a target, made once each (by indicator id and target)
+    targeted: dict[tuple[int, str | None], IndicatorInfo] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def load(cls, session: Session, version: DefinitionsVersion) -> DefinitionsSnapshot:
@@ -388,16 +392,16 @@ class DefinitionsSnapshot:
 
     def indicator_infos(self, service: Service, period: Period) -> list[IndicatorInfo]:
         """indicator_infos(session, service=service, period=period, version=<this version>)."""
-        return [
-            replace(
-                info,
-                rules=replace(
-                    info.rules, target=_target_in_force(self.targets.get(indicator_id, ()), period)
-                ),
-            )
-            for service_id, indicator_id, info in self.infos
-            if service_id == service.id
-        ]
+        infos = []
+        for service_id, indicator_id, info in self.infos:
+            if service_id != service.id:
+                continue
+            target = _target_in_force(self.targets.get(indicator_id, ()), period)
+            key = (indicator_id, None if target is None else str(target))  # 95 is not 95.0
+            if key not in self.targeted:
+                self.targeted[key] = replace(info, rules=replace(info.rules, target=target))
+            infos.append(self.targeted[key])
+        return infos
 
 
 # --- use cases ---------------------------------------------------------------------------

@@ -134,7 +134,9 @@ def _earlier_values(
     session: Session, service: Service, before: Period
 ) -> dict[str, dict[str, Decimal]]:
     """For each indicator code, its value in each earlier period (latest revision of each)."""
-    rows = session.execute(_SERVICE_VALUES, {"service_id": service.id})
+    # Core rows: the ORM adds nothing to four columns but time (flushed first, as it would).
+    session.flush()
+    rows = session.connection().execute(_SERVICE_VALUES, {"service_id": service.id})
     result: dict[str, dict[str, Decimal]] = {}
     revision_seen: dict[tuple[str, str], int] = {}
     earlier: dict[str, bool] = {}  # by period code: a service's history repeats a few periods
