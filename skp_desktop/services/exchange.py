@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -578,7 +579,7 @@ def import_files(
                     actor=actor,
                     dry_run=dry_run,
                     accept_modified=accept_modified,
-                    before_commit=lambda after=index + 1: ahead.start(after),
+                    before_commit=partial(ahead.start, index + 1),
                 )
             except StoreUnavailable as exc:
                 raise ImportStopped(exc, str(path), outcomes) from exc
