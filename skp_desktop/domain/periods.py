@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 from skp_desktop.domain.errors import ValidationError
 
@@ -211,6 +211,7 @@ def _check_year(text: str, year: int) -> None:
         raise _bad_code(text, f"the year {year} is not between {FIRST_YEAR} and {LAST_YEAR}")
 
 
+@lru_cache(maxsize=4096)  # periods are immutable, and an import parses the same few per file
 def parse_period(code: str) -> Period:
     """The period for a code such as FY2024-25, FY2024-25-Q1 or 2024-04 (any letter case)."""
     text = code.strip()

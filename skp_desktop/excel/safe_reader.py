@@ -4,11 +4,12 @@ Every file a coordinator imports came from another laptop, an e-mail or a shared
 is treated as hostile. Before any XML is parsed the reader checks the file's size and first
 bytes (empty, legacy .xls, encrypted, a web page, not a zip) and the zip's central directory
 without extracting anything (member count, unpacked size, compression ratio, unsafe names,
-encryption, macros). XML is then parsed by a streaming, DTD-refusing parser (defusedxml over
-expat): no entity is ever expanded, no external resource fetched, and no row or cell beyond
-fixed caps is ever looked at, so a zip bomb or a sheet of a million rows costs milliseconds.
-Only the sheets asked for are read, with formulas seen (never evaluated) and the exact digits
-of numbers kept as text. Every refusal is a RejectedFile naming the sheet and cell it can.
+encryption, macros). XML is then parsed by expat with defusedxml's protections (a DTD, an
+entity declaration or an external reference refuses the part): no entity is ever expanded, no
+external resource fetched, and no row or cell beyond fixed caps is ever looked at, so a zip
+bomb or a sheet of a million rows costs milliseconds. Only the sheets asked for are read, with
+formulas seen (never evaluated) and the exact digits of numbers kept as text. Every refusal
+is a RejectedFile naming the sheet and cell it can.
 """
 
 from __future__ import annotations
@@ -21,13 +22,10 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
-from xml.sax import SAXException
-from xml.sax.handler import ContentHandler
-
-from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.expatreader import DefusedExpatParser
+from xml.parsers import expat
 
 from skp_desktop.excel.cell_text import read_cell_text
 from skp_desktop.excel.rejection import RejectedFile, reject
@@ -76,6 +74,13 @@ def column_letter(column: int) -> str:
     return letters
 
 
+@lru_cache(maxsize=4096)  # every return has the same few hundred cell references
+def _position(ref: str) -> tuple[int, int]:
+    """(column, row) of a reference such as "F12"; (0, 0) when it is not one."""
+    match = _REF.fullmatch(ref)
+    return (_column_number(match[1]), int(match[2])) if match else (0, 0)
+
+
 def _column_number(letters: str) -> int:
     number = 0
     for letter in letters.upper():
@@ -117,13 +122,19 @@ class RawSheet:
 
     def row_numbers(self) -> list[int]:
         """The rows that hold a cell, top to bottom."""
-        return sorted({row for row, _ in self.cells})
+        return sorted(self._rows)
 
     def row(self, row: int) -> list[RawCell]:
         """The cells of one row, left to right."""
-        return sorted(
-            (cell for (r, _), cell in self.cells.items() if r == row), key=lambda c: c.column
-        )
+        return list(self._rows.get(row, ()))
+
+    @cached_property
+    def _rows(self) -> dict[int, list[RawCell]]:
+        # Built once: looking for the header row asks for rows one by one.
+        rows: dict[int, list[RawCell]] = {}
+        for (row, _), cell in sorted(self.cells.items()):
+            rows.setdefault(row, []).append(cell)
+        return rows
 
 
 @dataclass(frozen=True)
@@ -285,16 +296,19 @@ def _damaged(part: str) -> RejectedFile:
     )
 
 
-def _scan_for_dtds(archive: zipfile.ZipFile, limits: Limits) -> None:
+def _scan_for_dtds(parts: _Parts, limits: Limits) -> None:
     """Refuse any XML part whose prolog declares a DTD: entities are never expanded here."""
-    for info in archive.infolist():
+    for info in parts.archive.infolist():
         if info.is_dir() or not _XML_PART.search(info.filename):
             continue
-        try:
-            with archive.open(info) as stream:
-                head = stream.read(limits.prolog_bytes)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError):
-            raise _damaged(info.filename) from None
+        if info.file_size <= limits.prolog_bytes:
+            head = parts.unpack(info)  # the whole part: kept for the parser
+        else:
+            try:
+                with parts.archive.open(info) as stream:
+                    head = stream.read(limits.prolog_bytes)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError):
+                raise _damaged(info.filename) from None
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             head = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore")
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
@@ -310,47 +324,86 @@ def _dtd_refusal(part: str) -> RejectedFile:
 
 # --- streaming XML ---------------------------------------------------------------------------
 
+_CHUNK = 64 * 1024  # bytes of a large part fed to the parser at a time
+
 
 class _Stop(Exception):
     """Raised by a handler that has read all it needs."""
 
 
-def _attr(attrs: Any, local: str, *, namespaced: bool = False) -> str | None:
-    """An attribute by local name; `namespaced` for r:id and the like."""
-    for (uri, name), value in attrs.items():
-        if name == local and (uri is not None) == namespaced:
+class _Forbidden(Exception):
+    """A DTD, an entity declaration or an external reference: never followed."""
+
+
+def _forbid(*_: object) -> None:
+    raise _Forbidden
+
+
+def _attr(attrs: dict[str, str], local: str, *, namespaced: bool = False) -> str | None:
+    """An attribute by local name; `namespaced` for r:id and the like.
+
+    expat names an attribute in a namespace "uri local", and one in none just "local".
+    """
+    if not namespaced:
+        return attrs.get(local)
+    suffix = " " + local
+    for name, value in attrs.items():
+        if name.endswith(suffix):
             return value
     return None
 
 
-class _Handler(ContentHandler):
+class _Handler:
     """Calls start/end with local names, so any namespace prefix (or none) reads the same."""
 
-    def startElementNS(self, name: tuple[str | None, str], qname: str | None, attrs: Any) -> None:
-        self.start(name[1], attrs)
+    def expat_start(self, name: str, attrs: dict[str, str]) -> None:
+        self.start(name[name.rfind(" ") + 1 :], attrs)  # "uri local", or "local" in no namespace
 
-    def endElementNS(self, name: tuple[str | None, str], qname: str | None) -> None:
-        self.end(name[1])
+    def expat_end(self, name: str) -> None:
+        self.end(name[name.rfind(" ") + 1 :])
 
-    def start(self, local: str, attrs: Any) -> None:
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         pass
 
     def end(self, local: str) -> None:
         pass
 
+    def characters(self, content: str) -> None:
+        pass
 
-def _parse(archive: zipfile.ZipFile, part: str, handler: _Handler) -> None:
+
+def _parser(handler: _Handler) -> Any:
+    """An expat parser with defusedxml's protections: DTDs, entity declarations and external
+    references refuse the part (expat would otherwise expand internal entities)."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartDoctypeDeclHandler = _forbid
+    parser.EntityDeclHandler = _forbid
+    parser.UnparsedEntityDeclHandler = _forbid
+    parser.ExternalEntityRefHandler = _forbid
+    parser.buffer_text = True  # one call per run of text, not one per line or character reference
+    parser.StartElementHandler = handler.expat_start
+    parser.EndElementHandler = handler.expat_end
+    parser.CharacterDataHandler = handler.characters
+    return parser
+
+
+def _parse(parts: _Parts, part: str, handler: _Handler) -> None:
     """Stream one part through a parser that refuses DTDs, entities and external references."""
-    parser = DefusedExpatParser(namespaceHandling=1, forbid_dtd=True)
-    parser.setContentHandler(handler)
+    parser = _parser(handler)
     try:
-        with archive.open(part) as stream:
-            parser.parse(stream)
+        data = parts.unpacked.get(part)
+        if data is not None:
+            parser.Parse(data, True)
+        else:
+            with parts.archive.open(part) as stream:
+                while chunk := stream.read(_CHUNK):
+                    parser.Parse(chunk, False)
+            parser.Parse(b"", True)
     except _Stop:
         return
-    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+    except _Forbidden:
         raise _dtd_refusal(part) from None
-    except SAXException:
+    except expat.ExpatError:
         raise reject(
             f"the XML part '{part[:80]}' is not well-formed: the file is damaged. Ask for it again"
         ) from None
@@ -371,7 +424,7 @@ class _Relationships(_Handler):
         super().__init__()
         self.items: list[_Relationship] = []
 
-    def start(self, local: str, attrs: Any) -> None:
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         if local == "Relationship" and len(self.items) < 10_000:
             self.items.append(
                 _Relationship(
@@ -388,7 +441,7 @@ class _ContentTypes(_Handler):
         super().__init__()
         self.types: list[str] = []
 
-    def start(self, local: str, attrs: Any) -> None:
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         if local in ("Default", "Override") and len(self.types) < 10_000:
             self.types.append(_attr(attrs, "ContentType") or "")
 
@@ -405,7 +458,7 @@ class _WorkbookSheets(_Handler):
         super().__init__()
         self.sheets: list[_SheetEntry] = []
 
-    def start(self, local: str, attrs: Any) -> None:
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         if local == "sheet" and len(self.sheets) < 10_000:
             self.sheets.append(
                 _SheetEntry(
@@ -442,6 +495,9 @@ class _PendingCell:
     shared_index: int | None = None
 
 
+_CELL_KINDS = {"s": "shared", "inlineStr": "text", "str": "text", "b": "bool", "e": "error"}
+
+
 class _SheetCells(_Handler):
     """Collects a sheet's non-empty cells, refusing absurd sizes as soon as they show."""
 
@@ -469,7 +525,9 @@ class _SheetCells(_Handler):
     def _refuse(self, message: str, cell: str | None = None) -> RejectedFile:
         return reject(message, sheet=self.sheet, cell=cell)
 
-    def start(self, local: str, attrs: Any) -> None:
+    # The busiest handler takes expat's "uri local" names itself: one call per element, not two.
+    def expat_start(self, name: str, attrs: dict[str, str]) -> None:
+        local = name[name.rfind(" ") + 1 :]
         if self.in_cell:
             if local == "v":
                 self.capture = self.value
@@ -504,14 +562,14 @@ class _SheetCells(_Handler):
                 "dimensions for a return, refused without reading it"
             )
 
-    def _start_row(self, attrs: Any) -> None:
+    def _start_row(self, attrs: dict[str, str]) -> None:
         self.rows_seen += 1
         if self.rows_seen > self.limits.row_elements:
             raise self._refuse(
                 f"the sheet has more than {self.limits.row_elements:,} rows: "
                 "a return has one row per indicator"
             )
-        given = _attr(attrs, "r")
+        given = attrs.get("r")
         if given is None:
             self.row += 1
         elif given.isdigit() and 0 < int(given) <= MAX_EXCEL_ROW:
@@ -520,25 +578,23 @@ class _SheetCells(_Handler):
             raise self._refuse(f"a row is numbered '{given[:20]}': the file is damaged")
         self.column = 0
 
-    def _start_cell(self, attrs: Any) -> None:
+    def _start_cell(self, attrs: dict[str, str]) -> None:
         self.cells_seen += 1
         if self.cells_seen > self.limits.cell_elements:
             raise self._refuse(
                 f"the sheet has more than {self.limits.cell_elements:,} cells: "
                 "far more than a return holds"
             )
-        ref = _attr(attrs, "r")
+        ref = attrs.get("r")
         if ref is None:
             self.column += 1
             self.cell_row = self.row
         else:
-            match = _REF.fullmatch(ref)
-            column = _column_number(match[1]) if match else 0
-            row = int(match[2]) if match else 0
+            column, row = _position(ref)
             if not (0 < column <= MAX_EXCEL_COLUMN and 0 < row <= MAX_EXCEL_ROW):
                 raise self._refuse(f"a cell is named '{ref[:20]}': the file is damaged")
             self.column, self.cell_row = column, row
-        self.cell_type = _attr(attrs, "t") or "n"
+        self.cell_type = attrs.get("t") or "n"
         self.in_cell = True
         self.value, self.inline, self.formula = [], [], None
 
@@ -547,11 +603,12 @@ class _SheetCells(_Handler):
             self.budget.spend(len(content))
             self.capture.append(content)
 
-    def end(self, local: str) -> None:
+    def expat_end(self, name: str) -> None:
         if not self.in_cell:
-            if local == "sheetData":
+            if name.endswith("sheetData") and name[name.rfind(" ") + 1 :] == "sheetData":
                 self.in_data = False
-            return
+            return  # mostly the end of a row
+        local = name[name.rfind(" ") + 1 :]
         if local in ("v", "f", "t"):
             self.capture = None
         elif local == "rPh":
@@ -578,8 +635,7 @@ class _SheetCells(_Handler):
             )
         if column > self.limits.columns:
             return  # far to the right of any column a return uses
-        kind = {"s": "shared", "inlineStr": "text", "str": "text", "b": "bool", "e": "error"}
-        cell_kind = kind.get(self.cell_type, "date" if self.cell_type == "d" else "number")
+        cell_kind = _CELL_KINDS.get(self.cell_type, "date" if self.cell_type == "d" else "number")
         text = inline if cell_kind == "text" and self.cell_type == "inlineStr" else value
         shared_index = None
         if cell_kind == "shared":
@@ -612,7 +668,7 @@ class _SharedStrings(_Handler):
         self.parts: list[str] = []
         self.capture = False
 
-    def start(self, local: str, attrs: Any) -> None:
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         if local == "si":
             self.index += 1
             if self.index > self.last:
@@ -644,14 +700,35 @@ class _SharedStrings(_Handler):
 # --- the workbook ----------------------------------------------------------------------------
 
 
+# Small parts are unpacked whole once, by the DTD scan, and parsed from memory: opening a zip
+# member costs more than parsing the few KB most parts hold. This caps what is kept.
+_KEPT_BYTES = 4 * MIB
+
+
 @dataclass
 class _Parts:
     archive: zipfile.ZipFile
     names: dict[str, str]  # case-folded part name -> name in the archive
     relationships: dict[str, list[_Relationship]] = field(default_factory=dict)
+    unpacked: dict[str, bytes] = field(default_factory=dict)  # small parts, by name
+    kept: int = 0
 
     def find(self, name: str) -> str | None:
         return self.names.get(name.casefold())
+
+    def unpack(self, info: zipfile.ZipInfo) -> bytes:
+        """A small part's bytes (its CRC checked), kept for parsing while the cap allows."""
+        try:
+            with self.archive.open(info) as stream:
+                # bounded: a part that claims fewer bytes than it holds stops here (and its
+                # CRC then fails), where archive.read would unpack all of it first
+                data = stream.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError):
+            raise _damaged(info.filename) from None
+        if self.kept + len(data) <= _KEPT_BYTES:
+            self.unpacked[info.filename] = data
+            self.kept += len(data)
+        return data
 
     def rels(self, part: str) -> list[_Relationship]:
         """The relationships of a part ("" for the package), [] when it has none."""
@@ -661,7 +738,7 @@ class _Parts:
             found = self.find(rels_name)
             handler = _Relationships()
             if found:
-                _parse(self.archive, found, handler)
+                _parse(self, found, handler)
             self.relationships[part] = handler.items
         return self.relationships[part]
 
@@ -692,7 +769,7 @@ def _content_types(parts: _Parts) -> list[str]:
             "this is a zip archive but not an Excel workbook (it has no [Content_Types].xml)"
         )
     handler = _ContentTypes()
-    _parse(parts.archive, name, handler)
+    _parse(parts, name, handler)
     return handler.types
 
 
@@ -721,7 +798,7 @@ def _sheet_cells(
     parts: _Parts, part: str, sheet: str, limits: Limits, budget: _Budget
 ) -> list[_PendingCell]:
     handler = _SheetCells(sheet, limits, budget)
-    _parse(parts.archive, part, handler)
+    _parse(parts, part, handler)
     return handler.cells
 
 
@@ -734,12 +811,11 @@ def read_workbook(
     _check_signature(data)
     archive = _open_zip(data)
     with archive:
-        names = _check_members(archive, limits)
-        _scan_for_dtds(archive, limits)
-        parts = _Parts(archive, names)
+        parts = _Parts(archive, _check_members(archive, limits))
+        _scan_for_dtds(parts, limits)
         workbook = _workbook_part(parts, _content_types(parts))
         listing = _WorkbookSheets()
-        _parse(archive, workbook, listing)
+        _parse(parts, workbook, listing)
         relationships = {r.id: r for r in parts.rels(workbook)}
         budget = _Budget(limits.text_characters)
         pending: dict[str, tuple[str, list[_PendingCell]]] = {}
@@ -792,7 +868,7 @@ def _shared_strings(
     if part is None:
         raise reject("the workbook's text cells point at a table of texts that is missing")
     handler = _SharedStrings(needed, limits, budget)  # type: ignore[arg-type]
-    _parse(parts.archive, part, handler)
+    _parse(parts, part, handler)
     return handler.strings
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -225,6 +226,13 @@ def service_info(service: Service) -> ServiceInfo:
 def definitions_version_for(session: Session, period: Period | None) -> DefinitionsVersion:
     """The definitions in force for a period: the newest version applying from it or before."""
     versions = session.scalars(select(DefinitionsVersion).order_by(DefinitionsVersion.number))
+    return version_in_force(versions, period)
+
+
+def version_in_force(
+    versions: Iterable[DefinitionsVersion], period: Period | None
+) -> DefinitionsVersion:
+    """definitions_version_for over versions already read, in number order."""
     chosen = None
     for version in versions:
         in_force = period is None or parse_period(version.applies_from).start <= period.start
@@ -240,11 +248,16 @@ def target_for(session: Session, indicator_id: int, period: Period | None) -> De
     rows = session.scalars(
         select(Target).where(Target.indicator_id == indicator_id).order_by(Target.applies_from)
     ).all()
+    return _target_in_force([(row.applies_from, row.value) for row in rows], period)
+
+
+def _target_in_force(rows: Iterable[tuple[str, str]], period: Period | None) -> Decimal | None:
+    """target_for over an indicator's (applies_from, value) already read, in that order."""
     chosen = None
-    for row in rows:
-        if period is None or parse_period(row.applies_from).start <= period.start:
-            chosen = row
-    return from_canonical(chosen.value) if chosen else None
+    for applies_from, value in rows:
+        if period is None or parse_period(applies_from).start <= period.start:
+            chosen = value
+    return from_canonical(chosen) if chosen is not None else None
 
 
 def indicator_infos(
@@ -360,9 +373,20 @@ def _info(
     period: Period | None,
     version_number: int,
 ) -> IndicatorInfo:
-    rules = Definition(code=indicator.code, **rule_fields(row))
-    rules = replace(rules, target=target_for(session, indicator.id, period))
     baseline = session.scalar(select(Baseline).where(Baseline.indicator_id == indicator.id))
+    target = target_for(session, indicator.id, period)
+    return _info_of(row, indicator, baseline, version_number, target)
+
+
+def _info_of(
+    row: IndicatorDefinition,
+    indicator: Indicator,
+    baseline: Baseline | None,
+    version_number: int,
+    target: Decimal | None,
+) -> IndicatorInfo:
+    rules = Definition(code=indicator.code, **rule_fields(row))
+    rules = replace(rules, target=target)
     return IndicatorInfo(
         code=indicator.code,
         kind=indicator.kind,
@@ -387,6 +411,82 @@ def _info(
         rules=rules,
         definitions_version=version_number,
     )
+
+
+@dataclass(frozen=True)
+class DefinitionsSnapshot:
+    """One definitions version's indicators (not context measures) with their targets, read in
+    a few queries: indicator_infos for any service and period, answered from memory.
+
+    An import of many files reads it once per batch instead of some twenty queries per file;
+    it holds no session, so it outlives the transaction that read it.
+    """
+
+    version_id: int
+    # (service id, indicator id, info without its target), in catalogue order
+    infos: tuple[tuple[int | None, int, IndicatorInfo], ...]
+    # (applies_from, value) by indicator id, in applies_from order: plain values, since a
+    # rolled-back transaction would expire ORM rows kept from it
+    targets: Mapping[int, tuple[tuple[str, str], ...]]
+    ids: Mapping[str, int]  # indicator id by code
+    # infos with a target, made once each (by indicator id and target)
+    targeted: dict[tuple[int, str | None], IndicatorInfo] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @classmethod
+    def load(cls, session: Session, version: DefinitionsVersion) -> DefinitionsSnapshot:
+        """Read the version as indicator_infos(version=version) would, for every service."""
+        # Services and themes in the identity map first: the infos' lazy loads then ask nothing.
+        session.scalars(select(Service)).all()
+        session.scalars(select(Theme)).all()
+        query = (
+            select(IndicatorDefinition, Indicator)
+            .join(Indicator, IndicatorDefinition.indicator_id == Indicator.id)
+            .where(IndicatorDefinition.definitions_version_id <= version.id)
+            .where(Indicator.kind == "indicator")
+            .order_by(Indicator.position, IndicatorDefinition.definitions_version_id)
+        )
+        latest: dict[int, tuple[IndicatorDefinition, Indicator]] = {}
+        for definition, indicator in session.execute(query):
+            latest[indicator.id] = (definition, indicator)  # later versions overwrite earlier
+        baselines = {row.indicator_id: row for row in session.scalars(select(Baseline))}
+        targets: dict[int, list[tuple[str, str]]] = {}
+        rows = session.execute(
+            select(Target.indicator_id, Target.applies_from, Target.value).order_by(
+                Target.applies_from
+            )
+        )
+        for indicator_id, applies_from, value in rows:
+            targets.setdefault(indicator_id, []).append((applies_from, value))
+        return cls(
+            version_id=version.id,
+            infos=tuple(
+                (
+                    indicator.service_id,
+                    indicator.id,
+                    _info_of(
+                        definition, indicator, baselines.get(indicator.id), version.number, None
+                    ),
+                )
+                for definition, indicator in latest.values()
+            ),
+            targets={key: tuple(pairs) for key, pairs in targets.items()},
+            ids={indicator.code: indicator.id for _, indicator in latest.values()},
+        )
+
+    def indicator_infos(self, service: Service, period: Period) -> list[IndicatorInfo]:
+        """indicator_infos(session, service=service, period=period, version=<this version>)."""
+        infos = []
+        for service_id, indicator_id, info in self.infos:
+            if service_id != service.id:
+                continue
+            target = _target_in_force(self.targets.get(indicator_id, ()), period)
+            key = (indicator_id, None if target is None else str(target))  # 95 is not 95.0
+            if key not in self.targeted:
+                self.targeted[key] = replace(info, rules=replace(info.rules, target=target))
+            infos.append(self.targeted[key])
+        return infos
 
 
 # --- use cases ---------------------------------------------------------------------------

@@ -18,12 +18,14 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from skp_desktop import __version__
@@ -48,12 +50,12 @@ from skp_desktop.excel.return_data import (
 )
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
 from skp_desktop.excel.return_writer import write_feedback_file, write_return_file
-from skp_desktop.excel.safe_reader import load_file, read_return_workbook
+from skp_desktop.excel.safe_reader import RawWorkbook, load_file, read_return_workbook
 from skp_desktop.excel.template_writer import write_template_file
-from skp_desktop.services.catalogue import definitions_version_for
+from skp_desktop.services.catalogue import DefinitionsSnapshot, version_in_force
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ReturnView
-from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json, value_json
+from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json
 from skp_desktop.services.queries import (
     ACTION_RETURN,
     queries_up_to,
@@ -71,7 +73,7 @@ from skp_desktop.services.returns import (
     problems_with_history,
     return_period,
 )
-from skp_desktop.store.audit import append_event
+from skp_desktop.store.audit import append_event, append_events
 from skp_desktop.store.models import (
     DefinitionsVersion,
     ImportedFile,
@@ -446,12 +448,84 @@ class _Held:
     entries: Mapping[str, EntryData]
 
 
+# What the import runs for every file, built once: building a statement costs more than
+# running it. Reads go straight to the connection: nothing is pending in the session then.
+_DEFINITIONS_STAMP = select(func.count(), func.max(DefinitionsVersion.id))
+_HELD = (
+    select(
+        Return.revision,
+        Indicator.code,
+        Value.numerator,
+        Value.denominator,
+        Value.value,
+        Value.symbol,
+        Value.commentary,
+        Value.explanation,
+    )
+    .select_from(Return)
+    .outerjoin(Value, Value.return_id == Return.id)  # a revision with no values is held too
+    .outerjoin(Indicator, Indicator.id == Value.indicator_id)
+    .where(Return.service_id == bindparam("service_id"), Return.period == bindparam("period"))
+)
+_UUID_TAKEN = select(Return.id).where(Return.uuid == bindparam("uuid"))
+_INSERT_RETURN = insert(Return)
+_INSERT_FILE = insert(ImportedFile)
+_INSERT_VALUE = insert(Value)
+
+
+@dataclass
+class _Catalogue:
+    """Services and definitions, read once for a batch instead of once per file.
+
+    Importing never changes them; whoever publishes a definitions version meanwhile adds a row
+    to definitions_versions, which each file's transaction checks first (one small query)
+    before anything kept is used. Rows are kept as plain copies attached to no session: a
+    rolled-back file would expire ORM objects, and the import only reads their columns.
+    """
+
+    stamp: tuple[int, int | None] | None = None  # (count, newest id) of definitions versions
+    services: dict[str, Service] = field(default_factory=dict)
+    versions: list[DefinitionsVersion] = field(default_factory=list)  # in number order
+    snapshots: dict[int, DefinitionsSnapshot] = field(default_factory=dict)  # by version id
+
+    def check(self, session: Session) -> None:
+        """Forget everything kept when the definitions versions have changed since."""
+        count, newest = session.connection().execute(_DEFINITIONS_STAMP).one()
+        if (count, newest) == self.stamp:
+            return
+        self.stamp = (count, newest)
+        self.snapshots.clear()
+        self.services = {
+            code: Service(id=id_, code=code, name=name, organisation_id=organisation)
+            for id_, code, name, organisation in session.execute(
+                select(Service.id, Service.code, Service.name, Service.organisation_id)
+            )
+        }
+        self.versions = [
+            DefinitionsVersion(id=id_, number=number, applies_from=applies_from)
+            for id_, number, applies_from in session.execute(
+                select(
+                    DefinitionsVersion.id,
+                    DefinitionsVersion.number,
+                    DefinitionsVersion.applies_from,
+                ).order_by(DefinitionsVersion.number)
+            )
+        ]
+
+    def snapshot(self, session: Session, version: DefinitionsVersion) -> DefinitionsSnapshot:
+        """The version's indicators, read on first use."""
+        if version.id not in self.snapshots:
+            self.snapshots[version.id] = DefinitionsSnapshot.load(session, version)
+        return self.snapshots[version.id]
+
+
 @dataclass
 class _Batch:
     """What this batch accepted, so a dry run judges later files as the real run would."""
 
     accepted: dict[tuple[str, str], list[_Held]] = field(default_factory=dict)
     feedback: set[tuple[str, str, int, str]] = field(default_factory=set)  # and queries digest
+    catalogue: _Catalogue = field(default_factory=_Catalogue)
 
     def held(self, service: str, period: str) -> list[_Held]:
         return self.accepted.get((service, period), [])
@@ -489,20 +563,29 @@ def import_files(
     files = collect_files(paths)
     batch = _Batch()
     outcomes: list[ImportOutcome] = []
-    for index, path in enumerate(files):
-        if cancelled is not None and cancelled():
-            break
-        if progress is not None:
-            progress(index, len(files), path)
-        try:
-            outcome = _import_one(
-                db, path, batch, actor=actor, dry_run=dry_run, accept_modified=accept_modified
-            )
-        except StoreUnavailable as exc:
-            raise ImportStopped(exc, str(path), outcomes) from exc
-        outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skp-import-read") as pool:
+        ahead = _ReadAhead(pool, files)
+        for index, path in enumerate(files):
+            if cancelled is not None and cancelled():
+                break
+            if progress is not None:
+                progress(index, len(files), path)
+            try:
+                outcome = _import_one(
+                    db,
+                    path,
+                    ahead.take(index),
+                    batch,
+                    actor=actor,
+                    dry_run=dry_run,
+                    accept_modified=accept_modified,
+                    before_commit=partial(ahead.start, index + 1),
+                )
+            except StoreUnavailable as exc:
+                raise ImportStopped(exc, str(path), outcomes) from exc
+            outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
     if progress is not None:
         progress(len(outcomes), len(files), files[-1] if files else Path())
     return outcomes
@@ -527,25 +610,71 @@ def _rejected(
     )
 
 
+@dataclass(frozen=True)
+class _Read:
+    """A file as far as it can be read and checked without the database, or why it cannot."""
+
+    data: bytes | None = None
+    sha: str | None = None
+    workbook: RawWorkbook | None = None
+    meta: FileMeta | None = None
+    error: Exception | None = None  # raised while reading: the file's turn raises it again
+
+
+class _ReadAhead:
+    """Reads files in a second thread, each started just before the previous file commits.
+
+    A durable commit mostly waits for the disk with the GIL released, and reading the next
+    file is plain Python: together they take little more than either. Started any earlier,
+    the reader would hold the GIL each time the database call of a file being judged let go of
+    it, and slow that down as much as it gains.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, files: Sequence[Path]) -> None:
+        self.pool = pool
+        self.files = files
+        self.started: dict[int, Future[_Read]] = {}
+
+    def start(self, index: int) -> None:
+        if index < len(self.files) and index not in self.started:
+            self.started[index] = self.pool.submit(_read, self.files[index])
+
+    def take(self, index: int) -> _Read:
+        self.start(index)
+        return self.started.pop(index).result()
+
+
+def _read(path: Path) -> _Read:
+    data = sha = workbook = None
+    try:
+        data = load_file(path)
+        sha = hashlib.sha256(data).hexdigest()
+        workbook = read_return_workbook(data, file_name=path.name)
+        return _Read(data, sha, workbook, read_meta(workbook))
+    except Exception as exc:  # judged in the file's turn, as if raised there
+        return _Read(data, sha, workbook, error=exc)
+
+
 def _import_one(
     db: Database,
     path: Path,
+    read: _Read,
     batch: _Batch,
     *,
     actor: str,
     dry_run: bool,
     accept_modified: bool,
+    before_commit: Callable[[], None],
 ) -> ImportOutcome:
     shown = str(path)
-    sha: str | None = None
-    meta: FileMeta | None = None
+    sha, meta = read.sha, read.meta
     try:
-        data = load_file(path)
-        sha = hashlib.sha256(data).hexdigest()
-        workbook = read_return_workbook(data, file_name=path.name)
-        meta = read_meta(workbook)
+        if read.error is not None:
+            raise read.error
+        data, workbook = read.data, read.workbook
+        assert data is not None and sha is not None and workbook is not None and meta is not None
         with db.transaction() as session:
-            return _judge_and_store(
+            outcome = _judge_and_store(
                 session,
                 path,
                 data,
@@ -558,6 +687,8 @@ def _import_one(
                 actor=actor,
                 dry_run=dry_run,
             )
+            before_commit()
+        return outcome
     except ValidationError as exc:
         return _rejected(shown, exc, sha, meta)
     except OSError as exc:
@@ -579,8 +710,11 @@ def _import_one(
         )
 
 
-def _lookup(session: Session, meta: FileMeta) -> tuple[Service, Period, DefinitionsVersion]:
-    service = session.scalar(select(Service).where(Service.code == meta.service.strip().upper()))
+def _lookup(
+    session: Session, meta: FileMeta, catalogue: _Catalogue
+) -> tuple[Service, Period, DefinitionsVersion]:
+    catalogue.check(session)
+    service = catalogue.services.get(meta.service.strip().upper())
     if service is None:
         known = ", ".join(session.scalars(select(Service.code).order_by(Service.code)))
         raise RejectedFile(
@@ -591,12 +725,10 @@ def _lookup(session: Session, meta: FileMeta) -> tuple[Service, Period, Definiti
     except NotFoundError as exc:  # not a period code, or a whole year
         raise RejectedFile([meta.located("period", str(exc))]) from None
     if meta.definitions_version is None:
-        version = definitions_version_for(session, period)
+        version = version_in_force(catalogue.versions, period)
     else:
-        version = session.scalar(
-            select(DefinitionsVersion).where(DefinitionsVersion.number == meta.definitions_version)
-        )
-        if version is None:
+        found = [v for v in catalogue.versions if v.number == meta.definitions_version]
+        if not found:
             raise RejectedFile(
                 [
                     meta.located(
@@ -606,10 +738,12 @@ def _lookup(session: Session, meta: FileMeta) -> tuple[Service, Period, Definiti
                     )
                 ]
             )
+        version = found[0]
     return service, period, version
 
 
-def _entry_of(code: str, row: Value) -> EntryData:
+def _entry_of(code: str, row: Any) -> EntryData:
+    """An entry from a stored value's columns (a Value, or a row with the same names)."""
     return EntryData(
         code=code,
         numerator=from_canonical(row.numerator),
@@ -628,18 +762,12 @@ def _full(codes: Sequence[str], entries: Mapping[str, EntryData]) -> dict[str, E
 def _held_revisions(
     session: Session, service: Service, period: Period, codes: Sequence[str]
 ) -> list[_Held]:
-    revisions = session.scalars(
-        select(Return.revision).where(Return.service_id == service.id, Return.period == period.code)
-    ).all()
-    by_revision: dict[int, dict[str, EntryData]] = {revision: {} for revision in revisions}
-    rows = session.execute(
-        select(Return.revision, Indicator.code, Value)
-        .join(Value, Value.return_id == Return.id)
-        .join(Indicator, Indicator.id == Value.indicator_id)
-        .where(Return.service_id == service.id, Return.period == period.code)
-    )
-    for revision, code, value in rows:
-        by_revision[revision][code] = _entry_of(code, value)
+    rows = session.connection().execute(_HELD, {"service_id": service.id, "period": period.code})
+    by_revision: dict[int, dict[str, EntryData]] = {}
+    for row in rows:
+        entries = by_revision.setdefault(row.revision, {})
+        if row.code is not None:
+            entries[row.code] = _entry_of(row.code, row)
     held = []
     for revision in sorted(by_revision):
         entries = _full(codes, by_revision[revision])
@@ -676,9 +804,8 @@ def _decide(imported: ImportedReturn, digest: str, held: Sequence[_Held]) -> _De
     )
 
 
-def _entry_json(entry: EntryData | None) -> str | None:
-    if entry is None or entry.is_blank:
-        return None
+def _stored_fields(entry: EntryData) -> dict[str, str | None]:
+    """An entry's fields as a Value row holds them (decimals as canonical text)."""
     fields = {
         "numerator": None if entry.numerator is None else canonical_text(entry.numerator),
         "denominator": None if entry.denominator is None else canonical_text(entry.denominator),
@@ -688,7 +815,16 @@ def _entry_json(entry: EntryData | None) -> str | None:
         "explanation": entry.explanation,
     }
     assert tuple(fields) == VALUE_FIELDS
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return fields
+
+
+def _entry_json(entry: EntryData | None) -> str | None:
+    """The JSON an audit event records for the entry once stored (entries.value_json)."""
+    if entry is None or entry.is_blank:
+        return None
+    return json.dumps(
+        _stored_fields(entry), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def _changes(
@@ -740,8 +876,9 @@ def _judge_and_store(
     actor: str,
     dry_run: bool,
 ) -> ImportOutcome:
-    service, period, version = _lookup(session, meta)
-    infos = due_indicators(session, service, period)
+    service, period, version = _lookup(session, meta, batch.catalogue)
+    snapshot = batch.catalogue.snapshot(session, version_in_force(batch.catalogue.versions, period))
+    infos = due_indicators(session, service, period, snapshot=snapshot)
     if not infos:
         raise RejectedFile(
             [
@@ -771,6 +908,7 @@ def _judge_and_store(
             period=period,
             version=version,
             infos=infos,
+            indicator_ids=snapshot.ids,
             batch=batch,
             actor=actor,
             dry_run=dry_run,
@@ -808,6 +946,7 @@ def _judge_and_store(
             revision=decision.revision,
             digest=digest,
             actor=actor,
+            indicator_ids=snapshot.ids,
         )
     return outcome
 
@@ -820,7 +959,7 @@ def _return_uuid(session: Session, imported: ImportedReturn) -> str:
             candidate = str(uuid.UUID(given))
         except ValueError:
             candidate = None
-        if candidate and session.scalar(select(Return.id).where(Return.uuid == candidate)) is None:
+        if candidate and session.connection().scalar(_UUID_TAKEN, {"uuid": candidate}) is None:
             return candidate
     return str(uuid.uuid4())
 
@@ -858,107 +997,100 @@ def _store(
     revision: int,
     digest: str,
     actor: str,
-) -> Return:
+    indicator_ids: Mapping[str, int],
+) -> int:
+    """Store the revision, its file, its values and their audit events; returns its id.
+
+    Rows go in as Core INSERTs, values and events each as one statement of many rows: an ORM
+    object per value and per event cost more than reading the file.
+    """
     now = datetime.now(UTC)
     meta = imported.meta
     reason = _audit_reason(imported, revision)
     source = f"imported from {path.name}"
     if imported.modified:
         source += " (changed after export, accepted as modified)"
-    ret = Return(
-        uuid=_return_uuid(session, imported),
-        service=service,
-        period=period.code,
-        revision=revision,
-        state=SUBMITTED,
-        definitions_version=version,
-        created_at=now,
-        created_by=actor,
-        updated_at=now,
-        submitted_at=now,
-        submitted_by=(meta.exported_by if meta.kind == KIND_RETURN and meta.exported_by else actor)[
-            :100
-        ],
-        payload_sha256=digest,
-    )
-    session.add(ret)
-    session.flush()
-    session.add(
-        ImportedFile(
-            file_name=path.name[:400],
-            sha256=sha,
-            size=len(data),
-            content=data,
-            imported_at=now,
-            imported_by=actor,
-            status=ACCEPTED,
-            detail=reason,
-            return_id=ret.id,
-        )
+    connection = session.connection()
+    return_uuid = _return_uuid(session, imported)
+    submitted_by = meta.exported_by if meta.kind == KIND_RETURN and meta.exported_by else actor
+    return_id = connection.execute(
+        _INSERT_RETURN,
+        {
+            "uuid": return_uuid,
+            "service_id": service.id,
+            "period": period.code,
+            "revision": revision,
+            "state": SUBMITTED,
+            "definitions_version_id": version.id,
+            "created_at": now,
+            "created_by": actor,
+            "updated_at": now,
+            "submitted_at": now,
+            "submitted_by": submitted_by[:100],
+            "payload_sha256": digest,
+        },
+    ).inserted_primary_key[0]
+    connection.execute(
+        _INSERT_FILE,
+        {
+            "file_name": path.name[:400],
+            "sha256": sha,
+            "size": len(data),
+            "content": data,
+            "imported_at": now,
+            "imported_by": actor,
+            "status": ACCEPTED,
+            "detail": reason,
+            "return_id": return_id,
+        },
     )
     context: dict[str, Any] = {
+        "actor": actor,
         "service": service.code,
         "period": period.code,
         "revision": revision,
-        "return_uuid": ret.uuid,
+        "return_uuid": return_uuid,
+        "reason": reason,
+        "source": source,
+        "file_sha256": sha,
+        "at": now,
     }
-    append_event(
-        session,
-        actor=actor,
-        action="return.import",
-        new=SUBMITTED,
-        reason=reason,
-        source=source,
-        file_sha256=sha,
-        at=now,
-        **context,
-    )
-    indicators = {
-        indicator.code: indicator
-        for indicator in session.scalars(select(Indicator).where(Indicator.code.in_(entries)))
-    }
+    events: list[dict[str, Any]] = [{**context, "action": "return.import", "new": SUBMITTED}]
+    values: list[dict[str, Any]] = []
     for code, entry in entries.items():
         if entry.is_blank:
             continue
-        row = Value(
-            return_=ret,
-            indicator=indicators[code],
-            numerator=None if entry.numerator is None else canonical_text(entry.numerator),
-            denominator=None if entry.denominator is None else canonical_text(entry.denominator),
-            value=None if entry.value is None else canonical_text(entry.value),
-            symbol=entry.symbol,
-            commentary=entry.commentary,
-            explanation=entry.explanation,
-            updated_at=now,
-            updated_by=actor,
+        values.append(
+            {
+                **_stored_fields(entry),
+                "return_id": return_id,
+                "indicator_id": indicator_ids[code],
+                "updated_at": now,
+                "updated_by": actor,
+            }
         )
-        session.add(row)
-        append_event(
-            session,
-            actor=actor,
-            action="value.set",
-            indicator=code,
-            new=value_json(row),
-            reason=reason,
-            source=source,
-            file_sha256=sha,
-            at=now,
-            **context,
+        events.append(
+            {**context, "action": "value.set", "indicator": code, "new": _entry_json(entry)}
         )
-    for line in imported.answers.lines if imported.answers else ():
-        record_answer(
-            session,
-            ret,
-            line.code,
-            line.answer,
-            previous=None,
-            actor=actor,
-            at=now,
-            source=source,
-            file_sha256=sha,
-        )
-    session.flush()
-    return ret
+    if values:
+        connection.execute(_INSERT_VALUE, values)
+    append_events(session, events)
+    if imported.answers:
+        ret = session.get_one(Return, return_id)
+        for line in imported.answers.lines:
+            record_answer(
+                session,
+                ret,
+                line.code,
+                line.answer,
+                previous=None,
+                actor=actor,
+                at=now,
+                source=source,
+                file_sha256=sha,
+            )
+        session.flush()
+    return return_id
 
 
 # --- feedback files ------------------------------------------------------------------------
@@ -986,6 +1118,7 @@ def _judge_feedback(
     period: Period,
     version: DefinitionsVersion,
     infos: Sequence[IndicatorInfo],
+    indicator_ids: Mapping[str, int],
     batch: _Batch,
     actor: str,
     dry_run: bool,
@@ -1066,7 +1199,7 @@ def _judge_feedback(
     now = datetime.now(UTC)
     source = f"imported from {path.name}"
     if stored is None:
-        stored = _store(
+        stored_id = _store(
             session,
             path,
             data,
@@ -1079,7 +1212,9 @@ def _judge_feedback(
             revision=revision,
             digest=digest,
             actor=actor,
+            indicator_ids=indicator_ids,
         )
+        stored = session.get_one(Return, stored_id)
     else:
         session.add(
             ImportedFile(

@@ -25,6 +25,7 @@ from skp_desktop.domain.values import (
     from_canonical,
 )
 from skp_desktop.services.catalogue import (
+    DefinitionsSnapshot,
     definitions_version_for,
     get_service,
     indicator_infos,
@@ -110,16 +111,20 @@ def due_indicators(
     service: Service,
     period: Period,
     version: DefinitionsVersion | None = None,
+    *,
+    snapshot: DefinitionsSnapshot | None = None,
 ) -> list[IndicatorInfo]:
     """The service's indicators that its return for this period asks for, in form order.
 
-    With `version`, as that definitions version has them (a return's own version).
+    With `version`, as that definitions version has them (a return's own version); with
+    `snapshot`, as that snapshot of a version has them, without asking the database.
     """
-    infos = [
-        info
-        for info in indicator_infos(session, service=service, period=period, version=version)
-        if is_due(info.rules.frequency, period)
-    ]
+    every = (
+        snapshot.indicator_infos(service, period)
+        if snapshot is not None
+        else indicator_infos(session, service=service, period=period, version=version)
+    )
+    infos = [info for info in every if is_due(info.rules.frequency, period)]
     layout = form_for(service.code)
     if layout is not None:
         unplaced = len(layout.items)
@@ -127,22 +132,31 @@ def due_indicators(
     return infos
 
 
+# Built once: an import asks it for every file.
+_SERVICE_VALUES = (
+    select(Return.period, Return.revision, Indicator.code, Value.value)
+    .join(Value, Value.return_id == Return.id)
+    .join(Indicator, Indicator.id == Value.indicator_id)
+    .where(Return.service_id == bindparam("service_id"))
+    .order_by(Return.revision)
+)
+
+
 def _earlier_values(
     session: Session, service: Service, before: Period
 ) -> dict[str, dict[str, Decimal]]:
     """For each indicator code, its value in each earlier period (latest revision of each)."""
-    rows = session.execute(
-        select(Return.period, Return.revision, Indicator.code, Value.value)
-        .join(Value, Value.return_id == Return.id)
-        .join(Indicator, Indicator.id == Value.indicator_id)
-        .where(Return.service_id == service.id)
-        .order_by(Return.revision)
-    )
+    # Core rows: the ORM adds nothing to four columns but time (flushed first, as it would).
+    session.flush()
+    rows = session.connection().execute(_SERVICE_VALUES, {"service_id": service.id})
     result: dict[str, dict[str, Decimal]] = {}
     revision_seen: dict[tuple[str, str], int] = {}
+    earlier: dict[str, bool] = {}  # by period code: a service's history repeats a few periods
     for period_code, revision, code, text in rows:
-        period = parse_period(period_code)
-        if period.kind is not before.kind or period.start >= before.start:
+        if period_code not in earlier:
+            period = parse_period(period_code)
+            earlier[period_code] = period.kind is before.kind and period.start < before.start
+        if not earlier[period_code]:
             continue
         key = (code, period_code)
         if revision < revision_seen.get(key, 0):

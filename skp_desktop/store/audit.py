@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, String, select, type_coerce
+from sqlalchemy import Row, String, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
 from skp_desktop.store.models import AuditEvent
@@ -75,6 +75,7 @@ def event_hash(fields: dict[str, object]) -> str:
 
 
 _HEAD_KEY = "skp_audit_head"
+_HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # built once
 
 
 def chain_head(session: Session) -> str:
@@ -86,7 +87,8 @@ def chain_head(session: Session) -> str:
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return str(cached)
-    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    # Straight from the connection: an event still pending in the session set the head above.
+    head = session.connection().scalar(_HEAD)
     return head or GENESIS_HASH
 
 
@@ -113,11 +115,8 @@ def append_event(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add the next event to the chain in the caller's transaction."""
-    # Microseconds survive every engine; finer precision would not verify after a round trip.
-    when = (at or datetime.now(UTC)).astimezone(UTC)
-    fields: dict[str, object] = {
-        "prev_hash": chain_head(session),
-        "at": when,
+    given = {
+        "at": at,
         "actor": actor,
         "action": action,
         "service": service,
@@ -131,10 +130,43 @@ def append_event(
         "source": source,
         "file_sha256": file_sha256,
     }
-    event = AuditEvent(**fields, hash=event_hash(fields))  # type: ignore[arg-type]
+    event = AuditEvent(**_chained(chain_head(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
     return event
+
+
+def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None:
+    """Add events to the chain in the caller's transaction, in order, each given as
+    append_event's keyword arguments: one INSERT of many rows, no ORM object each."""
+    if not events:
+        return
+    session.flush()  # events still pending as objects go in first: ids follow the chain
+    head = chain_head(session)
+    rows = []
+    for given in events:
+        row = _chained(head, given)
+        head = str(row["hash"])
+        rows.append(row)
+    session.connection().execute(_INSERT, rows)
+    session.info[_HEAD_KEY] = head
+
+
+_ARGUMENTS = frozenset(HASHED_FIELDS) - {"prev_hash"}
+_INSERT = insert(AuditEvent)
+
+
+def _chained(prev_hash: str, given: Mapping[str, Any]) -> dict[str, object]:
+    """An event's columns from append_event's arguments, hashed onto the event before it."""
+    unknown = set(given) - _ARGUMENTS
+    if unknown or "actor" not in given or "action" not in given:
+        raise TypeError(f"an audit event needs an actor and an action, and has no {unknown}")
+    fields: dict[str, object] = {name: given.get(name) for name in HASHED_FIELDS}
+    fields["prev_hash"] = prev_hash
+    # Microseconds survive every engine; finer precision would not verify after a round trip.
+    fields["at"] = (given.get("at") or datetime.now(UTC)).astimezone(UTC)
+    fields["hash"] = event_hash(fields)
+    return fields
 
 
 @dataclass(frozen=True)

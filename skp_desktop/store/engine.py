@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -75,19 +76,23 @@ class Database:
                 raise
             raise problem from exc
 
+    @cached_property
+    def _sessions(self) -> sessionmaker[Session]:
+        # Made once: each sessionmaker defines a Session subclass, and setting up its events
+        # cost more than a small transaction (an import makes one per file).
+        return sessionmaker(self.engine, expire_on_commit=False)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One all-or-nothing unit of work: committed on success, rolled back on any error."""
-        maker = sessionmaker(self.engine, expire_on_commit=False)
-        with self._environment_errors(), maker() as session, session.begin():
+        with self._environment_errors(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
         """A unit of work that is always rolled back: a dry run that takes the real run's
         steps, locks and server checks (grants, row-level security) and keeps none of them."""
-        maker = sessionmaker(self.engine, expire_on_commit=False)
-        with self._environment_errors(), maker() as session:
+        with self._environment_errors(), self._sessions() as session:
             session.begin()
             try:
                 yield session

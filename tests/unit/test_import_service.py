@@ -31,6 +31,7 @@ from sqlalchemy import select
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.services import audit
 from skp_desktop.services.database import Database
+from skp_desktop.services.definitions import Publication, publish_definitions
 from skp_desktop.services.returns import (
     EntryChange,
     get_return,
@@ -364,6 +365,36 @@ def test_a_dry_run_says_the_same_and_writes_nothing(
         (o.status, o.revision, o.changes) for o in dry
     ]
     assert "empty" in (real[2].reason or "")
+
+
+def test_definitions_published_during_a_batch_apply_to_the_files_after_it(
+    db: Database, coordinator: Database, tmp_path: Path
+) -> None:
+    commsafety(db)
+    folder = tmp_path / "inbox"
+    path = export(db, folder, "a.xlsx")
+    (folder / "b.xlsx").write_bytes(path.read_bytes())
+    patrols = {
+        "code": "SAFER-P3-S9",
+        "theme": "SAFER-P3",
+        "service": COMMSAFETY,
+        "title": "Joint patrols held",
+        "unit": "count",
+        "polarity": "higher is better",
+        "frequency": "quarterly",
+    }
+
+    def publish_before_the_second(done: int, total: int, file: Path) -> None:
+        if done == 1 and file.name == "b.xlsx":
+            change = Publication(applies_from=PERIOD, note="patrols", new_indicators=[patrols])
+            publish_definitions(coordinator, change, actor="coordinator")
+
+    first, second = do_import(coordinator, folder, progress=publish_before_the_second)
+    assert first.status == "ACCEPTED"
+    # Without the new version the copy would be a DUPLICATE: it is judged by the new one.
+    assert second.status == "REJECTED"
+    assert "SAFER-P3-S9 (Joint patrols held) is missing" in (second.reason or "")
+    assert audit.verify(coordinator).ok
 
 
 def test_a_missing_path_is_a_usage_error(coordinator: Database, tmp_path: Path) -> None:
