@@ -311,28 +311,18 @@ def service_indicator_infos(
     baselines = {
         row.indicator_id: row for row in session.scalars(_BASELINES, {"service_id": service.id})
     }
-    infos = []
-    for definition, indicator, theme in latest.values():
-        rules = Definition(code=indicator.code, **rule_fields(definition))
-        baseline = baselines.get(indicator.id)
-        infos.append(
-            IndicatorInfo(
-                code=indicator.code,
-                kind=indicator.kind,
-                title=definition.title,
-                service=service.code,
-                service_name=service.name,
-                theme=theme.code,
-                theme_name=theme.name,
-                definition_text=definition.definition,
-                source=definition.source,
-                source_document=definition.source_document,
-                baseline=_baseline_info(baseline) if baseline else None,
-                rules=replace(rules, target=targets.get(indicator.id)),
-                definitions_version=version.number,
-            )
+    return [
+        _info_of(
+            definition,
+            indicator,
+            baselines.get(indicator.id),
+            version.number,
+            targets.get(indicator.id),
+            service=service,
+            theme=theme,
         )
-    return infos
+        for definition, indicator, theme in latest.values()
+    ]
 
 
 def _baseline_info(baseline: Baseline) -> BaselineInfo:
@@ -384,31 +374,28 @@ def _info_of(
     baseline: Baseline | None,
     version_number: int,
     target: Decimal | None,
+    *,
+    service: Service | None = None,
+    theme: Theme | None = None,
 ) -> IndicatorInfo:
+    """The info of a definition read with its indicator; `service` and `theme` when the
+    caller has them already, else the indicator's own (loaded if need be)."""
+    service = service or indicator.service
+    theme = theme or indicator.theme
     rules = Definition(code=indicator.code, **rule_fields(row))
-    rules = replace(rules, target=target)
     return IndicatorInfo(
         code=indicator.code,
         kind=indicator.kind,
         title=row.title,
-        service=indicator.service.code if indicator.service else None,
-        service_name=indicator.service.name if indicator.service else None,
-        theme=indicator.theme.code,
-        theme_name=indicator.theme.name,
+        service=service.code if service else None,
+        service_name=service.name if service else None,
+        theme=theme.code,
+        theme_name=theme.name,
         definition_text=row.definition,
         source=row.source,
         source_document=row.source_document,
-        baseline=BaselineInfo(
-            value=from_canonical(baseline.value) or Decimal(0),
-            unit=baseline.unit,
-            period=baseline.period,
-            note=baseline.note,
-            comparators_note=baseline.comparators_note,
-            source=baseline.source,
-        )
-        if baseline
-        else None,
-        rules=rules,
+        baseline=_baseline_info(baseline) if baseline else None,
+        rules=replace(rules, target=target),
         definitions_version=version_number,
     )
 
