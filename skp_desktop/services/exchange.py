@@ -277,9 +277,12 @@ def _check_output(out: Path) -> None:
         )
 
 
-def _write(writer: Callable[[], object], out: Path) -> None:
+def _write(
+    data: ReturnFile, out: Path, writer: Callable[[ReturnFile, Path], str | None]
+) -> ExportResult:
+    """Write `data` with `writer`, saying plainly why a file could not be written."""
     try:
-        writer()
+        digest = writer(data, out)
     except PermissionError as exc:
         raise StoreUnavailable(
             f"Cannot write {out}: permission denied. Close it if it is open in Excel, or choose "
@@ -294,6 +297,15 @@ def _write(writer: Callable[[], object], out: Path) -> None:
         raise StoreUnavailable(
             f"Cannot write {out}: {exc.strerror or exc}. Check the disk and try again."
         ) from exc
+    header = data.header
+    return ExportResult(
+        path=out,
+        kind=header.kind,
+        service=header.service,
+        period=header.period,
+        revision=header.revision,
+        payload_sha256=digest,
+    )
 
 
 def export_return(
@@ -318,16 +330,7 @@ def export_return(
         _lines(view, blank=False),
         answers=_answers(view),
     )
-    digest: list[str] = []
-    _write(lambda: digest.append(write_return_file(data, target)), target)
-    return ExportResult(
-        path=target,
-        kind=KIND_RETURN,
-        service=view.service.code,
-        period=view.period,
-        revision=view.revision,
-        payload_sha256=digest[0],
-    )
+    return _write(data, target, write_return_file)
 
 
 def _answers(view: ReturnView) -> QuerySet | None:
@@ -378,16 +381,7 @@ def export_feedback(
             asked_at=_utc_text(queries.returned_at),
         ),
     )
-    digest: list[str] = []
-    _write(lambda: digest.append(write_feedback_file(data, target)), target)
-    return ExportResult(
-        path=target,
-        kind=KIND_FEEDBACK,
-        service=view.service.code,
-        period=view.period,
-        revision=view.revision,
-        payload_sha256=digest[0],
-    )
+    return _write(data, target, write_feedback_file)
 
 
 def write_template(
@@ -402,15 +396,7 @@ def write_template(
             f"The {view.service.name} return for {view.period_label} asks for no indicators."
         )
     data = ReturnFile(_header(view, kind=KIND_TEMPLATE, actor=actor), _lines(view, blank=True))
-    _write(lambda: write_template_file(data, target), target)
-    return ExportResult(
-        path=target,
-        kind=KIND_TEMPLATE,
-        service=view.service.code,
-        period=view.period,
-        revision=None,
-        payload_sha256=None,
-    )
+    return _write(data, target, write_template_file)
 
 
 # --- import --------------------------------------------------------------------------------
