@@ -124,12 +124,19 @@ def due_indicators(
         if snapshot is not None
         else indicator_infos(session, service=service, period=period, version=version)
     )
-    infos = [info for info in every if is_due(info.rules.frequency, period)]
+    return _due_in_form_order(every, service, period)
+
+
+def _due_in_form_order(
+    infos: Iterable[IndicatorInfo], service: Service, period: Period
+) -> list[IndicatorInfo]:
+    """The indicators due for the period, in the order the service's form lays them out."""
+    due = [info for info in infos if is_due(info.rules.frequency, period)]
     layout = form_for(service.code)
     if layout is not None:
         unplaced = len(layout.items)
-        infos.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
-    return infos
+        due.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
+    return due
 
 
 # Built once: an import asks it for every file.
@@ -222,16 +229,9 @@ def _due_infos(
     """`due_indicators`, with the definitions read in a few queries rather than a few for each
     indicator."""
     version = version or definitions_version_for(session, period)
-    infos = [
-        info
-        for info in service_indicator_infos(session, service, period, version)
-        if is_due(info.rules.frequency, period)
-    ]
-    layout = form_for(service.code)
-    if layout is not None:
-        unplaced = len(layout.items)
-        infos.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
-    return infos
+    return _due_in_form_order(
+        service_indicator_infos(session, service, period, version), service, period
+    )
 
 
 def _stored_values(session: Session, ret: Return) -> dict[str, Row[Any]]:
