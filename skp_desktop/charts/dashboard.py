@@ -84,10 +84,9 @@ def dashboard_figure(
         TILE_SIZE[0] * columns + left + right,
         TILE_SIZE[1] * rows + KEY_HEIGHT + top + bottom,
     )
-    fig = new_figure(chart_theme, size)
     # Placed by hand: constrained layout measured every tick label of every tile again and
     # cost more than drawing the whole dashboard (bench/charts.py).
-    fig.set_layout_engine("none")
+    fig = new_figure(chart_theme, size, layout=None)
     add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1)
     if any(margins):
         centre = (left + (size[0] - left - right) / 2) / size[0]

@@ -71,12 +71,18 @@ def measure_in(fig: Figure, text: str, fontsize: float, *, bold: bool = False) -
 _WIDTHS: dict[tuple[float, str, float, bool], float] = {}
 
 
-def new_figure(theme: ChartTheme, size: tuple[float, float]) -> Figure:
-    """A Figure with the theme's background, laid out by matplotlib's constrained layout."""
+def new_figure(
+    theme: ChartTheme, size: tuple[float, float], *, layout: str | None = "constrained"
+) -> Figure:
+    """A Figure with the theme's background, laid out by matplotlib's constrained layout.
+
+    `layout=None` is for figures placed by hand: with no layout engine at all (not even
+    matplotlib's placeholder for "none") saving draws the figure once instead of twice.
+    """
     width, height = size
     if not (width > 0 and height > 0):
         raise ValueError(f"a figure needs a positive width and height in inches, got {size}")
-    fig = Figure(figsize=size, facecolor=theme.figure_background, layout="constrained")
+    fig = Figure(figsize=size, facecolor=theme.figure_background, layout=layout)
     # Agg canvas: text can be measured and the figure rendered without any GUI backend.
     FigureCanvasAgg(fig)
     return fig

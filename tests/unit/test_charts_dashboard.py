@@ -185,3 +185,20 @@ def test_dark_heatmap_and_its_glyphs_render() -> None:
         warnings.simplefilter("error")  # a glyph missing from the font is a warning
         figure_png_bytes(fig)
         figure_png_bytes(dashboard_figure([DashboardTile(make_series("A", ["1"]))]))
+
+
+def test_saving_a_dashboard_draws_it_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tiles are placed by hand; a layout engine (even matplotlib's placeholder for "none")
+    # makes savefig draw the whole dashboard a second time first (bench/charts.py).
+    tiles = [DashboardTile(make_series(f"S{i}", ["1", "2", "3"])) for i in range(4)]
+    fig = dashboard_figure(tiles)
+    draws: list[object] = []
+    original = Figure.draw
+
+    def counting_draw(self: Figure, renderer: object) -> None:
+        draws.append(renderer)
+        original(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counting_draw)
+    assert figure_png_bytes(fig).startswith(b"\x89PNG")
+    assert len(draws) == 1
