@@ -16,6 +16,7 @@ from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.database import Database
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.returns import latest_return
 from skp_desktop.services.trends import series_through
 from skp_desktop.store.models import Indicator, Return, Service, Theme, Value
@@ -151,19 +152,12 @@ def export_board_pack(
 ) -> BoardPackFile:
     """Write the board pack for `period` as one PDF at `out` (whole, or not at all)."""
     target = Path(out)
-    if target.suffix.lower() != ".pdf":
-        raise NotFoundError(
-            f"Cannot write the board pack to {out}: it is a PDF, so the file name must end in "
-            f".pdf ('{target.suffix or 'no extension'}' is not .pdf)."
-        )
-    if not target.parent.exists():
-        raise NotFoundError(
-            f"Cannot write the board pack to {out}: the folder {target.parent} does not exist."
-        )
+    check_output(target, suffixes=(".pdf",), what="board pack")
     pack = board_pack(db, period, service=service, theme=theme, made=made)
     from skp_desktop.charts.board_pack import write_board_pack
 
-    pages = write_board_pack(pack, target)
+    with writing(target, "board pack"):
+        pages = write_board_pack(pack, target)
     return BoardPackFile(
         path=str(target),
         period=pack.period.code,

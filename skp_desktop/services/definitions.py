@@ -68,6 +68,7 @@ from skp_desktop.services.catalogue import definitions_version_for, indicator_in
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.entries import SOURCE_TYPED
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.models import (
     DefinitionsVersion,
@@ -616,15 +617,6 @@ def _pack_of(session: Session, version: DefinitionsVersion) -> DefinitionsPack:
     )
 
 
-def _check_output(out: Path) -> None:
-    if out.is_dir():
-        raise NotFoundError(f"{out} is a folder: give the name of the .xlsx file to write.")
-    if not out.parent.is_dir():
-        raise NotFoundError(
-            f"The folder {out.parent} does not exist: create it, or choose another."
-        )
-
-
 def export_definitions_pack(
     db: Database, out: str | os.PathLike[str], *, actor: str, version: int | None = None
 ) -> PackExport:
@@ -633,7 +625,7 @@ def export_definitions_pack(
     Targets are yearly and not versioned, so a pack carries the targets held when it is written.
     """
     target = Path(out)
-    _check_output(target)
+    check_output(target, what=".xlsx file")
     with db.reading() as session:
         if version is None:
             chosen = _latest(session)
@@ -652,7 +644,7 @@ def export_definitions_pack(
                     f"There is no definitions version {version}: this database holds {held}."
                 )
         pack = _pack_of(session, chosen)
-    try:
+    with writing(target, "definitions pack"):
         digest = write_definitions_pack(
             pack,
             target,
@@ -661,15 +653,6 @@ def export_definitions_pack(
             exported_by=actor,
             app_version=__version__,
         )
-    except PermissionError as exc:
-        raise StoreUnavailable(
-            f"Cannot write {target}: permission denied. Close it if it is open in Excel, or "
-            "choose a folder you can write to."
-        ) from exc
-    except OSError as exc:
-        raise StoreUnavailable(
-            f"Cannot write {target}: {exc.strerror or exc}. Check the disk and try again."
-        ) from exc
     return PackExport(
         path=target,
         version=pack.version,

@@ -11,7 +11,6 @@ answers queries records the answers with the revision.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -56,6 +55,7 @@ from skp_desktop.services.catalogue import DefinitionsSnapshot, version_in_force
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ReturnView
 from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.queries import (
     ACTION_RETURN,
     queries_up_to,
@@ -268,35 +268,12 @@ def _header(view: ReturnView, *, kind: str, actor: str) -> ReturnHeader:
     )
 
 
-def _check_output(out: Path) -> None:
-    if out.is_dir():
-        raise NotFoundError(f"{out} is a folder: give the name of the .xlsx file to write.")
-    if not out.parent.is_dir():
-        raise NotFoundError(
-            f"The folder {out.parent} does not exist: create it, or choose another."
-        )
-
-
 def _write(
     data: ReturnFile, out: Path, writer: Callable[[ReturnFile, Path], str | None]
 ) -> ExportResult:
     """Write `data` with `writer`, saying plainly why a file could not be written."""
-    try:
+    with writing(out, "workbook"):
         digest = writer(data, out)
-    except PermissionError as exc:
-        raise StoreUnavailable(
-            f"Cannot write {out}: permission denied. Close it if it is open in Excel, or choose "
-            "a folder you can write to."
-        ) from exc
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreUnavailable(
-                f"Cannot write {out}: the disk is full. Free some space and try again; a file "
-                "already there is left as it was."
-            ) from exc
-        raise StoreUnavailable(
-            f"Cannot write {out}: {exc.strerror or exc}. Check the disk and try again."
-        ) from exc
     header = data.header
     return ExportResult(
         path=out,
@@ -313,7 +290,7 @@ def export_return(
 ) -> ExportResult:
     """Write the submitted return as an Excel return file; a draft is refused."""
     target = Path(out)
-    _check_output(target)
+    check_output(target, what=".xlsx file")
     view = get_return(db, service, period)
     if not view.exists:
         raise StateError(
@@ -356,7 +333,7 @@ def export_feedback(
     """Write a returned return with the coordinator's queries as a feedback file for the
     service to import."""
     target = Path(out)
-    _check_output(target)
+    check_output(target, what=".xlsx file")
     view = get_return(db, service, period)
     if not view.exists:
         raise StateError(
@@ -389,7 +366,7 @@ def write_template(
 ) -> ExportResult:
     """Write a blank return for the service and period, to fill in Excel or LibreOffice."""
     target = Path(out)
-    _check_output(target)
+    check_output(target, what=".xlsx file")
     view = get_return(db, service, period)
     if not view.rows:
         raise NotFoundError(

@@ -28,6 +28,7 @@ from skp_desktop.domain.periods import parse_period
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
 from skp_desktop.services.entries import describe_value_json
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.store.models import (
     AuditEvent,
     DefinitionsVersion,
@@ -275,8 +276,7 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
     """Write every event the filter selects to CSV (or .xlsx); returns how many."""
     target = Path(path)
     suffix = target.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise NotFoundError(f"{target.name}: history is exported as .csv or .xlsx.")
+    check_output(target, suffixes=(".csv", ".xlsx"), what="history export")
     rows: list[list[object]] = []
     before: int | None = None
     while True:
@@ -302,16 +302,21 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
             )
         before = page[-1].id
     temporary = target.with_name(f".{target.name}.part")
-    if suffix == ".csv":
-        with temporary.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(EXPORT_COLUMNS)
-            writer.writerows(_csv_safe(row) for row in rows)
-    else:
-        from skp_desktop.excel.table_writer import write_table
+    with writing(target, "history export"):
+        try:
+            if suffix == ".csv":
+                with temporary.open("w", newline="", encoding="utf-8-sig") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(EXPORT_COLUMNS)
+                    writer.writerows(_csv_safe(row) for row in rows)
+            else:
+                from skp_desktop.excel.table_writer import write_table
 
-        write_table(temporary, "History", list(EXPORT_COLUMNS), rows, note=flt.describe())
-    temporary.replace(target)
+                write_table(temporary, "History", list(EXPORT_COLUMNS), rows, note=flt.describe())
+            temporary.replace(target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)  # no half-written file left beside the target
+            raise
     return len(rows)
 
 

@@ -14,7 +14,6 @@ Rules (CONTRACTS.md, "Partnership workbook"):
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from skp_desktop import __version__
 from skp_desktop.domain.definitions import Definition, Frequency
-from skp_desktop.domain.errors import NotFoundError, SkpError, StoreUnavailable
+from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.values import Symbol, from_canonical
@@ -54,6 +53,7 @@ from skp_desktop.services.completeness import (
 )
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import ImportedFile, Indicator, Return, Target, Value
 
@@ -579,17 +579,6 @@ def _notes(
 # --- the use case ----------------------------------------------------------------------------
 
 
-def _check_output(out: Path) -> None:
-    if out.suffix.lower() != ".xlsx":
-        raise NotFoundError(f"{out.name}: the partnership workbook is written as a .xlsx file.")
-    if out.is_dir():
-        raise NotFoundError(f"{out} is a folder: give the name of the .xlsx file to write.")
-    if not out.parent.is_dir():
-        raise NotFoundError(
-            f"The folder {out.parent} does not exist: create it, or choose another."
-        )
-
-
 def merge_export(
     db: Database,
     *,
@@ -603,7 +592,7 @@ def merge_export(
     """Write the partnership workbook for the quarters `first` to `last` (default: the last
     four, up to the one due now); all or nothing."""
     target = Path(out)
-    _check_output(target)
+    check_output(target, suffixes=(".xlsx",), what="partnership workbook")
     quarters = quarter_range(first, last, today or date.today())
 
     def step(done: int, text: str) -> None:
@@ -616,22 +605,8 @@ def merge_export(
     with db.reading() as session:
         gathered = _gather(session, quarters, today or date.today())
     step(1, "Writing the workbook…")
-    try:
+    with writing(target, "workbook"):
         digest = write_partnership_workbook(gathered.book, target)
-    except PermissionError as exc:
-        raise StoreUnavailable(
-            f"Cannot write {target}: permission denied. Close it if it is open in Excel, or "
-            "choose a folder you can write to."
-        ) from exc
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreUnavailable(
-                f"Cannot write {target}: the disk is full. Free some space and try again; a "
-                "workbook already there is left as it was."
-            ) from exc
-        raise StoreUnavailable(
-            f"Cannot write {target}: {exc.strerror or exc}. Check the disk and try again."
-        ) from exc
     if progress is not None:
         progress(3, 3, "Done.")
     return MergeResult(

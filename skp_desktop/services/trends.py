@@ -18,6 +18,7 @@ from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.comparators import comparator_series, comparators_in
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
+from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.store.models import Indicator, Return, Service, Target, Value
 
 
@@ -177,13 +178,7 @@ def export_trend_chart(
     from pathlib import Path
 
     target = Path(out)
-    if target.suffix.lower() not in CHART_EXTENSIONS:
-        raise NotFoundError(
-            f"--out {out}: a chart is written as {', '.join(CHART_EXTENSIONS)}; "
-            f"'{target.suffix or 'no extension'}' is not one of them."
-        )
-    if not target.parent.exists():
-        raise NotFoundError(f"--out {out}: the folder {target.parent} does not exist.")
+    check_output(target, suffixes=CHART_EXTENSIONS, what="chart")
     series = indicator_trend(db, code, service=service)
     # matplotlib is imported only here, when a chart is really wanted.
     from skp_desktop.charts.export import save_figure
@@ -194,7 +189,8 @@ def export_trend_chart(
         if series.has_values
         else empty_figure(f"{series.code}: no figures have been entered yet.", theme=theme)
     )
-    return str(save_figure(figure, target))
+    with writing(target, "chart"):
+        return str(save_figure(figure, target))
 
 
 def series_through(

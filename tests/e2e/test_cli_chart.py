@@ -47,3 +47,20 @@ def test_chart_refuses_bad_arguments_with_exit_2(
     assert result.returncode == 2, str(result)
     assert words in result.stderr
     assert result.stdout == ""
+
+
+def test_chart_and_board_pack_into_a_folder_name_are_usage_errors(
+    cli: Cli, demo_template: Any, tmp_path: Path
+) -> None:
+    db = copy_database(demo_template.path, tmp_path / "chart.sqlite3")
+    folder = tmp_path / "charts.png"  # a folder that looks like a file name
+    folder.mkdir()
+    chart = cli.run(db, "chart", "--indicator", "SAFER-P4-S1", "--out", str(folder))
+    pack_folder = tmp_path / "pack.pdf"
+    pack_folder.mkdir()
+    pack = cli.run(db, "board-pack", "--period", "FY2026-27-Q1", "--out", str(pack_folder))
+    for result in (chart, pack):
+        assert result.returncode == 2, str(result)
+        assert "is a folder: give the name of the" in result.stderr
+        assert result.stdout == "" and "Traceback" not in result.stderr
+    assert list(folder.iterdir()) == [] and list(pack_folder.iterdir()) == []

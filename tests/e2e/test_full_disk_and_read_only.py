@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from small_disk import SmallDisk, Unavailable, small_disk
@@ -24,7 +25,7 @@ from skp_desktop.services.merge import merge_export
 from skp_desktop.services.returns import get_return, record_entries
 
 from .crash_support import SentFile, dump, holding, integrity, submit_and_send
-from .support import SCRIPT, TIMEOUT, Cli, Result
+from .support import SCRIPT, TIMEOUT, Cli, Result, copy_database
 
 pytestmark = pytest.mark.e2e
 
@@ -297,3 +298,38 @@ def test_a_database_in_a_read_only_folder_opens_read_only_and_is_never_changed(
     assert sorted(p.name for p in db.parent.iterdir()) == folder_before  # no journal, no lock
     assert db.read_bytes() == bytes_before
     assert dump(db, untouched=True) == rows_before
+
+
+def test_a_full_disk_refuses_a_chart_and_a_board_pack_with_exit_3(
+    cli: Cli, demo_template: Any, disk: SmallDisk, tmp_path: Path
+) -> None:
+    db = copy_database(demo_template.path, tmp_path / "charts.sqlite3")
+    disk.fill(leave=0)
+    chart = cli.run(db, "chart", "--indicator", "SAFER-P4-S1", "--out", str(disk.path / "c.png"))
+    pack = cli.run(db, "board-pack", "--period", "FY2026-27-Q1", "--out", str(disk.path / "p.pdf"))
+    for result in (chart, pack):
+        assert result.returncode == 3, str(result)
+        assert "the disk is full" in result.stderr and "Free some space" in result.stderr
+        assert "Traceback" not in result.stderr and "bug" not in result.stderr
+    assert sorted(p.name for p in disk.path.iterdir()) == [".filler"]  # nothing half-written
+
+
+def test_a_read_only_disk_refuses_a_chart_and_a_board_pack_with_exit_3(
+    cli: Cli, demo_template: Any, disk: SmallDisk, tmp_path: Path
+) -> None:
+    db = copy_database(demo_template.path, tmp_path / "charts.sqlite3")
+    disk.read_only()
+    try:
+        chart = cli.run(
+            db, "chart", "--indicator", "SAFER-P4-S1", "--out", str(disk.path / "c.svg")
+        )
+        pack = cli.run(
+            db, "board-pack", "--period", "FY2026-27-Q1", "--out", str(disk.path / "p.pdf")
+        )
+    finally:
+        disk.writable()
+    for result in (chart, pack):
+        assert result.returncode == 3, str(result)
+        assert "the disk is read-only" in result.stderr, str(result)
+        assert "Traceback" not in result.stderr
+    assert list(disk.path.iterdir()) == []

@@ -371,7 +371,7 @@ def test_the_file_is_written_whole_or_not_at_all(
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     with pytest.raises(NotFoundError, match="does not exist"):
         partnership.merge(tmp_path / "missing" / "board.xlsx")
-    with pytest.raises(NotFoundError, match=r"as a \.xlsx file"):
+    with pytest.raises(NotFoundError, match=r"must end in \.xlsx"):
         partnership.merge(tmp_path / "board.csv")
 
 
