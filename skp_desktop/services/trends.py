@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -175,13 +178,10 @@ def export_trend_chart(
     db: Database, code: str, out: str, *, service: str | None = None, theme: str = "light"
 ) -> str:
     """Write an indicator's trend chart, as the app draws it, to a PNG, SVG or PDF file."""
-    from pathlib import Path
-
     target = Path(out)
     check_output(target, suffixes=CHART_EXTENSIONS, what="chart")
     series = indicator_trend(db, code, service=service)
     # matplotlib is imported only here, when a chart is really wanted.
-    from skp_desktop.charts.export import save_figure
     from skp_desktop.charts.trend import empty_figure, trend_figure
 
     figure = (
@@ -189,6 +189,16 @@ def export_trend_chart(
         if series.has_values
         else empty_figure(f"{series.code}: no figures have been entered yet.", theme=theme)
     )
+    return save_chart(figure, target)
+
+
+def save_chart(figure: Any, out: str | os.PathLike[str]) -> str:
+    """Write a chart's Figure to a PNG, SVG or PDF file (whole, or not at all), refusing a
+    name it cannot be and saying plainly why the disk would not take it."""
+    from skp_desktop.charts.export import save_figure
+
+    target = Path(out)
+    check_output(target, suffixes=CHART_EXTENSIONS, what="chart")
     with writing(target, "chart"):
         return str(save_figure(figure, target))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,9 +87,10 @@ class Dialogs:
         return QFileDialog.getExistingDirectory(parent, title)
 
     def save_file(self, parent: QWidget | None, title: str, suggested: str, filters: str) -> str:
-        """Where to save, or "" when cancelled."""
-        path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
-        return path
+        """Where to save, or "" when cancelled; a name typed without an extension gets the
+        chosen filter's (Qt's own dialog on Linux leaves "chart" as "chart")."""
+        path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+        return with_filter_extension(path, chosen, filters) if path else ""
 
     def ask_text(self, parent: QWidget | None, title: str, label: str) -> str | None:
         """A line of text, or None when cancelled or left blank."""
@@ -112,6 +114,16 @@ class Dialogs:
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return dialog.explanations()
+
+
+def with_filter_extension(path: str, chosen: str, filters: str) -> str:
+    """`path`, or `path` with the chosen filter's extension when it has none that any of the
+    offered filters (e.g. "PNG (*.png);;SVG (*.svg)") would take."""
+    offered = re.findall(r"\*(\.[A-Za-z0-9]+)", filters)
+    if not offered or any(path.lower().endswith(ext.lower()) for ext in offered):
+        return path
+    wanted = re.findall(r"\*(\.[A-Za-z0-9]+)", chosen) or offered
+    return path + wanted[0]
 
 
 class ExplanationsDialog(QDialog):

@@ -161,10 +161,15 @@ class IndicatorChartDialog(QDialog):
         path = dialogs.save_file(
             self, "Export chart", f"{self.series.code}.png", "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
         )
-        if path:
-            from skp_desktop.charts.export import save_figure
+        if not path:
+            return
+        from skp_desktop.domain.errors import SkpError
+        from skp_desktop.services.trends import save_chart
 
-            save_figure(self.chart.figure, path)
+        try:
+            save_chart(self.chart.figure, path)
+        except SkpError as exc:  # a name it cannot be, a full or read-only disk: say so
+            dialogs.error(self, "Export chart", str(exc))
 
 
 def dashboard_layout(width: int, count: int) -> tuple[int, tuple[float, float]]:
