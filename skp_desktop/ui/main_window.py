@@ -6,7 +6,7 @@ import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -26,7 +26,7 @@ from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.settings import Settings
-from skp_desktop.ui.theme import THEMES, apply_theme
+from skp_desktop.ui.theme import THEMES, apply_theme, confirm_system_theme
 from skp_desktop.ui.workers import Worker
 
 if TYPE_CHECKING:
@@ -97,8 +97,9 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{name} (Ctrl+{number})")
             self.places.addItem(item)
         self.pages = QStackedWidget()
-        self._opening = QLabel("Opening the database…")
-        self._opening.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # Centred by its markup: setAlignment would create Qt's enum namespace before the
+        # first paint (see _dock_side_panel).
+        self._opening = QLabel("<p align='center'>Opening the database…</p>")
         self.pages.addWidget(self._opening)
         self.places.currentRowChanged.connect(self._show_place)
 
@@ -121,8 +122,6 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
         )
         self.side_panel.setMinimumWidth(260)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_panel)
-        self.resizeDocks([self.side_panel], [280], Qt.Orientation.Horizontal)
 
         self.status_state = QLabel("Opening the database…")
         self.status_state.setAccessibleName("Return status")
@@ -137,12 +136,21 @@ class MainWindow(QMainWindow):
         geometry = self._settings.window_geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = self._settings.window_state()
-        if state is not None:
-            self.restoreState(state)
         splitter = self._settings.splitter_state()
         if splitter is not None:
             self.splitter.restoreState(splitter)
+
+    def _dock_side_panel(self) -> None:
+        """The side panel joins the window with the pages, after the first paint: placing a
+        dock needs Qt's enum namespace, which PySide6 takes 30-50 ms to create (bench/startup)."""
+        from PySide6.QtCore import Qt
+
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.side_panel)
+        self.resizeDocks([self.side_panel], [280], Qt.Orientation.Horizontal)
+        state = self._settings.window_state()
+        if state is not None:
+            self.restoreState(state)  # the docks' places: only once they are in the window
+        confirm_system_theme(QApplication.instance(), self._settings.theme)
 
     def _build_pages(self) -> None:
         """The Return place and the side panel, with the domain code they need (after the
@@ -151,6 +159,8 @@ class MainWindow(QMainWindow):
         if self.controller is not None:
             return
         from PySide6.QtWidgets import QWidget
+
+        self._dock_side_panel()
 
         from skp_desktop.ui.definition_panel import DefinitionPanel
         from skp_desktop.ui.pages.return_page import ReturnPage
@@ -338,10 +348,12 @@ class MainWindow(QMainWindow):
     # --- menus ---------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
+        # setShortcuts, not setShortcut: PySide6 resolves setShortcut's overloads by creating
+        # Qt's whole enum namespace (30-50 ms), which the first paint does without.
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         open_action = QAction("&Open database…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        open_action.setShortcuts(QKeySequence.StandardKey.Open)
         open_action.triggered.connect(self.choose_database)
         file_menu.addAction(open_action)
         connect_action = QAction("&Connect to a shared database…", self)
@@ -365,13 +377,13 @@ class MainWindow(QMainWindow):
         file_menu.addActions([backup, restore])
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
 
         edit_menu = bar.addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.setShortcuts(QKeySequence.StandardKey.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
         if QKeySequence("Ctrl+Y") not in redo_keys:  # Windows habit, also wanted elsewhere
@@ -391,12 +403,12 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for number, name in enumerate(PLACES, start=1):
             action = QAction(name, self)
-            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setShortcuts([QKeySequence(f"Ctrl+{number}")])
             action.triggered.connect(lambda _=False, row=number - 1: self.places.setCurrentRow(row))
             view_menu.addAction(action)
         toggle = self.side_panel.toggleViewAction()
         toggle.setText("Side &panel")
-        toggle.setShortcut(QKeySequence("F9"))
+        toggle.setShortcuts([QKeySequence("F9")])
         view_menu.addAction(toggle)
         theme_menu = view_menu.addMenu("&Theme")
         for theme in THEMES:
@@ -410,10 +422,10 @@ class MainWindow(QMainWindow):
         reopen = QAction("&Reopen…", self)
         reopen.triggered.connect(self.reopen)
         reload = QAction("Re&fresh", self)
-        reload.setShortcut(QKeySequence.StandardKey.Refresh)
+        reload.setShortcuts(QKeySequence.StandardKey.Refresh)
         reload.triggered.connect(self._reload_return)
         export = QAction("&Export as Excel…", self)
-        export.setShortcut(QKeySequence("Ctrl+E"))
+        export.setShortcuts([QKeySequence("Ctrl+E")])
         export.triggered.connect(self.export_return)
         template = QAction("Blank return (&template)…", self)
         template.triggered.connect(self.write_template)
@@ -426,7 +438,7 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         paste_help = QAction("&Entering values", self)
-        paste_help.setShortcut(QKeySequence.StandardKey.HelpContents)
+        paste_help.setShortcuts(QKeySequence.StandardKey.HelpContents)
         paste_help.triggered.connect(self.show_entry_help)
         about = QAction("&About SKP Returns", self)
         about.triggered.connect(self.show_about)
@@ -445,6 +457,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, theme)
+            confirm_system_theme(app, theme)
         self._settings.theme = theme
         if self.controller is not None and self.controller.view is not None:
             self._on_view(self.controller.view)  # RAG colours follow the theme
@@ -1308,7 +1321,9 @@ class MainWindow(QMainWindow):
         self._charts.cancel_pending()  # nobody will see them; saves below are kept
         if self.controller is not None:
             self.controller.wait_for_saves()  # every acknowledged edit is written first
-        self._settings.save_window(self.saveGeometry(), self.saveState(), self.splitter.saveState())
+        # Closed before start(): the side panel was never placed, so its remembered place stays.
+        docks = self.saveState() if self.controller is not None else None
+        self._settings.save_window(self.saveGeometry(), docks, self.splitter.saveState())
         super().closeEvent(event)
 
     def dispose(self) -> None:

@@ -69,10 +69,15 @@ class Settings:
         return value if isinstance(value, QByteArray) else None
 
     def save_window(
-        self, geometry: QByteArray, state: QByteArray, splitter: QByteArray | None = None
+        self,
+        geometry: QByteArray,
+        state: QByteArray | None,
+        splitter: QByteArray | None = None,
     ) -> None:
+        """The window's size and place; `state` (its docks) and `splitter` when known."""
         self._store.setValue("window/geometry", geometry)
-        self._store.setValue("window/state", state)
+        if state is not None:
+            self._store.setValue("window/state", state)
         if splitter is not None:
             self._store.setValue("window/splitter", splitter)
         self._store.sync()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
+
+# Qt's enum namespace (Qt.ColorScheme) is imported where it is needed, not here: PySide6 takes
+# 30-50 ms to create it, and the first paint of the window does without it (bench/startup.py).
 
 THEMES = ("system", "light", "dark")
 
@@ -42,15 +44,38 @@ def dark_palette() -> QPalette:
 
 
 def apply_theme(app: QApplication, theme: str) -> None:
-    """Use the system's colours, or force light or dark."""
+    """Use the system's colours, or force light or dark.
+
+    For the system's colours, before the first paint, the platform's own palette says whether
+    they are dark; `confirm_system_theme` asks the colour scheme itself once the window is up.
+    """
     hints = QGuiApplication.styleHints()
-    if theme == "dark":
-        hints.setColorScheme(Qt.ColorScheme.Dark)
-        app.setPalette(dark_palette())
-    elif theme == "light":
-        hints.setColorScheme(Qt.ColorScheme.Light)
-        app.setPalette(app.style().standardPalette())
+    if theme in ("dark", "light"):
+        from PySide6.QtCore import Qt
+
+        scheme = Qt.ColorScheme.Dark if theme == "dark" else Qt.ColorScheme.Light
+        hints.setColorScheme(scheme)
+        app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
     else:
         hints.unsetColorScheme()
-        system_dark = hints.colorScheme() == Qt.ColorScheme.Dark
-        app.setPalette(dark_palette() if system_dark else app.style().standardPalette())
+        _use_palette(app, dark=_looks_dark(QGuiApplication.palette()))
+
+
+def confirm_system_theme(app: QApplication | None, theme: str) -> None:
+    """After the first paint: follow the system's colour scheme as Qt reports it, where the
+    platform's palette guessed otherwise (e.g. a style that keeps a light palette in dark mode)."""
+    if app is None or theme in ("dark", "light"):
+        return
+    from PySide6.QtCore import Qt
+
+    dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    if dark != _looks_dark(app.palette()):
+        _use_palette(app, dark=dark)
+
+
+def _looks_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def _use_palette(app: QApplication, *, dark: bool) -> None:
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())

@@ -127,17 +127,24 @@ def test_places_visited_before_the_database_opens_fill_in_when_it_does(
 def test_window_layout_is_remembered(qtbot, database_file: Path) -> None:
     first = MainWindow(str(database_file), today=TODAY)
     qtbot.addWidget(first)
+    first.resize(1400, 800)  # room for a wider places list beside the return and side panel
     first.show()
+    first.start()  # the side panel is placed with the pages, after the first paint
+    qtbot.waitUntil(lambda: first.database is not None and not first._worker.busy, timeout=15000)
     first.splitter.setSizes([200, 900])
     first.side_panel.hide()
     remembered = first.splitter.sizes()[0]
     first.close()
+    first.dispose()
     second = MainWindow(str(database_file), today=TODAY)
     qtbot.addWidget(second)
     second.show()
+    second.start()
     assert second.splitter.sizes()[0] == remembered
     assert not second.side_panel.isVisible()
+    qtbot.waitUntil(lambda: second.database is not None and not second._worker.busy, timeout=15000)
     second.close()
+    second.dispose()
 
 
 @pytest.mark.both_engines
