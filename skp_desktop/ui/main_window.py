@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -30,6 +28,10 @@ from skp_desktop.ui.theme import THEMES, apply_theme, confirm_system_theme
 from skp_desktop.ui.workers import Worker
 
 if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from PySide6.QtGui import QCloseEvent
+
     from skp_desktop.services.dto import ReturnView, ServiceInfo
     from skp_desktop.ui.definition_panel import DefinitionPanel
     from skp_desktop.ui.pages.completeness_page import CompletenessPage, PageContext
@@ -476,6 +478,8 @@ class MainWindow(QMainWindow):
         )
 
     def show_about(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
         from skp_desktop.logs import log_path
 
         db = self.database

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ReturnQueries, ReturnRow
-from skp_desktop.ui.dialogs import QueryChoice
+from skp_desktop.ui.dialog_boxes import QueryChoice
 from skp_desktop.ui.rows_model import RowsModel
 
 QUERY_HEADERS = ("Indicator", "Query", "Answer")

@@ -18,7 +18,8 @@ from skp_desktop.services.completeness import completeness
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.returns import record_entries, submit_return
-from skp_desktop.ui.dialogs import QueriesAnswer, dialogs
+from skp_desktop.ui.dialog_boxes import QueriesAnswer
+from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.pages.completeness_page import ChaseModel, CompletenessModel
 from skp_desktop.ui.settings import Settings

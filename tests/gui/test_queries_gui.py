@@ -18,7 +18,8 @@ from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.exchange import export_feedback
 from skp_desktop.services.returns import get_return, record_entries, reopen_return, submit_return
-from skp_desktop.ui.dialogs import QueriesAnswer, QueriesDialog, QueryChoice, dialogs
+from skp_desktop.ui.dialog_boxes import QueriesAnswer, QueriesDialog, QueryChoice
+from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.return_grid import ANSWER_COLUMN, COLUMN_BY_TITLE, QUERY_COLUMN
 from skp_desktop.ui.settings import Settings

@@ -16,7 +16,7 @@ def test_results_arrive_on_the_ui_thread(qtbot) -> None:
         lambda result: seen.append((result, threading.current_thread() is threading.main_thread())),
         lambda exc: seen.append((exc, False)),
     )
-    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
     assert seen == [(42, True)]
 
 
@@ -28,7 +28,7 @@ def test_a_failure_reaches_the_error_callback(qtbot) -> None:
         raise ValueError("no such period")
 
     worker.run(fail, lambda _r: None, errors.append)
-    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
     assert [str(e) for e in errors] == ["no such period"]
 
 
@@ -56,7 +56,7 @@ def test_cancel_pending_skips_queued_work_but_lets_the_running_task_finish(qtbot
     worker.cancel_pending()
     worker.run(lambda: later("after"), called_back.append, lambda exc: None)
     release.set()
-    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
     assert ran == ["first", "after"]
     assert called_back == ["first", "after"]
     assert worker.wait(5000)
@@ -70,7 +70,7 @@ def test_emitting_a_signal_keeps_reference_counts_intact(qtbot) -> None:
     before = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
     for number in range(50):
         worker.run(lambda n=number: n, arrived.append, lambda exc: None)
-    qtbot.waitUntil(lambda: not worker.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
     assert len(arrived) == 50
     after = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
     assert all(a >= b - 5 for a, b in zip(after, before, strict=True)), (before, after)
