@@ -6,6 +6,7 @@ import sys
 
 from bench import (
     charts,
+    dashboard_stall,
     edit_latency,
     exchange,
     frozen_startup,
@@ -24,6 +25,7 @@ BENCHMARKS = (
     frozen_startup,
     pg_throughput,
     charts,
+    dashboard_stall,
     merge,
 )
 

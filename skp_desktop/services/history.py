@@ -200,6 +200,15 @@ def history_page(
         return page
 
 
+def change_stamp(db: Database) -> str:
+    """Text that changes whenever anything is saved, imported or published: every change is
+    an audit event, so the newest one's id and hash (empty for a database with no events)."""
+    query = select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    with db.reading_connection() as connection:
+        row = connection.execute(query).first()
+    return "" if row is None else f"{row.id}:{row.hash}"
+
+
 def history_choices(db: Database) -> tuple[list[str], list[str]]:
     """The actors and actions found in the history, for the filter pickers."""
     with db.reading() as session:

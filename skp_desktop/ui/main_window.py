@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self._worker = Worker(self)
         self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
         self._trend_wanted = ""
+        self._dashboard_wanted: Any = None  # the DashboardKey last asked for
+        self._dashboard_queued: set[Any] = set()  # keys a worker is drawing or will draw
         self._showing_store_problem = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
@@ -283,6 +285,14 @@ class MainWindow(QMainWindow):
         if self._catalogue is not None:
             page.set_scopes(*self._catalogue)
         page.scope_changed.connect(self._draw_dashboard)
+        # A resize draws the dashboard again once it settles; the old picture stays meanwhile.
+        self._dashboard_timer = QTimer(self)
+        self._dashboard_timer.setSingleShot(True)
+        self._dashboard_timer.setInterval(300)
+        self._dashboard_timer.timeout.connect(
+            lambda: self._draw_dashboard(page.scope_picker.currentData() or "")
+        )
+        page.chart.resized.connect(self._redraw_dashboard_soon)
         page.tile_chosen.connect(self.open_indicator_chart)
         page.board_pack_requested.connect(self.save_board_pack)
         return page
@@ -463,6 +473,8 @@ class MainWindow(QMainWindow):
         self._settings.theme = theme
         if self.controller is not None and self.controller.view is not None:
             self._on_view(self.controller.view)  # RAG colours follow the theme
+        if self._is_built("Dashboard") and self.pages.currentWidget() is self.dashboard_page:
+            self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
 
     def show_entry_help(self) -> None:
         from skp_desktop.ui.pages.return_page import PASTE_HELP
@@ -562,6 +574,7 @@ class MainWindow(QMainWindow):
             self.definitions_page.database_changed()
         self.return_page.set_services(services, self._settings.last_service)
         if self._is_built("Dashboard"):
+            self.dashboard_page.forget_drawn()
             self.dashboard_page.set_scopes(services, themes)
         if self._is_built("History"):
             self._refresh_history_choices(self.history_page, [s.code for s in services])
@@ -664,18 +677,45 @@ class MainWindow(QMainWindow):
         self._charts.run(work, done, self._on_failure)
 
     def _draw_dashboard(self, scope: str) -> None:
+        """Show the dashboard of `scope`, drawn (pixels too) in a worker.
+
+        The picture drawn last for this scope, width and theme shows at once; the worker then
+        draws again only if something was saved, imported or published since. Another width of
+        the same scope stays on screen until its new picture is ready.
+        """
         db = self.database
         if db is None:
             return
-        page, theme = self.dashboard_page, self._chart_theme()
-        width = page.available_width()
-        page.chart.show_message("Drawing the charts…")
+        from skp_desktop.ui.pages.dashboard_page import DashboardKey, DrawnDashboard
 
-        def work() -> tuple[list[Any], Any]:
+        page, theme = self.dashboard_page, self._chart_theme()
+        width, ratio = page.available_width(), page.devicePixelRatioF()
+        key = DashboardKey(scope, width, theme, ratio)
+        kept = page.drawn(key)
+        if kept is not None:
+            page.show_drawn(kept)
+        elif not page.showing(scope, theme):
+            page.show_message("Drawing the charts…")
+        self._dashboard_wanted = key
+        if key in self._dashboard_queued:
+            return  # a worker is on it already
+        self._dashboard_queued.add(key)
+        known = kept.stamp if kept is not None else None
+
+        def work() -> DrawnDashboard | None:
             from skp_desktop.charts.dashboard import dashboard_figure
+            from skp_desktop.charts.raster import rasterise
+            from skp_desktop.services.history import change_stamp
             from skp_desktop.services.trends import dashboard_tiles
+            from skp_desktop.ui.chart_view import Picture
             from skp_desktop.ui.pages.dashboard_page import dashboard_layout
 
+            if self._dashboard_wanted != key:
+                return None  # the scope or width moved on while this waited
+            # Read before the tiles: a change in between draws again next time, never missed.
+            stamp = change_stamp(db)
+            if stamp == known:
+                return None
             kind, _, code = scope.partition(":")
             tiles = dashboard_tiles(
                 db,
@@ -683,9 +723,31 @@ class MainWindow(QMainWindow):
                 theme=code if kind == "theme" else None,
             )
             columns, size = dashboard_layout(width, len(tiles))
-            return tiles, dashboard_figure(tiles, columns=columns, theme=theme, size=size)
+            figure = dashboard_figure(tiles, columns=columns, theme=theme, size=size)
+            picture = Picture.from_raster(rasterise(figure, scale=ratio, gid_prefix="tile:"))
+            return DrawnDashboard(key, stamp, tiles, picture, figure)
 
-        self._charts.run(work, lambda result: page.show_tiles(*result), self._on_failure)
+        def done(drawn: DrawnDashboard | None) -> None:
+            self._dashboard_queued.discard(key)
+            if db is not self.database:
+                return  # drawn from a database since closed
+            if drawn is not None:
+                page.remember(drawn)
+            if self._dashboard_wanted == key:
+                shown = drawn or page.drawn(key)
+                if shown is not None:
+                    page.show_drawn(shown)
+
+        def failed(exc: Exception) -> None:
+            self._dashboard_queued.discard(key)
+            self._on_failure(exc)
+
+        self._charts.run(work, done, failed)
+
+    def _redraw_dashboard_soon(self) -> None:
+        """After a resize has settled, the dashboard again at its new width (if on screen)."""
+        if self._is_built("Dashboard") and self.pages.currentWidget() is self.dashboard_page:
+            self._dashboard_timer.start()
 
     def open_indicator_chart(self, code: str) -> None:
         """One indicator large, with the table of its figures and its comparators."""

@@ -12,6 +12,7 @@ from matplotlib.text import Text
 
 from skp_desktop.charts.dashboard import DashboardTile, dashboard_figure, heatmap_figure
 from skp_desktop.charts.export import figure_png_bytes
+from skp_desktop.charts.raster import rasterise
 from skp_desktop.charts.series import TrendPoint, TrendSeries
 from skp_desktop.charts.theme import LIGHT, relative_luminance
 from skp_desktop.domain.definitions import Polarity, Unit
@@ -202,3 +203,36 @@ def test_saving_a_dashboard_draws_it_once(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(Figure, "draw", counting_draw)
     assert figure_png_bytes(fig).startswith(b"\x89PNG")
     assert len(draws) == 1
+
+
+# Drawn to pixels in memory, as the Dashboard place shows it, with where each tile landed.
+def _dashboard():
+    tiles = [DashboardTile(make_series(code, ["40", "55"])) for code in ("A", "B", "C")]
+    return dashboard_figure(tiles, columns=2, size=(6.0, 5.8))
+
+
+def test_the_pixels_and_tiles_are_where_the_window_expects_them() -> None:
+    raster = rasterise(_dashboard(), gid_prefix="tile:")
+    assert (raster.width, raster.height) == (600, 580)  # 100 pixels an inch at scale 1
+    assert len(raster.rgba) == 600 * 580 * 4
+    tiles = {t.gid: t for t in raster.targets}
+    assert list(tiles) == ["tile:A", "tile:B", "tile:C"]
+    # From the top left, as Qt counts: A then B across the first row, C under A.
+    a, b, c = tiles["tile:A"], tiles["tile:B"], tiles["tile:C"]
+    assert a.x == pytest.approx(0) and a.y == pytest.approx(0)
+    assert b.x == pytest.approx(a.width) and b.y == pytest.approx(0)
+    assert c.x == pytest.approx(0) and c.y == pytest.approx(a.height)
+    assert c.y + c.height < raster.height  # the key sits below the tiles
+
+
+def test_a_high_dpi_picture_has_twice_the_pixels_at_the_same_places() -> None:
+    once = rasterise(_dashboard(), gid_prefix="tile:")
+    twice = rasterise(_dashboard(), scale=2, gid_prefix="tile:")
+    assert (twice.width, twice.height) == (2 * once.width, 2 * once.height)
+    for one, two in zip(once.targets, twice.targets, strict=True):
+        assert (two.x, two.y, two.width) == pytest.approx((2 * one.x, 2 * one.y, 2 * one.width))
+
+
+def test_a_scale_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive scale"):
+        rasterise(_dashboard(), scale=0)

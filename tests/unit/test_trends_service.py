@@ -9,6 +9,7 @@ import pytest
 from skp_desktop.domain.rag import Rag
 from skp_desktop.services.database import Database
 from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.history import change_stamp
 from skp_desktop.services.returns import record_entries, reopen_return, submit_return
 from skp_desktop.services.trends import dashboard_tiles, indicator_trend
 
@@ -44,6 +45,18 @@ def test_a_trend_has_a_point_per_quarter_with_gaps_rag_and_revisions(db: Databas
     assert (q3.value, q3.symbol) == (None, None)  # nothing returned: a gap
     assert (q4.value, q4.rag, q4.revised) == (Decimal(100), Rag.GREEN, False)
     assert [(p.code, v) for p, v in series.targets] == [("FY2024-25-Q1", Decimal(100))]
+
+
+def test_the_change_stamp_moves_with_each_save_and_only_then(db: Database) -> None:
+    """The Dashboard draws again only when this changes: a save must change it, a read not."""
+    before = change_stamp(db)
+    dashboard_tiles(db)
+    assert change_stamp(db) == before
+    enter(db, "FY2024-25-Q1", {"numerator": "40", "denominator": "50"})
+    saved = change_stamp(db)
+    assert saved != before
+    submit_return(db, service="HIGHWAYS", period="FY2024-25-Q1", actor="t")
+    assert change_stamp(db) not in (before, saved)
 
 
 def test_dashboard_tiles_give_latest_value_and_direction(db: Database) -> None:

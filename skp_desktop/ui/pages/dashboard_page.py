@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,7 +26,7 @@ from PySide6.QtWidgets import (
 from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ServiceInfo
-from skp_desktop.ui.chart_view import ChartView
+from skp_desktop.ui.chart_view import ChartView, Picture
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.rows_model import HeadedTableModel
@@ -179,6 +181,30 @@ def dashboard_layout(width: int, count: int) -> tuple[int, tuple[float, float]]:
     return columns, (width / 100, rows * 2.6 + 0.6)
 
 
+class DashboardKey(NamedTuple):
+    """What a dashboard picture was drawn for: scope, width (logical pixels), theme, pixel ratio."""
+
+    scope: str
+    width: int
+    theme: str
+    ratio: float
+
+
+@dataclass(frozen=True)
+class DrawnDashboard:
+    """A dashboard drawn in a worker: its tiles, picture and figure, and the data it shows."""
+
+    key: DashboardKey
+    stamp: str  # services.history.change_stamp when the tiles were read
+    tiles: list[DashboardTile]
+    picture: Picture
+    figure: Any
+
+
+# Pictures kept for revisits: a few scopes at a few widths (a picture is 8-32 MB).
+KEPT_PICTURES = 4
+
+
 class DashboardPage(QWidget):
     """Small multiples of every indicator of a service (or all), drawn in the background."""
 
@@ -217,6 +243,8 @@ class DashboardPage(QWidget):
         header.addWidget(self.board_pack_button)
         self.chart = ChartView("Drawing the charts…", scrollable=True)
         self.chart.on_axes_click(self._tile_clicked)
+        self._drawn: OrderedDict[DashboardKey, DrawnDashboard] = OrderedDict()
+        self.shown: DrawnDashboard | None = None
         hint = QLabel("Click a chart to see it large with its figures.")
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -238,24 +266,72 @@ class DashboardPage(QWidget):
             self.scope_picker.addItem(f"Service: {service.name}", f"service:{service.code}")
         self.scope_picker.blockSignals(False)
 
-    def show_tiles(self, tiles: list[DashboardTile], figure: Any) -> None:
+    def drawn(self, key: DashboardKey) -> DrawnDashboard | None:
+        """The picture last drawn for `key`, if it is still kept."""
+        drawn = self._drawn.get(key)
+        if drawn is not None:
+            self._drawn.move_to_end(key)
+        return drawn
+
+    def remember(self, drawn: DrawnDashboard) -> None:
+        self._drawn[drawn.key] = drawn
+        self._drawn.move_to_end(drawn.key)
+        while len(self._drawn) > KEPT_PICTURES:
+            self._drawn.popitem(last=False)
+
+    def forget_drawn(self) -> None:
+        """Drop the kept pictures (another database is open): the next visit draws anew."""
+        self._drawn.clear()
+
+    def show_drawn(self, drawn: DrawnDashboard) -> None:
+        """Show a dashboard drawn in a worker; nothing is drawn here."""
+        if self.shown is drawn:
+            return
+        self.shown = drawn
+        tiles = drawn.tiles
         self.tiles = tiles
+        chosen = self.indicator_picker.currentData()
         self.indicator_picker.clear()
         for tile in tiles:
             self.indicator_picker.addItem(
                 f"{tile.series.code} {tile.series.title}", tile.series.code
             )
-        summary = "; ".join(
-            f"{t.series.code}: {t.shown_latest}, {t.shown_rag.value if t.shown_rag else 'no RAG'}"
-            + (f", {t.direction_label}" if t.direction_label else "")
+        if chosen is not None and (index := self.indicator_picker.findData(chosen)) >= 0:
+            self.indicator_picker.setCurrentIndex(index)
+        summary = "; ".join(_tile_summary(t) for t in tiles)
+        tips = {
+            f"tile:{t.series.code}": f"{t.series.code} {t.series.title}\n{_tile_state(t)}\n"
+            "Click to see it large with its figures."
             for t in tiles
-        )
-        self.chart.show_figure(figure, summary)
+        }
+        self.chart.show_picture(drawn.picture, summary, tips=tips, figure=drawn.figure)
+
+    def show_message(self, text: str) -> None:
+        self.shown = None
+        self.chart.show_message(text)
 
     def available_width(self) -> int:
         """Pixels across the chart area, less room for the scroll bar (read on the UI thread)."""
         return max(320, self.chart.width() - 24)
 
+    def showing(self, scope: str, theme: str) -> bool:
+        """Whether the picture on screen is of `scope` in `theme` (at whatever width)."""
+        shown = self.shown
+        return shown is not None and (shown.key.scope, shown.key.theme) == (scope, theme)
+
     def _tile_clicked(self, gid: str) -> None:
         if gid.startswith("tile:"):
             self.tile_chosen.emit(gid.removeprefix("tile:"))
+
+
+def _tile_summary(tile: DashboardTile) -> str:
+    """A tile in words for the page's description: code, latest value, RAG and direction."""
+    rag = tile.shown_rag.value if tile.shown_rag else "no RAG"
+    direction = f", {tile.direction_label}" if tile.direction_label else ""
+    return f"{tile.series.code}: {tile.shown_latest}, {rag}{direction}"
+
+
+def _tile_state(tile: DashboardTile) -> str:
+    """A tile's tooltip line: latest value, RAG as shown (word and shape), direction."""
+    parts = [tile.shown_latest, tile.shown_rag.label if tile.shown_rag else "No RAG"]
+    return ", ".join(parts + ([tile.direction_label] if tile.direction_label else []))
