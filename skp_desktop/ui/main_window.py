@@ -656,23 +656,30 @@ class MainWindow(QMainWindow):
         code, service, theme = row.code, self.controller.key[0], self._chart_theme()
         self._trend_wanted = code
         size = chart.fitting_size((3.4, 2.6))  # before the message replaces the canvas
+        ratio = chart.devicePixelRatioF()
         chart.show_message("Drawing the trend…")
 
-        def work() -> tuple[str, Any, str]:
+        def work() -> tuple[str, Any, Any, str]:
+            # Pixels too: drawing a trend takes 100-200 ms, which the grid's typing must not wait
+            # for on the UI thread.
+            from skp_desktop.charts.raster import rasterise
             from skp_desktop.charts.trend import empty_figure, trend_figure
             from skp_desktop.services.trends import indicator_trend
+            from skp_desktop.ui.chart_view import Picture
 
             series = indicator_trend(db, code, service=service)
             if not series.has_values:
-                message = f"{code}: no figures yet. The trend appears once values are entered."
-                return code, empty_figure(message, theme=theme, size=size), message
-            figure = trend_figure(series, theme=theme, size=size, compact=True)
-            return code, figure, f"Trend of {series.title}"
+                description = f"{code}: no figures yet. The trend appears once values are entered."
+                figure = empty_figure(description, theme=theme, size=size)
+            else:
+                description = f"Trend of {series.title}"
+                figure = trend_figure(series, theme=theme, size=size, compact=True)
+            return code, figure, Picture.from_raster(rasterise(figure, scale=ratio)), description
 
-        def done(result: tuple[str, Any, str]) -> None:
-            code_drawn, figure, description = result
+        def done(result: tuple[str, Any, Any, str]) -> None:
+            code_drawn, figure, picture, description = result
             if code_drawn == self._trend_wanted:  # the selection may have moved on
-                chart.show_figure(figure, description)
+                chart.show_picture(picture, description, figure=figure)
 
         self._charts.run(work, done, self._on_failure)
 

@@ -69,7 +69,29 @@ def test_the_side_panel_draws_the_selected_indicators_trend(qtbot, window) -> No
         if getattr(line, "get_gid", None) and line.get_gid() == "values"
     ]
     assert list(values[0].get_ydata()) == [90.0, 96.0]
-    assert "Trend of % of Category 1 defects repaired on time" in chart.canvas.toolTip()
+    assert "Trend of % of Category 1 defects repaired on time" in chart.picture.toolTip()
+
+
+def test_the_side_panels_trend_is_drawn_off_the_ui_thread(
+    qtbot, window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from matplotlib.figure import Figure
+
+    drawn_on: list[bool] = []
+    original = Figure.draw
+
+    def draw(self, renderer) -> None:  # type: ignore[no-untyped-def]
+        drawn_on.append(threading.current_thread() is threading.main_thread())
+        original(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    chart = window.definition_panel.chart
+    window.return_page.grid.selectRow(1)  # another indicator: its trend is drawn again
+    qtbot.waitUntil(lambda: bool(drawn_on) and chart.picture is not None, timeout=20000)
+    qtbot.wait(100)  # a draw on the UI thread would follow the picture's arrival
+    assert drawn_on and not any(drawn_on)
 
 
 def test_the_dashboard_shows_every_indicator_of_a_priority(qtbot, window) -> None:
