@@ -20,6 +20,7 @@ from skp_desktop.domain.values import (
     parse_entry,
     parse_number,
     parse_symbol,
+    round_half_up,
 )
 from skp_desktop.services.dto import IndicatorInfo, ReturnRow
 
@@ -176,6 +177,10 @@ def _apply_text(
             f"this indicator is worked out from its numerator ({rules.numerator_label}) and "
             f"denominator ({rules.denominator_label}): enter those, for example 45/60",
         )
+    if name == "value" and parsed is not None and not rules.is_count:
+        # The return holds the figure it shows and rates: typed 65.45 on a one-decimal indicator
+        # is 65.5. A count is not rounded: 12.5 children is refused as not a whole number.
+        parsed = round_half_up(parsed, rules.decimals)
     setattr(state, name, None if parsed is None else canonical_text(parsed))
     if parsed is not None:
         state.symbol = None

@@ -77,6 +77,22 @@ def test_a_count_must_be_a_whole_number(db: Database) -> None:
         enter(db, "FY2024-25-Q1", LOOKED_AFTER, service="CHILDRENS", value="120.5")
 
 
+SATISFACTION = "SAFER-P2-B1"  # Sustainability, a score with one decimal, asked for in Q4
+
+
+@pytest.mark.parametrize(
+    ("typed", "held"),
+    [("65.45", "65.5"), ("65.44", "65.4"), ("65.4", "65.4"), ("99.95", "100"), ("7", "7")],
+)
+def test_a_typed_value_is_held_rounded_half_up_to_the_indicators_decimals(
+    db: Database, typed: str, held: str
+) -> None:
+    view = enter(db, "FY2024-25-Q4", SATISFACTION, service="SUSTAINABILITY", value=typed)
+    assert view.row(SATISFACTION).value == Decimal(held)
+    again = get_return(db, "SUSTAINABILITY", "FY2024-25-Q4").row(SATISFACTION)
+    assert again.value == Decimal(held)  # stored rounded, as shown and rated
+
+
 def test_a_big_change_from_last_quarter_is_a_warning_to_explain(db: Database) -> None:
     enter(db, "FY2024-25-Q1", LOOKED_AFTER, service="CHILDRENS", value="100")
     view = enter(db, "FY2024-25-Q2", LOOKED_AFTER, service="CHILDRENS", value="160")
