@@ -557,6 +557,15 @@ def y_limits(series: TrendSeries, *, bins: int = 5) -> tuple[float, float]:
     return low, high
 
 
+def tick_decimals(ticks: Sequence[float], most: int = 3) -> int:
+    """The fewest decimals (up to `most`) that write every tick exactly: 2.5 steps need one."""
+    for places in range(most + 1):
+        scale = 10**places
+        if all(abs(t * scale - round(t * scale)) <= 1e-6 * max(1.0, abs(t * scale)) for t in ticks):
+            return places
+    return most
+
+
 def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool) -> None:
     """Limits from y_limits, tick labels in en-GB style with the unit's suffix."""
     panel = ax.get_figure(root=False)
@@ -565,9 +574,8 @@ def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool) -> None:
     ax.set_ylim(low, high)
     locator = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10], integer=series.unit is Unit.COUNT)
     ax.yaxis.set_major_locator(locator)
-    ticks = [t for t in locator.tick_values(low, high) if low <= t <= high]
-    step = (ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
-    places = 0 if step >= 1 else min(3, math.ceil(-math.log10(step) - 1e-9))
+    ticks = [float(t) for t in locator.tick_values(low, high) if low <= t <= high]
+    places = tick_decimals(ticks)
     suffix = "%" if series.unit is Unit.PERCENT else ""
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{places}f}{suffix}"))
 

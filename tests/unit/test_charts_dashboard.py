@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -87,6 +88,25 @@ def test_a_tile_heads_its_trend_with_latest_value_rag_and_direction() -> None:
     (rag_text,) = texts_with_gid(fig, "tile-rag:Amber")
     assert same_color(rag_text.get_color(), LIGHT.rag_text[Rag.AMBER])
     assert ax.get_legend() is None  # type: ignore[attr-defined]
+
+
+def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
+    # SAFER-P4-S1's tile had ticks at 92.5 and 97.5 printed "92%" and "98%".
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
+    series = replace(series, targets=((series.points[0].period, D("100")),))
+    fig = dashboard_figure([DashboardTile(series)])
+    fig.canvas.draw()
+    (ax,) = tile_axes(fig)
+    low, high = ax.get_ylim()  # type: ignore[attr-defined]
+    ticks = [
+        (t.get_position()[1], t.get_text())
+        for t in ax.get_yticklabels()  # type: ignore[attr-defined]
+        if low <= t.get_position()[1] <= high and t.get_text()
+    ]
+    assert len(ticks) >= 3
+    for position, label in ticks:
+        assert float(label.removesuffix("%")) == pytest.approx(position), ticks
 
 
 def test_a_tile_uses_the_label_and_rag_it_is_given() -> None:

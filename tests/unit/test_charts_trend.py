@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.colors import same_color, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -279,6 +280,46 @@ def test_the_y_axis_is_labelled_in_the_unit() -> None:
     fig.canvas.draw()  # type: ignore[union-attr]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert any("," in t for t in ticks), ticks  # en-GB thousands separators
+
+
+# Figures like SAFER-P4-S1's: repairs on time, between 95% and 99%, against a 100% target.
+REPAIRS = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+
+
+def drawn_y_ticks(ax: Axes) -> list[tuple[float, str]]:
+    """The y ticks inside the plot as (position, label), after drawing."""
+    ax.get_figure(root=True).canvas.draw()  # type: ignore[union-attr]
+    low, high = ax.get_ylim()
+    return [
+        (float(t.get_position()[1]), t.get_text())
+        for t in ax.get_yticklabels()
+        if low <= t.get_position()[1] <= high and t.get_text()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "compact", "size"),
+    [
+        (REPAIRS, False, (8, 4.5)),
+        (REPAIRS, False, (5, 3.5)),
+        (REPAIRS, True, (3.3, 2.6)),
+        (["80", "83.5", "87", "86"], False, (8, 4.5)),  # ticks 2.5 apart in a full chart
+    ],
+)
+def test_y_tick_labels_read_the_value_at_their_tick(
+    values: list[str], compact: bool, size: tuple[float, float]
+) -> None:
+    # A step of 2.5 printed with no decimals read "92%, 95%, 98%, 100%": uneven and wrong.
+    periods = quarters(len(values))
+    target = ((periods[0], D("100")),) if values is REPAIRS else ()
+    series = make_series(values, targets=target)
+    ax = trend_figure(series, size=size, compact=compact).axes[0]
+    ticks = drawn_y_ticks(ax)
+    assert len(ticks) >= 3
+    for position, label in ticks:
+        assert float(label.removesuffix("%").replace(",", "")) == pytest.approx(position), ticks
+    decimals = {len(label.removesuffix("%").partition(".")[2]) for _, label in ticks}
+    assert len(decimals) == 1, ticks  # every label written with the same decimals
 
 
 @pytest.mark.parametrize(
