@@ -37,6 +37,7 @@ from skp_desktop.domain.definitions import Polarity, Unit
 from skp_desktop.domain.rag import Rag
 
 NAN = float("nan")
+LINE_LABEL_GAP = 2.5  # points between a line and the name written along it
 
 # Units that cannot go below zero, so their axis never does either.
 _NON_NEGATIVE = frozenset({Unit.PERCENT, Unit.COUNT, Unit.RATE_PER_1000, Unit.RATE_PER_10000})
@@ -200,9 +201,10 @@ def draw_trend(
 
     ax.set_xlim(-0.6, max(len(points) - 0.4, 0.6))
     _set_x_ticks(ax, series, fonts, compact)
-    _set_y_axis(ax, series, compact)
+    _set_y_axis(ax, series, compact, fonts)
     if not compact:
         ax.set_ylabel(unit_axis_label(series.unit), fontsize=fonts.label, color=theme.text)
+        _label_target(ax, series, theme, fonts)
         _label_latest(ax, series, theme, fonts)
     if not series.has_values:
         ax.text(
@@ -272,12 +274,15 @@ def _draw_baseline(
     )
     legend.add(line, label)
     if not compact:
-        x, ha, va = _baseline_label_place(series)
-        ax.text(
-            x,
-            float(series.baseline),
+        level = float(series.baseline)
+        x, ha, va = _line_label_place(series, level, level)
+        ax.annotate(
             f" {series.baseline_label} ",
-            transform=blended_transform_factory(ax.transAxes, ax.transData),
+            (x, level),
+            xycoords=blended_transform_factory(ax.transAxes, ax.transData),
+            # Clear of the line, so that the label's backing does not hide it.
+            xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
+            textcoords="offset points",
             ha=ha,
             va=va,
             fontsize=fonts.note,
@@ -293,21 +298,64 @@ def _draw_baseline(
         )
 
 
-def _baseline_label_place(series: TrendSeries) -> tuple[float, str, str]:
-    """Where the baseline's name goes: the end, and the side of the line, with fewer points."""
-    baseline = float(series.baseline or 0)
+def _line_label_place(
+    series: TrendSeries, left_level: float | None, right_level: float | None
+) -> tuple[float, str, str]:
+    """Where a line's name goes: the end, and the side of the line, with fewer points.
+
+    `left_level` and `right_level` are the line's height at each end (None: not drawn there).
+    """
     values = [float(p.value) if p.value is not None else None for p in series.points]
 
-    def nearest(ends: list[float | None]) -> float:
-        found = [abs(v - baseline) for v in ends if v is not None]
+    def nearest(ends: list[float | None], level: float | None) -> float:
+        if level is None:
+            return -math.inf
+        found = [abs(v - level) for v in ends if v is not None]
         return min(found, default=math.inf)
 
     left, right = values[:2], values[-2:]
-    use_left = nearest(left) >= nearest(right)
+    use_left = nearest(left, left_level) >= nearest(right, right_level)
     end = [v for v in (left if use_left else right) if v is not None]
+    level = left_level if use_left else right_level
+    level = level if level is not None else 0.0
     # Write on the side of the line away from the points at that end.
-    va = "top" if end and sum(v >= baseline for v in end) * 2 >= len(end) else "bottom"
+    va = "top" if end and sum(v >= level for v in end) * 2 >= len(end) else "bottom"
     return (0.005, "left", va) if use_left else (0.995, "right", va)
+
+
+def _label_target(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontSizes) -> None:
+    """The word "Target" on the target line, at the end and on the side with fewer points.
+
+    A target at the edge of the range could be read as the plot's frame: named, it cannot.
+    """
+    if not series.targets or not series.points:
+        return
+    first = series.target_for(series.points[0].period)
+    last = series.target_for(series.points[-1].period)
+    if first is None and last is None:
+        return
+    left, right = (None if t is None else float(t) for t in (first, last))
+    x, ha, va = _line_label_place(series, left, right)
+    level = left if ha == "left" else right
+    ax.annotate(
+        " Target ",
+        (x, level),
+        xycoords=blended_transform_factory(ax.transAxes, ax.transData),
+        xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=fonts.note,
+        color=theme.text,
+        zorder=2,
+        bbox={
+            "boxstyle": "square,pad=0.1",
+            "facecolor": theme.axes_background,
+            "edgecolor": "none",
+            "alpha": 0.8,
+        },
+        gid="target-label",
+    )
 
 
 def _draw_comparators(
@@ -566,15 +614,44 @@ def tick_decimals(ticks: Sequence[float], most: int = 3) -> int:
     return most
 
 
-def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool) -> None:
+def _reference_levels(series: TrendSeries) -> list[float]:
+    """The heights of the target (in force in any period shown) and the baseline."""
+    levels = [float(t) for p in series.points if (t := series.target_for(p.period)) is not None]
+    if series.baseline is not None:
+        levels.append(float(series.baseline))
+    return levels
+
+
+def headroom(
+    series: TrendSeries, low: float, high: float, pad_fraction: float
+) -> tuple[float, float]:
+    """`low`–`high` widened by `pad_fraction` of the range on a side where a target or
+    baseline would otherwise lie on the plot's edge, where it reads as a frame line."""
+    span = high - low
+    if span <= 0:
+        return low, high
+    levels = _reference_levels(series)
+    near = pad_fraction * span / 2
+    top = high + pad_fraction * span if any(high - level < near for level in levels) else high
+    bottom = low - pad_fraction * span if any(level - low < near for level in levels) else low
+    return bottom, top
+
+
+def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool, fonts: FontSizes) -> None:
     """Limits from y_limits, tick labels in en-GB style with the unit's suffix."""
     panel = ax.get_figure(root=False)
-    bins = 3 if compact else (5 if panel.bbox.height / panel.dpi >= 4 else 4)
+    panel_height = panel.bbox.height / panel.dpi
+    bins = 3 if compact else (5 if panel_height >= 4 else 4)
     low, high = y_limits(series, bins=bins)
-    ax.set_ylim(low, high)
     locator = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10], integer=series.unit is Unit.COUNT)
-    ax.yaxis.set_major_locator(locator)
     ticks = [float(t) for t in locator.tick_values(low, high) if low <= t <= high]
+    # Room beyond a target or baseline at the edge: in a full chart, for the target's name too.
+    room_points = 8.0 if compact else fonts.note * 1.3 + 5
+    # Rough plot heights: a tile's title and headline take about an inch of it.
+    plot_points = max((panel_height - 1.05 if compact else panel_height * 0.55) * 72, 36.0)
+    ax.set_ylim(*headroom(series, low, high, min(room_points / plot_points, 0.25)))
+    # The ticks stay those of the rounded range: no "102.5%" in the room above a 100% target.
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
     places = tick_decimals(ticks)
     suffix = "%" if series.unit is Unit.PERCENT else ""
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{places}f}{suffix}"))

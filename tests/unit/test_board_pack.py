@@ -183,6 +183,22 @@ def test_an_indicator_page_has_its_chart_table_definition_and_words(two_indicato
     assert list(trend[0].get_ydata()) == [90.0, 96.0, 99.5]
 
 
+def _trend_axes(page: Figure, code: str):  # type: ignore[no-untyped-def]
+    (ax,) = page.findobj(lambda a: getattr(a, "get_gid", lambda: None)() == f"trend:{code}")
+    return ax
+
+
+def test_a_100_per_cent_target_is_drawn_inside_the_chart_and_named(two_indicator_pages) -> None:
+    # On paper a target on the plot's top edge read as the frame of the chart.
+    page = two_indicator_pages[2]
+    page.canvas.draw()
+    ax = _trend_axes(page, "CAT1")
+    top = ax.get_window_extent().y1
+    line_y = ax.transData.transform((0, 100))[1]
+    assert (top - line_y) * 72 / page.dpi >= 6
+    assert texts(page, "target-label") == [" Target "]
+
+
 def test_an_annual_indicator_says_when_its_next_figure_comes(two_indicator_pages) -> None:
     page = two_indicator_pages[3]
     headline = texts(page, "headline")

@@ -109,6 +109,19 @@ def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
         assert float(label.removesuffix("%")) == pytest.approx(position), ticks
 
 
+def test_a_tile_keeps_a_target_at_the_top_of_the_range_inside_and_the_key_names_it() -> None:
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
+    series = replace(series, targets=((series.points[0].period, D("100")),))
+    fig = dashboard_figure([DashboardTile(series)])
+    fig.canvas.draw()
+    (ax,) = tile_axes(fig)
+    top = ax.get_window_extent().y1  # type: ignore[attr-defined]
+    line_y = ax.transData.transform((0, 100))[1]  # type: ignore[attr-defined]
+    assert (top - line_y) * 72 / fig.dpi >= 5  # a gap under the plot's top, not its edge
+    assert "Target" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
 def test_a_tile_uses_the_label_and_rag_it_is_given() -> None:
     series = make_series("X", ["1234.5"], unit=Unit.COUNT, polarity=Polarity.NEUTRAL)
     fig = dashboard_figure([DashboardTile(series, latest_label="1,235 (provisional)", rag=Rag.RED)])

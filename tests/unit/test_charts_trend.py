@@ -322,6 +322,60 @@ def test_y_tick_labels_read_the_value_at_their_tick(
     assert len(decimals) == 1, ticks  # every label written with the same decimals
 
 
+def line_gap_to_edges(ax: Axes, level: float) -> tuple[float, float]:
+    """Points from a horizontal line at `level` up to the plot's top and down to its bottom."""
+    ax.get_figure(root=True).canvas.draw()  # type: ignore[union-attr]
+    box = ax.get_window_extent()
+    y = ax.transData.transform((0, level))[1]
+    dpi = ax.get_figure(root=True).dpi  # type: ignore[union-attr]
+    return (box.y1 - y) * 72 / dpi, (y - box.y0) * 72 / dpi
+
+
+@pytest.mark.parametrize(
+    ("size", "compact"), [((8, 4.5), False), ((5, 3.5), False), ((3.3, 2.6), True)]
+)
+def test_a_target_at_the_top_of_the_range_is_inside_the_plot(
+    size: tuple[float, float], compact: bool
+) -> None:
+    # SAFER-P4-S1: a 100% target on the top edge read as the plot's frame, not a target.
+    periods = quarters(len(REPAIRS))
+    series = make_series(REPAIRS, targets=((periods[0], D("100")),))
+    ax = trend_figure(series, size=size, compact=compact).axes[0]
+    above, _ = line_gap_to_edges(ax, 100)
+    assert above >= 6, above
+    # The room above is not filled with tick labels past 100%.
+    assert all(position <= 100 for position, _ in drawn_y_ticks(ax))
+
+
+def test_a_target_line_is_named_on_the_line_clear_of_it() -> None:
+    periods = quarters(len(REPAIRS))
+    fig = trend_figure(make_series(REPAIRS, targets=((periods[0], D("100")),)))
+    fig.canvas.draw()
+    label = artist(fig, "target-label")
+    assert label.get_text().strip() == "Target"  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    box, plot = label.get_window_extent(), ax.get_window_extent()
+    y = ax.transData.transform((0, 100))[1]
+    # Inside the plot, and wholly above the line: the points are all below it.
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1 and box.y1 <= plot.y1 + 1
+    assert box.y0 > y
+
+
+def test_a_baseline_at_the_bottom_of_the_range_is_inside_the_plot() -> None:
+    series = make_series(["3", "5", "4"], unit=Unit.COUNT, baseline=D("0"))
+    ax = trend_figure(series).axes[0]
+    _, below = line_gap_to_edges(ax, 0)
+    assert below >= 6, below
+    assert all(position >= 0 for position, _ in drawn_y_ticks(ax))  # no "-1" under a count
+
+
+def test_a_target_inside_the_range_leaves_the_limits_alone() -> None:
+    periods = quarters(3)
+    series = make_series(["70", "80", "90"], targets=((periods[0], D("82")),))
+    ax = trend_figure(series).axes[0]
+    assert ax.get_ylim() == pytest.approx(y_limits(series, bins=5))
+
+
 @pytest.mark.parametrize(
     ("unit", "values", "low_at_least", "high_at_most"),
     [
