@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
+from matplotlib.cbook import STEP_LOOKUP_MAP
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
+from matplotlib.path import Path
+from matplotlib.text import Annotation
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
@@ -421,36 +426,19 @@ def _draw_gaps(
 def _label_latest(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontSizes) -> None:
     """The most recent value written by its point, so the headline figure needs no reading.
 
-    It goes above the point, or below when a target, baseline or comparator line runs
-    through the place above and not the place below.
+    Where it goes is settled when the chart is drawn and its size is known (LatestLabel).
     """
     latest = series.latest_point
     if latest is None or latest.value is None:
         return
-    x = series.points.index(latest)
-    y = float(latest.value)
-    offset = 13 if latest.revised else 9
-    low, high = ax.get_ylim()
-    panel = ax.get_figure(root=False)
-    axes_points = max(panel.bbox.height / panel.dpi * 0.55 * 72, 1.0)  # rough plot height
-    per_point = (high - low) / axes_points
-    above = (y + (offset - 3) * per_point, y + (offset + fonts.label * 1.3 + 3) * per_point)
-    below = (y - (offset + fonts.label * 1.3 + 3) * per_point, y - (offset - 3) * per_point)
-    others = _other_levels_at(series, x)
-    blocked_above = any(above[0] <= level <= above[1] for level in others) or above[1] > high
-    blocked_below = any(below[0] <= level <= below[1] for level in others) or below[0] < low
-    put_below = blocked_above and not blocked_below
-    ax.annotate(
+    label = LatestLabel(
         series.format_value(latest.value),
-        (x, y),
-        xytext=(0, -offset if put_below else offset),
-        textcoords="offset points",
-        ha="center",
-        va="top" if put_below else "bottom",
+        (series.points.index(latest), float(latest.value)),
+        offset=13 if latest.revised else 9,
         fontsize=fonts.label,
         fontweight="bold",
         color=theme.text,
-        # When both places are crossed by a line, the label's backing keeps it readable.
+        # When every place is crossed by a line, the label's backing keeps it readable.
         bbox={
             "boxstyle": "round,pad=0.15",
             "facecolor": theme.axes_background,
@@ -458,22 +446,98 @@ def _label_latest(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontS
             "alpha": 0.85,
         },
         zorder=7,
-        annotation_clip=False,
         gid="latest-label",
     )
+    ax.add_artist(label)
 
 
-def _other_levels_at(series: TrendSeries, x: int) -> list[float]:
-    """The y of every other line drawn at position x: target, baseline, comparators."""
-    period = series.points[x].period
-    levels = []
-    if (target := series.target_for(period)) is not None:
-        levels.append(float(target))
-    if series.baseline is not None:
-        levels.append(float(series.baseline))
-    for comparator in series.comparators:
-        levels += [float(value) for p, value in comparator.points if p == period]
-    return levels
+class LatestLabel(Annotation):
+    """A label beside a point that, when drawn, takes the first of its places that is inside
+    the plot and clear of every line (the values, target, baseline and comparators).
+
+    Above the point comes first, then below, then to the left or right of it; when no place
+    is clear, the one crossed by the fewest lines inside the plot.
+    """
+
+    def __init__(self, text: str, xy: tuple[float, float], *, offset: float, **kwargs: object):
+        super().__init__(
+            text,
+            xy,
+            xytext=(0, offset),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            annotation_clip=False,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        side = 4.0  # points the label reaches past its point when it sits to one side
+        self.places: tuple[tuple[float, float, str, str], ...] = (
+            (0, offset, "center", "bottom"),
+            (0, -offset, "center", "top"),
+            (side, offset, "right", "bottom"),
+            (side, -offset, "right", "top"),
+            (-side, offset, "left", "bottom"),
+            (-side, -offset, "left", "top"),
+            (-offset, 0, "right", "center"),
+            (offset, 0, "left", "center"),
+        )
+        # The plot keeps its room: the label finds a place inside it.
+        self.set_in_layout(False)
+
+    def draw(self, renderer: RendererBase) -> None:
+        if self.get_visible() and self.axes is not None:
+            self._place(renderer)
+        super().draw(renderer)
+
+    def _place(self, renderer: RendererBase) -> None:
+        ax = self.axes
+        assert ax is not None
+        plot = ax.get_window_extent(renderer)
+        pad = 2.5 * renderer.points_to_pixels(1.0)
+        segments = [s for line in ax.get_lines() if _avoided(line) for s in _segments(line)]
+        best: tuple[tuple[bool, int, int], tuple[float, float, str, str]] | None = None
+        for index, place in enumerate(self.places):
+            self._set_place(place)
+            box = super().get_window_extent(renderer).padded(pad)
+            inside = (
+                plot.x0 <= box.x0 and box.x1 <= plot.x1 and plot.y0 <= box.y0 and box.y1 <= plot.y1
+            )
+            crossed = sum(Path(segment).intersects_bbox(box) for segment in segments)
+            score = (not inside, crossed, index)
+            if best is None or score < best[0]:
+                best = (score, place)
+            if inside and not crossed:
+                break
+        assert best is not None
+        self._set_place(best[1])
+
+    def _set_place(self, place: tuple[float, float, str, str]) -> None:
+        dx, dy, ha, va = place
+        self.xyann = (dx, dy)
+        self.set_horizontalalignment(ha)
+        self.set_verticalalignment(va)
+
+
+def _avoided(line: Line2D) -> bool:
+    """Whether the latest value's label keeps clear of `line`: every line of the chart."""
+    gid = line.get_gid() or ""
+    return gid in ("values", "target", "baseline") or gid.startswith("comparator:")
+
+
+def _segments(line: Line2D) -> list[list[tuple[float, float]]]:
+    """The straight pieces of `line` as drawn, in pixels, without the breaks at gaps."""
+    xs, ys = line.get_xdata(), line.get_ydata()
+    style = line.get_drawstyle()
+    if style in STEP_LOOKUP_MAP and style != "default":
+        xs, ys = STEP_LOOKUP_MAP[style](xs, ys)
+    shown = line.get_transform().transform(
+        [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    )
+    return [
+        [tuple(a), tuple(b)]
+        for a, b in itertools.pairwise(shown)
+        if all(math.isfinite(v) for v in (*a, *b))
+    ]
 
 
 def _tick_positions(count: int, step: int) -> list[int]:

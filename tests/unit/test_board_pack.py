@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.path import Path as DrawnPath
 from matplotlib.text import Text
 
 from skp_desktop.charts.board_pack import (
@@ -197,6 +200,31 @@ def test_a_100_per_cent_target_is_drawn_inside_the_chart_and_named(two_indicator
     line_y = ax.transData.transform((0, 100))[1]
     assert (top - line_y) * 72 / page.dpi >= 6
     assert texts(page, "target-label") == [" Target "]
+
+
+def test_the_latest_value_label_on_a_page_hides_no_line_and_stays_in_the_chart() -> None:
+    # SAFER-P3-B1: "722.7 per 10,000" covered the last segment and ran past the plot's edge.
+    crime = ["714.2", "757.8", "742.3", "787.2", "737.6", "731.4", "763.0", "733.9", "722.7"]
+    item = indicator("CRIME", crime)
+    series = replace(
+        item.series,
+        unit=Unit.RATE_PER_10000,
+        polarity=Polarity.LOWER_IS_BETTER,
+        baseline=D("751.0"),
+        baseline_label="Baseline (Council Plan)",
+    )
+    item = replace(item, tile=DashboardTile(series))
+    page = list(board_pack_figures(pack(item)))[2]
+    page.canvas.draw()
+    ax = _trend_axes(page, "CRIME")
+    (label,) = [t for t in page.findobj(Text) if t.get_gid() == "latest-label"]
+    assert label.get_text() == "722.7 per 10,000"
+    box, plot = label.get_window_extent(), ax.get_window_extent()
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1 and plot.y0 <= box.y0 and box.y1 <= plot.y1
+    values = next(line for line in ax.get_lines() if line.get_gid() == "values")
+    shown = ax.transData.transform(values.get_xydata())
+    for a, b in itertools.pairwise(shown):
+        assert not DrawnPath([a, b]).intersects_bbox(box), f"the label covers {a}–{b}"
 
 
 def test_an_annual_indicator_says_when_its_next_figure_comes(two_indicator_pages) -> None:

@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import same_color, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.path import Path
 
 from skp_desktop.charts.export import figure_png_bytes
 from skp_desktop.charts.series import ComparatorSeries, TrendPoint, TrendSeries
@@ -522,6 +523,49 @@ def test_building_charts_loads_neither_pyplot_nor_qt() -> None:
 def test_the_latest_value_is_written_with_its_unit() -> None:
     fig = trend_figure(make_series(["70", "72.45", None]))
     assert artist(fig, "latest-label").get_text() == "72.5%"  # type: ignore[attr-defined]
+
+
+# SAFER-P3-B1, crime per 10,000 (lower is better): the last segment falls to the latest value.
+CRIME = ["714.2", "757.8", "742.3", "787.2", "737.6", "731.4", "763.0", "733.9", "722.7"]
+
+
+def assert_label_clear_of_the_values(fig: Figure, label_gid: str = "latest-label") -> None:
+    """The label lies inside its plot and no segment of the values line runs through it."""
+    fig.canvas.draw()
+    label = artist(fig, label_gid)
+    ax = label.axes
+    assert ax is not None
+    box = label.get_window_extent()
+    plot = ax.get_window_extent()
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1, (box, plot)
+    assert plot.y0 <= box.y0 and box.y1 <= plot.y1, (box, plot)
+    values = next(line for line in ax.get_lines() if line.get_gid() == "values")
+    shown = ax.transData.transform(values.get_xydata())
+    for a, b in itertools.pairwise(shown):
+        if all(math.isfinite(v) for v in (*a, *b)):
+            assert not Path([a, b]).intersects_bbox(box), f"the label covers {a}–{b}"
+
+
+@pytest.mark.parametrize("size", [(8, 4.5), (6.7, 3.75), (5, 3.5)])
+def test_the_latest_value_label_keeps_clear_of_the_line_and_inside_the_plot(
+    size: tuple[float, float],
+) -> None:
+    series = make_series(
+        CRIME,
+        unit=Unit.RATE_PER_10000,
+        polarity=Polarity.LOWER_IS_BETTER,
+        baseline=D("751.0"),
+        baseline_label="Baseline (Council Plan)",
+    )
+    fig = trend_figure(series, size=size)
+    assert artist(fig, "latest-label").get_text() == "722.7 per 10,000"  # type: ignore[attr-defined]
+    assert_label_clear_of_the_values(fig)
+
+
+def test_the_latest_value_label_avoids_a_line_rising_to_it() -> None:
+    # The mirror case: the line climbs to the latest point, and the place above is free.
+    rising = [str(1000 - float(v)) for v in CRIME]
+    assert_label_clear_of_the_values(trend_figure(make_series(rising, unit=Unit.COUNT)))
 
 
 @pytest.mark.parametrize("size", [(8, 4.5), (5, 3.5), (6, 3)])
