@@ -43,6 +43,7 @@ MAX_DEFAULT_COLUMNS = 4
 PAD = 0.06  # inches between a tile's edge and what it holds
 LINE_SPACING = 1.25  # a line of text is this many times its font size high
 TITLE_PAD = 4.0  # points between the headline and the plot
+HEADLINE_GAP = 0.15  # inches at least between a tile's headline and its RAG word
 TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
 
 
@@ -61,12 +62,15 @@ def dashboard_figure(
     size: tuple[float, float] | None = None,
     rows: int | None = None,
     margins: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+    tile_size: tuple[float, float] | None = None,
 ) -> Figure:
     """A grid of small trends, each headed by its latest value, RAG and direction of travel.
 
-    `rows` fixes the grid (with `columns`) so that every page of a longer dashboard has tiles
-    of one size; `margins` (top, right, bottom, left, in inches) leave room around the tiles
-    and the key, e.g. for a page's heading and footer.
+    `rows` fixes the grid (with `columns`); `margins` (top, right, bottom, left, in inches)
+    leave room around the tiles and the key, e.g. for a page's heading and footer. Without
+    `tile_size` the tiles share what the margins and the key leave; with it (inches) they
+    have that size, from the top left, so that every page of a longer dashboard has tiles of
+    one size. The key is centred under the tiles.
     """
     chart_theme = get_theme(theme)
     if not tiles:
@@ -81,25 +85,30 @@ def dashboard_figure(
         rows = max(rows, math.ceil(len(tiles) / columns))
     top, right, bottom, left = margins
     size = size or (
-        TILE_SIZE[0] * columns + left + right,
-        TILE_SIZE[1] * rows + KEY_HEIGHT + top + bottom,
+        (tile_size or TILE_SIZE)[0] * columns + left + right,
+        (tile_size or TILE_SIZE)[1] * rows + KEY_HEIGHT + top + bottom,
     )
     # Placed by hand: constrained layout measured every tick label of every tile again and
     # cost more than drawing the whole dashboard (bench/charts.py).
     fig = new_figure(chart_theme, size, layout=None)
-    add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1)
-    if any(margins):
-        centre = (left + (size[0] - left - right) / 2) / size[0]
-        fig.legends[0].set_bbox_to_anchor((centre, bottom / size[1]), transform=fig.transFigure)
+    room = max(size[0] - left - right, 0.5)
+    add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1, width=room)
     key_height = _key_height(fig)
-    tile_size = (
-        max(size[0] - left - right, 0.5) / columns,
-        max(size[1] - key_height - top - bottom, 0.5) / rows,
-    )
+    if tile_size is None:
+        tile_size = (room / columns, max(size[1] - key_height - top - bottom, 0.5) / rows)
+        # The key's row runs from the tiles to the bottom margin; the key stands on it.
+        key_at = ("lower center", bottom)
+    else:
+        key_at = ("upper center", size[1] - top - tile_size[1] * rows)
+    grid_width, grid_height = tile_size[0] * columns, tile_size[1] * rows
+    if any(margins):
+        _key_under_grid(fig, (left, left + grid_width), (left, size[0] - right), key_at)
     # A subfigure takes its place from the grid's ratios only: the key, and each margin, get a
-    # row of their own.
-    heights = [top] * (top > 0) + [tile_size[1]] * rows + [key_height + bottom]
-    widths = [left] * (left > 0) + [tile_size[0]] * columns + [right] * (right > 0)
+    # row (or column) of their own.
+    rest_height = max(size[1] - top - grid_height, 0.01)
+    rest_width = size[0] - left - grid_width
+    heights = [top] * (top > 0) + [tile_size[1]] * rows + [rest_height]
+    widths = [left] * (left > 0) + [tile_size[0]] * columns + [rest_width] * (rest_width > 0.01)
     grid = GridSpec(
         len(heights), len(widths), figure=fig, height_ratios=heights, width_ratios=widths
     )
@@ -111,6 +120,25 @@ def dashboard_figure(
         if index < len(tiles):
             _draw_tile(cell, tiles[index], chart_theme, tile_size)
     return fig
+
+
+def _key_under_grid(
+    fig: Figure, grid: tuple[float, float], room: tuple[float, float], at: tuple[str, float]
+) -> None:
+    """Centre the key under the tiles' `grid` (left and right edges, inches), kept within
+    `room`: a key wider than the grid moves along. `at` is the key's side that is fixed
+    ("upper center" or "lower center") and its height in inches from the bottom."""
+    if not fig.legends:
+        return
+    key = fig.legends[0]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    key_width = key.get_window_extent(renderer).width / fig.dpi
+    width, height = fig.get_size_inches()
+    centre = (grid[0] + grid[1]) / 2
+    centre = max(min(centre, room[1] - key_width / 2), room[0] + key_width / 2)
+    loc, y = at
+    key.set_loc(loc)
+    key.set_bbox_to_anchor((centre / width, y / height), transform=fig.transFigure)
 
 
 def _key_height(fig: Figure) -> float:
@@ -145,7 +173,7 @@ def _draw_tile(
     # Two lines: the latest value (and the RAG, on the right), then the direction of travel.
     # y=1 fixes the titles just above the axes: matplotlib need not search for a free place.
     direction = tile.direction_label or ""
-    ax.set_title(
+    headline = ax.set_title(
         f"{tile.shown_latest}\n{direction}",
         loc="left",
         y=1.0,
@@ -153,20 +181,47 @@ def _draw_tile(
         fontsize=fonts.headline,
         fontweight="bold",
         color=theme.text,
-    ).set_gid("tile-latest")
+    )
+    headline.set_gid("tile-latest")
     rag = tile.shown_rag
+    _place_axes(ax, cell, title.count("\n") + 1, size)
     if rag is not None:
+        plot_width = ax.get_position().width * width
+        first_line, size_pt = _fit_headline(cell, tile.shown_latest, direction, rag, plot_width)
+        headline.set_fontsize(size_pt)
         right = ax.set_title(
-            f"{rag.label}\n ",
+            f"{rag.label}\n " if first_line else f" \n{rag.label}",
             loc="right",
             y=1.0,
             pad=TITLE_PAD,
-            fontsize=fonts.headline,
+            fontsize=size_pt,
             fontweight="bold",
             color=theme.rag_text[rag],
         )
         right.set_gid(f"tile-rag:{rag.value}")
-    _place_axes(ax, cell, title.count("\n") + 1, size)
+
+
+def _fit_headline(
+    cell: Figure, latest: str, direction: str, rag: Rag, plot_width: float
+) -> tuple[bool, float]:
+    """Where the RAG word goes beside the headline, and the headline's size, so that the two
+    never touch: on the value's line; else on the direction's line; else on the value's line
+    with both a little smaller (down to 7.5 pt)."""
+    fig = cell.get_figure(root=True)
+
+    def fits(left: str, size: float) -> bool:
+        needed = measure_in(fig, left, size, bold=True)
+        needed += measure_in(fig, rag.label, size, bold=True)
+        return needed + HEADLINE_GAP <= plot_width
+
+    size = COMPACT_FONTS.headline
+    if fits(latest, size):
+        return True, size
+    if fits(direction, size):
+        return False, size
+    while size > 7.5 and not fits(latest, size):
+        size -= 0.5
+    return True, size
 
 
 def _place_axes(ax: Axes, cell: Figure, title_lines: int, size: tuple[float, float]) -> None:

@@ -750,9 +750,12 @@ def _row_major(items: list[object], columns: int) -> list[object]:
     return [grid[row][col] for col in range(columns) for row in range(rows) if col < len(grid[row])]
 
 
-def _legend_columns(fig: Figure, labels: list[str], fontsize: float) -> int:
-    """The most columns (up to 4) whose labels, read left to right, fit across the figure."""
-    available = fig.get_figwidth() - 0.3
+def _legend_columns(
+    fig: Figure, labels: list[str], fontsize: float, width: float | None = None
+) -> int:
+    """The most columns (up to 4) whose labels, read left to right, fit across `width` inches
+    (the figure's width by default)."""
+    available = (width if width is not None else fig.get_figwidth()) - 0.3
     # Handle (2.4 em), the gap to the text (0.8 em) and the column spacing (1.4 em).
     extra = (2.4 + 0.8 + 1.4) * fontsize / 72
     widths = [measure_in(fig, label, fontsize) + extra for label in labels]
@@ -763,11 +766,19 @@ def _legend_columns(fig: Figure, labels: list[str], fontsize: float) -> int:
     return 1
 
 
-def add_legend(fig: Figure, entries: LegendEntries, theme: ChartTheme, fontsize: float) -> None:
-    """A legend under the plot, outside the data, read left to right in as many columns as fit."""
+def add_legend(
+    fig: Figure,
+    entries: LegendEntries,
+    theme: ChartTheme,
+    fontsize: float,
+    *,
+    width: float | None = None,
+) -> None:
+    """A legend under the plot, outside the data, read left to right in as many columns as fit
+    across the figure (or `width` inches of it)."""
     if not entries.labels:
         return
-    columns = _legend_columns(fig, entries.labels, fontsize)
+    columns = _legend_columns(fig, entries.labels, fontsize, width)
     legend = fig.legend(
         _row_major(entries.handles, columns),
         _row_major(list(entries.labels), columns),

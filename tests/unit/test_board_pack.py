@@ -337,6 +337,56 @@ def test_a_dashboard_page_keeps_its_tiles_inside_the_margins() -> None:
     assert key.y0 / fig.dpi >= 0.6 - 0.01
 
 
+def _tile_boxes(fig: Figure) -> list[tuple[float, float, float, float]]:
+    """Each tile's plot as (left, bottom, right, top) in inches."""
+    boxes = []
+    for ax in fig.findobj(
+        lambda a: (getattr(a, "get_gid", lambda: "")() or "").startswith("tile:")
+    ):
+        box = ax.get_window_extent()  # type: ignore[attr-defined]
+        boxes.append((box.x0 / fig.dpi, box.y0 / fig.dpi, box.x1 / fig.dpi, box.y1 / fig.dpi))
+    return boxes
+
+
+def test_a_pack_of_two_indicators_has_readable_tiles_with_the_key_under_them() -> None:
+    # HIGHWAYS has two indicators: their tiles were 0.9 in plots in a page-wide grid of four
+    # columns, with the key centred on the page rather than under them.
+    page = list(board_pack_figures(pack(CAT1, ROADS)))[1]
+    page.canvas.draw()
+    tiles = _tile_boxes(page)
+    assert len(tiles) == 2
+    for left, bottom, right, top in tiles:
+        assert top - bottom >= 1.5  # a plot that can be read
+        assert top - bottom <= 3.0 and right - left <= 4.2  # not stretched to fill the page
+    grid_left = min(t[0] for t in tiles)
+    grid_right = max(t[2] for t in tiles)
+    grid_bottom = min(t[1] for t in tiles)
+    key = page.legends[0].get_window_extent()
+    key_left, key_right = key.x0 / page.dpi, key.x1 / page.dpi
+    assert abs((key_left + key_right) / 2 - (grid_left + grid_right) / 2) < 0.4
+    assert key.y1 / page.dpi < grid_bottom and grid_bottom - key.y1 / page.dpi < 0.6
+    _inside_the_page(page)
+
+
+def test_a_full_dashboard_page_keeps_twelve_tiles_of_one_size() -> None:
+    items = [indicator(f"I{n}", ["50.0", "60.0"]) for n in range(13)]
+    pages = list(board_pack_figures(pack(*items)))
+    sizes = set()
+    for page in pages[1:3]:
+        page.canvas.draw()
+        for cell in page.subfigs:
+            box = cell.bbox
+            sizes.add((round(box.width / page.dpi, 1), round(box.height / page.dpi, 1)))
+    assert len(sizes) == 1  # the second page's one tile is as big as the first page's twelve
+    # The lone tile on the second page has the key under it, starting at its left edge.
+    lone = pages[2]
+    (tile,) = _tile_boxes(lone)
+    key = lone.legends[0].get_window_extent()
+    assert key.x0 / lone.dpi < tile[2] and key.x1 / lone.dpi > tile[0]
+    assert key.x0 / lone.dpi >= MARGIN - 0.15
+    assert key.y1 / lone.dpi < tile[1]
+
+
 # --- the service, on a real database -----------------------------------------------------
 
 

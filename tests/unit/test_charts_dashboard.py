@@ -14,6 +14,7 @@ from matplotlib.text import Text
 from skp_desktop.charts.dashboard import DashboardTile, dashboard_figure, heatmap_figure
 from skp_desktop.charts.export import figure_png_bytes
 from skp_desktop.charts.series import TrendPoint, TrendSeries
+from skp_desktop.charts.styling import measure_in
 from skp_desktop.charts.theme import LIGHT, relative_luminance
 from skp_desktop.domain.definitions import Polarity, Unit
 from skp_desktop.domain.periods import parse_period
@@ -120,6 +121,33 @@ def test_a_tile_keeps_a_target_at_the_top_of_the_range_inside_and_the_key_names_
     line_y = ax.transData.transform((0, 100))[1]  # type: ignore[attr-defined]
     assert (top - line_y) * 72 / fig.dpi >= 5  # a gap under the plot's top, not its edge
     assert "Target" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+@pytest.mark.parametrize(
+    "latest", ["98.9% (2026/27 Q1)", "98.9%", "12,345.6 per 10,000 (2026/27 Q1)"]
+)
+def test_a_tiles_headline_and_rag_word_never_touch(latest: str) -> None:
+    # In a board pack's four columns "98.9% (2026/27 Q1)" ran into "● Green".
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * 8 + [Rag.GREEN])
+    series = replace(series, targets=((series.points[0].period, D("98.5")),))
+    tiles = [DashboardTile(series, latest_label=latest, direction_label="↑ improving")] * 4
+    fig = dashboard_figure(tiles, columns=4, size=(11.69, 3.2), margins=(0, 0.4, 0, 0.4))
+    fig.canvas.draw()
+    ax = tile_axes(fig)[0]
+    (headline,) = [t for t in texts_with_gid(fig, "tile-latest") if t.axes is ax]
+    (rag,) = [t for t in texts_with_gid(fig, "tile-rag:Green") if t.axes is ax]
+    assert "● Green" in rag.get_text() and latest in headline.get_text()
+    plot_width = ax.get_window_extent().width / fig.dpi  # type: ignore[attr-defined]
+    for left, right in zip(
+        headline.get_text().split("\n"), rag.get_text().split("\n"), strict=True
+    ):
+        if left.strip() and right.strip():
+            used = measure_in(fig, left, headline.get_fontsize(), bold=True) + measure_in(
+                fig, right, rag.get_fontsize(), bold=True
+            )
+            assert plot_width - used >= 0.1, (left, right, plot_width - used)
+    assert headline.get_fontsize() >= 7.5
 
 
 def test_a_tile_uses_the_label_and_rag_it_is_given() -> None:
