@@ -1099,10 +1099,9 @@ def _chart_legend(
             break
         legend.remove()
     legend.set_gid("legend")
-    words = {rag.label: theme.rag_text[rag] for rag in Rag}
-    for text in legend.get_texts():
-        if text.get_text() in words:
-            text.set_color(words[text.get_text()])
+    for text, colour in zip(legend.get_texts(), entries.colours, strict=True):
+        if colour is not None:
+            text.set_color(colour)
     return legend.get_window_extent(renderer).height / figure.dpi + 0.05
 
 

@@ -265,7 +265,7 @@ def _key(tiles: Sequence[DashboardTile], theme: ChartTheme) -> LegendEntries:
     entries.add(Line2D([], [], color=theme.values, linewidth=1.7), "Value")
     present = set(series_rags(series)) | {tile.shown_rag for tile in tiles}
     for rag in (rag for rag in Rag if rag in present):
-        entries.add(rag_legend_handle(rag, theme, size=7), rag.label)
+        entries.add_rag(rag_legend_handle(rag, theme, size=7), rag, theme)
     if any(not p.is_gap and p.rag is None for s in series for p in s.points):
         entries.add(
             Line2D(

@@ -32,9 +32,7 @@ from skp_desktop.charts.styling import (
 )
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
-    NEUTRAL_SHAPE,
     RAG_MARKERS,
-    REVISED_SHAPE,
     ChartTheme,
     get_theme,
 )
@@ -61,8 +59,10 @@ _POLARITY_TEXT = {
     Polarity.NEUTRAL: "neutral: neither higher nor lower is better",
 }
 
-REVISED_LABEL = f"{REVISED_SHAPE} Revised figure"
-NOT_RATED_LABEL = f"{NEUTRAL_SHAPE} Not rated"
+# Legend words: the legend's handle shows the shape (◆, ○, and ● ▲ ■ for RAG), so the words
+# do not repeat it.
+REVISED_LABEL = "Revised figure"
+NOT_RATED_LABEL = "Not rated"
 
 
 def unit_axis_label(unit: Unit) -> str:
@@ -81,12 +81,18 @@ class LegendEntries:
 
     handles: list[object] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    colours: list[str | None] = field(default_factory=list)  # a word's own colour, e.g. RAG
 
-    def add(self, handle: object, label: str) -> None:
-        """Add one entry unless an entry with the same label is already there."""
-        if label not in self.labels:
+    def add(self, handle: object, label: str, colour: str | None = None) -> None:
+        """Add one entry unless the same label, in the same colour, is already there."""
+        if (label, colour) not in zip(self.labels, self.colours, strict=True):
             self.handles.append(handle)
             self.labels.append(label)
+            self.colours.append(colour)
+
+    def add_rag(self, handle: object, rag: Rag, theme: ChartTheme) -> None:
+        """A RAG level: its shape in the handle, its word in its own colour beside it."""
+        self.add(handle, rag.value, theme.rag_text[rag])
 
 
 def _as_float(value: Decimal | None) -> float:
@@ -162,9 +168,9 @@ def draw_trend(
             zorder=5,
             clip_on=False,
             gid=f"rag:{rag.value}",
-            label=rag.label,
+            label=rag.value,
         )[0]
-        legend.add(line, rag.label)
+        legend.add_rag(line, rag, theme)
     if rated and neutral is not None:
         legend.add(neutral, NOT_RATED_LABEL)
 
@@ -792,10 +798,9 @@ def add_legend(
     )
     legend.set_gid("legend")
     # The RAG words in their own colour too, as in the return grid: word, shape and colour.
-    words = {rag.label: theme.rag_text[rag] for rag in Rag}
-    for text in legend.get_texts():
-        if text.get_text() in words:
-            text.set_color(words[text.get_text()])
+    for text, colour in zip(legend.get_texts(), _row_major(entries.colours, columns), strict=True):
+        if colour is not None:
+            text.set_color(colour)
 
 
 def trend_figure(

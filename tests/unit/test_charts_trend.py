@@ -219,17 +219,37 @@ def test_a_red_point_is_a_red_square_and_the_legend_names_only_the_levels_presen
     green = artist(fig, "rag:Green")
     assert green.get_marker() == "o"  # type: ignore[attr-defined]
     texts = legend_texts(fig)
-    assert "■ Red" in texts
-    assert "● Green" in texts
-    assert "▲ Amber" not in texts
+    assert "Red" in texts
+    assert "Green" in texts
+    assert "Amber" not in texts
     assert not has_artist(fig, "rag:Amber")
 
 
 def test_an_amber_point_is_a_triangle_and_the_rag_word_is_coloured_in_the_legend() -> None:
     fig = trend_figure(make_series(["60"], rags=[Rag.AMBER]))
     assert artist(fig, "rag:Amber").get_marker() == "^"  # type: ignore[attr-defined]
-    word = next(t for t in fig.legends[0].get_texts() if t.get_text() == "▲ Amber")
+    word = next(t for t in fig.legends[0].get_texts() if t.get_text() == "Amber")
     assert same_color(word.get_color(), LIGHT.rag_text[Rag.AMBER])
+
+
+SHAPES = "●▲■◆○"
+
+
+def test_the_legend_shows_each_shape_once_as_its_marker_beside_the_word() -> None:
+    # "▲ Amber" beside a ▲ marker showed the shape twice.
+    series = make_series(
+        ["60", "70", "80", "75"], rags=[Rag.RED, Rag.AMBER, Rag.GREEN, None], revised=(2,)
+    )
+    legend = trend_figure(series).legends[0]
+    shown = {
+        text.get_text(): handle
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    assert not [label for label in shown if any(shape in label for shape in SHAPES)]
+    for rag, marker in ((Rag.RED, "s"), (Rag.AMBER, "^"), (Rag.GREEN, "o")):
+        assert shown[rag.value].get_marker() == marker  # type: ignore[union-attr]
+    assert shown["Not rated"].get_marker() == "D"  # type: ignore[union-attr]
+    assert shown["Revised figure"].get_marker() == "o"  # type: ignore[union-attr]
 
 
 def test_points_without_a_rating_get_a_neutral_diamond() -> None:
@@ -238,7 +258,7 @@ def test_points_without_a_rating_get_a_neutral_diamond() -> None:
     neutral = artist(fig, "rag:none")
     assert neutral.get_marker() == "D"  # type: ignore[attr-defined]
     assert list(neutral.get_xdata()) == [1]  # type: ignore[attr-defined]
-    assert "◆ Not rated" in legend_texts(fig)
+    assert "Not rated" in legend_texts(fig)
 
 
 def test_a_series_with_no_ratings_has_no_rag_entries_in_its_legend() -> None:
@@ -254,7 +274,7 @@ def test_the_revised_point_is_ringed_and_named_in_the_legend() -> None:
     assert list(ring.get_xdata()) == [1]
     assert y_data(ring) == [70]
     assert ring.get_markerfacecolor() == "none"
-    assert "○ Revised figure" in legend_texts(fig)
+    assert "Revised figure" in legend_texts(fig)
 
 
 def test_title_is_wrapped_and_the_subtitle_gives_the_polarity() -> None:
