@@ -16,6 +16,7 @@ from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, measure_in, new_figure, wrap
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
+    NOT_DUE,
     RETURN_STATES,
     STATE_LABELS,
     STATE_MEANINGS,
@@ -45,6 +46,7 @@ LINE_SPACING = 1.25  # a line of text is this many times its font size high
 TITLE_PAD = 4.0  # points between the headline and the plot
 HEADLINE_GAP = 0.15  # inches at least between a tile's headline and its RAG word
 TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
+LABEL_MARGIN = 0.15  # inches between a heatmap's edge and its row names
 
 
 def _default_columns(count: int) -> int:
@@ -320,7 +322,8 @@ def heatmap_figure(
 ) -> Figure:
     """A completeness matrix: one row per service, one column per period, a state per cell.
 
-    Each cell says its state in words with a symbol ("✓ accepted") as well as by colour.
+    Each cell says its state in words with a symbol ("✓ accepted") as well as by colour; a
+    "not due" cell is left blank but for its muted words, and the key names it when it is there.
     """
     chart_theme = get_theme(theme)
     _check_cells(rows, columns, cells)
@@ -335,25 +338,30 @@ def heatmap_figure(
     height = 1.5 + 0.38 * len(rows) + 0.55
     size = size or (width, height)
     fig = new_figure(chart_theme, size)
+    # Room between the figure's left edge and the longest service name.
+    fig.get_layout_engine().set(w_pad=LABEL_MARGIN)  # type: ignore[union-attr]
     ax = fig.add_subplot()
     ax.set_gid("heatmap")
-    index = {state: i for i, state in enumerate(RETURN_STATES)}
+    states = (*RETURN_STATES, NOT_DUE)
+    fills = {**chart_theme.state_fill, NOT_DUE: chart_theme.figure_background}
+    index = {state: i for i, state in enumerate(states)}
     matrix = [[index[state.strip().lower()] for state in row] for row in cells]
-    colours = ListedColormap([chart_theme.state_fill[s] for s in RETURN_STATES])
-    norm = BoundaryNorm([i - 0.5 for i in range(len(RETURN_STATES) + 1)], len(RETURN_STATES))
+    colours = ListedColormap([fills[s] for s in states])
+    norm = BoundaryNorm([i - 0.5 for i in range(len(states) + 1)], len(states))
     ax.imshow(matrix, cmap=colours, norm=norm, aspect="auto", interpolation="nearest")
     for r, row in enumerate(cells):
         for c, state in enumerate(row):
+            state = state.strip().lower()
             ax.text(
                 c,
                 r,
-                STATE_LABELS[state.strip().lower()],
+                STATE_LABELS[state],
                 ha="center",
                 va="center",
                 fontsize=cell_font,
                 # Missing returns are the ones a coordinator chases: they stand out in bold.
-                fontweight="bold" if state.strip().lower() == "missing" else "normal",
-                color=chart_theme.text,
+                fontweight="bold" if state == "missing" else "normal",
+                color=chart_theme.muted_text if state == NOT_DUE else chart_theme.text,
                 gid=f"cell:{r}:{c}",
             )
     # Cells separated by lines of the background colour, like a table.
@@ -377,11 +385,13 @@ def heatmap_figure(
         color=chart_theme.text,
     )
     entries = LegendEntries()
-    for state in RETURN_STATES:
-        entries.add(
-            Patch(facecolor=chart_theme.state_fill[state], edgecolor=chart_theme.spine),
-            f"{STATE_LABELS[state]}: {STATE_MEANINGS[state]}",
-        )
+    shown = {state.strip().lower() for row in cells for state in row}
+    for state in states:
+        if state in RETURN_STATES or state in shown:
+            entries.add(
+                Patch(facecolor=fills[state], edgecolor=chart_theme.spine),
+                f"{STATE_LABELS[state]}: {STATE_MEANINGS[state]}",
+            )
     add_legend(fig, entries, chart_theme, fonts.legend)
     return fig
 
@@ -402,5 +412,5 @@ def _check_cells(
             if not isinstance(state, str) or state.strip().lower() not in STATE_LABELS:
                 raise ValueError(
                     f"{rows[r]}, {columns[c]}: {state!r} is not a return state; "
-                    f"expected one of {', '.join(RETURN_STATES)}"
+                    f"expected one of {', '.join((*RETURN_STATES, NOT_DUE))}"
                 )

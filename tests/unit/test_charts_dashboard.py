@@ -227,6 +227,32 @@ def test_heatmap_legend_names_every_state() -> None:
         assert state in texts
 
 
+def test_heatmap_not_due_cells_are_blank_and_the_legend_says_what_they_mean() -> None:
+    # A service whose return asks for nothing that quarter (services/completeness.NOT_DUE).
+    states = [["accepted", "not due"], ["draft", "missing"], ["not due", "accepted"]]
+    fig = heatmap_figure(SERVICES, PERIODS, states)
+    (cell,) = texts_with_gid(fig, "cell:0:1")
+    assert cell.get_text() == "— not due"
+    assert same_color(cell.get_color(), LIGHT.muted_text)
+    image = fig.axes[0].get_images()[0]
+    rgba = image.to_rgba(image.get_array())
+    assert same_color(rgba[0][1], LIGHT.figure_background)
+    assert same_color(rgba[2][0], LIGHT.figure_background)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "— not due: nothing asked for that quarter" in texts
+    # A matrix with nothing "not due" does not explain it.
+    plain = heatmap_figure(SERVICES, PERIODS, STATES)
+    assert not [t for t in plain.legends[0].get_texts() if "not due" in t.get_text()]
+
+
+def test_heatmap_row_names_keep_a_margin_from_the_left_edge() -> None:
+    services = ["Emergency Planning and Resilience", "Highways"]
+    fig = heatmap_figure(services, PERIODS, [["draft", "draft"], ["accepted", "missing"]])
+    fig.canvas.draw()
+    lefts = [t.get_window_extent().x0 / fig.dpi for t in fig.axes[0].get_yticklabels()]
+    assert min(lefts) >= 0.12, lefts
+
+
 def test_heatmap_refuses_an_unknown_state_naming_the_cell() -> None:
     with pytest.raises(ValueError, match=r"Highways, 2024/25 Q2: 'lost'.*missing, draft"):
         heatmap_figure(SERVICES, PERIODS, [["draft", "draft"], ["draft", "lost"], ["draft"] * 2])
