@@ -50,6 +50,7 @@ FLOW_BOTTOM = 0.62  # running text stops above the footer's rule
 TILE_COLUMNS, TILE_ROWS = 4, 3
 TILES_PER_PAGE = TILE_COLUMNS * TILE_ROWS
 KEY_ESTIMATE = 0.45  # inches the dashboard's key takes, for tiles of one size on every page
+MAX_TILE = (4.2, 3.2)  # inches: the largest tile a pack with only a few indicators gets
 TABLE_PERIODS = 9  # the period and the two years before it, for quarterly indicators
 CHART_WIDTH = 6.7
 UPPER_HEIGHT = 3.75  # the chart, and the table beside it
@@ -882,6 +883,26 @@ def _contents(
         )
 
 
+def dashboard_grid(
+    count: int, several_pages: bool, room: float
+) -> tuple[int, int, tuple[float, float]]:
+    """Columns, rows and tile size (inches) for a dashboard page of `count` tiles.
+
+    `room` is the page's height between its heading and footer. A pack whose dashboard takes
+    several pages gives every page tiles of one size: the size that fits twelve. A pack with
+    fewer tiles gets larger ones, up to MAX_TILE (not stretched to fill the page).
+    """
+    full_width = (WIDTH - 2 * (MARGIN - 0.1)) / TILE_COLUMNS
+    full_height = (room - KEY_ESTIMATE) / TILE_ROWS
+    columns = max(1, min(TILE_COLUMNS, count))
+    rows = max(1, -(-count // TILE_COLUMNS))
+    if several_pages:
+        return columns, rows, (full_width, full_height)
+    width = min((WIDTH - 2 * (MARGIN - 0.1)) / columns, MAX_TILE[0])
+    height = min((room - KEY_ESTIMATE) / rows, width * MAX_TILE[1] / MAX_TILE[0], MAX_TILE[1])
+    return columns, rows, (width, max(height, full_height))
+
+
 def _dashboard_page(
     pack: BoardPack, chunk: int, chunks: int, theme: ChartTheme, measure: TextMeasure
 ) -> Figure:
@@ -901,17 +922,17 @@ def _dashboard_page(
     guide_top = HEIGHT - 0.45 - TITLE_SIZE * 1.35 / 72
     header = 0.45 + TITLE_SIZE * 1.35 / 72 + len(guide) * CONTEXT_SIZE * LINE_SPACING / 72 + 0.12
     side = MARGIN - 0.1  # a tile's own padding makes up the rest of the page margin
-    # Tiles keep one size on every page: a page with fewer rows has its key under its tiles.
-    rows = -(-len(tiles) // TILE_COLUMNS)
-    tile_height = (HEIGHT - header - FLOW_BOTTOM - KEY_ESTIMATE) / TILE_ROWS
-    bottom = FLOW_BOTTOM + (TILE_ROWS - rows) * tile_height
+    columns, rows, tile_size = dashboard_grid(
+        len(tiles), len(pack.indicators) > TILES_PER_PAGE, HEIGHT - header - FLOW_BOTTOM
+    )
     fig = dashboard_figure(
         tiles,
-        columns=TILE_COLUMNS,
+        columns=columns,
         rows=rows,
         theme=theme.name,
         size=PAGE_SIZE,
-        margins=(header, side, bottom, side),
+        margins=(header, side, FLOW_BOTTOM, side),
+        tile_size=tile_size,
     )
     page = _Canvas(theme, fig)
     page.text(
@@ -1078,10 +1099,9 @@ def _chart_legend(
             break
         legend.remove()
     legend.set_gid("legend")
-    words = {rag.label: theme.rag_text[rag] for rag in Rag}
-    for text in legend.get_texts():
-        if text.get_text() in words:
-            text.set_color(words[text.get_text()])
+    for text, colour in zip(legend.get_texts(), entries.colours, strict=True):
+        if colour is not None:
+            text.set_color(colour)
     return legend.get_window_extent(renderer).height / figure.dpi + 0.05
 
 

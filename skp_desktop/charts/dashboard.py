@@ -16,6 +16,7 @@ from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, measure_in, new_figure, wrap
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
+    NOT_DUE,
     RETURN_STATES,
     STATE_LABELS,
     STATE_MEANINGS,
@@ -43,7 +44,9 @@ MAX_DEFAULT_COLUMNS = 4
 PAD = 0.06  # inches between a tile's edge and what it holds
 LINE_SPACING = 1.25  # a line of text is this many times its font size high
 TITLE_PAD = 4.0  # points between the headline and the plot
+HEADLINE_GAP = 0.15  # inches at least between a tile's headline and its RAG word
 TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
+LABEL_MARGIN = 0.15  # inches between a heatmap's edge and its row names
 
 
 def _default_columns(count: int) -> int:
@@ -61,12 +64,15 @@ def dashboard_figure(
     size: tuple[float, float] | None = None,
     rows: int | None = None,
     margins: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+    tile_size: tuple[float, float] | None = None,
 ) -> Figure:
     """A grid of small trends, each headed by its latest value, RAG and direction of travel.
 
-    `rows` fixes the grid (with `columns`) so that every page of a longer dashboard has tiles
-    of one size; `margins` (top, right, bottom, left, in inches) leave room around the tiles
-    and the key, e.g. for a page's heading and footer.
+    `rows` fixes the grid (with `columns`); `margins` (top, right, bottom, left, in inches)
+    leave room around the tiles and the key, e.g. for a page's heading and footer. Without
+    `tile_size` the tiles share what the margins and the key leave; with it (inches) they
+    have that size, from the top left, so that every page of a longer dashboard has tiles of
+    one size. The key is centred under the tiles.
     """
     chart_theme = get_theme(theme)
     if not tiles:
@@ -81,25 +87,30 @@ def dashboard_figure(
         rows = max(rows, math.ceil(len(tiles) / columns))
     top, right, bottom, left = margins
     size = size or (
-        TILE_SIZE[0] * columns + left + right,
-        TILE_SIZE[1] * rows + KEY_HEIGHT + top + bottom,
+        (tile_size or TILE_SIZE)[0] * columns + left + right,
+        (tile_size or TILE_SIZE)[1] * rows + KEY_HEIGHT + top + bottom,
     )
     # Placed by hand: constrained layout measured every tick label of every tile again and
     # cost more than drawing the whole dashboard (bench/charts.py).
     fig = new_figure(chart_theme, size, layout=None)
-    add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1)
-    if any(margins):
-        centre = (left + (size[0] - left - right) / 2) / size[0]
-        fig.legends[0].set_bbox_to_anchor((centre, bottom / size[1]), transform=fig.transFigure)
+    room = max(size[0] - left - right, 0.5)
+    add_legend(fig, _key(tiles, chart_theme), chart_theme, COMPACT_FONTS.legend + 1, width=room)
     key_height = _key_height(fig)
-    tile_size = (
-        max(size[0] - left - right, 0.5) / columns,
-        max(size[1] - key_height - top - bottom, 0.5) / rows,
-    )
+    if tile_size is None:
+        tile_size = (room / columns, max(size[1] - key_height - top - bottom, 0.5) / rows)
+        # The key's row runs from the tiles to the bottom margin; the key stands on it.
+        key_at = ("lower center", bottom)
+    else:
+        key_at = ("upper center", size[1] - top - tile_size[1] * rows)
+    grid_width, grid_height = tile_size[0] * columns, tile_size[1] * rows
+    if any(margins):
+        _key_under_grid(fig, (left, left + grid_width), (left, size[0] - right), key_at)
     # A subfigure takes its place from the grid's ratios only: the key, and each margin, get a
-    # row of their own.
-    heights = [top] * (top > 0) + [tile_size[1]] * rows + [key_height + bottom]
-    widths = [left] * (left > 0) + [tile_size[0]] * columns + [right] * (right > 0)
+    # row (or column) of their own.
+    rest_height = max(size[1] - top - grid_height, 0.01)
+    rest_width = size[0] - left - grid_width
+    heights = [top] * (top > 0) + [tile_size[1]] * rows + [rest_height]
+    widths = [left] * (left > 0) + [tile_size[0]] * columns + [rest_width] * (rest_width > 0.01)
     grid = GridSpec(
         len(heights), len(widths), figure=fig, height_ratios=heights, width_ratios=widths
     )
@@ -111,6 +122,25 @@ def dashboard_figure(
         if index < len(tiles):
             _draw_tile(cell, tiles[index], chart_theme, tile_size)
     return fig
+
+
+def _key_under_grid(
+    fig: Figure, grid: tuple[float, float], room: tuple[float, float], at: tuple[str, float]
+) -> None:
+    """Centre the key under the tiles' `grid` (left and right edges, inches), kept within
+    `room`: a key wider than the grid moves along. `at` is the key's side that is fixed
+    ("upper center" or "lower center") and its height in inches from the bottom."""
+    if not fig.legends:
+        return
+    key = fig.legends[0]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    key_width = key.get_window_extent(renderer).width / fig.dpi
+    width, height = fig.get_size_inches()
+    centre = (grid[0] + grid[1]) / 2
+    centre = max(min(centre, room[1] - key_width / 2), room[0] + key_width / 2)
+    loc, y = at
+    key.set_loc(loc)
+    key.set_bbox_to_anchor((centre / width, y / height), transform=fig.transFigure)
 
 
 def _key_height(fig: Figure) -> float:
@@ -145,7 +175,7 @@ def _draw_tile(
     # Two lines: the latest value (and the RAG, on the right), then the direction of travel.
     # y=1 fixes the titles just above the axes: matplotlib need not search for a free place.
     direction = tile.direction_label or ""
-    ax.set_title(
+    headline = ax.set_title(
         f"{tile.shown_latest}\n{direction}",
         loc="left",
         y=1.0,
@@ -153,20 +183,47 @@ def _draw_tile(
         fontsize=fonts.headline,
         fontweight="bold",
         color=theme.text,
-    ).set_gid("tile-latest")
+    )
+    headline.set_gid("tile-latest")
     rag = tile.shown_rag
+    _place_axes(ax, cell, title.count("\n") + 1, size)
     if rag is not None:
+        plot_width = ax.get_position().width * width
+        first_line, size_pt = _fit_headline(cell, tile.shown_latest, direction, rag, plot_width)
+        headline.set_fontsize(size_pt)
         right = ax.set_title(
-            f"{rag.label}\n ",
+            f"{rag.label}\n " if first_line else f" \n{rag.label}",
             loc="right",
             y=1.0,
             pad=TITLE_PAD,
-            fontsize=fonts.headline,
+            fontsize=size_pt,
             fontweight="bold",
             color=theme.rag_text[rag],
         )
         right.set_gid(f"tile-rag:{rag.value}")
-    _place_axes(ax, cell, title.count("\n") + 1, size)
+
+
+def _fit_headline(
+    cell: Figure, latest: str, direction: str, rag: Rag, plot_width: float
+) -> tuple[bool, float]:
+    """Where the RAG word goes beside the headline, and the headline's size, so that the two
+    never touch: on the value's line; else on the direction's line; else on the value's line
+    with both a little smaller (down to 7.5 pt)."""
+    fig = cell.get_figure(root=True)
+
+    def fits(left: str, size: float) -> bool:
+        needed = measure_in(fig, left, size, bold=True)
+        needed += measure_in(fig, rag.label, size, bold=True)
+        return needed + HEADLINE_GAP <= plot_width
+
+    size = COMPACT_FONTS.headline
+    if fits(latest, size):
+        return True, size
+    if fits(direction, size):
+        return False, size
+    while size > 7.5 and not fits(latest, size):
+        size -= 0.5
+    return True, size
 
 
 def _place_axes(ax: Axes, cell: Figure, title_lines: int, size: tuple[float, float]) -> None:
@@ -210,7 +267,7 @@ def _key(tiles: Sequence[DashboardTile], theme: ChartTheme) -> LegendEntries:
     entries.add(Line2D([], [], color=theme.values, linewidth=1.7), "Value")
     present = set(series_rags(series)) | {tile.shown_rag for tile in tiles}
     for rag in (rag for rag in Rag if rag in present):
-        entries.add(rag_legend_handle(rag, theme, size=7), rag.label)
+        entries.add_rag(rag_legend_handle(rag, theme, size=7), rag, theme)
     if any(not p.is_gap and p.rag is None for s in series for p in s.points):
         entries.add(
             Line2D(
@@ -265,7 +322,8 @@ def heatmap_figure(
 ) -> Figure:
     """A completeness matrix: one row per service, one column per period, a state per cell.
 
-    Each cell says its state in words with a symbol ("✓ accepted") as well as by colour.
+    Each cell says its state in words with a symbol ("✓ accepted") as well as by colour; a
+    "not due" cell is left blank but for its muted words, and the key names it when it is there.
     """
     chart_theme = get_theme(theme)
     _check_cells(rows, columns, cells)
@@ -280,25 +338,30 @@ def heatmap_figure(
     height = 1.5 + 0.38 * len(rows) + 0.55
     size = size or (width, height)
     fig = new_figure(chart_theme, size)
+    # Room between the figure's left edge and the longest service name.
+    fig.get_layout_engine().set(w_pad=LABEL_MARGIN)  # type: ignore[union-attr]
     ax = fig.add_subplot()
     ax.set_gid("heatmap")
-    index = {state: i for i, state in enumerate(RETURN_STATES)}
+    states = (*RETURN_STATES, NOT_DUE)
+    fills = {**chart_theme.state_fill, NOT_DUE: chart_theme.figure_background}
+    index = {state: i for i, state in enumerate(states)}
     matrix = [[index[state.strip().lower()] for state in row] for row in cells]
-    colours = ListedColormap([chart_theme.state_fill[s] for s in RETURN_STATES])
-    norm = BoundaryNorm([i - 0.5 for i in range(len(RETURN_STATES) + 1)], len(RETURN_STATES))
+    colours = ListedColormap([fills[s] for s in states])
+    norm = BoundaryNorm([i - 0.5 for i in range(len(states) + 1)], len(states))
     ax.imshow(matrix, cmap=colours, norm=norm, aspect="auto", interpolation="nearest")
     for r, row in enumerate(cells):
         for c, state in enumerate(row):
+            state = state.strip().lower()
             ax.text(
                 c,
                 r,
-                STATE_LABELS[state.strip().lower()],
+                STATE_LABELS[state],
                 ha="center",
                 va="center",
                 fontsize=cell_font,
                 # Missing returns are the ones a coordinator chases: they stand out in bold.
-                fontweight="bold" if state.strip().lower() == "missing" else "normal",
-                color=chart_theme.text,
+                fontweight="bold" if state == "missing" else "normal",
+                color=chart_theme.muted_text if state == NOT_DUE else chart_theme.text,
                 gid=f"cell:{r}:{c}",
             )
     # Cells separated by lines of the background colour, like a table.
@@ -322,11 +385,13 @@ def heatmap_figure(
         color=chart_theme.text,
     )
     entries = LegendEntries()
-    for state in RETURN_STATES:
-        entries.add(
-            Patch(facecolor=chart_theme.state_fill[state], edgecolor=chart_theme.spine),
-            f"{STATE_LABELS[state]}: {STATE_MEANINGS[state]}",
-        )
+    shown = {state.strip().lower() for row in cells for state in row}
+    for state in states:
+        if state in RETURN_STATES or state in shown:
+            entries.add(
+                Patch(facecolor=fills[state], edgecolor=chart_theme.spine),
+                f"{STATE_LABELS[state]}: {STATE_MEANINGS[state]}",
+            )
     add_legend(fig, entries, chart_theme, fonts.legend)
     return fig
 
@@ -347,5 +412,5 @@ def _check_cells(
             if not isinstance(state, str) or state.strip().lower() not in STATE_LABELS:
                 raise ValueError(
                     f"{rows[r]}, {columns[c]}: {state!r} is not a return state; "
-                    f"expected one of {', '.join(RETURN_STATES)}"
+                    f"expected one of {', '.join((*RETURN_STATES, NOT_DUE))}"
                 )

@@ -32,6 +32,9 @@ REVISED_SHAPE = "○"
 
 # Completeness states of a return, in the order a return moves through them.
 RETURN_STATES = ("missing", "draft", "submitted", "returned", "accepted")
+# A quarter for which the service's return asks for nothing (services/completeness.NOT_DUE):
+# a completeness matrix shows it, but it is not a state of a return, and has no fill.
+NOT_DUE = "not due"
 STATE_LABELS: Mapping[str, str] = MappingProxyType(
     {
         "missing": "✗ missing",
@@ -39,6 +42,7 @@ STATE_LABELS: Mapping[str, str] = MappingProxyType(
         "submitted": "➤ submitted",
         "returned": "↩ returned",
         "accepted": "✓ accepted",
+        NOT_DUE: "— not due",
     }
 )
 STATE_MEANINGS: Mapping[str, str] = MappingProxyType(
@@ -48,6 +52,7 @@ STATE_MEANINGS: Mapping[str, str] = MappingProxyType(
         "submitted": "sent, awaiting checks",
         "returned": "queried, sent back",
         "accepted": "checked and accepted",
+        NOT_DUE: "nothing asked for that quarter",
     }
 )
 

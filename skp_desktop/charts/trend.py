@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
+from matplotlib.cbook import STEP_LOOKUP_MAP
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
+from matplotlib.path import Path
+from matplotlib.text import Annotation
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
@@ -27,9 +32,7 @@ from skp_desktop.charts.styling import (
 )
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
-    NEUTRAL_SHAPE,
     RAG_MARKERS,
-    REVISED_SHAPE,
     ChartTheme,
     get_theme,
 )
@@ -37,6 +40,7 @@ from skp_desktop.domain.definitions import Polarity, Unit
 from skp_desktop.domain.rag import Rag
 
 NAN = float("nan")
+LINE_LABEL_GAP = 2.5  # points between a line and the name written along it
 
 # Units that cannot go below zero, so their axis never does either.
 _NON_NEGATIVE = frozenset({Unit.PERCENT, Unit.COUNT, Unit.RATE_PER_1000, Unit.RATE_PER_10000})
@@ -55,8 +59,10 @@ _POLARITY_TEXT = {
     Polarity.NEUTRAL: "neutral: neither higher nor lower is better",
 }
 
-REVISED_LABEL = f"{REVISED_SHAPE} Revised figure"
-NOT_RATED_LABEL = f"{NEUTRAL_SHAPE} Not rated"
+# Legend words: the legend's handle shows the shape (◆, ○, and ● ▲ ■ for RAG), so the words
+# do not repeat it.
+REVISED_LABEL = "Revised figure"
+NOT_RATED_LABEL = "Not rated"
 
 
 def unit_axis_label(unit: Unit) -> str:
@@ -75,12 +81,18 @@ class LegendEntries:
 
     handles: list[object] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    colours: list[str | None] = field(default_factory=list)  # a word's own colour, e.g. RAG
 
-    def add(self, handle: object, label: str) -> None:
-        """Add one entry unless an entry with the same label is already there."""
-        if label not in self.labels:
+    def add(self, handle: object, label: str, colour: str | None = None) -> None:
+        """Add one entry unless the same label, in the same colour, is already there."""
+        if (label, colour) not in zip(self.labels, self.colours, strict=True):
             self.handles.append(handle)
             self.labels.append(label)
+            self.colours.append(colour)
+
+    def add_rag(self, handle: object, rag: Rag, theme: ChartTheme) -> None:
+        """A RAG level: its shape in the handle, its word in its own colour beside it."""
+        self.add(handle, rag.value, theme.rag_text[rag])
 
 
 def _as_float(value: Decimal | None) -> float:
@@ -156,9 +168,9 @@ def draw_trend(
             zorder=5,
             clip_on=False,
             gid=f"rag:{rag.value}",
-            label=rag.label,
+            label=rag.value,
         )[0]
-        legend.add(line, rag.label)
+        legend.add_rag(line, rag, theme)
     if rated and neutral is not None:
         legend.add(neutral, NOT_RATED_LABEL)
 
@@ -200,9 +212,10 @@ def draw_trend(
 
     ax.set_xlim(-0.6, max(len(points) - 0.4, 0.6))
     _set_x_ticks(ax, series, fonts, compact)
-    _set_y_axis(ax, series, compact)
+    _set_y_axis(ax, series, compact, fonts)
     if not compact:
         ax.set_ylabel(unit_axis_label(series.unit), fontsize=fonts.label, color=theme.text)
+        _label_target(ax, series, theme, fonts)
         _label_latest(ax, series, theme, fonts)
     if not series.has_values:
         ax.text(
@@ -272,12 +285,15 @@ def _draw_baseline(
     )
     legend.add(line, label)
     if not compact:
-        x, ha, va = _baseline_label_place(series)
-        ax.text(
-            x,
-            float(series.baseline),
+        level = float(series.baseline)
+        x, ha, va = _line_label_place(series, level, level)
+        ax.annotate(
             f" {series.baseline_label} ",
-            transform=blended_transform_factory(ax.transAxes, ax.transData),
+            (x, level),
+            xycoords=blended_transform_factory(ax.transAxes, ax.transData),
+            # Clear of the line, so that the label's backing does not hide it.
+            xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
+            textcoords="offset points",
             ha=ha,
             va=va,
             fontsize=fonts.note,
@@ -293,21 +309,64 @@ def _draw_baseline(
         )
 
 
-def _baseline_label_place(series: TrendSeries) -> tuple[float, str, str]:
-    """Where the baseline's name goes: the end, and the side of the line, with fewer points."""
-    baseline = float(series.baseline or 0)
+def _line_label_place(
+    series: TrendSeries, left_level: float | None, right_level: float | None
+) -> tuple[float, str, str]:
+    """Where a line's name goes: the end, and the side of the line, with fewer points.
+
+    `left_level` and `right_level` are the line's height at each end (None: not drawn there).
+    """
     values = [float(p.value) if p.value is not None else None for p in series.points]
 
-    def nearest(ends: list[float | None]) -> float:
-        found = [abs(v - baseline) for v in ends if v is not None]
+    def nearest(ends: list[float | None], level: float | None) -> float:
+        if level is None:
+            return -math.inf
+        found = [abs(v - level) for v in ends if v is not None]
         return min(found, default=math.inf)
 
     left, right = values[:2], values[-2:]
-    use_left = nearest(left) >= nearest(right)
+    use_left = nearest(left, left_level) >= nearest(right, right_level)
     end = [v for v in (left if use_left else right) if v is not None]
+    level = left_level if use_left else right_level
+    level = level if level is not None else 0.0
     # Write on the side of the line away from the points at that end.
-    va = "top" if end and sum(v >= baseline for v in end) * 2 >= len(end) else "bottom"
+    va = "top" if end and sum(v >= level for v in end) * 2 >= len(end) else "bottom"
     return (0.005, "left", va) if use_left else (0.995, "right", va)
+
+
+def _label_target(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontSizes) -> None:
+    """The word "Target" on the target line, at the end and on the side with fewer points.
+
+    A target at the edge of the range could be read as the plot's frame: named, it cannot.
+    """
+    if not series.targets or not series.points:
+        return
+    first = series.target_for(series.points[0].period)
+    last = series.target_for(series.points[-1].period)
+    if first is None and last is None:
+        return
+    left, right = (None if t is None else float(t) for t in (first, last))
+    x, ha, va = _line_label_place(series, left, right)
+    level = left if ha == "left" else right
+    ax.annotate(
+        " Target ",
+        (x, level),
+        xycoords=blended_transform_factory(ax.transAxes, ax.transData),
+        xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=fonts.note,
+        color=theme.text,
+        zorder=2,
+        bbox={
+            "boxstyle": "square,pad=0.1",
+            "facecolor": theme.axes_background,
+            "edgecolor": "none",
+            "alpha": 0.8,
+        },
+        gid="target-label",
+    )
 
 
 def _draw_comparators(
@@ -373,36 +432,19 @@ def _draw_gaps(
 def _label_latest(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontSizes) -> None:
     """The most recent value written by its point, so the headline figure needs no reading.
 
-    It goes above the point, or below when a target, baseline or comparator line runs
-    through the place above and not the place below.
+    Where it goes is settled when the chart is drawn and its size is known (LatestLabel).
     """
     latest = series.latest_point
     if latest is None or latest.value is None:
         return
-    x = series.points.index(latest)
-    y = float(latest.value)
-    offset = 13 if latest.revised else 9
-    low, high = ax.get_ylim()
-    panel = ax.get_figure(root=False)
-    axes_points = max(panel.bbox.height / panel.dpi * 0.55 * 72, 1.0)  # rough plot height
-    per_point = (high - low) / axes_points
-    above = (y + (offset - 3) * per_point, y + (offset + fonts.label * 1.3 + 3) * per_point)
-    below = (y - (offset + fonts.label * 1.3 + 3) * per_point, y - (offset - 3) * per_point)
-    others = _other_levels_at(series, x)
-    blocked_above = any(above[0] <= level <= above[1] for level in others) or above[1] > high
-    blocked_below = any(below[0] <= level <= below[1] for level in others) or below[0] < low
-    put_below = blocked_above and not blocked_below
-    ax.annotate(
+    label = LatestLabel(
         series.format_value(latest.value),
-        (x, y),
-        xytext=(0, -offset if put_below else offset),
-        textcoords="offset points",
-        ha="center",
-        va="top" if put_below else "bottom",
+        (series.points.index(latest), float(latest.value)),
+        offset=13 if latest.revised else 9,
         fontsize=fonts.label,
         fontweight="bold",
         color=theme.text,
-        # When both places are crossed by a line, the label's backing keeps it readable.
+        # When every place is crossed by a line, the label's backing keeps it readable.
         bbox={
             "boxstyle": "round,pad=0.15",
             "facecolor": theme.axes_background,
@@ -410,22 +452,98 @@ def _label_latest(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontS
             "alpha": 0.85,
         },
         zorder=7,
-        annotation_clip=False,
         gid="latest-label",
     )
+    ax.add_artist(label)
 
 
-def _other_levels_at(series: TrendSeries, x: int) -> list[float]:
-    """The y of every other line drawn at position x: target, baseline, comparators."""
-    period = series.points[x].period
-    levels = []
-    if (target := series.target_for(period)) is not None:
-        levels.append(float(target))
-    if series.baseline is not None:
-        levels.append(float(series.baseline))
-    for comparator in series.comparators:
-        levels += [float(value) for p, value in comparator.points if p == period]
-    return levels
+class LatestLabel(Annotation):
+    """A label beside a point that, when drawn, takes the first of its places that is inside
+    the plot and clear of every line (the values, target, baseline and comparators).
+
+    Above the point comes first, then below, then to the left or right of it; when no place
+    is clear, the one crossed by the fewest lines inside the plot.
+    """
+
+    def __init__(self, text: str, xy: tuple[float, float], *, offset: float, **kwargs: object):
+        super().__init__(
+            text,
+            xy,
+            xytext=(0, offset),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            annotation_clip=False,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        side = 4.0  # points the label reaches past its point when it sits to one side
+        self.places: tuple[tuple[float, float, str, str], ...] = (
+            (0, offset, "center", "bottom"),
+            (0, -offset, "center", "top"),
+            (side, offset, "right", "bottom"),
+            (side, -offset, "right", "top"),
+            (-side, offset, "left", "bottom"),
+            (-side, -offset, "left", "top"),
+            (-offset, 0, "right", "center"),
+            (offset, 0, "left", "center"),
+        )
+        # The plot keeps its room: the label finds a place inside it.
+        self.set_in_layout(False)
+
+    def draw(self, renderer: RendererBase) -> None:
+        if self.get_visible() and self.axes is not None:
+            self._place(renderer)
+        super().draw(renderer)
+
+    def _place(self, renderer: RendererBase) -> None:
+        ax = self.axes
+        assert ax is not None
+        plot = ax.get_window_extent(renderer)
+        pad = 2.5 * renderer.points_to_pixels(1.0)
+        segments = [s for line in ax.get_lines() if _avoided(line) for s in _segments(line)]
+        best: tuple[tuple[bool, int, int], tuple[float, float, str, str]] | None = None
+        for index, place in enumerate(self.places):
+            self._set_place(place)
+            box = super().get_window_extent(renderer).padded(pad)
+            inside = (
+                plot.x0 <= box.x0 and box.x1 <= plot.x1 and plot.y0 <= box.y0 and box.y1 <= plot.y1
+            )
+            crossed = sum(Path(segment).intersects_bbox(box) for segment in segments)
+            score = (not inside, crossed, index)
+            if best is None or score < best[0]:
+                best = (score, place)
+            if inside and not crossed:
+                break
+        assert best is not None
+        self._set_place(best[1])
+
+    def _set_place(self, place: tuple[float, float, str, str]) -> None:
+        dx, dy, ha, va = place
+        self.xyann = (dx, dy)
+        self.set_horizontalalignment(ha)
+        self.set_verticalalignment(va)
+
+
+def _avoided(line: Line2D) -> bool:
+    """Whether the latest value's label keeps clear of `line`: every line of the chart."""
+    gid = line.get_gid() or ""
+    return gid in ("values", "target", "baseline") or gid.startswith("comparator:")
+
+
+def _segments(line: Line2D) -> list[list[tuple[float, float]]]:
+    """The straight pieces of `line` as drawn, in pixels, without the breaks at gaps."""
+    xs, ys = line.get_xdata(), line.get_ydata()
+    style = line.get_drawstyle()
+    if style in STEP_LOOKUP_MAP and style != "default":
+        xs, ys = STEP_LOOKUP_MAP[style](xs, ys)
+    shown = line.get_transform().transform(
+        [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    )
+    return [
+        [tuple(a), tuple(b)]
+        for a, b in itertools.pairwise(shown)
+        if all(math.isfinite(v) for v in (*a, *b))
+    ]
 
 
 def _tick_positions(count: int, step: int) -> list[int]:
@@ -557,17 +675,54 @@ def y_limits(series: TrendSeries, *, bins: int = 5) -> tuple[float, float]:
     return low, high
 
 
-def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool) -> None:
+def tick_decimals(ticks: Sequence[float], most: int = 3) -> int:
+    """The fewest decimals (up to `most`) that write every tick exactly: 2.5 steps need one."""
+    for places in range(most + 1):
+        scale = 10**places
+        if all(abs(t * scale - round(t * scale)) <= 1e-6 * max(1.0, abs(t * scale)) for t in ticks):
+            return places
+    return most
+
+
+def _reference_levels(series: TrendSeries) -> list[float]:
+    """The heights of the target (in force in any period shown) and the baseline."""
+    levels = [float(t) for p in series.points if (t := series.target_for(p.period)) is not None]
+    if series.baseline is not None:
+        levels.append(float(series.baseline))
+    return levels
+
+
+def headroom(
+    series: TrendSeries, low: float, high: float, pad_fraction: float
+) -> tuple[float, float]:
+    """`low`–`high` widened by `pad_fraction` of the range on a side where a target or
+    baseline would otherwise lie on the plot's edge, where it reads as a frame line."""
+    span = high - low
+    if span <= 0:
+        return low, high
+    levels = _reference_levels(series)
+    near = pad_fraction * span / 2
+    top = high + pad_fraction * span if any(high - level < near for level in levels) else high
+    bottom = low - pad_fraction * span if any(level - low < near for level in levels) else low
+    return bottom, top
+
+
+def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool, fonts: FontSizes) -> None:
     """Limits from y_limits, tick labels in en-GB style with the unit's suffix."""
     panel = ax.get_figure(root=False)
-    bins = 3 if compact else (5 if panel.bbox.height / panel.dpi >= 4 else 4)
+    panel_height = panel.bbox.height / panel.dpi
+    bins = 3 if compact else (5 if panel_height >= 4 else 4)
     low, high = y_limits(series, bins=bins)
-    ax.set_ylim(low, high)
     locator = MaxNLocator(nbins=bins, steps=[1, 2, 2.5, 5, 10], integer=series.unit is Unit.COUNT)
-    ax.yaxis.set_major_locator(locator)
-    ticks = [t for t in locator.tick_values(low, high) if low <= t <= high]
-    step = (ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
-    places = 0 if step >= 1 else min(3, math.ceil(-math.log10(step) - 1e-9))
+    ticks = [float(t) for t in locator.tick_values(low, high) if low <= t <= high]
+    # Room beyond a target or baseline at the edge: in a full chart, for the target's name too.
+    room_points = 8.0 if compact else fonts.note * 1.3 + 5
+    # Rough plot heights: a tile's title and headline take about an inch of it.
+    plot_points = max((panel_height - 1.05 if compact else panel_height * 0.55) * 72, 36.0)
+    ax.set_ylim(*headroom(series, low, high, min(room_points / plot_points, 0.25)))
+    # The ticks stay those of the rounded range: no "102.5%" in the room above a 100% target.
+    ax.yaxis.set_major_locator(FixedLocator(ticks))
+    places = tick_decimals(ticks)
     suffix = "%" if series.unit is Unit.PERCENT else ""
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.{places}f}{suffix}"))
 
@@ -601,9 +756,12 @@ def _row_major(items: list[object], columns: int) -> list[object]:
     return [grid[row][col] for col in range(columns) for row in range(rows) if col < len(grid[row])]
 
 
-def _legend_columns(fig: Figure, labels: list[str], fontsize: float) -> int:
-    """The most columns (up to 4) whose labels, read left to right, fit across the figure."""
-    available = fig.get_figwidth() - 0.3
+def _legend_columns(
+    fig: Figure, labels: list[str], fontsize: float, width: float | None = None
+) -> int:
+    """The most columns (up to 4) whose labels, read left to right, fit across `width` inches
+    (the figure's width by default)."""
+    available = (width if width is not None else fig.get_figwidth()) - 0.3
     # Handle (2.4 em), the gap to the text (0.8 em) and the column spacing (1.4 em).
     extra = (2.4 + 0.8 + 1.4) * fontsize / 72
     widths = [measure_in(fig, label, fontsize) + extra for label in labels]
@@ -614,11 +772,19 @@ def _legend_columns(fig: Figure, labels: list[str], fontsize: float) -> int:
     return 1
 
 
-def add_legend(fig: Figure, entries: LegendEntries, theme: ChartTheme, fontsize: float) -> None:
-    """A legend under the plot, outside the data, read left to right in as many columns as fit."""
+def add_legend(
+    fig: Figure,
+    entries: LegendEntries,
+    theme: ChartTheme,
+    fontsize: float,
+    *,
+    width: float | None = None,
+) -> None:
+    """A legend under the plot, outside the data, read left to right in as many columns as fit
+    across the figure (or `width` inches of it)."""
     if not entries.labels:
         return
-    columns = _legend_columns(fig, entries.labels, fontsize)
+    columns = _legend_columns(fig, entries.labels, fontsize, width)
     legend = fig.legend(
         _row_major(entries.handles, columns),
         _row_major(list(entries.labels), columns),
@@ -632,10 +798,9 @@ def add_legend(fig: Figure, entries: LegendEntries, theme: ChartTheme, fontsize:
     )
     legend.set_gid("legend")
     # The RAG words in their own colour too, as in the return grid: word, shape and colour.
-    words = {rag.label: theme.rag_text[rag] for rag in Rag}
-    for text in legend.get_texts():
-        if text.get_text() in words:
-            text.set_color(words[text.get_text()])
+    for text, colour in zip(legend.get_texts(), _row_major(entries.colours, columns), strict=True):
+        if colour is not None:
+            text.set_color(colour)
 
 
 def trend_figure(

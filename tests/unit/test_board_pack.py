@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.path import Path as DrawnPath
 from matplotlib.text import Text
 
 from skp_desktop.charts.board_pack import (
@@ -183,6 +186,47 @@ def test_an_indicator_page_has_its_chart_table_definition_and_words(two_indicato
     assert list(trend[0].get_ydata()) == [90.0, 96.0, 99.5]
 
 
+def _trend_axes(page: Figure, code: str):  # type: ignore[no-untyped-def]
+    (ax,) = page.findobj(lambda a: getattr(a, "get_gid", lambda: None)() == f"trend:{code}")
+    return ax
+
+
+def test_a_100_per_cent_target_is_drawn_inside_the_chart_and_named(two_indicator_pages) -> None:
+    # On paper a target on the plot's top edge read as the frame of the chart.
+    page = two_indicator_pages[2]
+    page.canvas.draw()
+    ax = _trend_axes(page, "CAT1")
+    top = ax.get_window_extent().y1
+    line_y = ax.transData.transform((0, 100))[1]
+    assert (top - line_y) * 72 / page.dpi >= 6
+    assert texts(page, "target-label") == [" Target "]
+
+
+def test_the_latest_value_label_on_a_page_hides_no_line_and_stays_in_the_chart() -> None:
+    # SAFER-P3-B1: "722.7 per 10,000" covered the last segment and ran past the plot's edge.
+    crime = ["714.2", "757.8", "742.3", "787.2", "737.6", "731.4", "763.0", "733.9", "722.7"]
+    item = indicator("CRIME", crime)
+    series = replace(
+        item.series,
+        unit=Unit.RATE_PER_10000,
+        polarity=Polarity.LOWER_IS_BETTER,
+        baseline=D("751.0"),
+        baseline_label="Baseline (Council Plan)",
+    )
+    item = replace(item, tile=DashboardTile(series))
+    page = list(board_pack_figures(pack(item)))[2]
+    page.canvas.draw()
+    ax = _trend_axes(page, "CRIME")
+    (label,) = [t for t in page.findobj(Text) if t.get_gid() == "latest-label"]
+    assert label.get_text() == "722.7 per 10,000"
+    box, plot = label.get_window_extent(), ax.get_window_extent()
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1 and plot.y0 <= box.y0 and box.y1 <= plot.y1
+    values = next(line for line in ax.get_lines() if line.get_gid() == "values")
+    shown = ax.transData.transform(values.get_xydata())
+    for a, b in itertools.pairwise(shown):
+        assert not DrawnPath([a, b]).intersects_bbox(box), f"the label covers {a}–{b}"
+
+
 def test_an_annual_indicator_says_when_its_next_figure_comes(two_indicator_pages) -> None:
     page = two_indicator_pages[3]
     headline = texts(page, "headline")
@@ -291,6 +335,56 @@ def test_a_dashboard_page_keeps_its_tiles_inside_the_margins() -> None:
         assert box.y1 / fig.dpi <= HEIGHT - 1
     key = fig.legends[0].get_window_extent()
     assert key.y0 / fig.dpi >= 0.6 - 0.01
+
+
+def _tile_boxes(fig: Figure) -> list[tuple[float, float, float, float]]:
+    """Each tile's plot as (left, bottom, right, top) in inches."""
+    boxes = []
+    for ax in fig.findobj(
+        lambda a: (getattr(a, "get_gid", lambda: "")() or "").startswith("tile:")
+    ):
+        box = ax.get_window_extent()  # type: ignore[attr-defined]
+        boxes.append((box.x0 / fig.dpi, box.y0 / fig.dpi, box.x1 / fig.dpi, box.y1 / fig.dpi))
+    return boxes
+
+
+def test_a_pack_of_two_indicators_has_readable_tiles_with_the_key_under_them() -> None:
+    # HIGHWAYS has two indicators: their tiles were 0.9 in plots in a page-wide grid of four
+    # columns, with the key centred on the page rather than under them.
+    page = list(board_pack_figures(pack(CAT1, ROADS)))[1]
+    page.canvas.draw()
+    tiles = _tile_boxes(page)
+    assert len(tiles) == 2
+    for left, bottom, right, top in tiles:
+        assert top - bottom >= 1.5  # a plot that can be read
+        assert top - bottom <= 3.0 and right - left <= 4.2  # not stretched to fill the page
+    grid_left = min(t[0] for t in tiles)
+    grid_right = max(t[2] for t in tiles)
+    grid_bottom = min(t[1] for t in tiles)
+    key = page.legends[0].get_window_extent()
+    key_left, key_right = key.x0 / page.dpi, key.x1 / page.dpi
+    assert abs((key_left + key_right) / 2 - (grid_left + grid_right) / 2) < 0.4
+    assert key.y1 / page.dpi < grid_bottom and grid_bottom - key.y1 / page.dpi < 0.6
+    _inside_the_page(page)
+
+
+def test_a_full_dashboard_page_keeps_twelve_tiles_of_one_size() -> None:
+    items = [indicator(f"I{n}", ["50.0", "60.0"]) for n in range(13)]
+    pages = list(board_pack_figures(pack(*items)))
+    sizes = set()
+    for page in pages[1:3]:
+        page.canvas.draw()
+        for cell in page.subfigs:
+            box = cell.bbox
+            sizes.add((round(box.width / page.dpi, 1), round(box.height / page.dpi, 1)))
+    assert len(sizes) == 1  # the second page's one tile is as big as the first page's twelve
+    # The lone tile on the second page has the key under it, starting at its left edge.
+    lone = pages[2]
+    (tile,) = _tile_boxes(lone)
+    key = lone.legends[0].get_window_extent()
+    assert key.x0 / lone.dpi < tile[2] and key.x1 / lone.dpi > tile[0]
+    assert key.x0 / lone.dpi >= MARGIN - 0.15
+    assert key.y1 / lone.dpi < tile[1]
 
 
 # --- the service, on a real database -----------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -14,6 +15,7 @@ from skp_desktop.charts.dashboard import DashboardTile, dashboard_figure, heatma
 from skp_desktop.charts.export import figure_png_bytes
 from skp_desktop.charts.raster import rasterise
 from skp_desktop.charts.series import TrendPoint, TrendSeries
+from skp_desktop.charts.styling import measure_in
 from skp_desktop.charts.theme import LIGHT, relative_luminance
 from skp_desktop.domain.definitions import Polarity, Unit
 from skp_desktop.domain.periods import parse_period
@@ -90,6 +92,65 @@ def test_a_tile_heads_its_trend_with_latest_value_rag_and_direction() -> None:
     assert ax.get_legend() is None  # type: ignore[attr-defined]
 
 
+def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
+    # SAFER-P4-S1's tile had ticks at 92.5 and 97.5 printed "92%" and "98%".
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
+    series = replace(series, targets=((series.points[0].period, D("100")),))
+    fig = dashboard_figure([DashboardTile(series)])
+    fig.canvas.draw()
+    (ax,) = tile_axes(fig)
+    low, high = ax.get_ylim()  # type: ignore[attr-defined]
+    ticks = [
+        (t.get_position()[1], t.get_text())
+        for t in ax.get_yticklabels()  # type: ignore[attr-defined]
+        if low <= t.get_position()[1] <= high and t.get_text()
+    ]
+    assert len(ticks) >= 3
+    for position, label in ticks:
+        assert float(label.removesuffix("%")) == pytest.approx(position), ticks
+
+
+def test_a_tile_keeps_a_target_at_the_top_of_the_range_inside_and_the_key_names_it() -> None:
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
+    series = replace(series, targets=((series.points[0].period, D("100")),))
+    fig = dashboard_figure([DashboardTile(series)])
+    fig.canvas.draw()
+    (ax,) = tile_axes(fig)
+    top = ax.get_window_extent().y1  # type: ignore[attr-defined]
+    line_y = ax.transData.transform((0, 100))[1]  # type: ignore[attr-defined]
+    assert (top - line_y) * 72 / fig.dpi >= 5  # a gap under the plot's top, not its edge
+    assert "Target" in [t.get_text() for t in fig.legends[0].get_texts()]
+
+
+@pytest.mark.parametrize(
+    "latest", ["98.9% (2026/27 Q1)", "98.9%", "12,345.6 per 10,000 (2026/27 Q1)"]
+)
+def test_a_tiles_headline_and_rag_word_never_touch(latest: str) -> None:
+    # In a board pack's four columns "98.9% (2026/27 Q1)" ran into "● Green".
+    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+    series = make_series("P4S1", values, rags=[Rag.AMBER] * 8 + [Rag.GREEN])
+    series = replace(series, targets=((series.points[0].period, D("98.5")),))
+    tiles = [DashboardTile(series, latest_label=latest, direction_label="↑ improving")] * 4
+    fig = dashboard_figure(tiles, columns=4, size=(11.69, 3.2), margins=(0, 0.4, 0, 0.4))
+    fig.canvas.draw()
+    ax = tile_axes(fig)[0]
+    (headline,) = [t for t in texts_with_gid(fig, "tile-latest") if t.axes is ax]
+    (rag,) = [t for t in texts_with_gid(fig, "tile-rag:Green") if t.axes is ax]
+    assert "● Green" in rag.get_text() and latest in headline.get_text()
+    plot_width = ax.get_window_extent().width / fig.dpi  # type: ignore[attr-defined]
+    for left, right in zip(
+        headline.get_text().split("\n"), rag.get_text().split("\n"), strict=True
+    ):
+        if left.strip() and right.strip():
+            used = measure_in(fig, left, headline.get_fontsize(), bold=True) + measure_in(
+                fig, right, rag.get_fontsize(), bold=True
+            )
+            assert plot_width - used >= 0.1, (left, right, plot_width - used)
+    assert headline.get_fontsize() >= 7.5
+
+
 def test_a_tile_uses_the_label_and_rag_it_is_given() -> None:
     series = make_series("X", ["1234.5"], unit=Unit.COUNT, polarity=Polarity.NEUTRAL)
     fig = dashboard_figure([DashboardTile(series, latest_label="1,235 (provisional)", rag=Rag.RED)])
@@ -114,8 +175,10 @@ def test_the_dashboard_key_names_only_what_the_tiles_show() -> None:
     fig = dashboard_figure(tiles)
     assert len(fig.legends) == 1
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert "● Green" in texts and "■ Red" in texts
-    assert "▲ Amber" not in texts
+    # The key's markers show the shapes; the words beside them do not repeat them.
+    assert "Green" in texts and "Red" in texts
+    assert "Amber" not in texts
+    assert not [t for t in texts if any(shape in t for shape in "●▲■◆○")]
     assert "Gap: no figure" in texts
     assert "Target" not in texts
 
@@ -163,6 +226,32 @@ def test_heatmap_legend_names_every_state() -> None:
     texts = " ".join(t.get_text() for t in fig.legends[0].get_texts())
     for state in ("missing", "draft", "submitted", "accepted", "returned"):
         assert state in texts
+
+
+def test_heatmap_not_due_cells_are_blank_and_the_legend_says_what_they_mean() -> None:
+    # A service whose return asks for nothing that quarter (services/completeness.NOT_DUE).
+    states = [["accepted", "not due"], ["draft", "missing"], ["not due", "accepted"]]
+    fig = heatmap_figure(SERVICES, PERIODS, states)
+    (cell,) = texts_with_gid(fig, "cell:0:1")
+    assert cell.get_text() == "— not due"
+    assert same_color(cell.get_color(), LIGHT.muted_text)
+    image = fig.axes[0].get_images()[0]
+    rgba = image.to_rgba(image.get_array())
+    assert same_color(rgba[0][1], LIGHT.figure_background)
+    assert same_color(rgba[2][0], LIGHT.figure_background)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "— not due: nothing asked for that quarter" in texts
+    # A matrix with nothing "not due" does not explain it.
+    plain = heatmap_figure(SERVICES, PERIODS, STATES)
+    assert not [t for t in plain.legends[0].get_texts() if "not due" in t.get_text()]
+
+
+def test_heatmap_row_names_keep_a_margin_from_the_left_edge() -> None:
+    services = ["Emergency Planning and Resilience", "Highways"]
+    fig = heatmap_figure(services, PERIODS, [["draft", "draft"], ["accepted", "missing"]])
+    fig.canvas.draw()
+    lefts = [t.get_window_extent().x0 / fig.dpi for t in fig.axes[0].get_yticklabels()]
+    assert min(lefts) >= 0.12, lefts
 
 
 def test_heatmap_refuses_an_unknown_state_naming_the_cell() -> None:

@@ -12,9 +12,11 @@ from decimal import Decimal
 
 import pytest
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.colors import same_color, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.path import Path
 
 from skp_desktop.charts.export import figure_png_bytes
 from skp_desktop.charts.series import ComparatorSeries, TrendPoint, TrendSeries
@@ -217,17 +219,37 @@ def test_a_red_point_is_a_red_square_and_the_legend_names_only_the_levels_presen
     green = artist(fig, "rag:Green")
     assert green.get_marker() == "o"  # type: ignore[attr-defined]
     texts = legend_texts(fig)
-    assert "■ Red" in texts
-    assert "● Green" in texts
-    assert "▲ Amber" not in texts
+    assert "Red" in texts
+    assert "Green" in texts
+    assert "Amber" not in texts
     assert not has_artist(fig, "rag:Amber")
 
 
 def test_an_amber_point_is_a_triangle_and_the_rag_word_is_coloured_in_the_legend() -> None:
     fig = trend_figure(make_series(["60"], rags=[Rag.AMBER]))
     assert artist(fig, "rag:Amber").get_marker() == "^"  # type: ignore[attr-defined]
-    word = next(t for t in fig.legends[0].get_texts() if t.get_text() == "▲ Amber")
+    word = next(t for t in fig.legends[0].get_texts() if t.get_text() == "Amber")
     assert same_color(word.get_color(), LIGHT.rag_text[Rag.AMBER])
+
+
+SHAPES = "●▲■◆○"
+
+
+def test_the_legend_shows_each_shape_once_as_its_marker_beside_the_word() -> None:
+    # "▲ Amber" beside a ▲ marker showed the shape twice.
+    series = make_series(
+        ["60", "70", "80", "75"], rags=[Rag.RED, Rag.AMBER, Rag.GREEN, None], revised=(2,)
+    )
+    legend = trend_figure(series).legends[0]
+    shown = {
+        text.get_text(): handle
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    assert not [label for label in shown if any(shape in label for shape in SHAPES)]
+    for rag, marker in ((Rag.RED, "s"), (Rag.AMBER, "^"), (Rag.GREEN, "o")):
+        assert shown[rag.value].get_marker() == marker  # type: ignore[union-attr]
+    assert shown["Not rated"].get_marker() == "D"  # type: ignore[union-attr]
+    assert shown["Revised figure"].get_marker() == "o"  # type: ignore[union-attr]
 
 
 def test_points_without_a_rating_get_a_neutral_diamond() -> None:
@@ -236,7 +258,7 @@ def test_points_without_a_rating_get_a_neutral_diamond() -> None:
     neutral = artist(fig, "rag:none")
     assert neutral.get_marker() == "D"  # type: ignore[attr-defined]
     assert list(neutral.get_xdata()) == [1]  # type: ignore[attr-defined]
-    assert "◆ Not rated" in legend_texts(fig)
+    assert "Not rated" in legend_texts(fig)
 
 
 def test_a_series_with_no_ratings_has_no_rag_entries_in_its_legend() -> None:
@@ -252,7 +274,7 @@ def test_the_revised_point_is_ringed_and_named_in_the_legend() -> None:
     assert list(ring.get_xdata()) == [1]
     assert y_data(ring) == [70]
     assert ring.get_markerfacecolor() == "none"
-    assert "○ Revised figure" in legend_texts(fig)
+    assert "Revised figure" in legend_texts(fig)
 
 
 def test_title_is_wrapped_and_the_subtitle_gives_the_polarity() -> None:
@@ -279,6 +301,100 @@ def test_the_y_axis_is_labelled_in_the_unit() -> None:
     fig.canvas.draw()  # type: ignore[union-attr]
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert any("," in t for t in ticks), ticks  # en-GB thousands separators
+
+
+# Figures like SAFER-P4-S1's: repairs on time, between 95% and 99%, against a 100% target.
+REPAIRS = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
+
+
+def drawn_y_ticks(ax: Axes) -> list[tuple[float, str]]:
+    """The y ticks inside the plot as (position, label), after drawing."""
+    ax.get_figure(root=True).canvas.draw()  # type: ignore[union-attr]
+    low, high = ax.get_ylim()
+    return [
+        (float(t.get_position()[1]), t.get_text())
+        for t in ax.get_yticklabels()
+        if low <= t.get_position()[1] <= high and t.get_text()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "compact", "size"),
+    [
+        (REPAIRS, False, (8, 4.5)),
+        (REPAIRS, False, (5, 3.5)),
+        (REPAIRS, True, (3.3, 2.6)),
+        (["80", "83.5", "87", "86"], False, (8, 4.5)),  # ticks 2.5 apart in a full chart
+    ],
+)
+def test_y_tick_labels_read_the_value_at_their_tick(
+    values: list[str], compact: bool, size: tuple[float, float]
+) -> None:
+    # A step of 2.5 printed with no decimals read "92%, 95%, 98%, 100%": uneven and wrong.
+    periods = quarters(len(values))
+    target = ((periods[0], D("100")),) if values is REPAIRS else ()
+    series = make_series(values, targets=target)
+    ax = trend_figure(series, size=size, compact=compact).axes[0]
+    ticks = drawn_y_ticks(ax)
+    assert len(ticks) >= 3
+    for position, label in ticks:
+        assert float(label.removesuffix("%").replace(",", "")) == pytest.approx(position), ticks
+    decimals = {len(label.removesuffix("%").partition(".")[2]) for _, label in ticks}
+    assert len(decimals) == 1, ticks  # every label written with the same decimals
+
+
+def line_gap_to_edges(ax: Axes, level: float) -> tuple[float, float]:
+    """Points from a horizontal line at `level` up to the plot's top and down to its bottom."""
+    ax.get_figure(root=True).canvas.draw()  # type: ignore[union-attr]
+    box = ax.get_window_extent()
+    y = ax.transData.transform((0, level))[1]
+    dpi = ax.get_figure(root=True).dpi  # type: ignore[union-attr]
+    return (box.y1 - y) * 72 / dpi, (y - box.y0) * 72 / dpi
+
+
+@pytest.mark.parametrize(
+    ("size", "compact"), [((8, 4.5), False), ((5, 3.5), False), ((3.3, 2.6), True)]
+)
+def test_a_target_at_the_top_of_the_range_is_inside_the_plot(
+    size: tuple[float, float], compact: bool
+) -> None:
+    # SAFER-P4-S1: a 100% target on the top edge read as the plot's frame, not a target.
+    periods = quarters(len(REPAIRS))
+    series = make_series(REPAIRS, targets=((periods[0], D("100")),))
+    ax = trend_figure(series, size=size, compact=compact).axes[0]
+    above, _ = line_gap_to_edges(ax, 100)
+    assert above >= 6, above
+    # The room above is not filled with tick labels past 100%.
+    assert all(position <= 100 for position, _ in drawn_y_ticks(ax))
+
+
+def test_a_target_line_is_named_on_the_line_clear_of_it() -> None:
+    periods = quarters(len(REPAIRS))
+    fig = trend_figure(make_series(REPAIRS, targets=((periods[0], D("100")),)))
+    fig.canvas.draw()
+    label = artist(fig, "target-label")
+    assert label.get_text().strip() == "Target"  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    box, plot = label.get_window_extent(), ax.get_window_extent()
+    y = ax.transData.transform((0, 100))[1]
+    # Inside the plot, and wholly above the line: the points are all below it.
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1 and box.y1 <= plot.y1 + 1
+    assert box.y0 > y
+
+
+def test_a_baseline_at_the_bottom_of_the_range_is_inside_the_plot() -> None:
+    series = make_series(["3", "5", "4"], unit=Unit.COUNT, baseline=D("0"))
+    ax = trend_figure(series).axes[0]
+    _, below = line_gap_to_edges(ax, 0)
+    assert below >= 6, below
+    assert all(position >= 0 for position, _ in drawn_y_ticks(ax))  # no "-1" under a count
+
+
+def test_a_target_inside_the_range_leaves_the_limits_alone() -> None:
+    periods = quarters(3)
+    series = make_series(["70", "80", "90"], targets=((periods[0], D("82")),))
+    ax = trend_figure(series).axes[0]
+    assert ax.get_ylim() == pytest.approx(y_limits(series, bins=5))
 
 
 @pytest.mark.parametrize(
@@ -427,6 +543,49 @@ def test_building_charts_loads_neither_pyplot_nor_qt() -> None:
 def test_the_latest_value_is_written_with_its_unit() -> None:
     fig = trend_figure(make_series(["70", "72.45", None]))
     assert artist(fig, "latest-label").get_text() == "72.5%"  # type: ignore[attr-defined]
+
+
+# SAFER-P3-B1, crime per 10,000 (lower is better): the last segment falls to the latest value.
+CRIME = ["714.2", "757.8", "742.3", "787.2", "737.6", "731.4", "763.0", "733.9", "722.7"]
+
+
+def assert_label_clear_of_the_values(fig: Figure, label_gid: str = "latest-label") -> None:
+    """The label lies inside its plot and no segment of the values line runs through it."""
+    fig.canvas.draw()
+    label = artist(fig, label_gid)
+    ax = label.axes
+    assert ax is not None
+    box = label.get_window_extent()
+    plot = ax.get_window_extent()
+    assert plot.x0 <= box.x0 and box.x1 <= plot.x1, (box, plot)
+    assert plot.y0 <= box.y0 and box.y1 <= plot.y1, (box, plot)
+    values = next(line for line in ax.get_lines() if line.get_gid() == "values")
+    shown = ax.transData.transform(values.get_xydata())
+    for a, b in itertools.pairwise(shown):
+        if all(math.isfinite(v) for v in (*a, *b)):
+            assert not Path([a, b]).intersects_bbox(box), f"the label covers {a}–{b}"
+
+
+@pytest.mark.parametrize("size", [(8, 4.5), (6.7, 3.75), (5, 3.5)])
+def test_the_latest_value_label_keeps_clear_of_the_line_and_inside_the_plot(
+    size: tuple[float, float],
+) -> None:
+    series = make_series(
+        CRIME,
+        unit=Unit.RATE_PER_10000,
+        polarity=Polarity.LOWER_IS_BETTER,
+        baseline=D("751.0"),
+        baseline_label="Baseline (Council Plan)",
+    )
+    fig = trend_figure(series, size=size)
+    assert artist(fig, "latest-label").get_text() == "722.7 per 10,000"  # type: ignore[attr-defined]
+    assert_label_clear_of_the_values(fig)
+
+
+def test_the_latest_value_label_avoids_a_line_rising_to_it() -> None:
+    # The mirror case: the line climbs to the latest point, and the place above is free.
+    rising = [str(1000 - float(v)) for v in CRIME]
+    assert_label_clear_of_the_values(trend_figure(make_series(rising, unit=Unit.COUNT)))
 
 
 @pytest.mark.parametrize("size", [(8, 4.5), (5, 3.5), (6, 3)])

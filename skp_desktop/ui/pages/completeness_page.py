@@ -802,44 +802,22 @@ class CompletenessPage(QWidget):
 
 def completeness_heatmap(report: Completeness, theme: str) -> Any:
     """The heatmap of the matrix; "not due" cells blank and overdue ones saying so."""
-    from matplotlib.patches import Rectangle
-
     from skp_desktop.charts.dashboard import heatmap_figure
-    from skp_desktop.charts.theme import get_theme
 
-    # heatmap_figure knows the five return states; a quarter with nothing due is drawn as a
-    # blank cell over a placeholder state, and an overdue one gets the word under its state.
+    # heatmap_figure draws the return states and "not due"; an overdue cell gets the word
+    # under its state.
     rows = [service.name for service in report.services]
     columns = [period.short_label for period in report.periods]
-    states = [
-        [cell.state if cell.state != NOT_DUE else "accepted" for cell in row]
-        for row in report.cells
-    ]
+    states = [[cell.state for cell in row] for row in report.cells]
     figure = heatmap_figure(rows, columns, states, theme)
     if not rows or not columns:
         return figure
-    chart_theme = get_theme(theme)
     ax = next(a for a in figure.axes if a.get_gid() == "heatmap")
     texts = {text.get_gid(): text for text in ax.texts}
     for r, row in enumerate(report.cells):
         for c, cell in enumerate(row):
             text = texts.get(f"cell:{r}:{c}")
-            if text is None:
-                continue
-            if cell.state == NOT_DUE:
-                ax.add_patch(
-                    Rectangle(
-                        (c - 0.5, r - 0.5),
-                        1,
-                        1,
-                        facecolor=chart_theme.figure_background,
-                        edgecolor="none",
-                        zorder=1,
-                    )
-                )
-                text.set_text(NOT_DUE_LABEL)
-                text.set_color(chart_theme.muted_text)
-            elif cell.overdue:
+            if text is not None and cell.state != NOT_DUE and cell.overdue:
                 text.set_text(f"{text.get_text()}\noverdue {cell.days_overdue}d")
                 text.set_fontweight("bold")
     return figure
