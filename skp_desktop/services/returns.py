@@ -308,7 +308,20 @@ def get_return(db: Database, service: str, period: str) -> ReturnView:
     with db.reading() as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        return _build_view(session, owner, the_period, latest_return(session, owner, the_period))
+        view = _build_view(session, owner, the_period, latest_return(session, owner, the_period))
+    if not view.rows and the_period.kind is PeriodKind.MONTH:
+        raise NotFoundError(_nothing_due(view.service.name, the_period))
+    return view
+
+
+def _nothing_due(service: str, period: Period) -> str:
+    """Why a return asks for nothing: a month, for a service with no monthly indicators."""
+    if period.kind is PeriodKind.MONTH:
+        return (
+            f"{service} has no monthly indicators, so there is no return for "
+            f"{period.label}: use the quarter, {period.quarter().code}."
+        )
+    return f"The {service} return for {period.label} asks for no indicators."
 
 
 def _new_revision(
@@ -410,6 +423,8 @@ def _record_in(
 ) -> Return:
     """record_entries inside the caller's transaction (submit uses it for explanations)."""
     infos = {info.code: info for info in due_indicators(session, owner, the_period)}
+    if not infos:
+        raise NotFoundError(_nothing_due(owner.name, the_period))
     unknown = [c.code for c in changes if c.code.upper() not in infos]
     if unknown:
         raise NotFoundError(

@@ -40,6 +40,14 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("show", "--service", "HIGHWAYS", "--period", "Q1"),
         ("'Q1' is not a period", "FY2024-25-Q1"),
     ),
+    "a month, for a service with no monthly indicators, in show": (
+        ("show", "--service", "STREETS", "--period", "2024-04"),
+        ("Street Cleansing has no monthly indicators", "use the quarter, FY2024-25-Q1"),
+    ),
+    "a month, for a service with no monthly indicators, in enter": (
+        ("enter", "--service", "STREETS", "--period", "2024-04", "SAFER-P4-S4=1/2"),
+        ("Street Cleansing has no monthly indicators", "use the quarter, FY2024-25-Q1"),
+    ),
     "unknown indicator in enter": (
         ("enter", "--service", "HIGHWAYS", *Q1, "SAFER-P4-S1=45/50", "SAFER-P9-Z9=1"),
         ("SAFER-P9-Z9 is not in the Highways return", "SAFER-P4-S1"),
