@@ -15,15 +15,6 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from skp_desktop import __version__
-from skp_desktop.domain.errors import (
-    NotFoundError,
-    SkpError,
-    StateError,
-    StoreUnavailable,
-    TamperingDetected,
-    ValidationError,
-)
-from skp_desktop.domain.values import format_number
 from skp_desktop.logs import configure_logging
 from skp_desktop.services.database import (
     Database,
@@ -32,7 +23,15 @@ from skp_desktop.services.database import (
     open_database,
     same_database,
 )
-from skp_desktop.services.dto import ReturnView
+from skp_desktop.services.dto import ReturnView, plain_figure
+from skp_desktop.services.errors import (
+    NotFoundError,
+    SkpError,
+    StateError,
+    StoreUnavailable,
+    TamperingDetected,
+    ValidationError,
+)
 
 
 def _lazy(name: str) -> ModuleType:
@@ -177,7 +176,7 @@ def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
 
 
 def _shown(value: Decimal | None, decimals: int) -> str:
-    return "" if value is None else format_number(value, decimals).replace(",", "")
+    return plain_figure(value, decimals)
 
 
 def _return_rows(view: ReturnView) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from skp_desktop.domain.definitions import Definition
 from skp_desktop.domain.rag import Direction, Rag
 from skp_desktop.domain.validation import Problem, Severity
+from skp_desktop.domain.values import format_number
 
 
 @dataclass(frozen=True)
@@ -269,3 +270,9 @@ class Timeline:
     indicator: str
     title: str
     steps: tuple[TimelineStep, ...] = field(default_factory=tuple)
+
+
+def plain_figure(value: Decimal | None, decimals: int) -> str:
+    """A figure as a plain-text table shows it: to the indicator's decimals, no thousands
+    separators ("" when there is none)."""
+    return "" if value is None else format_number(value, decimals).replace(",", "")

@@ -1,0 +1,22 @@
+"""The errors use cases raise, for the command line, which reaches the rest of the app through
+services/ only (ARCHITECTURE.md); they are domain's own classes, not copies."""
+
+from __future__ import annotations
+
+from skp_desktop.domain.errors import (
+    NotFoundError,
+    SkpError,
+    StateError,
+    StoreUnavailable,
+    TamperingDetected,
+    ValidationError,
+)
+
+__all__ = [
+    "NotFoundError",
+    "SkpError",
+    "StateError",
+    "StoreUnavailable",
+    "TamperingDetected",
+    "ValidationError",
+]
