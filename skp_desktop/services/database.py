@@ -96,6 +96,11 @@ def open_database(
             raise StoreUnavailable(f"There is no database at {path} to open read-only.")
         if path.is_dir():
             raise StoreUnavailable(f"{path} is a folder, not a database file.")
+        if not path.parent.is_dir():  # a mistyped path makes no stray folders
+            raise NotFoundError(
+                f"There is no folder {path.parent} for the database {path.name}: create it "
+                "first, or choose another place."
+            )
         if not read_only and path.exists():
             # Opened read-only rather than refused: it can still be read, checked and exported.
             forced = unwritable_reason(path)

@@ -45,3 +45,14 @@ def test_db_that_is_not_a_database_or_is_a_folder(cli: Cli) -> None:
 
     # --db was honoured: nothing appeared in the (temporary) user data folder
     assert not list(cli.home.rglob("*.sqlite3"))
+
+
+def test_db_in_a_folder_that_does_not_exist_is_a_usage_error_and_makes_no_folders(
+    cli: Cli,
+) -> None:
+    missing = cli.root / "mistyped" / "deeper" / "skp.sqlite3"
+    result = cli.run(missing, "services")
+    assert result.returncode == 2, str(result)
+    assert result.stdout == ""
+    assert f"There is no folder {missing.parent}" in result.stderr
+    assert not (cli.root / "mistyped").exists()
