@@ -39,6 +39,8 @@ def test_the_window_lists_services_and_the_period_due_now(window: MainWindow) ->
     assert "Highways (RBK)" in services and "MPS Kingston (MPS)" in services
     assert len(services) == 10
     assert page.period_picker.currentText() == "2024/25 Q1 (Apr–Jun 2024) — due now"
+    periods = [page.period_picker.itemText(i) for i in range(page.period_picker.count())]
+    assert "2024/25 Q2 (Jul–Sep 2024) — current" in periods  # the quarter the day is in
     assert window.windowTitle().startswith("SKP Returns — ")
     assert "2024/25 Q1 (Apr–Jun 2024)" in window.windowTitle()
 

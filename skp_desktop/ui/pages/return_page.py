@@ -62,9 +62,11 @@ class ReturnPage(QWidget):
         self.service_picker.setMinimumContentsLength(22)
         self.period_picker = QComboBox()
         self.period_picker.setAccessibleName("Period")
-        periods, due = period_choices(today or date.today())
+        day = today or date.today()
+        periods, due = period_choices(day)
         for period in periods:
-            suffix = " — due now" if period == due else ""
+            # "due now" is the return to send; "current" is the quarter the day is in.
+            suffix = " — due now" if period == due else " — current" if period.contains(day) else ""
             self.period_picker.addItem(period.label + suffix, period.code)
         self.period_picker.setCurrentIndex(self.period_picker.findData(due.code))
 
