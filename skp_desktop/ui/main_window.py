@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
         self._trend_wanted = ""
         self._showing_store_problem = False
+        self._disposed = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
@@ -522,6 +523,8 @@ class MainWindow(QMainWindow):
             return quick_start(target, service, period, today=today)
 
         def done(quick: Any) -> None:
+            if self._disposed:
+                return
             pending = None
             if quick is not None and self.controller.db is None:
                 pending = self._show_quick(quick, read_only)
@@ -568,6 +571,8 @@ class MainWindow(QMainWindow):
         def failed(exc: Exception) -> None:
             from skp_desktop.services.connection import LoginRefused, address_of, is_server
 
+            if self._disposed:
+                return
             if pending is not None and self.controller.pending is pending:
                 self._quick_open_failed(exc)
                 return
@@ -608,10 +613,16 @@ class MainWindow(QMainWindow):
         self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
     ) -> None:
         db, services, themes, actor = result
+        if self._disposed:  # closed while it opened: nobody will use it
+            db.dispose()  # (again, if dispose() had it from the pending handle: harmless)
+            return
         if self.controller.db is not None:
             self.controller.wait_for_saves()
             self.controller.db.dispose()
+        shown_early = self.controller.pending is not None
         self.controller.set_database(db, actor)
+        if shown_early and self._trend_row is not None:  # asked for while it was opening
+            self._trend_soon(self._trend_row)
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
         from skp_desktop.services.connection import remembered
@@ -704,6 +715,9 @@ class MainWindow(QMainWindow):
         """Draw the selected indicator's trend in the side panel, off the UI thread."""
         chart = self.definition_panel.chart
         db = self.database
+        if row is not None and db is None and self.controller.pending is not None:
+            chart.show_message("The trend is drawn once the database is open.")
+            return
         if row is None or db is None:
             chart.show_message("Select an indicator to see its trend.")
             return
@@ -1421,12 +1435,14 @@ class MainWindow(QMainWindow):
 
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
+        self._disposed = True  # results still arriving from the background are for nobody
         if self.controller is None:
             return
         self.controller.wait_for_saves()
         pending = self.controller.pending
         if pending is not None:  # closed before the database it was opening was handed over
             db = pending.opened(timeout=60)
+            self._worker.wait(60000)  # the open's task ends here, not after the window is gone
             self.controller.pending = None
             if db is not None:
                 db.dispose()
