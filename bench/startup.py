@@ -1,7 +1,10 @@
 """Start-up, measured from process start, against a bare PySide6 window with a table.
 
 - first painted main window (goal ≤ 1.3×): the window paints before the database loads;
-- the return grid filled and ready for typing (goal ≤ 4×).
+- the return grid filled and ready for typing (goal ≤ 4×): rows shown, the page enabled and the
+  controller taking edits. The grid may show before the database is fully open (a quick
+  read-only look at the file); an edit typed then is kept and saved once it is open;
+- the database open with nothing left to write (informative): what "ready" meant before.
 """
 
 from __future__ import annotations
@@ -39,9 +42,14 @@ class FirstPaint(QObject):
             obj.removeEventFilter(self)
             if mode == "grid":
                 window.start()
+                typing = []
                 def ready():
-                    if window.return_page.model.rowCount() and not window.controller.busy:
-                        print(time.time(), flush=True)
+                    page, controller = window.return_page, window.controller
+                    shown = page.model.rowCount() > 0
+                    if not typing and shown and page.isEnabled() and controller.editable:
+                        typing.append(time.time())
+                    if typing and shown and controller.db is not None and not controller.busy:
+                        print(typing[0], time.time(), flush=True)
                         app.quit()
                     else:
                         QTimer.singleShot(2, ready)
@@ -60,7 +68,7 @@ if mode != "bare":
 """
 
 
-def _once(mode: str, database: str, home: str) -> float:
+def _once(mode: str, database: str, home: str) -> list[float]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=home, XDG_CONFIG_HOME=home)
     # An installed app runs from compiled bytecode (pip and PyInstaller compile it); a shell
     # that forbids writing it would have every run compile the app's sources again.
@@ -73,7 +81,7 @@ def _once(mode: str, database: str, home: str) -> float:
         text=True,
         check=True,
     ).stdout.split()
-    return float(out[0]) - start
+    return [float(stamp) - start for stamp in out]
 
 
 def run() -> list[Result]:
@@ -81,12 +89,22 @@ def run() -> list[Result]:
     with tempfile.TemporaryDirectory() as folder:
         database = os.path.join(folder, "bench.sqlite3")
         _once("grid", database, folder)  # creates and migrates the database once
-        times: dict[str, list[float]] = {"bare": [], "ours": [], "grid": []}
+        times: dict[str, list[float]] = {"bare": [], "ours": [], "grid": [], "open": []}
         for _ in range(RUNS):
-            for mode in times:
-                times[mode].append(_once(mode, database, folder))
+            for mode in ("bare", "ours", "grid"):
+                stamps = _once(mode, database, folder)
+                times[mode].append(stamps[0])
+                if mode == "grid":
+                    times["open"].append(stamps[1])
     bare = statistics.median(times["bare"])
     return [
         Result("start to first painted window", statistics.median(times["ours"]), bare, 1.3),
         Result("start to return grid ready", statistics.median(times["grid"]), bare, 4.0),
+        Result(
+            "start to database open (saves written)",
+            statistics.median(times["open"]),
+            bare,
+            goal=float("inf"),
+            note="informative",
+        ),
     ]

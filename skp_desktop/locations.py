@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,3 +45,13 @@ def user_log_dir() -> Path:
 def default_database_path() -> Path:
     """`skp.sqlite3` in the user data folder: the built-in database."""
     return user_data_dir() / "skp.sqlite3"
+
+
+def resolve_target(db: str | os.PathLike[str] | None) -> str:
+    """The database to use: `--db`, else `$SKP_DB`, else the built-in file in the data folder."""
+    if db:
+        return os.fspath(db)
+    env = os.environ.get("SKP_DB")
+    if env:
+        return env
+    return str(default_database_path())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,14 +14,25 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from skp_desktop.domain.definitions import Definition, Frequency, Level, Polarity, Unit
-from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.definitions import Frequency, Level, Polarity, Unit
 from skp_desktop.domain.periods import Period, parse_period
-from skp_desktop.domain.values import canonical_text, from_canonical
+from skp_desktop.domain.values import canonical_text
 from skp_desktop.locations import resources_dir
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import BaselineInfo, IndicatorInfo, ServiceInfo
+from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
+from skp_desktop.services.return_view import (
+    indicator_info,
+    services_of,
+    target_in_force,
+    themes_of,
+    unknown_service,
+    version_in_force,
+)
+from skp_desktop.services.return_view import (  # re-exported: catalogue.X keeps working
+    rule_fields as rule_fields,
+)
 from skp_desktop.store.audit import append_event
+from skp_desktop.store.engine import connection_fetch
 from skp_desktop.store.models import (
     Baseline,
     DefinitionsVersion,
@@ -173,35 +184,12 @@ def _load(session: Session, catalogue: dict[str, Any], *, actor: str) -> None:
 # --- reading -----------------------------------------------------------------------------
 
 
-# Statements read on every opening of a return are built once: SQLAlchemy then reuses their
-# compiled SQL without working out a cache key for a new statement on each call, which costs
-# more than running the query.
+# Built once: SQLAlchemy then reuses its compiled SQL without working out a cache key for a new
+# statement on each call, which costs more than running the query.
 _SERVICE = (
     select(Service)
     .where(Service.code == bindparam("code"))
     .options(joinedload(Service.organisation))  # service_info shows it
-)
-_DEFINITIONS = (
-    select(IndicatorDefinition, Indicator, Theme)
-    .join(Indicator, IndicatorDefinition.indicator_id == Indicator.id)
-    .join(Theme, Indicator.theme_id == Theme.id)
-    .where(
-        Indicator.service_id == bindparam("service_id"),
-        Indicator.kind == "indicator",
-        IndicatorDefinition.definitions_version_id <= bindparam("version_id"),
-    )
-    .order_by(Indicator.position, IndicatorDefinition.definitions_version_id)
-)
-_TARGETS = (
-    select(Target.indicator_id, Target.applies_from, Target.value)
-    .join(Indicator, Target.indicator_id == Indicator.id)
-    .where(Indicator.service_id == bindparam("service_id"))
-    .order_by(Target.applies_from)
-)
-_BASELINES = (
-    select(Baseline)
-    .join(Indicator, Baseline.indicator_id == Indicator.id)
-    .where(Indicator.service_id == bindparam("service_id"))
 )
 
 
@@ -209,8 +197,7 @@ def get_service(session: Session, code: str) -> Service:
     """The service with this code, or a NotFoundError listing the known codes."""
     service = session.scalar(_SERVICE, {"code": code.strip().upper()})
     if service is None:
-        known = ", ".join(session.scalars(select(Service.code).order_by(Service.code)))
-        raise NotFoundError(f"There is no service '{code}'. Known services: {known}.")
+        raise unknown_service(code, session.scalars(select(Service.code).order_by(Service.code)))
     return service
 
 
@@ -229,35 +216,12 @@ def definitions_version_for(session: Session, period: Period | None) -> Definiti
     return version_in_force(versions, period)
 
 
-def version_in_force(
-    versions: Iterable[DefinitionsVersion], period: Period | None
-) -> DefinitionsVersion:
-    """definitions_version_for over versions already read, in number order."""
-    chosen = None
-    for version in versions:
-        in_force = period is None or parse_period(version.applies_from).start <= period.start
-        if chosen is None or in_force:
-            chosen = version
-    if chosen is None:
-        raise NotFoundError("This database has no indicator definitions yet: run init.")
-    return chosen
-
-
 def target_for(session: Session, indicator_id: int, period: Period | None) -> Decimal | None:
     """The target in force for a period (the newest when no period is given)."""
     rows = session.scalars(
         select(Target).where(Target.indicator_id == indicator_id).order_by(Target.applies_from)
     ).all()
-    return _target_in_force([(row.applies_from, row.value) for row in rows], period)
-
-
-def _target_in_force(rows: Iterable[tuple[str, str]], period: Period | None) -> Decimal | None:
-    """target_for over an indicator's (applies_from, value) already read, in that order."""
-    chosen = None
-    for applies_from, value in rows:
-        if period is None or parse_period(applies_from).start <= period.start:
-            chosen = value
-    return from_canonical(chosen) if chosen is not None else None
+    return target_in_force([(row.applies_from, row.value) for row in rows], period)
 
 
 def indicator_infos(
@@ -293,69 +257,6 @@ def indicator_infos(
     return infos
 
 
-def service_indicator_infos(
-    session: Session, service: Service, period: Period, version: DefinitionsVersion
-) -> list[IndicatorInfo]:
-    """`indicator_infos(session, service=service, period=period, version=version)` in three
-    queries, however many indicators the service has (that one asks for each indicator's
-    target, baseline and theme in queries of their own)."""
-    latest: dict[int, tuple[IndicatorDefinition, Indicator, Theme]] = {}
-    for definition, indicator, theme in session.execute(
-        _DEFINITIONS, {"service_id": service.id, "version_id": version.id}
-    ):
-        latest[indicator.id] = (definition, indicator, theme)  # later versions overwrite earlier
-    targets: dict[int, Decimal | None] = {}
-    for indicator_id, applies_from, value in session.execute(_TARGETS, {"service_id": service.id}):
-        if parse_period(applies_from).start <= period.start:  # the newest in force, as target_for
-            targets[indicator_id] = from_canonical(value)
-    baselines = {
-        row.indicator_id: row for row in session.scalars(_BASELINES, {"service_id": service.id})
-    }
-    return [
-        _info_of(
-            definition,
-            indicator,
-            baselines.get(indicator.id),
-            version.number,
-            targets.get(indicator.id),
-            service=service,
-            theme=theme,
-        )
-        for definition, indicator, theme in latest.values()
-    ]
-
-
-def _baseline_info(baseline: Baseline) -> BaselineInfo:
-    return BaselineInfo(
-        value=from_canonical(baseline.value) or Decimal(0),
-        unit=baseline.unit,
-        period=baseline.period,
-        note=baseline.note,
-        comparators_note=baseline.comparators_note,
-        source=baseline.source,
-    )
-
-
-def rule_fields(row: IndicatorDefinition) -> dict[str, Any]:
-    """A stored definition's rules as domain values (words as enums, decimals from text)."""
-    return {
-        "title": row.title,
-        "unit": Unit(row.unit),
-        "polarity": Polarity(row.polarity),
-        "frequency": Frequency(row.frequency),
-        "level": Level(row.level),
-        "decimals": row.decimals,
-        "has_fraction": row.has_fraction,
-        "numerator_label": row.numerator_label,
-        "denominator_label": row.denominator_label,
-        "min_value": from_canonical(row.min_value),
-        "max_value": from_canonical(row.max_value),
-        "amber_tolerance": from_canonical(row.amber_tolerance) or Decimal(0),
-        "change_warning_percent": from_canonical(row.change_warning_percent),
-        "small_number_threshold": row.small_number_threshold,
-    }
-
-
 def _info(
     session: Session,
     row: IndicatorDefinition,
@@ -374,29 +275,17 @@ def _info_of(
     baseline: Baseline | None,
     version_number: int,
     target: Decimal | None,
-    *,
-    service: Service | None = None,
-    theme: Theme | None = None,
 ) -> IndicatorInfo:
-    """The info of a definition read with its indicator; `service` and `theme` when the
-    caller has them already, else the indicator's own (loaded if need be)."""
-    service = service or indicator.service
-    theme = theme or indicator.theme
-    rules = Definition(code=indicator.code, **rule_fields(row))
-    return IndicatorInfo(
-        code=indicator.code,
-        kind=indicator.kind,
-        title=row.title,
-        service=service.code if service else None,
-        service_name=service.name if service else None,
-        theme=theme.code,
-        theme_name=theme.name,
-        definition_text=row.definition,
-        source=row.source,
-        source_document=row.source_document,
-        baseline=_baseline_info(baseline) if baseline else None,
-        rules=replace(rules, target=target),
-        definitions_version=version_number,
+    """The info of a definition read with its indicator, and the indicator's own service and
+    theme (loaded if need be)."""
+    return indicator_info(
+        row,
+        indicator,
+        baseline,
+        version_number,
+        target,
+        service=indicator.service,
+        theme=indicator.theme,
     )
 
 
@@ -468,7 +357,7 @@ class DefinitionsSnapshot:
         for service_id, indicator_id, info in self.infos:
             if service_id != service.id:
                 continue
-            target = _target_in_force(self.targets.get(indicator_id, ()), period)
+            target = target_in_force(self.targets.get(indicator_id, ()), period)
             key = (indicator_id, None if target is None else str(target))  # 95 is not 95.0
             if key not in self.targeted:
                 self.targeted[key] = replace(info, rules=replace(info.rules, target=target))
@@ -481,11 +370,8 @@ class DefinitionsSnapshot:
 
 def list_services(db: Database) -> list[ServiceInfo]:
     """Every service with its organisation, by organisation then name."""
-    with db.reading() as session:
-        services = session.scalars(
-            select(Service).join(Service.organisation).order_by(Organisation.id, Service.name)
-        ).all()
-        return [service_info(s) for s in services]
+    with db.reading_connection() as connection:
+        return services_of(connection_fetch(connection))
 
 
 def list_indicators(
@@ -499,12 +385,5 @@ def list_indicators(
 
 def list_themes(db: Database) -> list[tuple[str, str, str]]:
     """Themes that have indicators, as (code, kind, name), in catalogue order."""
-    with db.reading() as session:
-        rows = session.execute(
-            select(Theme.code, Theme.kind, Theme.name)
-            .join(Indicator, Indicator.theme_id == Theme.id)
-            .where(Indicator.kind == "indicator")
-            .group_by(Theme.id, Theme.code, Theme.kind, Theme.name)
-            .order_by(Theme.id)
-        )
-        return [(code, kind, name) for code, kind, name in rows]
+    with db.reading_connection() as connection:
+        return themes_of(connection_fetch(connection))

@@ -10,7 +10,7 @@ from sqlalchemy import URL
 from sqlalchemy.exc import DatabaseError
 
 from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
-from skp_desktop.locations import default_database_path
+from skp_desktop.locations import resolve_target as resolve_target  # re-exported
 from skp_desktop.store import migrate
 from skp_desktop.store.engine import Database, database_url, open_engine, unwritable_reason
 from skp_desktop.store.models import ACTOR_LENGTH
@@ -24,16 +24,6 @@ __all__ = [
     "resolve_target",
     "same_database",
 ]
-
-
-def resolve_target(db: str | os.PathLike[str] | None) -> str:
-    """The database to use: `--db`, else `$SKP_DB`, else the built-in file in the data folder."""
-    if db:
-        return os.fspath(db)
-    env = os.environ.get("SKP_DB")
-    if env:
-        return env
-    return str(default_database_path())
 
 
 def default_actor() -> str:

@@ -12,22 +12,19 @@ These functions work inside a caller's transaction; the use cases are in `review
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import ValidationError
 from skp_desktop.excel.query_payload import MAX_QUERY_TEXT
-from skp_desktop.services.dto import QueryInfo, ReturnQueries
+from skp_desktop.services import return_view
+from skp_desktop.services.dto import ReturnQueries
+from skp_desktop.services.return_view import ACTION_ANSWER, ACTION_ASK
+from skp_desktop.services.return_view import ACTION_RETURN as ACTION_RETURN  # re-exported
 from skp_desktop.store.audit import append_event
-from skp_desktop.store.models import AuditEvent, Return, Service
-
-ACTION_ASK = "query.ask"
-ACTION_ANSWER = "query.answer"
-ACTION_RETURN = "return.return"
-_RETURNED = "returned"  # returns.RETURNED (returns.py imports this module)
+from skp_desktop.store.engine import connection_fetch
+from skp_desktop.store.models import Return, Service
 
 
 def clean_text(text: str | None, *, what: str, code: str) -> str:
@@ -51,82 +48,9 @@ def queries_up_to(
     in the revisions after it (up to `revision`); None when no such revision was returned."""
     if revision is None:
         return None
-    returned = session.execute(
-        select(Return.revision, Return.uuid)
-        .where(
-            Return.service_id == service.id,
-            Return.period == period,
-            Return.state == _RETURNED,
-            Return.revision <= revision,
-        )
-        .order_by(Return.revision.desc())
-        .limit(1)
-    ).first()
-    if returned is None:
-        return None
-    asked_revision, uuid = returned
-    events = session.execute(
-        select(
-            AuditEvent.action,
-            AuditEvent.revision,
-            AuditEvent.return_uuid,
-            AuditEvent.indicator,
-            AuditEvent.actor,
-            AuditEvent.at,
-            AuditEvent.new,
-            AuditEvent.reason,
-            AuditEvent.source,
-        )
-        .where(
-            AuditEvent.service == service.code,
-            AuditEvent.period == period,
-            AuditEvent.action.in_((ACTION_ASK, ACTION_ANSWER, ACTION_RETURN)),
-        )
-        .order_by(AuditEvent.id)
-    ).all()
-    reason = returned_by = returned_at = source = None
-    asked: dict[str, QueryInfo] = {}
-    answers: dict[str, tuple[str | None, str, datetime, int]] = {}
-    for event in events:
-        if event.action == ACTION_RETURN and event.return_uuid == uuid:
-            reason, returned_by, returned_at = event.reason, event.actor, event.at
-            source = event.source
-        elif event.action == ACTION_ASK and event.return_uuid == uuid and event.indicator:
-            asked[event.indicator] = QueryInfo(
-                code=event.indicator,
-                question=event.reason or "",
-                asked_revision=asked_revision,
-                asked_by=event.actor,
-                asked_at=event.at,
-                source=event.source,
-            )
-        elif (
-            event.action == ACTION_ANSWER
-            and event.indicator
-            and event.revision is not None
-            and asked_revision < event.revision <= revision
-        ):
-            answers[event.indicator] = (event.new, event.actor, event.at, event.revision)
-    queries = []
-    for code, query in asked.items():
-        answer = answers.get(code)
-        if answer is not None and answer[0]:
-            text, by, at, answer_revision = answer
-            query = replace(
-                query, answer=text, answered_by=by, answered_at=at, answer_revision=answer_revision
-            )
-        queries.append(query)
-    return ReturnQueries(
-        service=service.code,
-        period=period,
-        asked_revision=asked_revision,
-        return_uuid=uuid,
-        reason=reason,
-        returned_by=returned_by,
-        returned_at=returned_at,
-        queries=tuple(queries),
-        source=source,
-    )
+    session.flush()  # the events and revisions of this transaction count too
+    fetch = connection_fetch(session.connection())
+    return return_view.queries_up_to(fetch, service.id, service.code, period, revision)
 
 
 def record_queries(

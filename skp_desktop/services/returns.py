@@ -5,35 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from skp_desktop.domain.definitions import is_due
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
-from skp_desktop.domain.periods import Period, PeriodKind, parse_period
-from skp_desktop.domain.rag import direction_of_travel, rag_status
-from skp_desktop.domain.validation import (
-    EntryValues,
-    History,
-    Problem,
-    validate_entry,
-)
-from skp_desktop.domain.values import (
-    from_canonical,
-)
+from skp_desktop.domain.periods import Period
+from skp_desktop.domain.validation import EntryValues, Problem, validate_entry
 from skp_desktop.services.catalogue import (
     DefinitionsSnapshot,
     definitions_version_for,
     get_service,
     indicator_infos,
-    service_indicator_infos,
-    service_info,
 )
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import IndicatorInfo, ReturnRow, ReturnView
+from skp_desktop.services.dto import IndicatorInfo, ReturnView
 from skp_desktop.services.entries import (
     SOURCE_COMMAND_LINE as SOURCE_COMMAND_LINE,
 )
@@ -63,27 +49,24 @@ from skp_desktop.services.entries import (
 from skp_desktop.services.entries import (
     preview_change as preview_change,
 )
-from skp_desktop.services.forms import form_for
-from skp_desktop.services.queries import queries_up_to
+from skp_desktop.services.return_view import (
+    build_view,
+    due_in_form_order,
+    earlier_values,
+    history_of,
+    nothing_due,
+    read_return,
+)
+from skp_desktop.services.return_view import (
+    return_period as return_period,
+)
 from skp_desktop.store.audit import append_event
+from skp_desktop.store.engine import connection_fetch
 from skp_desktop.store.models import DefinitionsVersion, Indicator, Return, Service, Value
+from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
 # --- lookups -----------------------------------------------------------------------------
-
-
-def return_period(code: str) -> Period:
-    """A period a return can be made for: a quarter, or a month for monthly indicators."""
-    try:
-        period = parse_period(code)
-    except ValidationError as exc:
-        raise NotFoundError(str(exc.message)) from exc
-    if period.kind is PeriodKind.YEAR:
-        raise NotFoundError(
-            f"Returns are made per quarter: use {period.code}-Q4 for the year-end return "
-            "(annual indicators are reported with it)."
-        )
-    return period
 
 
 # Built once, as catalogue's statements: no cache key to work out on each call.
@@ -93,11 +76,6 @@ _LATEST_RETURN = (
     .order_by(Return.revision.desc())
     .limit(1)
     .options(joinedload(Return.definitions_version))  # a view reads the return with it
-)
-_STORED_VALUES = (
-    select(Indicator.code, *(getattr(Value, name) for name in VALUE_FIELDS))
-    .join(Value, Value.indicator_id == Indicator.id)
-    .where(Value.return_id == bindparam("return_id"))
 )
 
 
@@ -124,79 +102,26 @@ def due_indicators(
         if snapshot is not None
         else indicator_infos(session, service=service, period=period, version=version)
     )
-    return _due_in_form_order(every, service, period)
+    return due_in_form_order(every, service.code, period)
 
 
-def _due_in_form_order(
-    infos: Iterable[IndicatorInfo], service: Service, period: Period
-) -> list[IndicatorInfo]:
-    """The indicators due for the period, in the order the service's form lays them out."""
-    due = [info for info in infos if is_due(info.rules.frequency, period)]
-    layout = form_for(service.code)
-    if layout is not None:
-        unplaced = len(layout.items)
-        due.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
-    return due
+def _service_row(service: Service) -> ServiceRow:
+    organisation = service.organisation
+    return ServiceRow(service.id, service.code, service.name, organisation.name, organisation.code)
 
 
-# Built once: an import asks it for every file.
-_SERVICE_VALUES = (
-    select(Return.period, Return.revision, Indicator.code, Value.value)
-    .join(Value, Value.return_id == Return.id)
-    .join(Indicator, Indicator.id == Value.indicator_id)
-    .where(Return.service_id == bindparam("service_id"))
-    .order_by(Return.revision)
-)
-
-
-def _earlier_values(
-    session: Session, service: Service, before: Period
-) -> dict[str, dict[str, Decimal]]:
-    """For each indicator code, its value in each earlier period (latest revision of each)."""
-    # Core rows: the ORM adds nothing to four columns but time (flushed first, as it would).
-    session.flush()
-    rows = session.connection().execute(_SERVICE_VALUES, {"service_id": service.id})
-    result: dict[str, dict[str, Decimal]] = {}
-    revision_seen: dict[tuple[str, str], int] = {}
-    earlier: dict[str, bool] = {}  # by period code: a service's history repeats a few periods
-    for period_code, revision, code, text in rows:
-        if period_code not in earlier:
-            period = parse_period(period_code)
-            earlier[period_code] = period.kind is before.kind and period.start < before.start
-        if not earlier[period_code]:
-            continue
-        key = (code, period_code)
-        if revision < revision_seen.get(key, 0):
-            continue
-        revision_seen[key] = revision
-        number = from_canonical(text)
-        per_period = result.setdefault(code, {})
-        if number is None:
-            per_period.pop(period_code, None)
-        else:
-            per_period[period_code] = number
-    return result
-
-
-RANGE_NEEDS_VALUES = 4
-
-
-def _history(info: IndicatorInfo, period: Period, earlier: Mapping[str, Decimal]) -> History:
-    year_earlier = earlier.get(period.year_earlier().code)
-    if info.rules.frequency.value == "annual":
-        previous = year_earlier
-    else:
-        previous = earlier.get(period.previous().code)
-    values = list(earlier.values())
-    # A range says something once there is a year of values; with one or two, every new
-    # figure is "outside the range" and the change against the previous period already warns.
-    known = len(values) >= RANGE_NEEDS_VALUES
-    return History(
-        previous=previous,
-        year_earlier=year_earlier,
-        seen_min=min(values) if known else None,
-        seen_max=max(values) if known else None,
+def _revision_row(ret: Return) -> RevisionRow:
+    version = ret.definitions_version
+    return RevisionRow(
+        ret.id, ret.uuid, ret.revision, ret.state, ret.updated_at, version.id, version.number
     )
+
+
+def _fetch(session: Session) -> Fetch:
+    """The session's connection as a Fetch, with its pending changes flushed (as autoflush
+    would before an ORM query)."""
+    session.flush()
+    return connection_fetch(session.connection())
 
 
 def problems_with_history(
@@ -210,94 +135,25 @@ def problems_with_history(
 
     For entries not stored yet, such as a file being imported.
     """
-    earlier = _earlier_values(session, service, period)
+    earlier = earlier_values(_fetch(session), service.id, period)
     return {
         info.code: tuple(
             validate_entry(
                 info.rules,
                 entries.get(info.code, EntryValues()),
-                _history(info, period, earlier.get(info.code, {})),
+                history_of(info, period, earlier.get(info.code, {})),
             )
         )
         for info in infos
     }
 
 
-def _due_infos(
-    session: Session, service: Service, period: Period, version: DefinitionsVersion | None
-) -> list[IndicatorInfo]:
-    """`due_indicators`, with the definitions read in a few queries rather than a few for each
-    indicator."""
-    version = version or definitions_version_for(session, period)
-    return _due_in_form_order(
-        service_indicator_infos(session, service, period, version), service, period
-    )
-
-
-def _stored_values(session: Session, ret: Return) -> dict[str, Row[Any]]:
-    """The revision's values by indicator code, in one query (each as a row of VALUE_FIELDS)."""
-    return {row.code: row for row in session.execute(_STORED_VALUES, {"return_id": ret.id})}
-
-
 def _build_view(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
-    # A revision is read with the definitions it was made with, never a later version's.
-    infos = _due_infos(session, service, period, ret.definitions_version if ret else None)
-    stored = _stored_values(session, ret) if ret is not None else {}
-    earlier = _earlier_values(session, service, period)
-    layout = form_for(service.code)
-    queries = queries_up_to(session, service, period.code, ret.revision if ret else None)
-    rows = []
-    for info in infos:
-        state = _State.of(stored.get(info.code))
-        entry = state.entry()
-        history = _history(info, period, earlier.get(info.code, {}))
-        value = from_canonical(state.value)
-        item = layout.item(info.code) if layout else None
-        rows.append(
-            ReturnRow(
-                indicator=info,
-                section=item.section if item else info.theme_name,
-                help=item.help if item else None,
-                numerator=entry.numerator,
-                denominator=entry.denominator,
-                value=value,
-                symbol=state.symbol,
-                commentary=state.commentary,
-                explanation=state.explanation,
-                rag=rag_status(
-                    value, info.rules.target, info.rules.polarity, info.rules.amber_tolerance
-                ),
-                previous_value=history.previous,
-                year_earlier_value=history.year_earlier,
-                direction_previous=direction_of_travel(
-                    value, history.previous, info.rules.polarity
-                ),
-                direction_year=direction_of_travel(
-                    value, history.year_earlier, info.rules.polarity
-                ),
-                problems=tuple(validate_entry(info.rules, entry, history)),
-                query=queries.query(info.code) if queries else None,
-            )
-        )
-    version = (
-        ret.definitions_version.number
-        if ret is not None
-        else definitions_version_for(session, period).number
-    )
-    return ReturnView(
-        service=service_info(service),
-        period=period.code,
-        period_label=period.label,
-        revision=ret.revision if ret else None,
-        state=ret.state if ret else "not started",
-        return_uuid=ret.uuid if ret else None,
-        definitions_version=version,
-        updated_at=ret.updated_at if ret else None,
-        rows=tuple(rows),
-        queries=queries,
-    )
+    """The view of `ret` (or of a return not started) as this transaction sees it."""
+    revision = _revision_row(ret) if ret is not None else None
+    return build_view(_fetch(session), _service_row(service), period, revision)
 
 
 # --- use cases ---------------------------------------------------------------------------
@@ -305,23 +161,8 @@ def _build_view(
 
 def get_return(db: Database, service: str, period: str) -> ReturnView:
     """A service's return for a period: its newest revision, or an empty one not yet started."""
-    with db.reading() as session:
-        owner = get_service(session, service)
-        the_period = return_period(period)
-        view = _build_view(session, owner, the_period, latest_return(session, owner, the_period))
-    if not view.rows and the_period.kind is PeriodKind.MONTH:
-        raise NotFoundError(_nothing_due(view.service.name, the_period))
-    return view
-
-
-def _nothing_due(service: str, period: Period) -> str:
-    """Why a return asks for nothing: a month, for a service with no monthly indicators."""
-    if period.kind is PeriodKind.MONTH:
-        return (
-            f"{service} has no monthly indicators, so there is no return for "
-            f"{period.label}: use the quarter, {period.quarter().code}."
-        )
-    return f"The {service} return for {period.label} asks for no indicators."
+    with db.reading_connection() as connection:
+        return read_return(connection_fetch(connection), service, period)
 
 
 def _new_revision(
@@ -424,7 +265,7 @@ def _record_in(
     """record_entries inside the caller's transaction (submit uses it for explanations)."""
     infos = {info.code: info for info in due_indicators(session, owner, the_period)}
     if not infos:
-        raise NotFoundError(_nothing_due(owner.name, the_period))
+        raise NotFoundError(nothing_due(owner.name, the_period))
     unknown = [c.code for c in changes if c.code.upper() not in infos]
     if unknown:
         raise NotFoundError(

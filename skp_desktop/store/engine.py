@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,8 +21,10 @@ from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
 from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
+from skp_desktop.store.return_reads import Fetch
+from skp_desktop.store.sqlite_snapshot import BUSY_TIMEOUT_MS, read_only_uri
+from skp_desktop.store.sqlite_snapshot import unwritable_reason as unwritable_reason  # re-exported
 
-BUSY_TIMEOUT_MS = 5000
 READ_ONLY_OPTION = "skp_reading"
 
 
@@ -187,31 +190,6 @@ def _unavailable(exc: DBAPIError, db: Database) -> StoreUnavailable | None:
     return None
 
 
-def unwritable_reason(path: Path) -> str | None:
-    """Why SQLite cannot write the database file at `path` here, or None when it can.
-
-    SQLite writes its journal (`-wal`, `-shm`) beside the file, so the folder must be writable
-    as well as the file.
-    """
-    folder = path.parent
-    if folder.is_dir() and not os.access(folder, os.W_OK):
-        return f"its folder {folder} cannot be written to (a read-only folder or disk)"
-    if path.is_file() and not os.access(path, os.W_OK):
-        return "the file itself is read-only"
-    return None
-
-
-def _read_only_uri(path: Path) -> str:
-    uri = path.resolve().as_uri() + "?mode=ro"
-    journal = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
-    if not os.access(path.parent, os.W_OK) and not any(p.exists() for p in journal):
-        # SQLite cannot make a WAL database's -shm file in a read-only folder, so it could not
-        # read it at all; with no journal beside it (nobody has it open) nothing can change it
-        # while we read, which is what immutable promises.
-        uri += "&immutable=1"
-    return uri
-
-
 def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
     """An engine with the project's connection rules (WAL, foreign keys, durable commits)."""
     if url.get_backend_name() == "postgresql":
@@ -233,7 +211,7 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
 
     if read_only and path:
         # mode=ro: SQLite itself refuses every write, whatever the code above it does.
-        uri = _read_only_uri(Path(path))
+        uri = read_only_uri(Path(path))
         engine = create_engine(
             "sqlite+pysqlite://",
             creator=lambda: sqlite3.connect(
@@ -290,3 +268,19 @@ def open_engine(
             database.dispose()
             raise
     return database
+
+
+@cache
+def _statement(sql: str) -> TextClause:
+    # Made once per statement: text() parses its parameters each time it is made.
+    return text(sql)
+
+
+def connection_fetch(connection: Connection) -> Fetch:
+    """store/return_reads' Fetch over a SQLAlchemy connection (inside the caller's
+    transaction: a session's changes are seen once it has flushed them)."""
+
+    def fetch(sql: str, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        return connection.execute(_statement(sql), params).all()
+
+    return fetch

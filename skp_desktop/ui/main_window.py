@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from skp_desktop.ui.pages.merge_page import MergePage
     from skp_desktop.ui.pages.return_page import ReturnPage
     from skp_desktop.ui.problems_panel import ProblemsPanel
-    from skp_desktop.ui.return_controller import ReturnController
+    from skp_desktop.ui.return_controller import PendingDatabase, ReturnController
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self._dashboard_wanted: Any = None  # the DashboardKey last asked for
         self._dashboard_queued: set[Any] = set()  # keys a worker is drawing or will draw
         self._showing_store_problem = False
+        self._disposed = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
@@ -524,23 +525,86 @@ class MainWindow(QMainWindow):
 
     def open_database(self, target: Any) -> None:
         """Open a SQLite path or a server URL (text, or a URL holding the password)."""
+        if self.controller.pending is not None:
+            # The window shows a return from a quick read and queues its edits for the
+            # database now opening; another open meanwhile would split them between two.
+            self.status_state.setText("The database is still opening: try again in a moment.")
+            return
         read_only = self._read_only
         self.return_page.setEnabled(False)
         self.status_state.setText("Opening the database…")
+        if self.controller.db is None:
+            self._look_first(target, read_only)
+        else:
+            self._open_fully(target, read_only, None)
+
+    def _look_first(self, target: Any, read_only: bool) -> None:
+        """Show the return from a quick read of a SQLite file (stdlib sqlite3: no SQLAlchemy
+        to wait for), then open the database fully; when the quick read cannot be trusted it
+        gives nothing and the window opens the database as it always has."""
+        self.return_page.select_period(self._settings.last_period)
+        service, period = self._settings.last_service, self.return_page.current_selection()[1]
+        today = self._today
+
+        def work() -> Any:
+            from skp_desktop.services.quick_open import quick_start
+
+            return quick_start(target, service, period, today=today)
+
+        def done(quick: Any) -> None:
+            if self._disposed:
+                return
+            pending = None
+            if quick is not None and self.controller.db is None:
+                pending = self._show_quick(quick, read_only)
+            self._open_fully(target, read_only, pending)
+
+        def failed(exc: Exception) -> None:  # quick_start says None rather than raise
+            log.warning("quick read failed", exc_info=exc)
+            self._open_fully(target, read_only, None)
+
+        self._worker.run(work, done, failed)
+
+    def _show_quick(self, quick: Any, read_only: bool) -> PendingDatabase:
+        from skp_desktop.ui.return_controller import PendingDatabase
+
+        pending = PendingDatabase(writable=quick.writable and not read_only)
+        self.return_page.set_services(quick.services, quick.view.service.code)
+        self.return_page.select_period(quick.view.period)
+        self.controller.expect_database(pending, quick.view)  # shows it (view_changed)
+        self.return_page.setEnabled(True)
+        return pending
+
+    def _open_fully(self, target: Any, read_only: bool, pending: PendingDatabase | None) -> None:
+        """Open (migrate, load the catalogue if need be) in the background; `pending` is the
+        database the shown return's queued edits wait for."""
 
         def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import checked_actor, default_actor, open_database
 
-            # the one place the app's actor comes in: a name the history cannot hold is said
-            # before anything is opened (PostgreSQL would refuse it at the first save)
-            actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
-            db = open_database(target, actor=actor, read_only=read_only)
-            return db, list_services(db), list_themes(db), actor
+            try:
+                # the one place the app's actor comes in: a name the history cannot hold is
+                # said before anything is opened (PostgreSQL would refuse it at the first save)
+                actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
+                db = open_database(target, actor=actor, read_only=read_only)
+                result = db, list_services(db), list_themes(db), actor
+            except BaseException as exc:
+                if pending is not None:
+                    pending.fail(exc)
+                raise
+            if pending is not None:
+                pending.resolve(db, actor)  # queued saves are written now, on the writer
+            return result
 
         def failed(exc: Exception) -> None:
             from skp_desktop.services.connection import LoginRefused, address_of, is_server
 
+            if self._disposed:
+                return
+            if pending is not None and self.controller.pending is pending:
+                self._quick_open_failed(exc)
+                return
             if self.controller.db is not None:  # the database open before stays usable
                 self.return_page.setEnabled(True)
             if isinstance(exc, LoginRefused) and is_server(target):
@@ -552,14 +616,42 @@ class MainWindow(QMainWindow):
 
         self._worker.run(work, lambda result: self._on_opened(result, target), failed)
 
+    def _quick_open_failed(self, exc: Exception) -> None:
+        """The database behind a quickly shown return could not be opened: say so once, with
+        what was typed meanwhile that is therefore not saved."""
+        lost = self.controller.database_failed()
+        view = self.controller.view
+        if view is not None:
+            self._on_view(view)  # as read from the file: nothing typed since is shown as kept
+        self.return_page.setEnabled(False)
+        if lost == 0:
+            self._on_failure(exc)  # as when no return was shown first
+            return
+        kept = (
+            "The change you made while it was opening was NOT saved."
+            if lost == 1
+            else f"The {lost} changes you made while it was opening were NOT saved."
+        )
+        self.status_state.setText(f"The database could not be opened. {kept}")
+        self.return_page.show_message(kept)
+        if not isinstance(exc, SkpError):
+            log.error("the database could not be opened", exc_info=exc)
+        dialogs.error(self, APP_NAME, f"{exc}\n\nThe database could not be opened. {kept}")
+
     def _on_opened(
         self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
     ) -> None:
         db, services, themes, actor = result
+        if self._disposed:  # closed while it opened: nobody will use it
+            db.dispose()  # (again, if dispose() had it from the pending handle: harmless)
+            return
         if self.controller.db is not None:
             self.controller.wait_for_saves()
             self.controller.db.dispose()
+        shown_early = self.controller.pending is not None
         self.controller.set_database(db, actor)
+        if shown_early and self._trend_row is not None:  # asked for while it was opening
+            self._trend_soon(self._trend_row)
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
         from skp_desktop.services.connection import remembered
@@ -583,6 +675,9 @@ class MainWindow(QMainWindow):
         service, period = self.return_page.current_selection()
         if service and period:
             self._open_return(service, period)
+        place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
+        if place in ("Dashboard", "History") and self._is_built(place):
+            self._show_place(self.places.currentRow())  # visited while it opened: fill it now
         if db.read_only_reason and not self._read_only:
             self._read_only = True  # so the menu says so; unticking it tries again
             self.read_only_action.blockSignals(True)
@@ -650,6 +745,9 @@ class MainWindow(QMainWindow):
         """Draw the selected indicator's trend in the side panel, off the UI thread."""
         chart = self.definition_panel.chart
         db = self.database
+        if row is not None and db is None and self.controller.pending is not None:
+            chart.show_message("The trend is drawn once the database is open.")
+            return
         if row is None or db is None:
             chart.show_message("Select an indicator to see its trend.")
             return
@@ -921,7 +1019,10 @@ class MainWindow(QMainWindow):
     def _import(self, paths: list[str], accept_modified: bool, *, dry_run: bool) -> None:
         """Check (dry run) or import files in the background, with progress and Cancel."""
         db, page = self.database, self.import_page
-        if db is None or (not dry_run and db.read_only):
+        if db is None:
+            page.status.setText("The database is still opening: add the files again in a moment.")
+            return
+        if not dry_run and db.read_only:
             page.status.setText("The database is open read-only: files can be checked only.")
             return
         actor, relay, cancel = self.controller.actor, page.progress_relay, page.cancel_event
@@ -1057,6 +1158,12 @@ class MainWindow(QMainWindow):
     def set_read_only(self, read_only: bool) -> None:
         """Reopen the same database read-only (auditor mode) or for changes."""
         if read_only == self._read_only:
+            return
+        if self.controller is not None and self.controller.pending is not None:
+            self.read_only_action.blockSignals(True)  # not now: see open_database
+            self.read_only_action.setChecked(self._read_only)
+            self.read_only_action.blockSignals(False)
+            self.status_state.setText("The database is still opening: try again in a moment.")
             return
         self._read_only = read_only
         if self.controller is not None:
@@ -1216,8 +1323,15 @@ class MainWindow(QMainWindow):
         self.controller.open_return(service, period)
 
     def _on_view(self, view: ReturnView) -> None:
-        read_only = bool(self.database is not None and self.database.read_only)
+        read_only = self.controller.read_only_database
         self.return_page.show_return(view, read_only_database=read_only)
+        if self.controller.db is None:  # still opening: these wait for the return it holds
+            for button in (
+                self.return_page.submit_button,
+                self.return_page.reopen_button,
+                self.return_page.export_button,
+            ):
+                button.setEnabled(False)
         self.problems_panel.show_view(view)
         index = self.return_page.grid.currentIndex()
         self.definition_panel.show_row(self.return_page.model.return_row(index.row()))
@@ -1240,6 +1354,8 @@ class MainWindow(QMainWindow):
         if view.open_queries:
             left = len(view.open_queries)
             parts.append(f"{left} quer{'y' if left == 1 else 'ies'} to answer")
+        if self.controller.pending is not None:
+            parts.append("opening the database (changes are saved once it is open)")
         self.status_state.setText(" · ".join(parts))
 
     def _on_saved(self, when: datetime) -> None:
@@ -1284,8 +1400,14 @@ class MainWindow(QMainWindow):
             for code, fields in changes.items():
                 self.return_page.model.mark_pending(code, fields)
 
+    def _still_opening(self, what: str) -> bool:
+        if self.controller.db is None:
+            self.return_page.show_message(f"The database is still opening: {what} once it is.")
+            return True
+        return False
+
     def submit(self) -> None:
-        if self.controller is None:
+        if self.controller is None or self._still_opening("submit"):
             return
         view = self.controller.view
         if view is None or view.state != "draft":
@@ -1340,7 +1462,7 @@ class MainWindow(QMainWindow):
         return problem_column(row, problem)
 
     def reopen(self) -> None:
-        if self.controller is None:
+        if self.controller is None or self._still_opening("reopen"):
             return
         view = self.controller.view
         if view is None or view.state in ("draft", "not started"):
@@ -1401,9 +1523,17 @@ class MainWindow(QMainWindow):
 
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
+        self._disposed = True  # results still arriving from the background are for nobody
         if self.controller is None:
             return
         self.controller.wait_for_saves()
+        pending = self.controller.pending
+        if pending is not None:  # closed before the database it was opening was handed over
+            db = pending.opened(timeout=60)
+            self._worker.wait(60000)  # the open's task ends here, not after the window is gone
+            self.controller.pending = None
+            if db is not None:
+                db.dispose()
         if self.controller.db is not None:
             self.controller.db.dispose()
             self.controller.db = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from skp_desktop.domain.errors import SkpError
+from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.services.dto import ReturnView
 from skp_desktop.services.entries import (
     SOURCE_TYPED,
@@ -26,6 +27,51 @@ log = logging.getLogger(__name__)
 # window paints before the database code loads.
 
 Changes = dict[str, dict[str, str | None]]
+# Where a background job writes, and as whom: (database, actor), found when the job runs.
+Source = Callable[[], tuple[Any, str]]
+
+
+class DatabaseNotOpened(StoreUnavailable):
+    """A change made while the database was opening, not saved because the open failed."""
+
+
+class PendingDatabase:
+    """The database the window is still opening while it shows a return read quickly
+    (services/quick_open.py). Jobs queued meanwhile wait for it in the writer's own thread,
+    never in the UI's or the shared pool's (which is opening it)."""
+
+    def __init__(self, *, writable: bool) -> None:
+        self.writable = writable  # as far as the quick read could tell
+        self._settled = threading.Event()
+        self._db: Any = None
+        self._actor = "unknown"
+        self._error: BaseException | None = None
+
+    def resolve(self, db: Any, actor: str) -> None:
+        """The database is open (called in the thread that opened it)."""
+        self._db, self._actor = db, actor
+        self._settled.set()
+
+    def fail(self, error: BaseException) -> None:
+        """The database could not be opened: every job waiting for it fails."""
+        self._error = error
+        self._settled.set()
+
+    def wait(self) -> tuple[Any, str]:
+        """(database, actor) once it is open; DatabaseNotOpened if it could not be."""
+        self._settled.wait()
+        if self._error is not None:
+            reason = (str(self._error).strip().splitlines() or [""])[0]
+            raise DatabaseNotOpened(
+                "This change was not saved: the database could not be opened"
+                + (f" ({reason})." if reason else ".")
+            )
+        return self._db, self._actor
+
+    def opened(self, timeout: float) -> Any:
+        """The database once open (None if it failed or is still opening after `timeout`)."""
+        self._settled.wait(timeout)
+        return self._db
 
 
 class EntryCommand(QUndoCommand):
@@ -95,6 +141,9 @@ class ReturnController(QObject):
         from skp_desktop.ui.workers import Worker
 
         self.db: Any = None
+        # Set while the window shows a quickly read return and the database is still opening.
+        self.pending: PendingDatabase | None = None
+        self._changes_waiting = 0  # changes made since, not saved until it opens
         self.view: ReturnView | None = None
         self.undo_stack = undo_stack or QUndoStack(self)
         self._reader = Worker(self)
@@ -107,6 +156,45 @@ class ReturnController(QObject):
     def set_database(self, db: Any, actor: str) -> None:
         self.db = db
         self._actor = actor
+        self.pending = None
+        self._changes_waiting = 0
+
+    def expect_database(self, pending: PendingDatabase, view: ReturnView) -> None:
+        """Show a return read before the database is open; changes to it are queued until it
+        opens (the writer waits for `pending`)."""
+        self.pending = pending
+        self._changes_waiting = 0
+        key = (view.service.code, view.period)
+        if key != self._key:
+            self.undo_stack.clear()
+        self._key = key
+        self.view = view
+        self.view_changed.emit(view)
+
+    def database_failed(self) -> int:
+        """The database being waited for could not be opened: how many changes made meanwhile
+        were lost (their jobs fail with DatabaseNotOpened, which the window reports once)."""
+        lost = self._changes_waiting
+        self.pending = None
+        self._changes_waiting = 0
+        self.undo_stack.clear()  # its commands would write to a database that is not there
+        return lost
+
+    @property
+    def read_only_database(self) -> bool:
+        if self.db is not None:
+            return bool(getattr(self.db, "read_only", False))
+        return self.pending is not None and not self.pending.writable
+
+    def _source(self, *, change: bool = False) -> Source:
+        """Where a job queued now will work: the open database, or the one still opening
+        (then the job must run on the writer, whose thread may wait for it)."""
+        if self.db is None and self.pending is not None:
+            if change:
+                self._changes_waiting += 1
+            return self.pending.wait
+        db, actor = self.db, self._actor
+        return lambda: (db, actor)
 
     @property
     def actor(self) -> str:
@@ -123,24 +211,32 @@ class ReturnController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._writer.busy or self._reader.busy
+        """Work is under way: a read, a save, or the database still opening."""
+        return self._writer.busy or self._reader.busy or self.pending is not None
 
     # --- loading -------------------------------------------------------------------------
 
     def open_return(self, service: str, period: str) -> None:
-        if self.db is None:
+        if self.db is None and self.pending is None:
             return
         if (service, period) != self._key:
             self.undo_stack.clear()  # undo belongs to one return
         self._key = (service, period)
-        db = self.db
+        opened = self._source()
 
         def work() -> ReturnView:
             from skp_desktop.services.returns import get_return
 
-            return get_return(db, service, period)
+            return get_return(opened()[0], service, period)
 
-        self._reader.run(work, self._on_view, self.failed.emit)
+        # Behind saves still queued (e.g. made while the database opened), so the view is
+        # never older than they are; and only the writer's thread may wait for the database.
+        runner = self._writer if self.db is None or self._writer.busy else self._reader
+        runner.run(work, self._on_view, self._report)
+
+    def _report(self, exc: Exception) -> None:
+        if not isinstance(exc, DatabaseNotOpened):  # the window says that once, for all
+            self.failed.emit(exc)
 
     def reload(self) -> None:
         if self._key:
@@ -156,9 +252,13 @@ class ReturnController(QObject):
 
     @property
     def editable(self) -> bool:
-        if self.db is None or getattr(self.db, "read_only", False):
+        """Typing is taken: a draft (or a return not started) in a database that can be
+        written, open or still opening (the save then waits for it)."""
+        if self.view is None or self.view.state not in ("draft", "not started"):
             return False
-        return self.view is not None and self.view.state in ("draft", "not started")
+        if self.db is None and self.pending is None:
+            return False
+        return not self.read_only_database
 
     def request_edit(self, changes: Changes, text: str, *, source: str = SOURCE_TYPED) -> bool:
         """Check an edit as the service would; push it as one undo step when it is good."""
@@ -188,12 +288,13 @@ class ReturnController(QObject):
         source: str = SOURCE_TYPED,
     ) -> None:
         """Write entries to the draft in the background, one transaction, audited."""
-        db, actor = self.db, self._actor
+        opened = self._source(change=True)
         service, period = key
 
         def work() -> ReturnView:
             from skp_desktop.services.returns import record_entries
 
+            db, actor = opened()
             return record_entries(
                 db,
                 service=service,
@@ -211,7 +312,7 @@ class ReturnController(QObject):
         def failed(exc: Exception) -> None:
             if isinstance(exc, EntryRefused):
                 self.message.emit(str(exc))
-            self.failed.emit(exc)
+            self._report(exc)
             self.reload()
 
         self._writer.run(work, done, failed)
@@ -230,12 +331,13 @@ class ReturnController(QObject):
 
     def save_answer(self, key: tuple[str, str], code: str, answer: str | None) -> None:
         """Record an answer in the background, one transaction, audited."""
-        db, actor = self.db, self._actor
+        opened = self._source(change=True)
         service, period = key
 
         def work() -> ReturnView:
             from skp_desktop.services.review import answer_queries
 
+            db, actor = opened()
             return answer_queries(
                 db, service=service, period=period, answers={code: answer}, actor=actor
             )
@@ -245,9 +347,9 @@ class ReturnController(QObject):
             self._on_view(view)
 
         def failed(exc: Exception) -> None:
-            if isinstance(exc, SkpError):
+            if isinstance(exc, SkpError) and not isinstance(exc, DatabaseNotOpened):
                 self.message.emit(str(exc))
-            self.failed.emit(exc)
+            self._report(exc)
             self.reload()
 
         self._writer.run(work, done, failed)
@@ -277,6 +379,8 @@ class ReturnController(QObject):
         self._lifecycle(call)
 
     def _lifecycle(self, call: Callable[[Any, str, str], ReturnView]) -> None:
+        # Not while the database is still opening: submitting checks the whole return, and
+        # reopening asks for a reason; both wait for the return as the open database has it.
         if self.db is None or self._key is None:
             return
         db, (service, period) = self.db, self._key

@@ -37,7 +37,10 @@ def window(qtbot, database_file: Path) -> Iterator[MainWindow]:
     win.resize(1366, 740)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     yield win
     win.close()
     win.dispose()

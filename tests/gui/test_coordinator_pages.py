@@ -72,7 +72,10 @@ def window(qtbot, held: Path) -> Iterator[MainWindow]:
     # could wait for its background work (a deleted window's results never arrive).
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     yield win
     close(qtbot, win)
 
@@ -188,7 +191,10 @@ def test_the_merge_page_writes_the_workbook_with_progress_and_a_summary(
     # could wait for its background work (a deleted window's results never arrive).
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     win.places.setCurrentRow(PLACES.index("Merge"))
     page = win.merge_page
     qtbot.waitUntil(lambda: "will be merged" in page.preview.text(), timeout=15000)

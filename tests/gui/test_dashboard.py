@@ -48,7 +48,10 @@ def window(qtbot, with_figures: Path) -> Iterator[MainWindow]:
     win.resize(1366, 740)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     yield win
     if getattr(win, "indicator_dialog", None) is not None:
         win.indicator_dialog.close()

@@ -44,7 +44,10 @@ def open_window(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:  #
     win.show()
     win.activateWindow()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     win.places.setCurrentRow(PLACES.index("Definitions"))
     page = win.definitions_page
     qtbot.waitUntil(lambda: page.state is not None, timeout=15000)

@@ -56,7 +56,10 @@ def _open(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:  # type:
     win = MainWindow(str(path), settings=Settings(), today=TODAY, read_only=read_only)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     return win
 
 

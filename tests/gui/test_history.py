@@ -49,7 +49,10 @@ def open_history(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     win.places.setCurrentRow(PLACES.index("History"))
     qtbot.waitUntil(lambda: win.history_page.model.rowCount() > 0, timeout=15000)
     # the page is built on its first visit and fills its filter choices in the background

@@ -48,7 +48,10 @@ def test_check_then_import_a_folder_of_returns(qtbot, database_file, return_file
     qtbot.addWidget(win)
     win.show()
     win.start()
-    qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+    # the return shows before the database is open (quick read): these need it open
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
     win.places.setCurrentRow(PLACES.index("Import"))
     page = win.import_page
     assert "drag return files" in page.empty_state.text()
