@@ -107,7 +107,8 @@ class _PictureWidget(QWidget):
 class ChartView(QWidget):
     """Holds one figure at a time; matplotlib's Qt backend loads with the first figure shown."""
 
-    # The width changed enough that a figure drawn for the old one would crop or wrap badly.
+    # The size changed enough that a figure drawn for the old one would crop or wrap badly (in a
+    # scrolling view only the width counts: the figure keeps its own height there).
     resized = Signal()
 
     def __init__(
@@ -153,7 +154,9 @@ class ChartView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if abs(event.size().width() - event.oldSize().width()) >= 24:
+        size, old = event.size(), event.oldSize()
+        taller = self._scroll is None and abs(size.height() - old.height()) >= 24
+        if abs(size.width() - old.width()) >= 24 or taller:
             self.resized.emit()
 
     @property
