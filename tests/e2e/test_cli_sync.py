@@ -99,7 +99,8 @@ def test_changes_made_in_both_databases_are_a_conflict_and_exit_1(
 
 
 def test_a_laptop_pulls_the_shared_returns_into_a_new_file(cli: Cli, scenario: Scenario) -> None:
-    offline = cli.root / "offline" / "skp.sqlite3"  # not there yet: made, as --db always does
+    offline = cli.root / "offline" / "skp.sqlite3"  # a new file in a folder of its own
+    offline.parent.mkdir()
 
     pulled = cli.run(offline, "sync", "--from", str(scenario.path), "--service", "HIGHWAYS")
 
