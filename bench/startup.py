@@ -18,7 +18,7 @@ import time
 
 from bench.results import Result
 
-RUNS = 5
+RUNS = 9  # medians of interleaved runs: this VM alone moves a run by +-30%
 
 CHILD = r"""
 import sys, time
