@@ -831,6 +831,8 @@ def trend_figure(
             fontweight="bold",
             color=chart_theme.text,
         )
+        # Small, but the shapes still need their names: a RAG read without colour needs a key.
+        add_legend(fig, entries, chart_theme, COMPACT_FONTS.legend)
     else:
         _figure_title(fig, series, chart_theme, fonts)
         polarity = polarity_text(series.polarity)

@@ -425,10 +425,12 @@ def test_y_limits_can_go_negative_for_a_score() -> None:
     assert low < -3
 
 
-def test_compact_mode_has_no_legend_and_a_code_title() -> None:
+def test_compact_mode_names_its_rag_shapes_under_a_code_title() -> None:
+    # The side panel's small trend: its shapes read without colour only with a key naming them.
     fig = trend_figure(make_series(["70", "80"], rags=[Rag.RED, Rag.GREEN]), compact=True)
-    assert fig.legends == []
     assert fig.axes[0].get_legend() is None
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["Value", "Green", "Red"]
     assert fig.axes[0].get_title(loc="left").startswith("SKP01 Victims")
     assert fig.axes[0].get_ylabel() == ""
 
