@@ -135,6 +135,7 @@ def test_clicking_a_tile_opens_it_large_with_its_table(qtbot, window) -> None:
     assert model.rowCount() == 2
     assert model.index(1, 0).data() == "2024/25 Q2 (Jul–Sep 2024)"
     assert model.index(1, 1).data() == "96.0%"
+    assert model.index(1, 2).data() == "100.0%"  # the target in the value's unit
     assert model.index(1, 3).data() == "▲ Amber"
 
 

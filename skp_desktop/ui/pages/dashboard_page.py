@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.charts.series import DashboardTile, TrendSeries
-from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView, Picture
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
@@ -64,7 +63,7 @@ class TrendTableModel(HeadedTableModel):
             return point.gap_text if point.value is None else self._series.format_value(point.value)
         if column == "Target":
             target = self._series.target_for(point.period)
-            return "" if target is None else format_number(target, self._series.decimals)
+            return "" if target is None else self._series.format_value(target)
         if column == "RAG":
             return point.rag.label if point.rag else "—"
         return "revised" if point.revised else ""
