@@ -79,3 +79,26 @@ def test_a_file_that_cannot_be_written_is_said_plainly(
 )
 def test_with_filter_extension(path: str, chosen: str, expected: str) -> None:
     assert with_filter_extension(path, chosen, FILTERS) == expected
+
+
+def test_a_chart_shown_dark_is_saved_light_for_paper(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtGui import QImage
+
+    first = parse_period("FY2024-25-Q1")
+    series = TrendSeries(
+        "SAFER-P4-S1",
+        "% of Category 1 defects repaired on time",
+        Unit.PERCENT,
+        Polarity.HIGHER_IS_BETTER,
+        1,
+        (TrendPoint(first, Decimal("90")), TrendPoint(first.next(), Decimal("96"))),
+    )
+    shown = IndicatorChartDialog(series, trend_figure(series, theme="dark"))
+    qtbot.addWidget(shown)
+    out = tmp_path / "cat1.png"
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    _export_button(shown).click()
+    corner = QImage(str(out)).pixelColor(2, 2)
+    assert corner.lightness() > 200  # a light page, not the screen's dark background

@@ -164,11 +164,16 @@ class IndicatorChartDialog(QDialog):
         )
         if not path:
             return
+        from skp_desktop.charts.trend import trend_figure
         from skp_desktop.domain.errors import SkpError
         from skp_desktop.services.trends import save_chart
 
+        # A file is for a report or a slide: light, as `skp-returns chart` writes it, whatever
+        # the app's theme on screen.
+        shown = self.chart.figure
+        size = tuple(shown.get_size_inches()) if shown is not None else (8.0, 4.5)
         try:
-            save_chart(self.chart.figure, path)
+            save_chart(trend_figure(self.series, theme="light", size=size), path)
         except SkpError as exc:  # a name it cannot be, a full or read-only disk: say so
             dialogs.error(self, "Export chart", str(exc))
 
