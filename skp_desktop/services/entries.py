@@ -67,7 +67,7 @@ class SubmissionRefused(EntryRefused):
 
 
 @dataclass
-class _State:
+class EntryText:
     """An entry's stored fields as canonical text (the shape audit events record)."""
 
     numerator: str | None = None
@@ -79,7 +79,7 @@ class _State:
     touched: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, row: Any) -> _State:
+    def of(cls, row: Any) -> EntryText:
         if row is None:
             return cls()
         return cls(**{name: getattr(row, name) for name in VALUE_FIELDS})
@@ -129,11 +129,11 @@ def describe_value_json(text: str | None) -> str:
 
 def value_json(row: Any) -> str | None:
     """The JSON an audit event records for a stored entry (None when there is none)."""
-    return None if row is None else _State.of(row).as_json()
+    return None if row is None else EntryText.of(row).as_json()
 
 
-def _apply_text(
-    state: _State, info: IndicatorInfo, name: str, text: str | None
+def apply_entry_text(
+    state: EntryText, info: IndicatorInfo, name: str, text: str | None
 ) -> RefusedEntry | None:
     """Put one field's new text into the entry; a refusal says why it cannot be taken."""
     rules = info.rules
@@ -191,7 +191,7 @@ def _number(text: str | None, name: str) -> Decimal | None:
     return None if text is None else parse_number(text, field=name)
 
 
-def _finish(state: _State, info: IndicatorInfo) -> list[RefusedEntry]:
+def finish_entry(state: EntryText, info: IndicatorInfo) -> list[RefusedEntry]:
     """Work out a rate's value and refuse hard errors other than a missing part."""
     rules = info.rules
     if rules.has_fraction and not state.symbol:
@@ -225,7 +225,7 @@ def preview_change(row: ReturnRow, fields: Mapping[str, str | None]) -> list[Ref
 
     The same rules `record_entries` applies, for checking as people type.
     """
-    state = _State(
+    state = EntryText(
         numerator=None if row.numerator is None else canonical_text(row.numerator),
         denominator=None if row.denominator is None else canonical_text(row.denominator),
         value=None if row.value is None else canonical_text(row.value),
@@ -235,10 +235,10 @@ def preview_change(row: ReturnRow, fields: Mapping[str, str | None]) -> list[Ref
     )
     refusals = []
     for name, text in fields.items():
-        refusal = _apply_text(state, row.indicator, name, text)
+        refusal = apply_entry_text(state, row.indicator, name, text)
         if refusal:
             refusals.append(refusal)
-    return refusals or _finish(state, row.indicator)
+    return refusals or finish_entry(state, row.indicator)
 
 
 def parse_command_line_value(text: str) -> dict[str, str | None]:

@@ -29,7 +29,7 @@ from skp_desktop.services.dto import (
     ReturnView,
     ServiceInfo,
 )
-from skp_desktop.services.entries import _State
+from skp_desktop.services.entries import EntryText
 from skp_desktop.services.forms import form_for
 from skp_desktop.store import return_reads as reads
 from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow, VersionRow
@@ -369,7 +369,7 @@ def build_view(
     )
     rows = []
     for info in infos:
-        state = _State.of(stored.get(info.code))
+        state = EntryText.of(stored.get(info.code))
         entry = state.entry()
         history = history_of(info, period, earlier.get(info.code, {}))
         value = from_canonical(state.value)

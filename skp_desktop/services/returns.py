@@ -27,11 +27,11 @@ from skp_desktop.services.entries import (  # re-exported: callers may keep usin
     SOURCE_TYPED,
     VALUE_FIELDS,
     EntryChange,
+    EntryText,
     RefusedEntry,
     SubmissionRefused,
-    _apply_text,
-    _finish,
-    _State,
+    apply_entry_text,
+    finish_entry,
     value_json,
 )
 from skp_desktop.services.entries import (
@@ -275,19 +275,19 @@ def _record_in(
         )
     ret = _draft_for_editing(session, owner, the_period, actor=actor, now=now)
     existing = {row.indicator.code: row for row in ret.values}
-    states: dict[str, _State] = {}
+    states: dict[str, EntryText] = {}
     refusals: list[RefusedEntry] = []
     for change in changes:
         code = change.code.upper()
-        state = states.setdefault(code, _State.of(existing.get(code)))
+        state = states.setdefault(code, EntryText.of(existing.get(code)))
         for name, text in change.fields.items():
             if name not in VALUE_FIELDS:
                 raise ValueError(f"unknown entry field {name!r}")
-            refusal = _apply_text(state, infos[code], name, text)
+            refusal = apply_entry_text(state, infos[code], name, text)
             if refusal:
                 refusals.append(refusal)
     for code, state in states.items():
-        refusals.extend(_finish(state, infos[code]))
+        refusals.extend(finish_entry(state, infos[code]))
     if refusals:
         raise EntryRefused(refusals)
     for code, state in states.items():
