@@ -148,7 +148,7 @@ def problems_with_history(
     }
 
 
-def _build_view(
+def view_in_transaction(
     session: Session, service: Service, period: Period, ret: Return | None
 ) -> ReturnView:
     """The view of `ret` (or of a return not started) as this transaction sees it."""
@@ -248,7 +248,7 @@ def record_entries(
             source=source,
             now=now,
         )
-        return _build_view(session, owner, the_period, ret)
+        return view_in_transaction(session, owner, the_period, ret)
 
 
 def _record_in(
@@ -360,7 +360,7 @@ def submit_return(
                 f"Revision {ret.revision} of {owner.name}'s return for {the_period.label} is "
                 f"already {ret.state}."
             )
-        view = _build_view(session, owner, the_period, ret)
+        view = view_in_transaction(session, owner, the_period, ret)
         if not view.rows:
             raise StateError(
                 f"The {owner.name} return for {the_period.label} asks for no indicators: "
@@ -404,7 +404,7 @@ def submit_return(
             **_event_context(ret),  # type: ignore[arg-type]
         )
         session.flush()
-        return _build_view(session, owner, the_period, ret)
+        return view_in_transaction(session, owner, the_period, ret)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -465,4 +465,4 @@ def reopen_return(
             )
         session.flush()
         session.expire(new, ["values"])
-        return _build_view(session, owner, the_period, new)
+        return view_in_transaction(session, owner, the_period, new)

@@ -28,10 +28,10 @@ from skp_desktop.services.returns import (
     DRAFT,
     RETURNED,
     SUBMITTED,
-    _build_view,
     due_indicators,
     latest_return,
     return_period,
+    view_in_transaction,
 )
 from skp_desktop.store.audit import append_event
 
@@ -101,7 +101,7 @@ def _review(
         )
         record_queries(session, ret, asked, actor=actor, at=now)
         session.flush()
-        return _build_view(session, owner, the_period, ret)
+        return view_in_transaction(session, owner, the_period, ret)
 
 
 def accept_return(
@@ -216,4 +216,4 @@ def answer_queries(
             record_answer(session, ret, code, answer, previous=query.answer, actor=actor, at=now)
         ret.updated_at = now
         session.flush()
-        return _build_view(session, owner, the_period, ret)
+        return view_in_transaction(session, owner, the_period, ret)
