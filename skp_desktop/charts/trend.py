@@ -286,25 +286,16 @@ def _draw_baseline(
     legend.add(line, label)
     if not compact:
         level = float(series.baseline)
-        x, ha, va = _line_label_place(series, level, level)
-        ax.annotate(
-            f" {series.baseline_label} ",
-            (x, level),
-            xycoords=blended_transform_factory(ax.transAxes, ax.transData),
-            # Clear of the line, so that the label's backing does not hide it.
-            xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
-            textcoords="offset points",
-            ha=ha,
-            va=va,
-            fontsize=fonts.note,
-            color=theme.muted_text,
+        place = _line_label_place(series, level, level)
+        _name_line(
+            ax,
+            series.baseline_label,
+            level,
+            place,
+            fonts,
+            theme,
+            colour=theme.muted_text,
             zorder=1,
-            bbox={
-                "boxstyle": "square,pad=0.1",
-                "facecolor": theme.axes_background,
-                "edgecolor": "none",
-                "alpha": 0.8,
-            },
             gid="baseline-label",
         )
 
@@ -346,26 +337,47 @@ def _label_target(ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontS
     if first is None and last is None:
         return
     left, right = (None if t is None else float(t) for t in (first, last))
-    x, ha, va = _line_label_place(series, left, right)
-    level = left if ha == "left" else right
+    place = _line_label_place(series, left, right)
+    level = left if place[1] == "left" else right
+    assert level is not None  # _line_label_place picks an end where the line is drawn
+    _name_line(
+        ax, "Target", level, place, fonts, theme, colour=theme.text, zorder=2, gid="target-label"
+    )
+
+
+def _name_line(
+    ax: Axes,
+    name: str,
+    level: float,
+    place: tuple[float, str, str],
+    fonts: FontSizes,
+    theme: ChartTheme,
+    *,
+    colour: str,
+    zorder: int,
+    gid: str,
+) -> None:
+    """A line's name at `place` (from _line_label_place), at its height `level`."""
+    x, ha, va = place
     ax.annotate(
-        " Target ",
+        f" {name} ",
         (x, level),
         xycoords=blended_transform_factory(ax.transAxes, ax.transData),
+        # Clear of the line, so that the label's backing does not hide it.
         xytext=(0, -LINE_LABEL_GAP if va == "top" else LINE_LABEL_GAP),
         textcoords="offset points",
         ha=ha,
         va=va,
         fontsize=fonts.note,
-        color=theme.text,
-        zorder=2,
+        color=colour,
+        zorder=zorder,
         bbox={
             "boxstyle": "square,pad=0.1",
             "facecolor": theme.axes_background,
             "edgecolor": "none",
             "alpha": 0.8,
         },
-        gid="target-label",
+        gid=gid,
     )
 
 
