@@ -21,10 +21,9 @@ pytestmark = pytest.mark.gui
 FILTERS = "PNG (*.png);;SVG (*.svg);;PDF (*.pdf)"
 
 
-@pytest.fixture
-def dialog(qtbot) -> IndicatorChartDialog:
+def _cat1_series() -> TrendSeries:
     first = parse_period("FY2024-25-Q1")
-    series = TrendSeries(
+    return TrendSeries(
         "SAFER-P4-S1",
         "% of Category 1 defects repaired on time",
         Unit.PERCENT,
@@ -32,6 +31,11 @@ def dialog(qtbot) -> IndicatorChartDialog:
         1,
         (TrendPoint(first, Decimal("90")), TrendPoint(first.next(), Decimal("96"))),
     )
+
+
+@pytest.fixture
+def dialog(qtbot) -> IndicatorChartDialog:
+    series = _cat1_series()
     shown = IndicatorChartDialog(series, trend_figure(series))
     qtbot.addWidget(shown)
     shown.show()
@@ -86,15 +90,7 @@ def test_a_chart_shown_dark_is_saved_light_for_paper(
 ) -> None:
     from PySide6.QtGui import QImage
 
-    first = parse_period("FY2024-25-Q1")
-    series = TrendSeries(
-        "SAFER-P4-S1",
-        "% of Category 1 defects repaired on time",
-        Unit.PERCENT,
-        Polarity.HIGHER_IS_BETTER,
-        1,
-        (TrendPoint(first, Decimal("90")), TrendPoint(first.next(), Decimal("96"))),
-    )
+    series = _cat1_series()
     shown = IndicatorChartDialog(series, trend_figure(series, theme="dark"))
     qtbot.addWidget(shown)
     out = tmp_path / "cat1.png"

@@ -92,13 +92,19 @@ def test_a_tile_heads_its_trend_with_latest_value_rag_and_direction() -> None:
     assert ax.get_legend() is None  # type: ignore[attr-defined]
 
 
-def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
-    # SAFER-P4-S1's tile had ticks at 92.5 and 97.5 printed "92%" and "98%".
+def _drawn_cat1_tile() -> Figure:
+    """SAFER-P4-S1's demo figures in one tile, drawn: amber around 95-99%, target 100."""
     values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
     series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
     series = replace(series, targets=((series.points[0].period, D("100")),))
     fig = dashboard_figure([DashboardTile(series)])
     fig.canvas.draw()
+    return fig
+
+
+def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
+    # SAFER-P4-S1's tile had ticks at 92.5 and 97.5 printed "92%" and "98%".
+    fig = _drawn_cat1_tile()
     (ax,) = tile_axes(fig)
     low, high = ax.get_ylim()  # type: ignore[attr-defined]
     ticks = [
@@ -112,11 +118,7 @@ def test_tile_y_tick_labels_read_the_value_at_their_tick() -> None:
 
 
 def test_a_tile_keeps_a_target_at_the_top_of_the_range_inside_and_the_key_names_it() -> None:
-    values = ["99.1", "96.8", "99.1", "96.5", "99.0", "95.8", "95.2", "99.1", "98.9"]
-    series = make_series("P4S1", values, rags=[Rag.AMBER] * len(values))
-    series = replace(series, targets=((series.points[0].period, D("100")),))
-    fig = dashboard_figure([DashboardTile(series)])
-    fig.canvas.draw()
+    fig = _drawn_cat1_tile()
     (ax,) = tile_axes(fig)
     top = ax.get_window_extent().y1  # type: ignore[attr-defined]
     line_y = ax.transData.transform((0, 100))[1]  # type: ignore[attr-defined]
