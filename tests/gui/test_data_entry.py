@@ -8,8 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from grid_typing import type_into
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtWidgets import QApplication
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.dto import ReturnView
@@ -53,18 +54,6 @@ def highways(qtbot, database_file: Path) -> Iterator[MainWindow]:
     yield win
     win.close()
     win.dispose()
-
-
-def type_into(qtbot, win: MainWindow, code: str, column: str, text: str) -> None:
-    """Go to a cell, press F2, type, and press Enter — as a person at the keyboard."""
-    page = win.return_page
-    page.go_to(code, COLUMN_BY_TITLE[column])
-    qtbot.keyClick(page.grid, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit), "F2 opens an editor in the cell"
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
 
 
 def settle(qtbot, win: MainWindow) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from grid_typing import type_into
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.services import database
@@ -68,18 +67,6 @@ def quick_window(qtbot, database_file: Path) -> MainWindow:
     )
     assert win.database is None and win.return_page.isEnabled()
     return win
-
-
-def type_into(qtbot, win: MainWindow, code: str, column: str, text: str) -> None:
-    """Go to a cell, press F2, type, and press Enter — as a person at the keyboard."""
-    page = win.return_page
-    page.go_to(code, COLUMN_BY_TITLE[column])
-    qtbot.keyClick(page.grid, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    assert isinstance(editor, QLineEdit), "F2 opens an editor in the cell"
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
 
 
 def test_a_value_typed_while_the_database_opens_is_saved_and_audited_once_it_is(
