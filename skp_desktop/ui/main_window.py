@@ -155,7 +155,6 @@ class MainWindow(QMainWindow):
         state = self._settings.window_state()
         if state is not None:
             self.restoreState(state)  # the docks' places: only once they are in the window
-        confirm_system_theme(QApplication.instance(), self._settings.theme)
 
     def _build_pages(self) -> None:
         """The Return place and the side panel, with the domain code they need (after the
@@ -509,6 +508,8 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """Build the pages and open the database in the background; the frame is on screen."""
+        # The system's colour scheme as Qt reports it: before the paint only guessed (theme.py).
+        confirm_system_theme(QApplication.instance(), self._settings.theme)
         self._build_pages()
         self.open_database(self._target)
 
