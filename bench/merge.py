@@ -110,7 +110,7 @@ def _pandas_script(files: list[Path], out: Path) -> int:
 
     frames = []
     for path in files:
-        # The table's header row is row 11 of the Return sheet (CONTRACTS.md, format 1).
+        # The table's header row is row 11 of the Return sheet (docs/contracts.md, format 1).
         frame = pd.read_excel(path, sheet_name="Return", header=10, engine="openpyxl")
         frame.insert(0, "File", path.name)
         frames.append(frame)

@@ -1,4 +1,4 @@
-"""`skp-returns`: the command line over the same use cases as the GUI (CONTRACTS.md)."""
+"""`skp-returns`: the command line over the same use cases as the GUI (docs/contracts.md)."""
 
 from __future__ import annotations
 
@@ -649,7 +649,8 @@ def cmd_restore(args: argparse.Namespace, db: None) -> int:
 
 
 def _publication_file(path: str) -> dict[str, Any]:
-    """The TOML or JSON file `publish --from-file` reads (README, "Publishing definitions")."""
+    """The TOML or JSON file `publish --from-file` reads (docs/contracts.md, "Definitions:
+    publishing a version")."""
     import tomllib
     from pathlib import Path
 
@@ -765,7 +766,7 @@ def cmd_self_test(args: argparse.Namespace, db: Database | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `skp-returns` argument parser (CONTRACTS.md)."""
+    """The `skp-returns` argument parser (docs/contracts.md)."""
     parser = _Parser(prog="skp-returns", description="SKP Returns on the command line.")
     parser.add_argument("--version", action="version", version=f"skp-returns {__version__}")
     parser.add_argument(
@@ -986,7 +987,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; the exit status follows CONTRACTS.md."""
+    """Run one command; the exit status follows docs/contracts.md."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

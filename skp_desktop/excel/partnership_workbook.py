@@ -1,4 +1,4 @@
-"""The partnership workbook (CONTRACTS.md, `merge-export`): Summary, Data, Wide, Completeness,
+"""The partnership workbook (docs/contracts.md, `merge-export`): Summary, Data, Wide, Completeness,
 Definitions, each a real Excel Table with number formats, a frozen header and print settings.
 
 The same content always makes the same file, byte for byte: nothing in it depends on when it
@@ -470,7 +470,7 @@ def _unique(columns: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
 
 
 def build_partnership_workbook(book: PartnershipBook) -> Workbook:
-    """The workbook in memory, its five sheets in the order of CONTRACTS.md."""
+    """The workbook in memory, its five sheets in the order of docs/contracts.md."""
     workbook = Workbook()
     first = workbook.active
     assert first is not None

@@ -25,7 +25,7 @@ INSTRUCTIONS_SHEET = "Instructions"
 DEFINITIONS_SHEET = "Definitions"
 META_SHEET = "_meta"
 
-# The indicator table of the Return sheet, in order (CONTRACTS.md, format version 1).
+# The indicator table of the Return sheet, in order (docs/contracts.md, format version 1).
 COLUMNS = (
     "Code",
     "Indicator",

@@ -1,4 +1,4 @@
-"""Writes a submitted return as an Excel return file (CONTRACTS.md, format version 1), and a
+"""Writes a submitted return as an Excel return file (docs/contracts.md, format version 1), and a
 returned one as a feedback file: the same format with `kind` = `feedback` and the queries."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class CompletenessCell:
         return OWED.get(self.state)
 
     def as_dict(self) -> dict[str, object]:
-        """The cell as `completeness --json` prints it (CONTRACTS.md)."""
+        """The cell as `completeness --json` prints it (docs/contracts.md)."""
         return {
             "service": self.service.code,
             "period": self.period.code,

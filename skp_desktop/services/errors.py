@@ -1,5 +1,5 @@
 """The errors use cases raise, for the command line, which reaches the rest of the app through
-services/ only (ARCHITECTURE.md); they are domain's own classes, not copies."""
+services/ only (docs/architecture.md); they are domain's own classes, not copies."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 returned one as a feedback file, import files.
 
 Import reads and checks every file before touching the database, then decides its status
-(CONTRACTS.md, "Importing"): ACCEPTED files are stored in their own transaction, with the
+(docs/contracts.md, "Importing"): ACCEPTED files are stored in their own transaction, with the
 original bytes and one audit event per value; every other status leaves the database as it was.
 A feedback file (the coordinator's queries on a returned revision) marks that revision returned
 with its queries, storing it first when the database does not hold it; a return file that
@@ -515,7 +515,7 @@ def import_files(
     cancelled: Callable[[], bool] | None = None,
     on_outcome: Callable[[ImportOutcome], None] | None = None,
 ) -> list[ImportOutcome]:
-    """Import return files and folders of them, one transaction per file; see CONTRACTS.md.
+    """Import return files and folders of them, one transaction per file; see docs/contracts.md.
 
     `dry_run` decides every status and change without writing anything. `progress(done,
     total, file)` is called before each file; `cancelled()` stops before the next file;

@@ -1,6 +1,6 @@
 """The partnership workbook: every service's accepted returns for a range of quarters, merged.
 
-Rules (CONTRACTS.md, "Partnership workbook"):
+Rules (docs/contracts.md, "Partnership workbook"):
 - Only the latest *accepted* revision of each return counts. A submitted return waiting for
   review, one returned with a query, or a draft is left out (the Summary's notes count them); an
   earlier accepted revision still counts while a newer one waits for review.

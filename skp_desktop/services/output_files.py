@@ -1,5 +1,5 @@
 """Files the app writes for people (exports, charts, packs): checked first, and a failure to
-write said plainly, as the command line's exit statuses expect (CONTRACTS.md)."""
+write said plainly, as the command line's exit statuses expect (docs/contracts.md)."""
 
 from __future__ import annotations
 

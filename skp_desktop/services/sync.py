@@ -6,7 +6,7 @@ actor, time, old and new values and reason; the source says "synchronised from <
 plus one `return.sync` event naming who synchronised. Push is laptop → shared, pull is shared
 → laptop (before going offline); it is the same use case with the two databases swapped.
 
-Each revision gets the statuses of importing return files (CONTRACTS.md, "Importing"), and is
+Each revision gets the statuses of importing return files (docs/contracts.md, "Importing"), and is
 stored in its own transaction, all or nothing:
 
 | status    | when                                                                          |

@@ -115,7 +115,7 @@ class IndicatorDefinition(Base):
     has_fraction: Mapped[bool] = mapped_column(default=False)
     numerator_label: Mapped[str | None] = mapped_column(String(200))
     denominator_label: Mapped[str | None] = mapped_column(String(200))
-    # Decimals are stored as canonical text, never float (ARCHITECTURE.md, Data).
+    # Decimals are stored as canonical text, never float (docs/architecture.md, "Data model").
     min_value: Mapped[str | None] = mapped_column(String(40))
     max_value: Mapped[str | None] = mapped_column(String(40))
     amber_tolerance: Mapped[str] = mapped_column(String(40), default="0")

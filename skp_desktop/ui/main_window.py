@@ -956,8 +956,8 @@ class MainWindow(QMainWindow):
         self._charts.run(work, done, failed)
 
     def export_return(self) -> None:
-        """Save the open (submitted) return as the Excel return file of CONTRACTS.md; a returned
-        one as the feedback file its service imports."""
+        """Save the open (submitted) return as the Excel return file of docs/contracts.md; a
+        returned one as the feedback file its service imports."""
         view, db = self.controller.view if self.controller else None, self.database
         if view is None or db is None or view.revision is None:
             return

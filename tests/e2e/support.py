@@ -17,7 +17,7 @@ SCRIPT = Path(sys.executable).parent / "skp-returns"
 ACTOR = "E2E Tester"
 TIMEOUT = 120
 
-# Column keys promised by CONTRACTS.md ("Command line").
+# Column keys promised by docs/contracts.md ("Command line").
 SERVICE_KEYS = {"code", "name", "organisation"}
 CATALOGUE_KEYS = {
     "code",

@@ -27,7 +27,7 @@ ENTRIES = {
     ("COMMSAFETY", Q2): ("SAFER-P3-S1=11/80", "SAFER-P3-S2=44"),
 }
 COMPLETENESS_KEYS = {
-    *("service", "period", "state", "revision", "due", "overdue"),  # CONTRACTS.md
+    *("service", "period", "state", "revision", "due", "overdue"),  # docs/contracts.md
     *("days_overdue", "due_set"),  # added with due dates set by the coordinator
 }
 

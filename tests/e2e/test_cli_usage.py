@@ -1,4 +1,4 @@
-"""Usage errors exit 2 with a message on stderr and nothing on stdout (CONTRACTS.md)."""
+"""Usage errors exit 2 with a message on stderr and nothing on stdout (docs/contracts.md)."""
 
 from __future__ import annotations
 

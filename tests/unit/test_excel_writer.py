@@ -1,4 +1,4 @@
-"""The return file and the blank template as a person and Excel see them (CONTRACTS.md)."""
+"""The return file and the blank template as a person and Excel see them (docs/contracts.md)."""
 
 from __future__ import annotations
 

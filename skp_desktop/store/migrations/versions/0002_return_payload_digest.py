@@ -5,8 +5,9 @@ Revises: 0001
 Create Date: 2026-11-30
 
 Records, on each return revision imported from an Excel file, the SHA-256 of the canonical
-payload it was stored from (CONTRACTS.md, "Excel return file"), so that the revision can be
-traced to the file and its content compared without reading every value. Additive only.
+payload it was stored from (docs/contracts.md, "Return file format version 1"), so that the
+revision can be traced to the file and its content compared without reading every value.
+Additive only.
 """
 
 from __future__ import annotations
