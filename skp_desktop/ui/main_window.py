@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
     from skp_desktop.services.dto import ReturnView, ServiceInfo
     from skp_desktop.ui.definition_panel import DefinitionPanel
-    from skp_desktop.ui.pages.completeness_page import CompletenessPage, PageContext
+    from skp_desktop.ui.operations import PageContext
+    from skp_desktop.ui.pages.completeness_page import CompletenessPage
     from skp_desktop.ui.pages.dashboard_page import DashboardPage
     from skp_desktop.ui.pages.definitions_page import DefinitionsPage
     from skp_desktop.ui.pages.history_page import HistoryPage
@@ -266,7 +267,7 @@ class MainWindow(QMainWindow):
 
     def _desk(self) -> PageContext:
         """What the coordinator's pages share with the window: workers, database, actor."""
-        from skp_desktop.ui.pages.completeness_page import PageContext
+        from skp_desktop.ui.operations import PageContext
 
         return PageContext(
             worker=self._worker,

@@ -11,8 +11,6 @@ on it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +26,6 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,95 +38,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skp_desktop.charts.theme import DARK, LIGHT, STATE_LABELS, STATE_MEANINGS
+from skp_desktop.charts.theme import DARK, LIGHT, STATE_MEANINGS
 from skp_desktop.domain.errors import SkpError
-from skp_desktop.domain.periods import Period, parse_period
+from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
-from skp_desktop.ui.pages.return_page import period_choices
+from skp_desktop.ui.pages.shared import NOT_DUE, quarter_range, state_label
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
-    from skp_desktop.ui.workers import Worker
+    from skp_desktop.ui.operations import PageContext
 
 _Index = QModelIndex | QPersistentModelIndex
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the CompletenessCell behind an index
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-NOT_DUE = "not due"
-NOT_DUE_LABEL = "— not due"
 # Worst first when a column is sorted: what to chase comes to the top.
 STATE_ORDER = {"missing": 0, "returned": 1, "draft": 2, "submitted": 3, "accepted": 4, NOT_DUE: 5}
 EMPTY_CHASE = "Nobody to chase: every return due in these quarters is in."
-DEFAULT_QUARTERS = 4
-
-
-@dataclass(frozen=True)
-class PageContext:
-    """What a coordinator's page needs from the window: its workers, database and actor."""
-
-    worker: Worker
-    charts: Worker
-    database: Callable[[], Any]
-    actor: Callable[[], str]
-    failed: Callable[[Exception], None]
-    chart_theme: Callable[[], str]
-    today: date | None = None
-
-    def day(self) -> date:
-        return self.today or date.today()
-
-
-def quarter_choices(today: date) -> tuple[list[Period], Period, Period]:
-    """Quarters to pick from (newest first) and the default range: the last four, up to the
-    one due now."""
-    quarters, due = period_choices(today)
-    first = due
-    for _ in range(DEFAULT_QUARTERS - 1):
-        first = first.previous()
-    return quarters, first, due
-
-
-def fill_quarter_picker(picker: QComboBox, quarters: list[Period], chosen: Period) -> None:
-    """Offer the quarters in a picker (codes as data), with `chosen` selected."""
-    picker.blockSignals(True)
-    picker.clear()
-    for period in quarters:
-        picker.addItem(period.short_label, period.code)
-        picker.setItemData(picker.count() - 1, period.label, Qt.ItemDataRole.ToolTipRole)
-    if picker.findData(chosen.code) < 0:
-        picker.addItem(chosen.short_label, chosen.code)
-    picker.setCurrentIndex(picker.findData(chosen.code))
-    picker.blockSignals(False)
-
-
-def quarter_range(
-    today: date, layout: QHBoxLayout, *, purpose: str = ""
-) -> tuple[QComboBox, QComboBox]:
-    """ "From [quarter] to [quarter]" pickers added to `layout`, set to the last four quarters.
-
-    `purpose` ends the pickers' accessible names: "First quarter to merge".
-    """
-    quarters, first, last = quarter_choices(today)
-    pickers = []
-    for name, chosen, label_text in (("First", first, "&From:"), ("Last", last, "&to:")):
-        picker = QComboBox()
-        picker.setAccessibleName(f"{name} quarter{purpose}")
-        fill_quarter_picker(picker, quarters, chosen)
-        label = QLabel(label_text)
-        label.setBuddy(picker)
-        layout.addWidget(label)
-        layout.addWidget(picker)
-        pickers.append(picker)
-    return pickers[0], pickers[1]
-
-
-def state_label(state: str) -> str:
-    """The state with its symbol, e.g. "✓ accepted"."""
-    return NOT_DUE_LABEL if state == NOT_DUE else STATE_LABELS[state]
 
 
 def cell_text(cell: CompletenessCell) -> str:

@@ -79,7 +79,7 @@ if TYPE_CHECKING:
         Publication,
         PublishResult,
     )
-    from skp_desktop.ui.pages.completeness_page import PageContext
+    from skp_desktop.ui.operations import PageContext
 
 QUARTERS_AHEAD = 8
 NONE = ""  # the "no service" choice of a context measure

@@ -22,16 +22,13 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.pages.completeness_page import (
-    PageContext,
-    quarter_range,
-    state_label,
-)
+from skp_desktop.ui.pages.shared import quarter_range, state_label
 from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness
     from skp_desktop.services.merge import MergeResult
+    from skp_desktop.ui.operations import PageContext
 
 INTRO = (
     "The partnership workbook gathers every service's <b>accepted</b> returns for the quarters "
