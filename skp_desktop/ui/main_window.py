@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.operations import Change, Changed, Desk
 from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import THEMES, apply_theme, confirm_system_theme
-from skp_desktop.ui.workers import Worker
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
     from skp_desktop.services.dto import ReturnView, ServiceInfo
     from skp_desktop.ui.definition_panel import DefinitionPanel
-    from skp_desktop.ui.operations import PageContext
     from skp_desktop.ui.pages.completeness_page import CompletenessPage
     from skp_desktop.ui.pages.dashboard_page import DashboardPage
     from skp_desktop.ui.pages.definitions_page import DefinitionsPage
@@ -77,8 +76,16 @@ class MainWindow(QMainWindow):
         self._actor = actor
         self._today = today
         self._read_only = read_only
-        self._worker = Worker(self)
-        self._charts = Worker(self, serial=True)  # one figure at a time, newest wins
+        # every page's database work goes through the desk (ui/operations.py)
+        self.desk = Desk(
+            self,
+            database=lambda: self.database,
+            actor=lambda: self.controller.actor if self.controller else "unknown",
+            show_error=self._on_failure,
+            chart_theme=self._chart_theme,
+            today=today,
+        )
+        self._worker, self._charts = self.desk.worker, self.desk.charts
         self._trend_wanted = ""
         self._dashboard_wanted: Any = None  # the DashboardKey last asked for
         self._dashboard_queued: set[Any] = set()  # keys a worker is drawing or will draw
@@ -172,7 +179,8 @@ class MainWindow(QMainWindow):
         from skp_desktop.ui.problems_panel import ProblemsPanel
         from skp_desktop.ui.return_controller import ReturnController
 
-        self.controller = ReturnController(self, undo_stack=self.undo_stack)
+        self.controller = ReturnController(self, undo_stack=self.undo_stack, desk=self.desk)
+        self.desk.changed.connect(self._on_changed)
         self.return_page = ReturnPage(today=self._today)
         self.pages.addWidget(self.return_page)
         for _name in PLACES[1:]:
@@ -265,20 +273,6 @@ class MainWindow(QMainWindow):
     def history_page(self) -> HistoryPage:
         return self._page("History")
 
-    def _desk(self) -> PageContext:
-        """What the coordinator's pages share with the window: workers, database, actor."""
-        from skp_desktop.ui.operations import PageContext
-
-        return PageContext(
-            worker=self._worker,
-            charts=self._charts,
-            database=lambda: self.database,
-            actor=lambda: self.controller.actor if self.controller else "unknown",
-            failed=self._on_failure,
-            chart_theme=self._chart_theme,
-            today=self._today,
-        )
-
     def _make_dashboard_page(self) -> DashboardPage:
         from skp_desktop.ui.pages.dashboard_page import DashboardPage
 
@@ -311,14 +305,14 @@ class MainWindow(QMainWindow):
     def _make_completeness_page(self) -> CompletenessPage:
         from skp_desktop.ui.pages.completeness_page import CompletenessPage
 
-        page = CompletenessPage(self._desk())
+        page = CompletenessPage(self.desk)
         page.open_return_requested.connect(self.show_return_at)
         return page
 
     def _make_merge_page(self) -> MergePage:
         from skp_desktop.ui.pages.merge_page import MergePage
 
-        page = MergePage(self._desk())
+        page = MergePage(self.desk)
         page.review_requested.connect(
             lambda: self.places.setCurrentRow(PLACES.index("Completeness"))
         )
@@ -327,11 +321,7 @@ class MainWindow(QMainWindow):
     def _make_definitions_page(self) -> DefinitionsPage:
         from skp_desktop.ui.pages.definitions_page import DefinitionsPage
 
-        page = DefinitionsPage(self._desk())
-        page.definitions_changed.connect(self._definitions_changed)
-        if self.database is not None:
-            page.database_changed()
-        return page
+        return DefinitionsPage(self.desk)
 
     def _make_history_page(self) -> HistoryPage:
         from skp_desktop.ui.pages.history_page import HistoryPage
@@ -664,8 +654,7 @@ class MainWindow(QMainWindow):
         self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
         self._fill_recent()
         self._catalogue = (services, themes)
-        if self._is_built("Definitions"):
-            self.definitions_page.database_changed()
+        self.desk.database_opened.emit()
         self.return_page.set_services(services, self._settings.last_service)
         if self._is_built("Dashboard"):
             self.dashboard_page.forget_drawn()
@@ -719,10 +708,14 @@ class MainWindow(QMainWindow):
 
         self._worker.run(work, done, self._on_failure)
 
-    def _definitions_changed(self) -> None:
-        """A definitions version was published or imported: the open return may use it now."""
-        if self.controller is not None and self.controller.db is not None:
-            self.controller.reload()
+    def _on_changed(self, changed: Changed) -> None:
+        """A return changed elsewhere (accepted on Completeness, imported) or a definitions
+        version was published: the open return is read again."""
+        controller = self.controller
+        if changed.source is controller or controller is None or controller.db is None:
+            return
+        if changed.touches(Change.RETURNS | Change.DEFINITIONS):
+            controller.reload()
 
     # --- charts --------------------------------------------------------------------------
 
@@ -1515,6 +1508,7 @@ class MainWindow(QMainWindow):
         return self.controller.db if self.controller is not None else None
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.desk.closed = True
         self._charts.cancel_pending()  # nobody will see them; saves below are kept
         if self.controller is not None:
             self.controller.wait_for_saves()  # every acknowledged edit is written first
@@ -1526,6 +1520,7 @@ class MainWindow(QMainWindow):
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
         self._disposed = True  # results still arriving from the background are for nobody
+        self.desk.closed = True
         if self.controller is None:
             return
         self.controller.wait_for_saves()

@@ -5,8 +5,8 @@ words. The heatmap draws the same matrix; the chase list (overdue returns, longe
 copied as tab-separated text or exported. A submitted return can be accepted or returned with
 queries on chosen indicators from here; the review panel shows a return's queries and the
 answers, and saves a returned one as a feedback file. The coordinator sets a quarter's due date
-on the line under the summary. Database work runs in the window's worker; nothing here waits
-on it.
+on the line under the summary. Database work runs through the desk (ui/operations.py); nothing
+here waits on it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
+from skp_desktop.ui.operations import Change, Changed, Desk
 from skp_desktop.ui.pages.shared import NOT_DUE, quarter_range, state_label
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
@@ -51,7 +52,6 @@ from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
-    from skp_desktop.ui.operations import PageContext
 
 _Index = QModelIndex | QPersistentModelIndex
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the CompletenessCell behind an index
@@ -259,12 +259,12 @@ class CompletenessPage(QWidget):
     open_return_requested = Signal(str, str)  # service code, period code
     loaded = Signal()
 
-    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.context = context
+        self.desk = desk
         self.report: Completeness | None = None
         header = QHBoxLayout()
-        self.first_picker, self.last_picker = quarter_range(context.day(), header)
+        self.first_picker, self.last_picker = quarter_range(desk.day(), header)
         self.filter_box = QLineEdit()
         self.filter_box.setPlaceholderText("Filter services (Ctrl+F)")
         self.filter_box.setAccessibleName("Filter services")
@@ -365,6 +365,21 @@ class CompletenessPage(QWidget):
         self._stale_heatmap = True
         self._loading = self._again = False
         self._notice = ""  # what the last action did, said before the summary
+        desk.changed.connect(self._on_changed)
+        desk.database_opened.connect(self._on_database_opened)
+
+    def _on_changed(self, changed: Changed) -> None:
+        """Returns or due dates changed elsewhere (the Return page, an import): read afresh
+        when on screen; otherwise showing the page reads them."""
+        wanted = changed.touches(Change.RETURNS | Change.DUE_DATES)
+        if wanted and changed.source is not self and self.isVisible():
+            self.refresh()
+
+    def _on_database_opened(self) -> None:
+        self._loading = self._again = False  # a read of the one before is dropped
+        self._queries_for = None
+        if self.isVisible():
+            self.refresh()
 
     # --- loading -------------------------------------------------------------------------
 
@@ -380,18 +395,17 @@ class CompletenessPage(QWidget):
 
     def refresh(self) -> None:
         """Read the matrix for the chosen quarters in the background."""
-        db = self.context.database()
-        if db is None:
+        if self.desk.database() is None:
             return
         if self._loading:
             self._again = True  # the range changed while reading: read again when done
             return
         first, last = self.current_range()
-        today = self.context.day()
+        today = self.desk.day()
         self._loading = True
         self.summary.setText("Reading the returns…")
 
-        def work() -> Completeness:
+        def work(db: Any) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -399,9 +413,9 @@ class CompletenessPage(QWidget):
         def failed(exc: Exception) -> None:
             self._loading = self._again = False
             self.summary.setText(f"Could not read the returns: {exc}")
-            self.context.failed(exc)
+            self.desk.failed(exc)
 
-        self.context.worker.run(work, self.show_report, failed)
+        self.desk.query(work, self.show_report, failure=failed)
 
     def show_report(self, report: Completeness) -> None:
         self._loading = False
@@ -455,16 +469,13 @@ class CompletenessPage(QWidget):
         ):
             return
         self._stale_heatmap = False
-        theme = self.context.chart_theme()
+        theme = self.desk.chart_theme()
         self.heatmap.show_message("Drawing the heatmap…")
 
-        def work() -> Any:
-            return completeness_heatmap(report, theme)
-
-        self.context.charts.run(
-            work,
+        self.desk.query(
+            lambda _db: completeness_heatmap(report, theme),
             lambda figure: self.heatmap.show_figure(figure, report.summary()),
-            self.context.failed,
+            charts=True,
         )
 
     # --- review --------------------------------------------------------------------------
@@ -474,8 +485,7 @@ class CompletenessPage(QWidget):
         return index.data(CELL_ROLE) if index.isValid() else None
 
     def _writable(self) -> bool:
-        db = self.context.database()
-        return db is not None and not getattr(db, "read_only", False)
+        return self.desk.writable
 
     def _on_current(self) -> None:
         cell = self.selected_cell()
@@ -495,7 +505,7 @@ class CompletenessPage(QWidget):
 
     def _load_queries(self, cell: CompletenessCell | None) -> None:
         """Show the queries of the selected return's last returned revision, read behind."""
-        db = self.context.database()
+        db = self.desk.database()
         key = (cell.service.code, cell.period.code, cell.revision) if cell else None
         if key == self._queries_for:
             return
@@ -505,7 +515,7 @@ class CompletenessPage(QWidget):
             return
         service, period, revision = key  # type: ignore[misc]
 
-        def work() -> Any:
+        def work(db: Any) -> Any:
             from skp_desktop.services.review import return_queries
 
             return return_queries(db, service=service, period=period)
@@ -514,7 +524,7 @@ class CompletenessPage(QWidget):
             if self._queries_for == key:
                 self.review.show_queries(queries, revision)
 
-        self.context.worker.run(work, done, self.context.failed)
+        self.desk.query(work, done)
 
     def _open(self) -> None:
         cell = self.selected_cell()
@@ -536,8 +546,8 @@ class CompletenessPage(QWidget):
 
     def save_feedback(self) -> None:
         """Save the selected returned return with its queries as a feedback file."""
-        cell, db = self.selected_cell(), self.context.database()
-        if cell is None or cell.state != "returned" or db is None:
+        cell = self.selected_cell()
+        if cell is None or cell.state != "returned" or self.desk.database() is None:
             return
         path = dialogs.save_file(
             self,
@@ -549,31 +559,31 @@ class CompletenessPage(QWidget):
             return
         if not path.lower().endswith(".xlsx"):
             path += ".xlsx"
-        service, period, actor = cell.service.code, cell.period.code, self.context.actor()
+        service, period = cell.service.code, cell.period.code
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services.exchange import export_feedback
 
             return export_feedback(db, service=service, period=period, out=path, actor=actor)
 
-        self.context.worker.run(
+        self.desk.change(  # the export is in the history
             work,
             lambda result: self.summary.setText(
                 f"Saved the feedback on {cell.service.name}'s return for {cell.period.label} to "
                 f"{result.path}: send it to the service to import."
             ),
-            self.context.failed,
+            changes=Change.HISTORY,
+            source=self,
         )
 
     def query_selected(self) -> None:
         """Read the return's indicators, then ask which to query and what (one dialog)."""
         cell = self.selected_cell()
-        db = self.context.database()
-        if cell is None or cell.state != "submitted" or db is None:
+        if cell is None or cell.state != "submitted":
             return
         service, period = cell.service.code, cell.period.code
 
-        def work() -> Any:
+        def work(db: Any) -> Any:
             from skp_desktop.services.returns import get_return
 
             return get_return(db, service, period)
@@ -594,7 +604,7 @@ class CompletenessPage(QWidget):
             if answer is not None:
                 self._review(cell, answer.reason, answer.queries)
 
-        self.context.worker.run(work, ask, self.context.failed)
+        self.desk.query(work, ask)
 
     def _review(
         self,
@@ -604,12 +614,11 @@ class CompletenessPage(QWidget):
         *,
         accept: bool = False,
     ) -> None:
-        db, actor = self.context.database(), self.context.actor()
         service, period, revision = cell.service.code, cell.period.code, cell.revision
         self.accept_button.setEnabled(False)
         self.query_button.setEnabled(False)
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services import review
 
             if accept:
@@ -634,19 +643,18 @@ class CompletenessPage(QWidget):
 
         def failed(exc: Exception) -> None:
             self._on_current()
-            self.context.failed(exc)
+            self.desk.failed(exc)
 
-        self.context.worker.run(work, done, failed)
+        # an open Return page reads the return again (ui/operations.py)
+        changes = Change.RETURNS | Change.HISTORY
+        self.desk.change(work, done, changes=changes, failure=failed, source=self)
 
     # --- due dates -----------------------------------------------------------------------
 
     def set_due_date(self, period: str, when: date | None) -> None:
         """Set (or, with None, clear) the date a quarter's returns are due by, then re-read."""
-        db, actor = self.context.database(), self.context.actor()
-        if db is None:
-            return
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services.due_dates import set_due_date
 
             return set_due_date(db, period, when, actor)
@@ -664,9 +672,10 @@ class CompletenessPage(QWidget):
                 self.due_editor.show_problem(str(exc))
             else:
                 self.due_editor.show_problem("something went wrong")
-                self.context.failed(exc)
+                self.desk.failed(exc)
 
-        self.context.worker.run(work, done, failed)
+        changes = Change.DUE_DATES | Change.HISTORY
+        self.desk.change(work, done, changes=changes, failure=failed, source=self)
 
     # --- copy and export -----------------------------------------------------------------
 
@@ -698,8 +707,8 @@ class CompletenessPage(QWidget):
         QApplication.clipboard().setText("\n".join("\t".join(v) for v in lines.values()))
 
     def export_chase_list(self) -> None:
-        report, db = self.report, self.context.database()
-        if report is None or db is None:
+        report = self.report
+        if report is None or self.desk.database() is None:
             return
         last = report.periods[-1].code if report.periods else "returns"
         path = dialogs.save_file(
@@ -715,17 +724,16 @@ class CompletenessPage(QWidget):
             for row in range(self.chase_proxy.rowCount())
         ]
 
-        def work() -> int:
+        def work(_db: Any) -> int:
             from skp_desktop.services.completeness import export_chase_list
 
             return export_chase_list(report, path, cells)
 
-        self.context.worker.run(
+        self.desk.query(
             work,
             lambda count: self.summary.setText(
                 f"Exported the chase list ({count} return{'s' if count != 1 else ''}) to {path}"
             ),
-            self.context.failed,
         )
 
 
