@@ -87,8 +87,6 @@ class MainWindow(QMainWindow):
         )
         self._worker, self._charts = self.desk.worker, self.desk.charts
         self._trend_wanted = ""
-        self._dashboard_wanted: Any = None  # the DashboardKey last asked for
-        self._dashboard_queued: set[Any] = set()  # keys a worker is drawing or will draw
         self._showing_store_problem = False
         self._disposed = False
         self.undo_stack = QUndoStack(self)
@@ -142,6 +140,7 @@ class MainWindow(QMainWindow):
         self.status_db.setAccessibleName("Database")
         self.statusBar().addWidget(self.status_state, 1)
         self.statusBar().addPermanentWidget(self.status_db)
+        self.desk.status.connect(self.status_state.setText)
         self._last_saved: datetime | None = None
 
         self._build_menus()
@@ -276,21 +275,7 @@ class MainWindow(QMainWindow):
     def _make_dashboard_page(self) -> DashboardPage:
         from skp_desktop.ui.pages.dashboard_page import DashboardPage
 
-        page = DashboardPage()
-        if self._catalogue is not None:
-            page.set_scopes(*self._catalogue)
-        page.scope_changed.connect(self._draw_dashboard)
-        # A resize draws the dashboard again once it settles; the old picture stays meanwhile.
-        self._dashboard_timer = QTimer(self)
-        self._dashboard_timer.setSingleShot(True)
-        self._dashboard_timer.setInterval(300)
-        self._dashboard_timer.timeout.connect(
-            lambda: self._draw_dashboard(page.scope_picker.currentData() or "")
-        )
-        page.chart.resized.connect(self._redraw_dashboard_soon)
-        page.tile_chosen.connect(self.open_indicator_chart)
-        page.board_pack_requested.connect(self.save_board_pack)
-        return page
+        return DashboardPage(self.desk, lambda: self.return_page.current_selection()[1])
 
     def _make_import_page(self) -> ImportPage:
         from skp_desktop.ui.pages.import_page import ImportPage
@@ -344,7 +329,7 @@ class MainWindow(QMainWindow):
         page = self.return_page if row == 0 else self._page(PLACES[row])
         self.pages.setCurrentWidget(page)
         if PLACES[row] == "Dashboard":
-            self._draw_dashboard(page.scope_picker.currentData() or "")
+            page.refresh()
         elif PLACES[row] == "History":
             self._load_history(page.current_filter())
 
@@ -465,7 +450,7 @@ class MainWindow(QMainWindow):
         if self.controller is not None and self.controller.view is not None:
             self._on_view(self.controller.view)  # RAG colours follow the theme
         if self._is_built("Dashboard") and self.pages.currentWidget() is self.dashboard_page:
-            self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
+            self.dashboard_page.refresh()
 
     def show_entry_help(self) -> None:
         from skp_desktop.ui.pages.return_page import PASTE_HELP
@@ -654,11 +639,9 @@ class MainWindow(QMainWindow):
         self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
         self._fill_recent()
         self._catalogue = (services, themes)
+        self.desk.catalogue = (services, themes)
         self.desk.database_opened.emit()
         self.return_page.set_services(services, self._settings.last_service)
-        if self._is_built("Dashboard"):
-            self.dashboard_page.forget_drawn()
-            self.dashboard_page.set_scopes(services, themes)
         if self._is_built("History"):
             self._refresh_history_choices(self.history_page, [s.code for s in services])
         self.return_page.select_period(self._settings.last_period)
@@ -775,179 +758,6 @@ class MainWindow(QMainWindow):
                 chart.show_picture(picture, description, figure=figure)
 
         self._charts.run(work, done, self._on_failure)
-
-    def _draw_dashboard(self, scope: str) -> None:
-        """Show the dashboard of `scope`, drawn (pixels too) in a worker.
-
-        The picture drawn last for this scope, width and theme shows at once; the worker then
-        draws again only if something was saved, imported or published since. Another width of
-        the same scope stays on screen until its new picture is ready.
-        """
-        db = self.database
-        if db is None:
-            return
-        from skp_desktop.ui.pages.dashboard_page import DashboardKey, DrawnDashboard
-
-        page, theme = self.dashboard_page, self._chart_theme()
-        width, ratio = page.available_width(), page.devicePixelRatioF()
-        key = DashboardKey(scope, width, theme, ratio)
-        kept = page.drawn(key)
-        if kept is not None:
-            page.show_drawn(kept)
-        elif not page.showing(scope, theme):
-            page.show_message("Drawing the charts…")
-        self._dashboard_wanted = key
-        if key in self._dashboard_queued:
-            return  # a worker is on it already
-        self._dashboard_queued.add(key)
-        known = kept.stamp if kept is not None else None
-
-        def work() -> DrawnDashboard | None:
-            from skp_desktop.charts.dashboard import dashboard_figure
-            from skp_desktop.charts.raster import rasterise
-            from skp_desktop.services.history import change_stamp
-            from skp_desktop.services.trends import dashboard_tiles
-            from skp_desktop.ui.chart_view import Picture
-            from skp_desktop.ui.pages.dashboard_page import dashboard_layout
-
-            if self._dashboard_wanted != key:
-                return None  # the scope or width moved on while this waited
-            # Read before the tiles: a change in between draws again next time, never missed.
-            stamp = change_stamp(db)
-            if stamp == known:
-                return None
-            kind, _, code = scope.partition(":")
-            tiles = dashboard_tiles(
-                db,
-                service=code if kind == "service" else None,
-                theme=code if kind == "theme" else None,
-            )
-            columns, size = dashboard_layout(width, len(tiles))
-            figure = dashboard_figure(tiles, columns=columns, theme=theme, size=size)
-            picture = Picture.from_raster(rasterise(figure, scale=ratio, gid_prefix="tile:"))
-            return DrawnDashboard(key, stamp, tiles, picture, figure)
-
-        def done(drawn: DrawnDashboard | None) -> None:
-            self._dashboard_queued.discard(key)
-            if db is not self.database:
-                return  # drawn from a database since closed
-            if drawn is not None:
-                page.remember(drawn)
-            if self._dashboard_wanted == key:
-                shown = drawn or page.drawn(key)
-                if shown is not None:
-                    page.show_drawn(shown)
-
-        def failed(exc: Exception) -> None:
-            self._dashboard_queued.discard(key)
-            self._on_failure(exc)
-
-        self._charts.run(work, done, failed)
-
-    def _redraw_dashboard_soon(self) -> None:
-        """After a resize has settled, the dashboard again at its new width (if on screen)."""
-        if self._is_built("Dashboard") and self.pages.currentWidget() is self.dashboard_page:
-            self._dashboard_timer.start()
-
-    def open_indicator_chart(self, code: str) -> None:
-        """One indicator large, with the table of its figures and its comparators."""
-        db = self.database
-        if db is None or not code:
-            return
-        theme = self._chart_theme()
-
-        def done(result: tuple[Any, Any, Any]) -> None:
-            from skp_desktop.ui.pages.dashboard_page import IndicatorChartDialog
-
-            series, figure, comparators = result
-            self.indicator_dialog = IndicatorChartDialog(
-                series,
-                figure,
-                parent=self,
-                comparators=comparators,
-                editable=not getattr(db, "read_only", False),
-            )
-            self.indicator_dialog.comparators_save_requested.connect(self._save_comparators)
-            self.indicator_dialog.open()
-
-        self._charts.run(lambda: _indicator_chart(db, code, theme), done, self._on_failure)
-
-    def _save_comparators(self, code: str, payload: tuple[Any, str | None]) -> None:
-        """Write the comparator figures typed in the indicator's dialog, then redraw it."""
-        db, dialog, theme = self.database, self.indicator_dialog, self._chart_theme()
-        changes, source = payload
-        actor = self.controller.actor if self.controller else "unknown"
-
-        def work() -> tuple[Any, Any, Any]:
-            from skp_desktop.services.comparators import ComparatorChange, set_comparators
-
-            set_comparators(
-                db,
-                code,
-                [
-                    ComparatorChange(series, period, value, source)
-                    for series, period, value in changes
-                ],
-                actor,
-            )
-            return _indicator_chart(db, code, theme)
-
-        def failed(exc: Exception) -> None:
-            if isinstance(exc, SkpError) and dialog.comparators is not None:
-                dialog.comparators.show_problem(str(exc))
-            else:
-                self._on_failure(exc)
-
-        self._charts.run(work, lambda result: dialog.show_series(*result), failed)
-
-    def save_board_pack(self, scope: str) -> None:
-        """The board pack for the period chosen on the Return page, as one PDF, drawn behind."""
-        db, period = self.database, self.return_page.current_selection()[1]
-        if db is None:
-            return
-        if not period:
-            dialogs.information(
-                self, "Board pack", "Choose a period on the Return page: the pack is for that."
-            )
-            return
-        from skp_desktop.domain.periods import parse_period
-
-        label = parse_period(period).label
-        kind, _, code = scope.partition(":")
-        suggested = f"SKP-board-pack-{period}{f'-{code}' if code else ''}.pdf"
-        path = dialogs.save_file(self, f"Board pack for {label}", suggested, "PDF (*.pdf)")
-        if not path:
-            return
-        if not path.lower().endswith(".pdf"):
-            path += ".pdf"
-        button = self.dashboard_page.board_pack_button
-        button.setEnabled(False)
-        self.status_state.setText(f"Making the board pack for {label}…")
-
-        def work() -> Any:
-            from skp_desktop.services.board_pack import export_board_pack
-
-            return export_board_pack(
-                db,
-                period,
-                path,
-                service=code if kind == "service" else None,
-                theme=code if kind == "theme" else None,
-            )
-
-        def done(made: Any) -> None:
-            button.setEnabled(True)
-            self.status_state.setText(f"Board pack saved to {made.path} ({made.pages} pages).")
-
-        def failed(exc: Exception) -> None:
-            button.setEnabled(True)
-            if not isinstance(exc, SkpError):
-                self._on_failure(exc)
-                return
-            self.status_state.setText("The board pack was not made.")
-            dialogs.error(self, "Board pack", str(exc))
-
-        self._charts.run(work, done, failed)
 
     def export_return(self) -> None:
         """Save the open (submitted) return as the Excel return file of CONTRACTS.md; a returned
@@ -1504,6 +1314,15 @@ class MainWindow(QMainWindow):
     # --- closing -------------------------------------------------------------------------
 
     @property
+    def indicator_dialog(self) -> Any:
+        """The indicator's chart opened last from the dashboard (None before)."""
+        page = self._built_pages.get("Dashboard")
+        return page.indicator_dialog if page is not None else None
+
+    def open_indicator_chart(self, code: str) -> None:
+        self.dashboard_page.open_indicator_chart(code)
+
+    @property
     def database(self) -> Any:
         return self.controller.db if self.controller is not None else None
 
@@ -1534,13 +1353,3 @@ class MainWindow(QMainWindow):
         if self.controller.db is not None:
             self.controller.db.dispose()
             self.controller.db = None
-
-
-def _indicator_chart(db: Any, code: str, theme: str) -> tuple[Any, Any, Any]:
-    """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
-    from skp_desktop.charts.trend import trend_figure
-    from skp_desktop.services.comparators import list_comparators
-    from skp_desktop.services.trends import indicator_trend
-
-    series = indicator_trend(db, code)
-    return series, trend_figure(series, theme=theme, size=(7.5, 4.6)), list_comparators(db, code)

@@ -61,6 +61,7 @@ class Desk(QObject):
 
     changed = Signal(object)  # Changed
     database_opened = Signal()  # another database (or the same, reopened) is open now
+    status = Signal(str)  # a line for the window's status bar
 
     def __init__(
         self,
@@ -80,6 +81,8 @@ class Desk(QObject):
         self._show_error = show_error
         self._chart_theme = chart_theme
         self.today = today
+        # the open database's services and themes (ServiceInfo list, (kind, code, name) list)
+        self.catalogue: tuple[list[Any], list[tuple[str, str, str]]] = ([], [])
         self.closed = False  # the window is gone: results arriving now are for nobody
 
     # --- what pages read -------------------------------------------------------------------
@@ -103,6 +106,10 @@ class Desk(QObject):
         """A database is open and changes can be saved to it."""
         db = self.database()
         return db is not None and not getattr(db, "read_only", False)
+
+    def say(self, text: str) -> None:
+        """Show a line in the status bar (what an operation did, where a file went)."""
+        self.status.emit(text)
 
     def failed(self, exc: Exception) -> None:
         """The one error display (status line, message bar, dialog as the error needs)."""
