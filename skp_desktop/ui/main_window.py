@@ -92,8 +92,6 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
-        # the open database's services and themes, for pages built after it opened
-        self._catalogue: tuple[list[ServiceInfo], list[tuple[str, str, str]]] | None = None
         self.setWindowTitle(APP_NAME)
         screen = QApplication.primaryScreen()
         if screen is not None:  # first start: most of a small laptop screen, not all of a big one
@@ -311,16 +309,8 @@ class MainWindow(QMainWindow):
     def _make_history_page(self) -> HistoryPage:
         from skp_desktop.ui.pages.history_page import HistoryPage
 
-        page = HistoryPage()
-        page.filter_changed.connect(self._load_history)
-        page.verify_requested.connect(self.verify_history)
-        page.export_requested.connect(self.export_history)
-        page.timeline_requested.connect(self.open_timeline)
-        page.extract_requested.connect(self.write_extract)
-        page.check_extract_requested.connect(self.check_extract)
+        page = HistoryPage(self.desk)
         page.event_selected.connect(self._show_event)
-        if self._catalogue is not None:
-            self._refresh_history_choices(page, [s.code for s in self._catalogue[0]])
         return page
 
     def _show_place(self, row: int) -> None:
@@ -331,7 +321,7 @@ class MainWindow(QMainWindow):
         if PLACES[row] == "Dashboard":
             page.refresh()
         elif PLACES[row] == "History":
-            self._load_history(page.current_filter())
+            page.reload()
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -638,12 +628,9 @@ class MainWindow(QMainWindow):
         self._target = db.display_name if db.is_sqlite else target
         self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
         self._fill_recent()
-        self._catalogue = (services, themes)
         self.desk.catalogue = (services, themes)
         self.desk.database_opened.emit()
         self.return_page.set_services(services, self._settings.last_service)
-        if self._is_built("History"):
-            self._refresh_history_choices(self.history_page, [s.code for s in services])
         self.return_page.select_period(self._settings.last_period)
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
@@ -867,42 +854,6 @@ class MainWindow(QMainWindow):
 
     # --- history -------------------------------------------------------------------------
 
-    def _refresh_history_choices(self, page: HistoryPage, services: list[str]) -> None:
-        db = self.database
-
-        def work() -> tuple[list[str], list[str], list[str]]:
-            from skp_desktop.services.catalogue import list_indicators
-            from skp_desktop.services.history import history_choices
-
-            actors, actions = history_choices(db)
-            return [i.code for i in list_indicators(db)], actors, actions
-
-        def done(result: tuple[list[str], list[str], list[str]]) -> None:
-            indicators, actors, actions = result
-            page.set_choices(services, indicators, actors, actions)
-
-        self._worker.run(work, done, self._on_failure)
-
-    def _load_history(self, flt: Any) -> None:
-        db = self.database
-        if db is None:
-            return
-        model = self.history_page.model
-
-        def fetch(before: int | None, deliver: Any) -> None:
-            def work() -> list[Any]:
-                from skp_desktop.services.history import history_page
-
-                return history_page(db, flt, before_id=before)
-
-            def failed(exc: Exception) -> None:
-                model.failed()
-                self._on_failure(exc)
-
-            self._worker.run(work, deliver, failed)
-
-        model.reset(fetch)
-
     def backup_now(self) -> None:
         db = self.database
         if db is None:
@@ -976,51 +927,13 @@ class MainWindow(QMainWindow):
 
     def _verify_from_menu(self) -> None:
         self.places.setCurrentRow(PLACES.index("History"))
-        self.verify_history()
+        self.history_page.verify()
 
-    def verify_history(self) -> None:
-        db = self.database
-        if db is None:
-            return
-        page = self.history_page
-        page.show_verdict(None, "Verifying the history… (every event and value is checked)")
-        page.verify_button.setEnabled(False)
-
-        def work() -> Any:
-            from skp_desktop.services.audit import verify
-
-            return verify(db)
-
-        def done(report: Any) -> None:
-            page.verify_button.setEnabled(True)
-            page.show_verdict(report)
-
-        def failed(exc: Exception) -> None:
-            page.verify_button.setEnabled(True)
-            page.show_verdict(None, "")
-            self._on_failure(exc)
-
-        self._worker.run(work, done, failed)
-
-    def export_history(self, flt: Any) -> None:
-        db = self.database
-        path = dialogs.save_file(
-            self, "Export history", "history.xlsx", "Excel workbook (*.xlsx);;CSV (*.csv)"
-        )
-        if not path or db is None:
-            return
-
-        def work() -> int:
-            from skp_desktop.services.history import export_history
-
-            return export_history(db, flt, path)
-
-        self.status_state.setText("Exporting the history…")
-        self._worker.run(
-            work,
-            lambda count: self.status_state.setText(f"Exported {count:,} events to {path}"),
-            self._on_failure,
-        )
+    @property
+    def timeline_dialog(self) -> Any:
+        """The value's timeline opened last from the History page (None before)."""
+        page = self._built_pages.get("History")
+        return page.timeline_dialog if page is not None else None
 
     def _show_event(self, entry: Any) -> None:
         from skp_desktop.ui.pages.history_page import describe_event
@@ -1028,86 +941,6 @@ class MainWindow(QMainWindow):
         self.event_panel.setHtml(describe_event(entry))
         if entry is not None:
             self.side_tabs.setCurrentWidget(self.event_panel)
-
-    def write_extract(self, period: str | None) -> None:
-        db = self.database
-        name = f"audit-extract-{period or 'all'}.xlsx"
-        path = dialogs.save_file(self, "Signed audit extract", name, "Excel (*.xlsx)")
-        if not path or db is None:
-            return
-
-        def work() -> int:
-            from skp_desktop.services.history import write_audit_extract
-
-            return write_audit_extract(db, path, period=period)
-
-        self._worker.run(
-            work,
-            lambda n: self.status_state.setText(f"Saved a signed extract of {n:,} events: {path}"),
-            self._on_failure,
-        )
-
-    def check_extract(self) -> None:
-        db = self.database
-        path = dialogs.open_file(self, "Check an audit extract", "", "Excel (*.xlsx)")
-        if not path or db is None:
-            return
-
-        def work() -> Any:
-            from skp_desktop.services.history import check_audit_extract
-
-            return check_audit_extract(db, path)
-
-        def done(check: Any) -> None:
-            from skp_desktop.services.dto import VerifyReport
-
-            report = VerifyReport(check.events, 0, check.problems)
-            if check.ok:
-                self.history_page.show_verdict(
-                    None,
-                    f"✓ The extract matches: its {check.events:,} events and the chain up to "
-                    f"event {check.head_event_id} are unchanged.",
-                )
-            else:
-                self.history_page.show_verdict(report)
-
-        self._worker.run(work, done, self._on_failure)
-
-    def open_timeline(self, service: str, period: str, indicator: str) -> None:
-        db = self.database
-        if db is None:
-            return
-
-        def work() -> Any:
-            from skp_desktop.services.history import value_timeline
-
-            return value_timeline(db, service=service, period=period, indicator=indicator)
-
-        def done(timeline: Any) -> None:
-            from skp_desktop.ui.pages.history_page import TimelineDialog
-
-            self.timeline_dialog = TimelineDialog(timeline, self)
-            self.timeline_dialog.save_file_requested.connect(self.save_imported_file)
-            self.timeline_dialog.open()
-
-        self._worker.run(work, done, self._on_failure)
-
-    def save_imported_file(self, file_id: int) -> None:
-        db = self.database
-
-        def work() -> tuple[str, bytes]:
-            from skp_desktop.services.history import imported_file
-
-            return imported_file(db, file_id)
-
-        def done(result: tuple[str, bytes]) -> None:
-            name, content = result
-            path = dialogs.save_file(self, "Save the original file", name, "All files (*)")
-            if path:
-                with open(path, "wb") as handle:
-                    handle.write(content)
-
-        self._worker.run(work, done, self._on_failure)
 
     # --- the return ----------------------------------------------------------------------
 
