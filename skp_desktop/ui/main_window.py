@@ -278,12 +278,7 @@ class MainWindow(QMainWindow):
     def _make_import_page(self) -> ImportPage:
         from skp_desktop.ui.pages.import_page import ImportPage
 
-        page = ImportPage()
-        page.add_files.clicked.connect(self._choose_import_files)
-        page.add_folder.clicked.connect(self._choose_import_folder)
-        page.check_requested.connect(lambda p, m: self._import(p, m, dry_run=True))
-        page.commit_requested.connect(lambda p, m: self._import(p, m, dry_run=False))
-        return page
+        return ImportPage(self.desk)
 
     def _make_completeness_page(self) -> CompletenessPage:
         from skp_desktop.ui.pages.completeness_page import CompletenessPage
@@ -796,61 +791,6 @@ class MainWindow(QMainWindow):
             lambda result: self.status_state.setText(f"Blank return saved to {result.path}"),
             self._on_failure,
         )
-
-    # --- import --------------------------------------------------------------------------
-
-    def _choose_import_files(self) -> None:
-        paths = dialogs.open_files(self, "Choose return files", "Excel returns (*.xlsx)")
-        self.import_page.add_paths(paths)
-
-    def _choose_import_folder(self) -> None:
-        folder = dialogs.open_folder(self, "Choose a folder of return files")
-        if folder:
-            self.import_page.add_paths([folder])
-
-    def _import(self, paths: list[str], accept_modified: bool, *, dry_run: bool) -> None:
-        """Check (dry run) or import files in the background, with progress and Cancel."""
-        db, page = self.database, self.import_page
-        if db is None:
-            page.status.setText("The database is still opening: add the files again in a moment.")
-            return
-        if not dry_run and db.read_only:
-            page.status.setText("The database is open read-only: files can be checked only.")
-            return
-        actor, relay, cancel = self.controller.actor, page.progress_relay, page.cancel_event
-        page.set_busy(True, "Checking the files…" if dry_run else "Importing…")
-
-        def work() -> tuple[list[Any], bool]:
-            from skp_desktop.services.exchange import import_files
-
-            outcomes = import_files(
-                db,
-                paths,
-                actor=actor,
-                dry_run=dry_run,
-                accept_modified=accept_modified,
-                progress=lambda done, total, path: relay.step.emit(done, total, path.name),
-                cancelled=cancel.is_set,
-            )
-            return outcomes, cancel.is_set()
-
-        def done(result: tuple[list[Any], bool]) -> None:
-            outcomes, cancelled = result
-            page.show_outcomes(outcomes, committed=not dry_run, cancelled=cancelled)
-            if not dry_run and self.controller is not None:
-                self.controller.reload()
-
-        def failed(exc: Exception) -> None:
-            from skp_desktop.services.exchange import ImportStopped
-
-            if isinstance(exc, ImportStopped):  # show what went in before it stopped
-                page.show_outcomes(list(exc.outcomes), committed=not dry_run, cancelled=True)
-                if self.controller is not None:
-                    self.controller.reload()
-            page.set_busy(False, str(exc).splitlines()[0])
-            self._on_failure(exc)
-
-        self._worker.run(work, done, failed)
 
     # --- history -------------------------------------------------------------------------
 

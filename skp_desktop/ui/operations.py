@@ -154,7 +154,7 @@ class Desk(QObject):
 
         def done(result: T) -> None:
             then(result)
-            if not self.closed and db is self.database():
+            if changes and not self.closed and db is self.database():
                 self.announce(changes, source)
 
         runner = self.charts if charts else self.worker
