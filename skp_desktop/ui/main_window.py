@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -23,12 +22,12 @@ from PySide6.QtWidgets import (
 from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.operations import Change, Changed, Desk
+from skp_desktop.ui.operations import Desk
 from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import THEMES, apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
-    from datetime import date, datetime
+    from datetime import date
 
     from PySide6.QtGui import QCloseEvent
 
@@ -86,7 +85,6 @@ class MainWindow(QMainWindow):
             today=today,
         )
         self._worker, self._charts = self.desk.worker, self.desk.charts
-        self._trend_wanted = ""
         self._showing_store_problem = False
         self._disposed = False
         self.undo_stack = QUndoStack(self)
@@ -139,7 +137,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_state, 1)
         self.statusBar().addPermanentWidget(self.status_db)
         self.desk.status.connect(self.status_state.setText)
-        self._last_saved: datetime | None = None
 
         self._build_menus()
 
@@ -171,53 +168,29 @@ class MainWindow(QMainWindow):
 
         self._dock_side_panel()
 
-        from skp_desktop.ui.definition_panel import DefinitionPanel
-        from skp_desktop.ui.pages.return_page import ReturnPage
-        from skp_desktop.ui.problems_panel import ProblemsPanel
-        from skp_desktop.ui.return_controller import ReturnController
+        from skp_desktop.ui.return_place import ReturnPlace
 
-        self.controller = ReturnController(self, undo_stack=self.undo_stack, desk=self.desk)
-        self.desk.changed.connect(self._on_changed)
-        self.return_page = ReturnPage(today=self._today)
+        self.return_place = place = ReturnPlace(
+            self, self.desk, self._settings, self.undo_stack, today=self._today
+        )
+        self.controller = place.controller
+        self.return_page = place.page
+        self.definition_panel = place.definition_panel
+        self.problems_panel = place.problems_panel
+        place.title_changed.connect(self.setWindowTitle)
+        place.side_wanted.connect(self.side_tabs.setCurrentWidget)
+        place.wanted.connect(lambda: self.places.setCurrentRow(PLACES.index("Return")))
         self.pages.addWidget(self.return_page)
         for _name in PLACES[1:]:
             self.pages.addWidget(QWidget())  # stands in until the place is first visited
         self.pages.removeWidget(self._opening)
         self._opening.deleteLater()
-        self.definition_panel = DefinitionPanel()
-        self.problems_panel = ProblemsPanel()
         self.side_tabs.addTab(self.definition_panel, "&Indicator")
         self.side_tabs.addTab(self.problems_panel, "Pro&blems")
         self.event_panel = QTextBrowser()
         self.event_panel.setAccessibleName("Event details")
         self.side_tabs.addTab(self.event_panel, "E&vent")
         self.places.setCurrentRow(0)
-
-        page = self.return_page
-        page.selection_changed.connect(self._open_return)
-        page.row_selected.connect(self.definition_panel.show_row)
-        # The trend waits until the selection rests: arrowing down the grid draws nothing, and
-        # matplotlib's first import does not compete with loading the return.
-        self._trend_row: Any = None
-        self._trend_timer = QTimer(self)
-        self._trend_timer.setSingleShot(True)
-        self._trend_timer.setInterval(400)
-        self._trend_timer.timeout.connect(lambda: self._show_trend(self._trend_row))
-        # A wider or narrower side panel gets the trend drawn again to its width.
-        self.definition_panel.chart.resized.connect(self._redraw_trend_soon)
-        page.row_selected.connect(self._trend_soon)
-        page.submit_requested.connect(self.submit)
-        page.reopen_requested.connect(self.reopen)
-        page.export_requested.connect(self.export_return)
-        page.model.edit_requested.connect(self._edit)
-        page.model.answer_requested.connect(self._answer)
-        page.grid.paste_requested.connect(self.paste)
-        page.setEnabled(False)
-        self.problems_panel.go_to.connect(page.go_to)
-        self.controller.view_changed.connect(self._on_view)
-        self.controller.saved.connect(self._on_saved)
-        self.controller.message.connect(page.show_message)
-        self.controller.failed.connect(self._on_failure)
 
     # --- the places other than Return, built on first use --------------------------------
 
@@ -284,7 +257,7 @@ class MainWindow(QMainWindow):
         from skp_desktop.ui.pages.completeness_page import CompletenessPage
 
         page = CompletenessPage(self.desk)
-        page.open_return_requested.connect(self.show_return_at)
+        page.open_return_requested.connect(self.return_place.show_return_at)
         return page
 
     def _make_merge_page(self) -> MergePage:
@@ -396,12 +369,12 @@ class MainWindow(QMainWindow):
         reopen.triggered.connect(self.reopen)
         reload = QAction("Re&fresh", self)
         reload.setShortcuts(QKeySequence.StandardKey.Refresh)
-        reload.triggered.connect(self._reload_return)
+        reload.triggered.connect(lambda: self._on_return("reload"))
         export = QAction("&Export as Excel…", self)
         export.setShortcuts([QKeySequence("Ctrl+E")])
-        export.triggered.connect(self.export_return)
+        export.triggered.connect(lambda: self._on_return("export_return"))
         template = QAction("Blank return (&template)…", self)
-        template.triggered.connect(self.write_template)
+        template.triggered.connect(lambda: self._on_return("write_template"))
         return_menu.addActions([submit, reopen, reload, export, template])
 
         history_menu = bar.addMenu("Hi&story")
@@ -612,8 +585,8 @@ class MainWindow(QMainWindow):
             self.controller.db.dispose()
         shown_early = self.controller.pending is not None
         self.controller.set_database(db, actor)
-        if shown_early and self._trend_row is not None:  # asked for while it was opening
-            self._trend_soon(self._trend_row)
+        if shown_early:  # a trend asked for while it was opening is drawn now
+            self.return_place.database_opened()
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
         from skp_desktop.services.connection import remembered
@@ -630,7 +603,7 @@ class MainWindow(QMainWindow):
         self.return_page.setEnabled(True)
         service, period = self.return_page.current_selection()
         if service and period:
-            self._open_return(service, period)
+            self.return_place.open_return(service, period)
         place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
         if place in ("Dashboard", "History") and self._is_built(place):
             self._show_place(self.places.currentRow())  # visited while it opened: fill it now
@@ -673,124 +646,12 @@ class MainWindow(QMainWindow):
 
         self._worker.run(work, done, self._on_failure)
 
-    def _on_changed(self, changed: Changed) -> None:
-        """A return changed elsewhere (accepted on Completeness, imported) or a definitions
-        version was published: the open return is read again."""
-        controller = self.controller
-        if changed.source is controller or controller is None or controller.db is None:
-            return
-        if changed.touches(Change.RETURNS | Change.DEFINITIONS):
-            controller.reload()
-
     # --- charts --------------------------------------------------------------------------
 
     def _chart_theme(self) -> str:
         from skp_desktop.ui.rag_style import is_dark
 
         return "dark" if is_dark() else "light"
-
-    def _reload_return(self) -> None:
-        if self.controller is not None:
-            self.controller.reload()
-
-    def _redraw_trend_soon(self) -> None:
-        if self._trend_row is not None:
-            self._trend_soon(self._trend_row)
-
-    def _trend_soon(self, row: Any) -> None:
-        self._trend_row = row
-        self._trend_timer.start()
-
-    def _show_trend(self, row: Any) -> None:
-        """Draw the selected indicator's trend in the side panel, off the UI thread."""
-        chart = self.definition_panel.chart
-        db = self.database
-        if row is not None and db is None and self.controller.pending is not None:
-            chart.show_message("The trend is drawn once the database is open.")
-            return
-        if row is None or db is None:
-            chart.show_message("Select an indicator to see its trend.")
-            return
-        code, service, theme = row.code, self.controller.key[0], self._chart_theme()
-        self._trend_wanted = code
-        size = chart.fitting_size((3.4, 2.6))  # before the message replaces the canvas
-        ratio = chart.devicePixelRatioF()
-        chart.show_message("Drawing the trend…")
-
-        def work() -> tuple[str, Any, Any, str]:
-            # Pixels too: drawing a trend takes 100-200 ms, which the grid's typing must not wait
-            # for on the UI thread.
-            from skp_desktop.charts.raster import rasterise
-            from skp_desktop.charts.trend import empty_figure, trend_figure
-            from skp_desktop.services.trends import indicator_trend
-            from skp_desktop.ui.chart_view import Picture
-
-            series = indicator_trend(db, code, service=service)
-            if not series.has_values:
-                description = f"{code}: no figures yet. The trend appears once values are entered."
-                figure = empty_figure(description, theme=theme, size=size)
-            else:
-                description = f"Trend of {series.title}"
-                figure = trend_figure(series, theme=theme, size=size, compact=True)
-            return code, figure, Picture.from_raster(rasterise(figure, scale=ratio)), description
-
-        def done(result: tuple[str, Any, Any, str]) -> None:
-            code_drawn, figure, picture, description = result
-            if code_drawn == self._trend_wanted:  # the selection may have moved on
-                chart.show_picture(picture, description, figure=figure)
-
-        self._charts.run(work, done, self._on_failure)
-
-    def export_return(self) -> None:
-        """Save the open (submitted) return as the Excel return file of CONTRACTS.md; a returned
-        one as the feedback file its service imports."""
-        view, db = self.controller.view if self.controller else None, self.database
-        if view is None or db is None or view.revision is None:
-            return
-        feedback = view.state == "returned"
-        name = f"{view.service.code}-{view.period}-r{view.revision}"
-        name += "-feedback.xlsx" if feedback else ".xlsx"
-        title = "Export the feedback (queries)" if feedback else "Export the return"
-        path = dialogs.save_file(self, title, name, "Excel workbook (*.xlsx)")
-        if not path:
-            return
-        actor = self.controller.actor
-
-        def work() -> Any:
-            from skp_desktop.services.exchange import export_feedback, export_return
-
-            export = export_feedback if feedback else export_return
-            return export(db, service=view.service.code, period=view.period, out=path, actor=actor)
-
-        self._worker.run(
-            work,
-            lambda result: self.status_state.setText(f"Exported to {result.path}"),
-            self._on_failure,
-        )
-
-    def write_template(self) -> None:
-        """A blank return for a service that fills it in Excel or LibreOffice."""
-        service, period = self.return_page.current_selection()
-        db = self.database
-        if not service or not period or db is None:
-            return
-        path = dialogs.save_file(
-            self, "Blank return (template)", f"{service}-{period}-blank.xlsx", "Excel (*.xlsx)"
-        )
-        if not path:
-            return
-        actor = self.controller.actor
-
-        def work() -> Any:
-            from skp_desktop.services.exchange import write_template
-
-            return write_template(db, service=service, period=period, out=path, actor=actor)
-
-        self._worker.run(
-            work,
-            lambda result: self.status_state.setText(f"Blank return saved to {result.path}"),
-            self._on_failure,
-        )
 
     # --- history -------------------------------------------------------------------------
 
@@ -882,176 +743,29 @@ class MainWindow(QMainWindow):
         if entry is not None:
             self.side_tabs.setCurrentWidget(self.event_panel)
 
-    # --- the return ----------------------------------------------------------------------
+    # --- the return (ui/return_place.py), for the menus and the tests -----------------------
+
+    def _on_return(self, action: str, *args: Any) -> None:
+        """Run one of the Return place's actions (once start() has built it)."""
+        if self.controller is not None:
+            getattr(self.return_place, action)(*args)
 
     def show_return_at(self, service: str, period: str) -> None:
-        """Go to the Return place with a service's return for a period open."""
-        page = self.return_page
-        page.select_period(period)
-        page.service_picker.blockSignals(True)  # opened once, below
-        page.service_picker.setCurrentIndex(max(0, page.service_picker.findData(service)))
-        page.service_picker.blockSignals(False)
-        self.places.setCurrentRow(PLACES.index("Return"))
-        self._open_return(service, period)
-
-    def _open_return(self, service: str, period: str) -> None:
-        self._settings.last_service, self._settings.last_period = service, period
-        self.status_state.setText("Loading the return…")
-        self._last_saved = None
-        self.controller.open_return(service, period)
-
-    def _on_view(self, view: ReturnView) -> None:
-        read_only = self.controller.read_only_database
-        self.return_page.show_return(view, read_only_database=read_only)
-        if self.controller.db is None:  # still opening: these wait for the return it holds
-            for button in (
-                self.return_page.submit_button,
-                self.return_page.reopen_button,
-                self.return_page.export_button,
-            ):
-                button.setEnabled(False)
-        self.problems_panel.show_view(view)
-        index = self.return_page.grid.currentIndex()
-        self.definition_panel.show_row(self.return_page.model.return_row(index.row()))
-        state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
-        self.setWindowTitle(f"{APP_NAME} — {view.service.name} · {view.period_label} · {state}")
-        self._update_status(view)
-
-    def _update_status(self, view: ReturnView) -> None:
-        state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
-        parts = [state]
-        saved = self._last_saved or view.updated_at
-        if saved:
-            parts.append(f"saved {saved.astimezone().strftime('%H:%M:%S %d/%m/%Y')}")
-        missing = sum(1 for r in view.rows for p in r.errors if p.rule == "required")
-        errors = view.error_count - missing
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-        parts.append(f"{missing} to enter")
-        unexplained = view.unexplained_warning_count
-        parts.append(f"{unexplained} warning{'s' if unexplained != 1 else ''} to explain")
-        if view.open_queries:
-            left = len(view.open_queries)
-            parts.append(f"{left} quer{'y' if left == 1 else 'ies'} to answer")
-        if self.controller.pending is not None:
-            parts.append("opening the database (changes are saved once it is open)")
-        self.status_state.setText(" · ".join(parts))
-
-    def _on_saved(self, when: datetime) -> None:
-        self._last_saved = when
-
-    def _edit(self, code: str, fields: dict[str, str | None]) -> None:
-        name = ", ".join(fields)
-        if self.controller.request_edit({code: fields}, f"Edit {code} {name}"):
-            self.return_page.model.mark_pending(code, fields)
-
-    def _answer(self, code: str, text: str) -> None:
-        if self.controller.request_answer(code, text):
-            self.return_page.model.mark_pending(code, {"answer": text})
-
-    def mark_symbol(self, symbol: str) -> None:
-        index = self.return_page.grid.currentIndex()
-        row = self.return_page.model.return_row(index.row()) if index.isValid() else None
-        if row is not None and self.controller is not None and self.controller.editable:
-            self._edit(row.code, {"symbol": symbol})
-
-    def paste(self, text: str) -> None:
-        if self.controller is None:
-            return
-        if not self.controller.editable:
-            self.return_page.show_message("This revision is read-only: reopen it to change it.")
-            return
-        index = self.return_page.grid.currentIndex()
-        if not index.isValid() or not text.strip():
-            return
-        from skp_desktop.services.entries import SOURCE_PASTED
-        from skp_desktop.ui.return_grid import paste_changes
-
-        changes, problems = paste_changes(self.return_page.model, index.row(), index.column(), text)
-        if problems:
-            self.return_page.show_message(
-                "Nothing was pasted. Fix these cells and paste again: " + "; ".join(problems)
-            )
-            return
-        if changes and self.controller.request_edit(
-            changes, f"Paste {len(changes)} rows", source=SOURCE_PASTED
-        ):
-            for code, fields in changes.items():
-                self.return_page.model.mark_pending(code, fields)
-
-    def _still_opening(self, what: str) -> bool:
-        if self.controller.db is None:
-            self.return_page.show_message(f"The database is still opening: {what} once it is.")
-            return True
-        return False
+        self._on_return("show_return_at", service, period)
 
     def submit(self) -> None:
-        if self.controller is None or self._still_opening("submit"):
-            return
-        view = self.controller.view
-        if view is None or view.state != "draft":
-            return
-        if view.open_queries:
-            from skp_desktop.ui.return_grid import ANSWER_COLUMN
-
-            first = view.open_queries[0]
-            self.return_page.go_to(first.code, ANSWER_COLUMN)
-            self.side_tabs.setCurrentWidget(self.problems_panel)
-            count = len(view.open_queries)
-            self.return_page.show_message(
-                f"Not submitted: answer the coordinator's quer{'y' if count == 1 else 'ies'} on "
-                f"{', '.join(q.code for q in view.open_queries)} first, in the Answer column."
-            )
-            return
-        errors = [(row, p) for row in view.rows for p in row.errors]
-        if errors:
-            row, problem = errors[0]
-            self.return_page.go_to(row.code, self.problems_panel_column(row, problem))
-            self.side_tabs.setCurrentWidget(self.problems_panel)
-            self.return_page.show_message(
-                f"Not submitted: {len(errors)} value{'s' if len(errors) != 1 else ''} still "
-                "need fixing or entering (see Problems)."
-            )
-            return
-        explanations: dict[str, str] = {}
-        needing = [
-            (row.code, "; ".join(p.message for p in row.warnings))
-            for row in view.rows
-            if row.needs_explanation
-        ]
-        if needing:
-            answer = dialogs.ask_explanations(self, needing)
-            if answer is None:
-                return
-            explanations = answer
-        warnings = sum(1 for row in view.rows if row.warnings)
-        summary = (
-            f"Submit {view.service.name}'s return for {view.period_label}, revision "
-            f"{view.revision}?\n\n{len(view.rows)} indicators, {warnings} with an explained "
-            "warning. After submitting, this revision is read-only; you can reopen it with a "
-            "reason."
-        )
-        if dialogs.confirm(self, "Submit the return", summary):
-            self.controller.submit(explanations)
-
-    @staticmethod
-    def problems_panel_column(row: Any, problem: Any) -> int:
-        from skp_desktop.ui.return_grid import problem_column
-
-        return problem_column(row, problem)
+        self._on_return("submit")
 
     def reopen(self) -> None:
-        if self.controller is None or self._still_opening("reopen"):
-            return
-        view = self.controller.view
-        if view is None or view.state in ("draft", "not started"):
-            return
-        reason = dialogs.ask_text(
-            self,
-            "Reopen the return",
-            f"Why does {view.period_label} need to change? (recorded in the history)",
-        )
-        if reason:
-            self.controller.reopen(reason)
+        self._on_return("reopen")
+
+    def mark_symbol(self, symbol: str) -> None:
+        self._on_return("mark_symbol", symbol)
+
+    def _on_view(self, view: ReturnView) -> None:
+        self.return_place.show_view(view)
+
+    # --- errors --------------------------------------------------------------------------
 
     def _on_failure(self, exc: Exception) -> None:
         if isinstance(exc, StoreUnavailable):
