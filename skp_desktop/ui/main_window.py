@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
+from skp_desktop.ui.database_session import DatabaseSession
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.operations import Desk
 from skp_desktop.ui.settings import Settings
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from PySide6.QtGui import QCloseEvent
 
-    from skp_desktop.services.dto import ReturnView, ServiceInfo
+    from skp_desktop.services.dto import ReturnView
     from skp_desktop.ui.definition_panel import DefinitionPanel
     from skp_desktop.ui.pages.completeness_page import CompletenessPage
     from skp_desktop.ui.pages.dashboard_page import DashboardPage
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from skp_desktop.ui.pages.merge_page import MergePage
     from skp_desktop.ui.pages.return_page import ReturnPage
     from skp_desktop.ui.problems_panel import ProblemsPanel
-    from skp_desktop.ui.return_controller import PendingDatabase, ReturnController
+    from skp_desktop.ui.return_controller import ReturnController
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,8 @@ class MainWindow(QMainWindow):
         read_only: bool = False,
     ) -> None:
         super().__init__()
-        self._target = database_target
         self._settings = settings or Settings()
-        self._actor = actor
         self._today = today
-        self._read_only = read_only
         # every page's database work goes through the desk (ui/operations.py)
         self.desk = Desk(
             self,
@@ -85,8 +83,19 @@ class MainWindow(QMainWindow):
             today=today,
         )
         self._worker, self._charts = self.desk.worker, self.desk.charts
+        self.session = DatabaseSession(
+            self,
+            self.desk,
+            self._settings,
+            target=database_target,
+            actor=actor,
+            read_only=read_only,
+            today=today,
+        )
+        self.session.opened.connect(self._on_opened)
+        self.session.read_only_changed.connect(self._show_read_only)
+        self.session.recent_changed.connect(self._fill_recent)
         self._showing_store_problem = False
-        self._disposed = False
         self.undo_stack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
@@ -311,7 +320,7 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         self.read_only_action = QAction("Read-only (&auditor) mode", self)
         self.read_only_action.setCheckable(True)
-        self.read_only_action.setChecked(self._read_only)
+        self.read_only_action.setChecked(self.session.read_only)
         self.read_only_action.setToolTip("Open the database so that nothing can be changed")
         self.read_only_action.toggled.connect(self.set_read_only)
         file_menu.addAction(self.read_only_action)
@@ -445,7 +454,10 @@ class MainWindow(QMainWindow):
         # The system's colour scheme as Qt reports it: before the paint only guessed (theme.py).
         confirm_system_theme(QApplication.instance(), self._settings.theme)
         self._build_pages()
-        self.open_database(self._target)
+        self.session.attach(self.return_place)
+        self.open_database(self.session.target)
+
+    # --- the database (ui/database_session.py) ---------------------------------------------
 
     def choose_database(self) -> None:
         path = dialogs.open_database_file(self)
@@ -454,197 +466,35 @@ class MainWindow(QMainWindow):
 
     def connect_to_server(self, address: Any = None, message: str = "") -> None:
         """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
-        target = dialogs.ask_connection(self, address=address, message=message)
-        if target is not None:
-            self.open_database(target)
+        if self.controller is not None:
+            self.session.connect_to_server(address, message)
 
     def open_database(self, target: Any) -> None:
         """Open a SQLite path or a server URL (text, or a URL holding the password)."""
-        if self.controller.pending is not None:
-            # The window shows a return from a quick read and queues its edits for the
-            # database now opening; another open meanwhile would split them between two.
-            self.status_state.setText("The database is still opening: try again in a moment.")
-            return
-        read_only = self._read_only
-        self.return_page.setEnabled(False)
-        self.status_state.setText("Opening the database…")
-        if self.controller.db is None:
-            self._look_first(target, read_only)
-        else:
-            self._open_fully(target, read_only, None)
+        if self.controller is not None:
+            self.session.open_database(target)
 
-    def _look_first(self, target: Any, read_only: bool) -> None:
-        """Show the return from a quick read of a SQLite file (stdlib sqlite3: no SQLAlchemy
-        to wait for), then open the database fully; when the quick read cannot be trusted it
-        gives nothing and the window opens the database as it always has."""
-        self.return_page.select_period(self._settings.last_period)
-        service, period = self._settings.last_service, self.return_page.current_selection()[1]
-        today = self._today
+    def set_read_only(self, read_only: bool) -> None:
+        """Reopen the same database read-only (auditor mode) or for changes."""
+        self.session.set_read_only(read_only)
 
-        def work() -> Any:
-            from skp_desktop.services.quick_open import quick_start
+    def backup_now(self) -> None:
+        self.session.backup_now()
 
-            return quick_start(target, service, period, today=today)
+    def restore_backup(self) -> None:
+        self.session.restore_backup()
 
-        def done(quick: Any) -> None:
-            if self._disposed:
-                return
-            pending = None
-            if quick is not None and self.controller.db is None:
-                pending = self._show_quick(quick, read_only)
-            self._open_fully(target, read_only, pending)
+    def _show_read_only(self, read_only: bool) -> None:
+        self.read_only_action.blockSignals(True)  # shown, not asked for: nothing to reopen
+        self.read_only_action.setChecked(read_only)
+        self.read_only_action.blockSignals(False)
 
-        def failed(exc: Exception) -> None:  # quick_start says None rather than raise
-            log.warning("quick read failed", exc_info=exc)
-            self._open_fully(target, read_only, None)
-
-        self._worker.run(work, done, failed)
-
-    def _show_quick(self, quick: Any, read_only: bool) -> PendingDatabase:
-        from skp_desktop.ui.return_controller import PendingDatabase
-
-        pending = PendingDatabase(writable=quick.writable and not read_only)
-        self.return_page.set_services(quick.services, quick.view.service.code)
-        self.return_page.select_period(quick.view.period)
-        self.controller.expect_database(pending, quick.view)  # shows it (view_changed)
-        self.return_page.setEnabled(True)
-        return pending
-
-    def _open_fully(self, target: Any, read_only: bool, pending: PendingDatabase | None) -> None:
-        """Open (migrate, load the catalogue if need be) in the background; `pending` is the
-        database the shown return's queued edits wait for."""
-
-        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
-            from skp_desktop.services.catalogue import list_services, list_themes
-            from skp_desktop.services.database import checked_actor, default_actor, open_database
-
-            try:
-                # the one place the app's actor comes in: a name the history cannot hold is
-                # said before anything is opened (PostgreSQL would refuse it at the first save)
-                actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
-                db = open_database(target, actor=actor, read_only=read_only)
-                result = db, list_services(db), list_themes(db), actor
-            except BaseException as exc:
-                if pending is not None:
-                    pending.fail(exc)
-                raise
-            if pending is not None:
-                pending.resolve(db, actor)  # queued saves are written now, on the writer
-            return result
-
-        def failed(exc: Exception) -> None:
-            from skp_desktop.services.connection import LoginRefused, address_of, is_server
-
-            if self._disposed:
-                return
-            if pending is not None and self.controller.pending is pending:
-                self._quick_open_failed(exc)
-                return
-            if self.controller.db is not None:  # the database open before stays usable
-                self.return_page.setEnabled(True)
-            if isinstance(exc, LoginRefused) and is_server(target):
-                # e.g. a recent server database, remembered without its password: ask for it
-                self.status_state.setText(str(exc).splitlines()[0])
-                self.connect_to_server(address_of(target), str(exc))
-                return
-            self._on_failure(exc)
-
-        self._worker.run(work, lambda result: self._on_opened(result, target), failed)
-
-    def _quick_open_failed(self, exc: Exception) -> None:
-        """The database behind a quickly shown return could not be opened: say so once, with
-        what was typed meanwhile that is therefore not saved."""
-        lost = self.controller.database_failed()
-        view = self.controller.view
-        if view is not None:
-            self._on_view(view)  # as read from the file: nothing typed since is shown as kept
-        self.return_page.setEnabled(False)
-        if lost == 0:
-            self._on_failure(exc)  # as when no return was shown first
-            return
-        kept = (
-            "The change you made while it was opening was NOT saved."
-            if lost == 1
-            else f"The {lost} changes you made while it was opening were NOT saved."
-        )
-        self.status_state.setText(f"The database could not be opened. {kept}")
-        self.return_page.show_message(kept)
-        if not isinstance(exc, SkpError):
-            log.error("the database could not be opened", exc_info=exc)
-        dialogs.error(self, APP_NAME, f"{exc}\n\nThe database could not be opened. {kept}")
-
-    def _on_opened(
-        self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
-    ) -> None:
-        db, services, themes, actor = result
-        if self._disposed:  # closed while it opened: nobody will use it
-            db.dispose()  # (again, if dispose() had it from the pending handle: harmless)
-            return
-        if self.controller.db is not None:
-            self.controller.wait_for_saves()
-            self.controller.db.dispose()
-        shown_early = self.controller.pending is not None
-        self.controller.set_database(db, actor)
-        if shown_early:  # a trend asked for while it was opening is drawn now
-            self.return_place.database_opened()
+    def _on_opened(self, db: Any) -> None:
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
-        from skp_desktop.services.connection import remembered
-
-        # The URL with its password stays in memory (read-only mode reopens it); settings and
-        # the recent list get it without.
-        self._target = db.display_name if db.is_sqlite else target
-        self._settings.add_recent_database(db.display_name if db.is_sqlite else remembered(db.url))
-        self._fill_recent()
-        self.desk.catalogue = (services, themes)
-        self.desk.database_opened.emit()
-        self.return_page.set_services(services, self._settings.last_service)
-        self.return_page.select_period(self._settings.last_period)
-        self.return_page.setEnabled(True)
-        service, period = self.return_page.current_selection()
-        if service and period:
-            self.return_place.open_return(service, period)
         place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
         if place in ("Dashboard", "History") and self._is_built(place):
             self._show_place(self.places.currentRow())  # visited while it opened: fill it now
-        if db.read_only_reason and not self._read_only:
-            self._read_only = True  # so the menu says so; unticking it tries again
-            self.read_only_action.blockSignals(True)
-            self.read_only_action.setChecked(True)
-            self.read_only_action.blockSignals(False)
-            dialogs.information(
-                self,
-                APP_NAME,
-                f"The database is open read-only because {db.read_only_reason}.\n\n"
-                f"{db.display_name}\n\nEverything can be seen, checked and exported, but "
-                "nothing can be changed. To make changes, copy the database to a folder you can "
-                "write to and open the copy (File ▸ Open database).",
-            )
-        if db.is_sqlite and not db.read_only:
-            self._daily_backup(db)
-
-    def _daily_backup(self, db: Any) -> None:
-        """Once a day of use, kept for a week; made after the return is asked for, so a big
-        database's copy does not hold up the grid."""
-
-        def work() -> str:
-            from skp_desktop.services.backups import daily_backup
-
-            try:
-                daily_backup(db)
-            except StoreUnavailable as exc:  # e.g. a full disk: the data is still there
-                return str(exc)
-            return ""
-
-        def done(problem: str) -> None:
-            if problem:
-                dialogs.error(
-                    self,
-                    APP_NAME,
-                    f"Today's backup of the database could not be made.\n\n{problem}",
-                )
-
-        self._worker.run(work, done, self._on_failure)
 
     # --- charts --------------------------------------------------------------------------
 
@@ -654,77 +504,6 @@ class MainWindow(QMainWindow):
         return "dark" if is_dark() else "light"
 
     # --- history -------------------------------------------------------------------------
-
-    def backup_now(self) -> None:
-        db = self.database
-        if db is None:
-            return
-
-        def work() -> Any:
-            from skp_desktop.services.backups import backup_now
-
-            return backup_now(db)
-
-        self._worker.run(
-            work,
-            lambda info: self.status_state.setText(f"Backed up to {info.path}"),
-            self._on_failure,
-        )
-
-    def restore_backup(self) -> None:
-        db = self.database
-        if db is None or not db.is_sqlite:
-            return
-        from pathlib import Path
-
-        folder = Path(db.display_name).parent / "backups"
-        path = dialogs.open_file(
-            self, "Restore a backup", str(folder), "SKP Returns databases (*.sqlite3 *.db)"
-        )
-        if not path or not dialogs.confirm(
-            self,
-            "Restore a backup",
-            f"Replace the database with the backup {Path(path).name}?\n\nThe database as it "
-            "is now is kept as a backup first, so this can be undone.",
-        ):
-            return
-        target = db.display_name
-        self.controller.wait_for_saves()
-        self.controller.db = None
-        db.dispose()
-
-        def work() -> Any:
-            from skp_desktop.services.backups import restore
-
-            return restore(target, path)
-
-        def done(before: Any) -> None:
-            self.open_database(target)
-            # A dialog, not the status line: loading the return rewrites that at once.
-            kept = f"\n\nThe database as it was is kept as {before.path}." if before else ""
-            dialogs.information(
-                self, "Restore a backup", f"Restored the backup {Path(path).name}.{kept}"
-            )
-
-        def failed(exc: Exception) -> None:
-            self._on_failure(exc)
-            self.open_database(target)
-
-        self._worker.run(work, done, failed)
-
-    def set_read_only(self, read_only: bool) -> None:
-        """Reopen the same database read-only (auditor mode) or for changes."""
-        if read_only == self._read_only:
-            return
-        if self.controller is not None and self.controller.pending is not None:
-            self.read_only_action.blockSignals(True)  # not now: see open_database
-            self.read_only_action.setChecked(self._read_only)
-            self.read_only_action.blockSignals(False)
-            self.status_state.setText("The database is still opening: try again in a moment.")
-            return
-        self._read_only = read_only
-        if self.controller is not None:
-            self.open_database(self._target)
 
     def _verify_from_menu(self) -> None:
         self.places.setCurrentRow(PLACES.index("History"))
@@ -825,18 +604,5 @@ class MainWindow(QMainWindow):
 
     def dispose(self) -> None:
         """Release the database; call after the window is closed and workers are idle."""
-        self._disposed = True  # results still arriving from the background are for nobody
         self.desk.closed = True
-        if self.controller is None:
-            return
-        self.controller.wait_for_saves()
-        pending = self.controller.pending
-        if pending is not None:  # closed before the database it was opening was handed over
-            db = pending.opened(timeout=60)
-            self._worker.wait(60000)  # the open's task ends here, not after the window is gone
-            self.controller.pending = None
-            if db is not None:
-                db.dispose()
-        if self.controller.db is not None:
-            self.controller.db.dispose()
-            self.controller.db = None
+        self.session.dispose()
