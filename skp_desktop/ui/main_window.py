@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -21,11 +21,12 @@ from PySide6.QtWidgets import (
 
 from skp_desktop import APP_NAME, __version__
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
+from skp_desktop.ui.actions import PLACES, ActionName, Actions, ActionState
 from skp_desktop.ui.database_session import DatabaseSession
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.operations import Desk
 from skp_desktop.ui.settings import Settings
-from skp_desktop.ui.theme import THEMES, apply_theme, confirm_system_theme
+from skp_desktop.ui.theme import apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
     from datetime import date
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
     from skp_desktop.ui.return_controller import ReturnController
 
 log = logging.getLogger(__name__)
-
-PLACES = ("Return", "Dashboard", "Import", "Completeness", "Merge", "Definitions", "History")
 
 
 class MainWindow(QMainWindow):
@@ -189,6 +188,10 @@ class MainWindow(QMainWindow):
         place.title_changed.connect(self.setWindowTitle)
         place.side_wanted.connect(self.side_tabs.setCurrentWidget)
         place.wanted.connect(lambda: self.places.setCurrentRow(PLACES.index("Return")))
+        place.view_shown.connect(self.update_actions)
+        self.menu_actions.bind(ActionName.SUBMIT, self.return_page.submit_button)
+        self.menu_actions.bind(ActionName.REOPEN, self.return_page.reopen_button)
+        self.menu_actions.bind(ActionName.EXPORT, self.return_page.export_button)
         self.pages.addWidget(self.return_page)
         for _name in PLACES[1:]:
             self.pages.addWidget(QWidget())  # stands in until the place is first visited
@@ -303,101 +306,30 @@ class MainWindow(QMainWindow):
     # --- menus ---------------------------------------------------------------------------
 
     def _build_menus(self) -> None:
-        # setShortcuts, not setShortcut: PySide6 resolves setShortcut's overloads by creating
-        # Qt's whole enum namespace (30-50 ms), which the first paint does without.
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        open_action = QAction("&Open database…", self)
-        open_action.setShortcuts(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.choose_database)
-        file_menu.addAction(open_action)
-        connect_action = QAction("&Connect to a shared database…", self)
-        connect_action.setToolTip("Open the partnership's database on a PostgreSQL server")
-        connect_action.triggered.connect(lambda: self.connect_to_server())
-        file_menu.addAction(connect_action)
-        self.connect_action = connect_action
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self._fill_recent()
-        self.read_only_action = QAction("Read-only (&auditor) mode", self)
-        self.read_only_action.setCheckable(True)
+        """The menu bar, from the actions declared in ui/actions.py."""
+        self.menu_actions = actions = Actions(self)
+        self.connect_action = actions[ActionName.CONNECT]
+        self.undo_action, self.redo_action = actions[ActionName.UNDO], actions[ActionName.REDO]
+        self.read_only_action = actions[ActionName.READ_ONLY]
         self.read_only_action.setChecked(self.session.read_only)
-        self.read_only_action.setToolTip("Open the database so that nothing can be changed")
         self.read_only_action.toggled.connect(self.set_read_only)
-        file_menu.addAction(self.read_only_action)
-        file_menu.addSeparator()
-        backup = QAction("&Back up now", self)
-        backup.triggered.connect(self.backup_now)
-        restore = QAction("Res&tore a backup…", self)
-        restore.triggered.connect(self.restore_backup)
-        file_menu.addActions([backup, restore])
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcuts(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+        self.recent_menu = actions.submenu(ActionName.RECENT)
+        self._fill_recent()
+        self.update_actions()
 
-        edit_menu = bar.addMenu("&Edit")
-        undo = self.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcuts(QKeySequence.StandardKey.Undo)
-        redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
-        if QKeySequence("Ctrl+Y") not in redo_keys:  # Windows habit, also wanted elsewhere
-            redo_keys.append(QKeySequence("Ctrl+Y"))
-        redo.setShortcuts(redo_keys)
-        edit_menu.addActions([undo, redo])
-        self.undo_action, self.redo_action = undo, redo
-        edit_menu.addSeparator()
-        for label, symbol in (
-            ("Mark not &available [x]", "[x]"),
-            ("Mark not a&pplicable [z]", "[z]"),
-        ):
-            action = QAction(label, self)
-            action.triggered.connect(lambda _=False, s=symbol: self.mark_symbol(s))
-            edit_menu.addAction(action)
-
-        view_menu = bar.addMenu("&View")
-        for number, name in enumerate(PLACES, start=1):
-            action = QAction(name, self)
-            action.setShortcuts([QKeySequence(f"Ctrl+{number}")])
-            action.triggered.connect(lambda _=False, row=number - 1: self.places.setCurrentRow(row))
-            view_menu.addAction(action)
-        toggle = self.side_panel.toggleViewAction()
-        toggle.setText("Side &panel")
-        toggle.setShortcuts([QKeySequence("F9")])
-        view_menu.addAction(toggle)
-        theme_menu = view_menu.addMenu("&Theme")
-        for theme in THEMES:
-            action = QAction(theme.capitalize(), self)
-            action.triggered.connect(lambda _=False, t=theme: self.set_theme(t))
-            theme_menu.addAction(action)
-
-        return_menu = bar.addMenu("&Return")
-        submit = QAction("&Submit…", self)
-        submit.triggered.connect(self.submit)
-        reopen = QAction("&Reopen…", self)
-        reopen.triggered.connect(self.reopen)
-        reload = QAction("Re&fresh", self)
-        reload.setShortcuts(QKeySequence.StandardKey.Refresh)
-        reload.triggered.connect(lambda: self._on_return("reload"))
-        export = QAction("&Export as Excel…", self)
-        export.setShortcuts([QKeySequence("Ctrl+E")])
-        export.triggered.connect(lambda: self._on_return("export_return"))
-        template = QAction("Blank return (&template)…", self)
-        template.triggered.connect(lambda: self._on_return("write_template"))
-        return_menu.addActions([submit, reopen, reload, export, template])
-
-        history_menu = bar.addMenu("Hi&story")
-        verify = QAction("&Verify history", self)
-        verify.triggered.connect(self._verify_from_menu)
-        history_menu.addAction(verify)
-
-        help_menu = bar.addMenu("&Help")
-        paste_help = QAction("&Entering values", self)
-        paste_help.setShortcuts(QKeySequence.StandardKey.HelpContents)
-        paste_help.triggered.connect(self.show_entry_help)
-        about = QAction("&About SKP Returns", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addActions([paste_help, about])
+    def update_actions(self) -> None:
+        """Enable the menu items and their page buttons as the database and return allow."""
+        controller, db = self.controller, self.database
+        view = controller.view if controller is not None else None
+        self.menu_actions.update_actions(
+            ActionState(
+                database_open=db is not None,
+                writable=db is not None and not db.read_only,
+                sqlite=db is not None and db.is_sqlite,
+                editable=controller is not None and controller.editable,
+                return_state=view.state if view is not None else None,
+            )
+        )
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -490,6 +422,7 @@ class MainWindow(QMainWindow):
         self.read_only_action.blockSignals(False)
 
     def _on_opened(self, db: Any) -> None:
+        self.update_actions()
         mode = " (read-only)" if db.read_only else ""
         self.status_db.setText(f"Database: {db.display_name}{mode}")
         place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
@@ -505,7 +438,7 @@ class MainWindow(QMainWindow):
 
     # --- history -------------------------------------------------------------------------
 
-    def _verify_from_menu(self) -> None:
+    def verify_history_from_menu(self) -> None:
         self.places.setCurrentRow(PLACES.index("History"))
         self.history_page.verify()
 
@@ -524,22 +457,22 @@ class MainWindow(QMainWindow):
 
     # --- the return (ui/return_place.py), for the menus and the tests -----------------------
 
-    def _on_return(self, action: str, *args: Any) -> None:
+    def return_action(self, action: str, *args: Any) -> None:
         """Run one of the Return place's actions (once start() has built it)."""
         if self.controller is not None:
             getattr(self.return_place, action)(*args)
 
     def show_return_at(self, service: str, period: str) -> None:
-        self._on_return("show_return_at", service, period)
+        self.return_action("show_return_at", service, period)
 
     def submit(self) -> None:
-        self._on_return("submit")
+        self.return_action("submit")
 
     def reopen(self) -> None:
-        self._on_return("reopen")
+        self.return_action("reopen")
 
     def mark_symbol(self, symbol: str) -> None:
-        self._on_return("mark_symbol", symbol)
+        self.return_action("mark_symbol", symbol)
 
     def _on_view(self, view: ReturnView) -> None:
         self.return_place.show_view(view)

@@ -33,6 +33,7 @@ class ReturnPlace(QObject):
     title_changed = Signal(str)  # the window's title: service, period, state
     side_wanted = Signal(object)  # a side panel to bring forward
     wanted = Signal()  # show the Return place (a return was opened from elsewhere)
+    view_shown = Signal()  # a return (or a new state of it) is on the page
 
     def __init__(
         self,
@@ -223,19 +224,14 @@ class ReturnPlace(QObject):
     def show_view(self, view: ReturnView) -> None:
         read_only = self.controller.read_only_database
         self.page.show_return(view, read_only_database=read_only)
-        if self.controller.db is None:  # still opening: these wait for the return it holds
-            for button in (
-                self.page.submit_button,
-                self.page.reopen_button,
-                self.page.export_button,
-            ):
-                button.setEnabled(False)
         self.problems_panel.show_view(view)
         index = self.page.grid.currentIndex()
         self.definition_panel.show_row(self.page.model.return_row(index.row()))
         state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
         self.title_changed.emit(f"{APP_NAME} — {view.service.name} · {view.period_label} · {state}")
         self._update_status(view)
+        # Submit, Reopen and Export are enabled with their menu items (ui/actions.py)
+        self.view_shown.emit()
 
     def _update_status(self, view: ReturnView) -> None:
         state = view.state.capitalize() + (f" r{view.revision}" if view.revision else "")
