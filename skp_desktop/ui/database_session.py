@@ -243,13 +243,13 @@ class DatabaseSession(QObject):
                 "write to and open the copy (File ▸ Open database).",
             )
         if db.is_sqlite and not db.read_only:
-            self._daily_backup(db)
+            self._daily_backup()
 
-    def _daily_backup(self, db: Any) -> None:
+    def _daily_backup(self) -> None:
         """Once a day of use, kept for a week; made after the return is asked for, so a big
         database's copy does not hold up the grid."""
 
-        def work() -> str:
+        def work(db: Any) -> str:
             from skp_desktop.services.backups import daily_backup
 
             try:
@@ -266,25 +266,17 @@ class DatabaseSession(QObject):
                     f"Today's backup of the database could not be made.\n\n{problem}",
                 )
 
-        self.worker.run(work, done, self.desk.failed)
+        self.desk.query(work, done)
 
     # --- backups and read-only ------------------------------------------------------------
 
     def backup_now(self) -> None:
-        db = self.desk.database()
-        if db is None:
-            return
-
-        def work() -> Any:
+        def work(db: Any) -> Any:
             from skp_desktop.services.backups import backup_now
 
             return backup_now(db)
 
-        self.worker.run(
-            work,
-            lambda info: self.desk.say(f"Backed up to {info.path}"),
-            self.desk.failed,
-        )
+        self.desk.query(work, lambda info: self.desk.say(f"Backed up to {info.path}"))
 
     def restore_backup(self) -> None:
         db = self.desk.database()

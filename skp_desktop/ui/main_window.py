@@ -1,4 +1,16 @@
-"""The one main window: places on the left, the page in the middle, context on the right."""
+"""The one main window: the frame that connects the parts.
+
+Here: the places on the left, the page in the middle, the side panel on the right, the status
+bar, the theme, errors and closing. The work is elsewhere:
+
+- ui/actions.py: every menu action, and which are enabled when (`update_actions`)
+- ui/database_session.py: opening the database (a quick look first), read-only, backups,
+  restore and who is acting
+- ui/operations.py: the desk every page is handed: database work off the UI thread, one error
+  display, and the `changed` signal that tells every page what a change changed
+- ui/return_place.py: the Return page, its side panels and everything done to a return
+- ui/pages/: one module per place, each doing its own database work through the desk
+"""
 
 from __future__ import annotations
 

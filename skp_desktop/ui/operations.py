@@ -15,6 +15,10 @@ tells an open Return page to read it again.
         changes=Change.RETURNS | Change.HISTORY,
         source=self,  # the page that made it refreshes itself; the others are told
     )
+
+Two kinds of work keep their own workers, on purpose: the return controller's saves run on its
+serial writer (in order, and able to wait for a database still opening), and the database
+session's opening and restore run before there is a database to hand an operation.
 """
 
 from __future__ import annotations

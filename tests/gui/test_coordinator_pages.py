@@ -21,7 +21,7 @@ from skp_desktop.services.returns import record_entries, submit_return
 from skp_desktop.ui.dialog_boxes import QueriesAnswer
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.main_window import PLACES, MainWindow
-from skp_desktop.ui.pages.completeness_page import ChaseModel, CompletenessModel
+from skp_desktop.ui.pages.completeness_models import ChaseModel, CompletenessModel
 from skp_desktop.ui.settings import Settings
 
 pytestmark = pytest.mark.gui
@@ -249,6 +249,6 @@ def test_the_models_pass_qt_checks(qtmodeltester, held: Path) -> None:
     chase = ChaseModel()
     chase.set_cells(report.chase_list())
     qtmodeltester.check(chase)
-    from skp_desktop.ui.pages.completeness_page import _Sorted
+    from skp_desktop.ui.pages.completeness_models import _Sorted
 
     qtmodeltester.check(_Sorted(model))
