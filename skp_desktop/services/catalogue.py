@@ -18,7 +18,6 @@ from skp_desktop.domain.definitions import Frequency, Level, Polarity, Unit
 from skp_desktop.domain.periods import Period, parse_period
 from skp_desktop.domain.values import canonical_text
 from skp_desktop.locations import resources_dir
-from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
 from skp_desktop.services.return_view import (
     indicator_info,
@@ -32,7 +31,7 @@ from skp_desktop.services.return_view import (  # re-exported: catalogue.X keeps
     rule_fields as rule_fields,
 )
 from skp_desktop.store.audit import append_event
-from skp_desktop.store.engine import connection_fetch
+from skp_desktop.store.engine import Database, connection_fetch
 from skp_desktop.store.models import (
     Baseline,
     DefinitionsVersion,

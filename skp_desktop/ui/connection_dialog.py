@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -58,10 +59,13 @@ class ConnectionDialog(QDialog):
         *,
         address: ServerAddress | None = None,
         message: str = "",
+        choose_file: Callable[[QWidget], str],
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(TITLE)
         self.target: Any = None
+        # File ▸ Open database…'s own chooser, handed in (ui/dialogs.py opens this dialog)
+        self._choose_file = choose_file
         self._worker = Worker(self)
         self._checking = 0  # connection checks still running in the background
         self._closed = False
@@ -258,9 +262,7 @@ class ConnectionDialog(QDialog):
     # --- a file instead ----------------------------------------------------------------------
 
     def _open_file(self) -> None:
-        from skp_desktop.ui.dialogs import dialogs
-
-        path = dialogs.open_database_file(self)
+        path = self._choose_file(self)
         if path:
             self.target = path
             self.accept()
@@ -286,10 +288,14 @@ class ConnectionDialog(QDialog):
 
 
 def ask_connection(
-    parent: QWidget | None, *, address: ServerAddress | None = None, message: str = ""
+    parent: QWidget | None,
+    *,
+    address: ServerAddress | None = None,
+    message: str = "",
+    choose_file: Callable[[QWidget], str],
 ) -> Any:
     """Show the dialog until Connect or Cancel: the target to open, or None."""
-    dialog = ConnectionDialog(parent, address=address, message=message)
+    dialog = ConnectionDialog(parent, address=address, message=message, choose_file=choose_file)
     try:
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         return dialog.target if accepted else None

@@ -58,7 +58,9 @@ class Dialogs:
         None when cancelled. `address` fills the fields in; `message` says why it is asked."""
         from skp_desktop.ui.connection_dialog import ask_connection
 
-        return ask_connection(parent, address=address, message=message)
+        return ask_connection(
+            parent, address=address, message=message, choose_file=self.open_database_file
+        )
 
     def open_files(self, parent: QWidget | None, title: str, filters: str) -> list[str]:
         """Files to open (several may be chosen), or [] when cancelled."""

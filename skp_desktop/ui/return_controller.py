@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -21,6 +21,9 @@ from skp_desktop.services.entries import (
     entry_fields,
     preview_change,
 )
+
+if TYPE_CHECKING:
+    from skp_desktop.ui.operations import Desk
 
 log = logging.getLogger(__name__)
 # services.returns (and with it SQLAlchemy) is imported inside the workers' functions, so the
@@ -136,9 +139,17 @@ class ReturnController(QObject):
     message = Signal(str)  # a short line for the message bar; empty clears it
     failed = Signal(object)  # an exception for the window to show
 
-    def __init__(self, parent: QObject | None = None, *, undo_stack: QUndoStack | None = None):
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        undo_stack: QUndoStack | None = None,
+        desk: Desk | None = None,
+    ):
         super().__init__(parent)
         from skp_desktop.ui.workers import Worker
+
+        self._desk = desk  # told what each finished change changed
 
         self.db: Any = None
         # Set while the window shows a quickly read return and the database is still opening.
@@ -308,6 +319,7 @@ class ReturnController(QObject):
         def done(view: ReturnView) -> None:
             self.saved.emit(view.updated_at or datetime.now().astimezone())
             self._on_view(view)
+            self._announce()
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, EntryRefused):
@@ -345,6 +357,7 @@ class ReturnController(QObject):
         def done(view: ReturnView) -> None:
             self.saved.emit(view.updated_at or datetime.now().astimezone())
             self._on_view(view)
+            self._announce()
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, SkpError) and not isinstance(exc, DatabaseNotOpened):
@@ -378,6 +391,12 @@ class ReturnController(QObject):
 
         self._lifecycle(call)
 
+    def _announce(self) -> None:
+        if self._desk is not None:
+            from skp_desktop.ui.operations import Change
+
+            self._desk.announce(Change.RETURNS | Change.HISTORY, self)
+
     def _lifecycle(self, call: Callable[[Any, str, str], ReturnView]) -> None:
         # Not while the database is still opening: submitting checks the whole return, and
         # reopening asks for a reason; both wait for the return as the open database has it.
@@ -388,6 +407,7 @@ class ReturnController(QObject):
         def done(view: ReturnView) -> None:
             self.undo_stack.clear()  # a submitted or new revision starts a fresh history
             self._on_view(view)
+            self._announce()
 
         def failed(exc: Exception) -> None:
             if isinstance(exc, SkpError):

@@ -28,7 +28,9 @@ LOGIN, PASSWORD = "gui_hana", "Tr1cky p@ss:w/rd#%?"
 
 @pytest.fixture
 def dialog(qtbot) -> Iterator[ConnectionDialog]:
-    made = ConnectionDialog(None, address=ServerAddress(user="hana"))
+    made = ConnectionDialog(
+        None, address=ServerAddress(user="hana"), choose_file=dialogs.open_database_file
+    )
     qtbot.addWidget(made)
     made.show()
     yield made
@@ -135,7 +137,9 @@ def test_every_control_is_labelled_named_and_reached_in_order_by_keyboard(
 
 
 def test_enter_connects_and_escape_cancels(qtbot) -> None:
-    first = ConnectionDialog(None, address=ServerAddress(user=""))
+    first = ConnectionDialog(
+        None, address=ServerAddress(user=""), choose_file=dialogs.open_database_file
+    )
     qtbot.addWidget(first)
     first.show()
     fill(first, qtbot, host="db.example")
@@ -234,7 +238,9 @@ def answer_with_the_dialog(
     """A stand-in for dialogs.ask_connection that drives the real dialog: type, then Connect."""
 
     def ask(parent: Any, *, address: Any = None, message: str = "") -> Any:
-        dialog = ConnectionDialog(parent, address=address, message=message)
+        dialog = ConnectionDialog(
+            parent, address=address, message=message, choose_file=dialogs.open_database_file
+        )
         seen.append(dialog)
         dialog.show()
         typed(dialog)

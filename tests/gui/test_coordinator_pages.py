@@ -21,7 +21,7 @@ from skp_desktop.services.returns import record_entries, submit_return
 from skp_desktop.ui.dialog_boxes import QueriesAnswer
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.main_window import PLACES, MainWindow
-from skp_desktop.ui.pages.completeness_page import ChaseModel, CompletenessModel
+from skp_desktop.ui.pages.completeness_models import ChaseModel, CompletenessModel
 from skp_desktop.ui.settings import Settings
 
 pytestmark = pytest.mark.gui
@@ -180,6 +180,26 @@ def test_accept_and_return_with_query_from_the_matrix(
     assert "Accepted r1" in window.windowTitle()
 
 
+def test_a_return_accepted_on_completeness_is_shown_accepted_on_the_open_return_page(
+    qtbot, window, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window.show_return_at("COMMSAFETY", Q1)
+    qtbot.waitUntil(lambda: "Submitted r1" in window.windowTitle(), timeout=15000)
+    window.places.setCurrentRow(PLACES.index("Completeness"))
+    page = window.completeness_page
+    qtbot.waitUntil(lambda: page.report is not None, timeout=15000)
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)
+    page.matrix.setCurrentIndex(_index(page, "COMMSAFETY", Q1))
+    page.accept_button.click()
+    qtbot.waitUntil(lambda: _state(page, "COMMSAFETY", Q1) == "accepted", timeout=15000)
+
+    # Back on the Return page, without Refresh: the return is the accepted one.
+    window.places.setCurrentRow(PLACES.index("Return"))
+    qtbot.waitUntil(lambda: "Accepted r1" in window.windowTitle(), timeout=15000)
+    assert window.controller.view.state == "accepted"
+    assert window.status_state.text().startswith("Accepted r1")
+
+
 def test_the_merge_page_writes_the_workbook_with_progress_and_a_summary(
     qtbot, held: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -229,6 +249,6 @@ def test_the_models_pass_qt_checks(qtmodeltester, held: Path) -> None:
     chase = ChaseModel()
     chase.set_cells(report.chase_list())
     qtmodeltester.check(chase)
-    from skp_desktop.ui.pages.completeness_page import _Sorted
+    from skp_desktop.ui.pages.completeness_models import _Sorted
 
     qtmodeltester.check(_Sorted(model))

@@ -172,6 +172,10 @@ def test_submit_asks_for_explanations_then_locks_the_revision(
     assert highways.return_page.model.read_only
     assert not highways.return_page.submit_button.isEnabled()
     assert highways.return_page.reopen_button.isEnabled()
+    # the Return menu says the same as the buttons (one action each, ui/actions.py)
+    menu = {a.text(): a for a in highways.menu_actions.menus["&Return"].actions()}
+    assert not menu["&Submit…"].isEnabled()
+    assert menu["&Reopen…"].isEnabled() and menu["&Export as Excel…"].isEnabled()
 
     monkeypatch.setattr(dialogs, "ask_text", lambda *_args: "late invoices")
     highways.return_page.reopen_button.click()

@@ -169,3 +169,37 @@ def test_a_name_too_long_for_the_history_is_said_and_nothing_is_opened(
     assert not win.return_page.isEnabled()
     win.close()
     win.dispose()
+
+
+def test_a_new_menu_item_is_one_declaration_enabled_with_its_button(
+    qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As File > Keys... will be: one ActionSpec, its handler's module imported when chosen.
+    import sys
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QMainWindow, QPushButton
+
+    from skp_desktop.ui.actions import ActionName, Actions, ActionSpec, ActionState
+
+    shown: list[object] = []
+    monkeypatch.setitem(sys.modules, "keys_dialog_probe", SimpleNamespace(show=shown.append))
+    frame = QMainWindow()
+    qtbot.addWidget(frame)
+    specs = (
+        ActionSpec(ActionName.ABOUT, "&File", "&Keys…", "keys_dialog_probe:show"),
+        ActionSpec(
+            ActionName.SUBMIT, "&Return", "&Submit…", lambda w: None, enabled=lambda s: s.writable
+        ),
+    )
+    actions = Actions(frame, specs)
+    button = QPushButton("Submit…")
+    actions.bind(ActionName.SUBMIT, button)
+    assert [a.text() for a in frame.menuBar().actions()] == ["&File", "&Return"]
+
+    actions.update_actions(ActionState(database_open=True, writable=False))
+    assert not actions[ActionName.SUBMIT].isEnabled() and not button.isEnabled()
+    actions.update_actions(ActionState(database_open=True, writable=True))
+    assert actions[ActionName.SUBMIT].isEnabled() and button.isEnabled()
+    actions[ActionName.ABOUT].trigger()
+    assert shown == [frame]

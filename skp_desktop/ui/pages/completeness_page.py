@@ -5,30 +5,24 @@ words. The heatmap draws the same matrix; the chase list (overdue returns, longe
 copied as tab-separated text or exported. A submitted return can be accepted or returned with
 queries on chosen indicators from here; the review panel shows a return's queries and the
 answers, and saves a returned one as a feedback file. The coordinator sets a quarter's due date
-on the line under the summary. Database work runs in the window's worker; nothing here waits
-on it.
+on the line under the summary. Database work runs through the desk (ui/operations.py); nothing
+here waits on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,274 +35,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skp_desktop.charts.theme import DARK, LIGHT, STATE_LABELS, STATE_MEANINGS
 from skp_desktop.domain.errors import SkpError
-from skp_desktop.domain.periods import Period, parse_period
+from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
-from skp_desktop.ui.pages.return_page import period_choices
-from skp_desktop.ui.rag_style import is_dark
+from skp_desktop.ui.due_date_editor import DueDateEditor
+from skp_desktop.ui.operations import Change, Changed, Desk
+from skp_desktop.ui.pages.completeness_models import (
+    CELL_ROLE,
+    ChaseModel,
+    CompletenessModel,
+    _Sorted,
+    cell_description,
+)
+from skp_desktop.ui.pages.shared import NOT_DUE, quarter_range
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
-from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
-    from skp_desktop.ui.workers import Worker
 
-_Index = QModelIndex | QPersistentModelIndex
-CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the CompletenessCell behind an index
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-NOT_DUE = "not due"
-NOT_DUE_LABEL = "— not due"
-# Worst first when a column is sorted: what to chase comes to the top.
-STATE_ORDER = {"missing": 0, "returned": 1, "draft": 2, "submitted": 3, "accepted": 4, NOT_DUE: 5}
 EMPTY_CHASE = "Nobody to chase: every return due in these quarters is in."
-DEFAULT_QUARTERS = 4
-
-
-@dataclass(frozen=True)
-class PageContext:
-    """What a coordinator's page needs from the window: its workers, database and actor."""
-
-    worker: Worker
-    charts: Worker
-    database: Callable[[], Any]
-    actor: Callable[[], str]
-    failed: Callable[[Exception], None]
-    chart_theme: Callable[[], str]
-    today: date | None = None
-
-    def day(self) -> date:
-        return self.today or date.today()
-
-
-def quarter_choices(today: date) -> tuple[list[Period], Period, Period]:
-    """Quarters to pick from (newest first) and the default range: the last four, up to the
-    one due now."""
-    quarters, due = period_choices(today)
-    first = due
-    for _ in range(DEFAULT_QUARTERS - 1):
-        first = first.previous()
-    return quarters, first, due
-
-
-def fill_quarter_picker(picker: QComboBox, quarters: list[Period], chosen: Period) -> None:
-    """Offer the quarters in a picker (codes as data), with `chosen` selected."""
-    picker.blockSignals(True)
-    picker.clear()
-    for period in quarters:
-        picker.addItem(period.short_label, period.code)
-        picker.setItemData(picker.count() - 1, period.label, Qt.ItemDataRole.ToolTipRole)
-    if picker.findData(chosen.code) < 0:
-        picker.addItem(chosen.short_label, chosen.code)
-    picker.setCurrentIndex(picker.findData(chosen.code))
-    picker.blockSignals(False)
-
-
-def quarter_range(
-    today: date, layout: QHBoxLayout, *, purpose: str = ""
-) -> tuple[QComboBox, QComboBox]:
-    """ "From [quarter] to [quarter]" pickers added to `layout`, set to the last four quarters.
-
-    `purpose` ends the pickers' accessible names: "First quarter to merge".
-    """
-    quarters, first, last = quarter_choices(today)
-    pickers = []
-    for name, chosen, label_text in (("First", first, "&From:"), ("Last", last, "&to:")):
-        picker = QComboBox()
-        picker.setAccessibleName(f"{name} quarter{purpose}")
-        fill_quarter_picker(picker, quarters, chosen)
-        label = QLabel(label_text)
-        label.setBuddy(picker)
-        layout.addWidget(label)
-        layout.addWidget(picker)
-        pickers.append(picker)
-    return pickers[0], pickers[1]
-
-
-def state_label(state: str) -> str:
-    """The state with its symbol, e.g. "✓ accepted"."""
-    return NOT_DUE_LABEL if state == NOT_DUE else STATE_LABELS[state]
-
-
-def cell_text(cell: CompletenessCell) -> str:
-    """What a matrix cell shows: symbol and state, the revision after the first, overdue."""
-    text = state_label(cell.state)
-    if cell.revision and cell.revision > 1:
-        text += f" r{cell.revision}"
-    if cell.overdue:  # on a line of its own: the column stays narrow enough for a laptop
-        text += f"\noverdue {cell.days_overdue} day{'s' if cell.days_overdue != 1 else ''}"
-    return text
-
-
-def cell_description(cell: CompletenessCell) -> str:
-    """The cell in full sentences, for the tooltip and screen readers."""
-    where = f"{cell.service.name}, {cell.period.label}"
-    if cell.state == NOT_DUE:
-        return f"{where}: no return is due (the service reports nothing this quarter)."
-    meaning = STATE_MEANINGS[cell.state]
-    revision = f" (revision {cell.revision})" if cell.revision else ""
-    due = f"Due by {cell.due.strftime('%d/%m/%Y')}"
-    if cell.due_set:
-        due += " (the date the coordinator set)"
-    if cell.overdue:
-        due += f": overdue by {cell.days_overdue} day{'s' if cell.days_overdue != 1 else ''}"
-    return f"{where}: {cell.state}{revision}, {meaning}. {due}."
-
-
-def state_fill(state: str) -> QColor | None:
-    """The background colour of a state on the current palette (none for "not due")."""
-    fills = (DARK if is_dark() else LIGHT).state_fill
-    return QColor(fills[state]) if state in fills else None
-
-
-class CompletenessModel(QAbstractTableModel):
-    """Services down, quarters across; each cell the state of the latest revision."""
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.report: Completeness | None = None
-
-    def set_report(self, report: Completeness | None) -> None:
-        self.beginResetModel()
-        self.report = report
-        self.endResetModel()
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self.report is None else len(self.report.services)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() or self.report is None else 1 + len(self.report.periods)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or self.report is None:
-            return None
-        if not 0 <= section < self.columnCount():
-            return None
-        if section == 0:
-            return "Service" if role == Qt.ItemDataRole.DisplayRole else None
-        period = self.report.periods[section - 1]
-        dues = self.report.due_dates
-        due = dues[section - 1] if section - 1 < len(dues) else None
-        if due is None:
-            return period.short_label if role == Qt.ItemDataRole.DisplayRole else None
-        when = f"due {due.due.strftime('%d/%m/%Y')}"
-        if role == Qt.ItemDataRole.DisplayRole:
-            # "set": the coordinator chose this date; otherwise it is the usual one.
-            return f"{period.short_label}\n{when}{' (set)' if due.is_set else ''}"
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            return f"{period.label}, {due_text(due)}"
-        return None
-
-    def cell(self, index: _Index) -> CompletenessCell | None:
-        if not index.isValid() or self.report is None or index.column() == 0:
-            return None
-        return self.report.cells[index.row()][index.column() - 1]
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self.report is None:
-            return None
-        service = self.report.services[index.row()]
-        cell = self.cell(index)
-        if cell is None:  # the service column
-            if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-                return service.name
-            if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-                return f"{service.name} ({service.organisation})"
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell_text(cell)
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
-            return cell_description(cell)
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return state_fill(cell.state)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            # Text on the light fills is dark in either theme; on the dark fills, light.
-            if cell.state == NOT_DUE:
-                return QApplication.palette().placeholderText().color()
-            return QColor("#e8eaed" if is_dark() else "#1a1a1a")
-        if role == Qt.ItemDataRole.FontRole and cell.overdue:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == SORT_ROLE:
-            return (STATE_ORDER[cell.state], -cell.days_overdue)
-        if role == CELL_ROLE:
-            return cell
-        return None
-
-
-class ChaseModel(HeadedTableModel):
-    """Who owes what and since when: one row per overdue return, longest overdue first."""
-
-    HEADERS = ("Service", "Organisation", "Period", "Owes", "Due", "Days overdue")
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.cells: list[CompletenessCell] = []
-
-    def set_cells(self, cells: list[CompletenessCell]) -> None:
-        self.beginResetModel()
-        self.cells = list(cells)
-        self.endResetModel()
-
-    def row_count(self) -> int:
-        return len(self.cells)
-
-    def text(self, row: int, column: int) -> str:
-        cell = self.cells[row]
-        return (
-            cell.service.name,
-            cell.service.organisation_code,
-            cell.period.label,
-            cell.owes or "",
-            cell.due.strftime("%d/%m/%Y"),
-            str(cell.days_overdue),
-        )[column]
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        cell = self.cells[index.row()]
-        column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            return self.text(index.row(), column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 1:
-                return cell.service.organisation
-            return cell_description(cell)
-        if role == SORT_ROLE:
-            return (
-                cell.days_overdue
-                if column == 5
-                else (cell.due if column == 4 else self.text(index.row(), column))
-            )
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == CELL_ROLE:
-            return cell
-        return None
-
-
-class _Sorted(QSortFilterProxyModel):
-    """Sorts on SORT_ROLE and filters on the service name (column 0)."""
-
-    def __init__(self, source: QAbstractTableModel, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
-        self.setFilterKeyColumn(0)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-
-    def lessThan(self, left: _Index, right: _Index) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        try:
-            return bool(a < b)
-        except TypeError:
-            return str(a) < str(b)
 
 
 def _table(name: str, model: QSortFilterProxyModel) -> QTableView:
@@ -330,12 +76,12 @@ class CompletenessPage(QWidget):
     open_return_requested = Signal(str, str)  # service code, period code
     loaded = Signal()
 
-    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.context = context
+        self.desk = desk
         self.report: Completeness | None = None
         header = QHBoxLayout()
-        self.first_picker, self.last_picker = quarter_range(context.day(), header)
+        self.first_picker, self.last_picker = quarter_range(desk.day(), header)
         self.filter_box = QLineEdit()
         self.filter_box.setPlaceholderText("Filter services (Ctrl+F)")
         self.filter_box.setAccessibleName("Filter services")
@@ -436,6 +182,21 @@ class CompletenessPage(QWidget):
         self._stale_heatmap = True
         self._loading = self._again = False
         self._notice = ""  # what the last action did, said before the summary
+        desk.changed.connect(self._on_changed)
+        desk.database_opened.connect(self._on_database_opened)
+
+    def _on_changed(self, changed: Changed) -> None:
+        """Returns or due dates changed elsewhere (the Return page, an import): read afresh
+        when on screen; otherwise showing the page reads them."""
+        wanted = changed.touches(Change.RETURNS | Change.DUE_DATES)
+        if wanted and changed.source is not self and self.isVisible():
+            self.refresh()
+
+    def _on_database_opened(self) -> None:
+        self._loading = self._again = False  # a read of the one before is dropped
+        self._queries_for = None
+        if self.isVisible():
+            self.refresh()
 
     # --- loading -------------------------------------------------------------------------
 
@@ -451,18 +212,17 @@ class CompletenessPage(QWidget):
 
     def refresh(self) -> None:
         """Read the matrix for the chosen quarters in the background."""
-        db = self.context.database()
-        if db is None:
+        if self.desk.database() is None:
             return
         if self._loading:
             self._again = True  # the range changed while reading: read again when done
             return
         first, last = self.current_range()
-        today = self.context.day()
+        today = self.desk.day()
         self._loading = True
         self.summary.setText("Reading the returns…")
 
-        def work() -> Completeness:
+        def work(db: Any) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -470,9 +230,9 @@ class CompletenessPage(QWidget):
         def failed(exc: Exception) -> None:
             self._loading = self._again = False
             self.summary.setText(f"Could not read the returns: {exc}")
-            self.context.failed(exc)
+            self.desk.failed(exc)
 
-        self.context.worker.run(work, self.show_report, failed)
+        self.desk.query(work, self.show_report, failure=failed)
 
     def show_report(self, report: Completeness) -> None:
         self._loading = False
@@ -526,16 +286,13 @@ class CompletenessPage(QWidget):
         ):
             return
         self._stale_heatmap = False
-        theme = self.context.chart_theme()
+        theme = self.desk.chart_theme()
         self.heatmap.show_message("Drawing the heatmap…")
 
-        def work() -> Any:
-            return completeness_heatmap(report, theme)
-
-        self.context.charts.run(
-            work,
+        self.desk.query(
+            lambda _db: completeness_heatmap(report, theme),
             lambda figure: self.heatmap.show_figure(figure, report.summary()),
-            self.context.failed,
+            charts=True,
         )
 
     # --- review --------------------------------------------------------------------------
@@ -545,8 +302,7 @@ class CompletenessPage(QWidget):
         return index.data(CELL_ROLE) if index.isValid() else None
 
     def _writable(self) -> bool:
-        db = self.context.database()
-        return db is not None and not getattr(db, "read_only", False)
+        return self.desk.writable
 
     def _on_current(self) -> None:
         cell = self.selected_cell()
@@ -566,7 +322,7 @@ class CompletenessPage(QWidget):
 
     def _load_queries(self, cell: CompletenessCell | None) -> None:
         """Show the queries of the selected return's last returned revision, read behind."""
-        db = self.context.database()
+        db = self.desk.database()
         key = (cell.service.code, cell.period.code, cell.revision) if cell else None
         if key == self._queries_for:
             return
@@ -576,7 +332,7 @@ class CompletenessPage(QWidget):
             return
         service, period, revision = key  # type: ignore[misc]
 
-        def work() -> Any:
+        def work(db: Any) -> Any:
             from skp_desktop.services.review import return_queries
 
             return return_queries(db, service=service, period=period)
@@ -585,7 +341,7 @@ class CompletenessPage(QWidget):
             if self._queries_for == key:
                 self.review.show_queries(queries, revision)
 
-        self.context.worker.run(work, done, self.context.failed)
+        self.desk.query(work, done)
 
     def _open(self) -> None:
         cell = self.selected_cell()
@@ -607,8 +363,8 @@ class CompletenessPage(QWidget):
 
     def save_feedback(self) -> None:
         """Save the selected returned return with its queries as a feedback file."""
-        cell, db = self.selected_cell(), self.context.database()
-        if cell is None or cell.state != "returned" or db is None:
+        cell = self.selected_cell()
+        if cell is None or cell.state != "returned" or self.desk.database() is None:
             return
         path = dialogs.save_file(
             self,
@@ -620,31 +376,31 @@ class CompletenessPage(QWidget):
             return
         if not path.lower().endswith(".xlsx"):
             path += ".xlsx"
-        service, period, actor = cell.service.code, cell.period.code, self.context.actor()
+        service, period = cell.service.code, cell.period.code
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services.exchange import export_feedback
 
             return export_feedback(db, service=service, period=period, out=path, actor=actor)
 
-        self.context.worker.run(
+        self.desk.change(  # the export is in the history
             work,
             lambda result: self.summary.setText(
                 f"Saved the feedback on {cell.service.name}'s return for {cell.period.label} to "
                 f"{result.path}: send it to the service to import."
             ),
-            self.context.failed,
+            changes=Change.HISTORY,
+            source=self,
         )
 
     def query_selected(self) -> None:
         """Read the return's indicators, then ask which to query and what (one dialog)."""
         cell = self.selected_cell()
-        db = self.context.database()
-        if cell is None or cell.state != "submitted" or db is None:
+        if cell is None or cell.state != "submitted":
             return
         service, period = cell.service.code, cell.period.code
 
-        def work() -> Any:
+        def work(db: Any) -> Any:
             from skp_desktop.services.returns import get_return
 
             return get_return(db, service, period)
@@ -665,7 +421,7 @@ class CompletenessPage(QWidget):
             if answer is not None:
                 self._review(cell, answer.reason, answer.queries)
 
-        self.context.worker.run(work, ask, self.context.failed)
+        self.desk.query(work, ask)
 
     def _review(
         self,
@@ -675,12 +431,11 @@ class CompletenessPage(QWidget):
         *,
         accept: bool = False,
     ) -> None:
-        db, actor = self.context.database(), self.context.actor()
         service, period, revision = cell.service.code, cell.period.code, cell.revision
         self.accept_button.setEnabled(False)
         self.query_button.setEnabled(False)
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services import review
 
             if accept:
@@ -705,19 +460,18 @@ class CompletenessPage(QWidget):
 
         def failed(exc: Exception) -> None:
             self._on_current()
-            self.context.failed(exc)
+            self.desk.failed(exc)
 
-        self.context.worker.run(work, done, failed)
+        # an open Return page reads the return again (ui/operations.py)
+        changes = Change.RETURNS | Change.HISTORY
+        self.desk.change(work, done, changes=changes, failure=failed, source=self)
 
     # --- due dates -----------------------------------------------------------------------
 
     def set_due_date(self, period: str, when: date | None) -> None:
         """Set (or, with None, clear) the date a quarter's returns are due by, then re-read."""
-        db, actor = self.context.database(), self.context.actor()
-        if db is None:
-            return
 
-        def work() -> Any:
+        def work(db: Any, actor: str) -> Any:
             from skp_desktop.services.due_dates import set_due_date
 
             return set_due_date(db, period, when, actor)
@@ -735,9 +489,10 @@ class CompletenessPage(QWidget):
                 self.due_editor.show_problem(str(exc))
             else:
                 self.due_editor.show_problem("something went wrong")
-                self.context.failed(exc)
+                self.desk.failed(exc)
 
-        self.context.worker.run(work, done, failed)
+        changes = Change.DUE_DATES | Change.HISTORY
+        self.desk.change(work, done, changes=changes, failure=failed, source=self)
 
     # --- copy and export -----------------------------------------------------------------
 
@@ -769,8 +524,8 @@ class CompletenessPage(QWidget):
         QApplication.clipboard().setText("\n".join("\t".join(v) for v in lines.values()))
 
     def export_chase_list(self) -> None:
-        report, db = self.report, self.context.database()
-        if report is None or db is None:
+        report = self.report
+        if report is None or self.desk.database() is None:
             return
         last = report.periods[-1].code if report.periods else "returns"
         path = dialogs.save_file(
@@ -786,17 +541,16 @@ class CompletenessPage(QWidget):
             for row in range(self.chase_proxy.rowCount())
         ]
 
-        def work() -> int:
+        def work(_db: Any) -> int:
             from skp_desktop.services.completeness import export_chase_list
 
             return export_chase_list(report, path, cells)
 
-        self.context.worker.run(
+        self.desk.query(
             work,
             lambda count: self.summary.setText(
                 f"Exported the chase list ({count} return{'s' if count != 1 else ''}) to {path}"
             ),
-            self.context.failed,
         )
 
 

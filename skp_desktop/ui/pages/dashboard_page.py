@@ -1,13 +1,17 @@
-"""The Dashboard place: a small chart per indicator; choose one to see it large with its table."""
+"""The Dashboard place: a small chart per indicator; choose one to see it large with its table.
+
+The page draws itself through the desk (ui/operations.py): the dashboard's pixels, an
+indicator's chart and comparators, the board pack.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,6 +32,7 @@ from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView, Picture
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
@@ -216,8 +221,19 @@ class DashboardPage(QWidget):
     tile_chosen = Signal(str)  # indicator code
     board_pack_requested = Signal(str)  # the scope shown, as scope_changed gives it
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        desk: Desk,
+        period: Callable[[], str | None],
+        parent: QWidget | None = None,
+    ) -> None:
+        """`period`: the period chosen on the Return page, which the board pack is for."""
         super().__init__(parent)
+        self.desk = desk
+        self._period = period
+        self._wanted: DashboardKey | None = None  # the key last asked for
+        self._queued: set[DashboardKey] = set()  # keys a worker is drawing or will draw
+        self.indicator_dialog: IndicatorChartDialog | None = None
         self.scope_picker = QComboBox()
         self.scope_picker.setAccessibleName("Dashboard scope")
         label = QLabel("&Show:")
@@ -258,6 +274,24 @@ class DashboardPage(QWidget):
             lambda: self.scope_changed.emit(self.scope_picker.currentData() or "")
         )
         self.tiles: list[DashboardTile] = []
+        # A resize draws the dashboard again once it settles; the old picture stays meanwhile.
+        self._resize_timer = QTimer(self)
+        self._resize_timer.setSingleShot(True)
+        self._resize_timer.setInterval(300)
+        self._resize_timer.timeout.connect(self.refresh)
+        self.chart.resized.connect(self._redraw_soon)
+        self.scope_changed.connect(self.draw)
+        self.tile_chosen.connect(self.open_indicator_chart)
+        self.board_pack_requested.connect(self.save_board_pack)
+        self.set_scopes(*desk.catalogue)
+        desk.database_opened.connect(self._on_database_opened)
+
+    def _on_database_opened(self) -> None:
+        self._queued.clear()  # pictures of the database before are dropped by the desk
+        self.forget_drawn()
+        self.set_scopes(*self.desk.catalogue)
+        if self.isVisible():
+            self.refresh()
 
     def set_scopes(self, services: list[ServiceInfo], themes: list[tuple[str, str, str]]) -> None:
         """What can be shown: every indicator, a priority's, or a service's."""
@@ -326,6 +360,192 @@ class DashboardPage(QWidget):
     def _tile_clicked(self, gid: str) -> None:
         if gid.startswith("tile:"):
             self.tile_chosen.emit(gid.removeprefix("tile:"))
+
+    # --- drawing, through the desk ---------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Show the dashboard of the scope chosen (drawn again only if something changed)."""
+        self.draw(self.scope_picker.currentData() or "")
+
+    def _redraw_soon(self) -> None:
+        """After a resize has settled, the dashboard again at its new width (if on screen)."""
+        if self.isVisible():
+            self._resize_timer.start()
+
+    def draw(self, scope: str) -> None:
+        """Show the dashboard of `scope`, drawn (pixels too) in a worker.
+
+        The picture drawn last for this scope, width and theme shows at once; the worker then
+        draws again only if something was saved, imported or published since. Another width of
+        the same scope stays on screen until its new picture is ready.
+        """
+        if self.desk.database() is None:
+            return
+        theme = self.desk.chart_theme()
+        width, ratio = self.available_width(), self.devicePixelRatioF()
+        key = DashboardKey(scope, width, theme, ratio)
+        kept = self.drawn(key)
+        if kept is not None:
+            self.show_drawn(kept)
+        elif not self.showing(scope, theme):
+            self.show_message("Drawing the charts…")
+        self._wanted = key
+        if key in self._queued:
+            return  # a worker is on it already
+        self._queued.add(key)
+        known = kept.stamp if kept is not None else None
+
+        def work(db: Any) -> DrawnDashboard | None:
+            from skp_desktop.charts.dashboard import dashboard_figure
+            from skp_desktop.charts.raster import rasterise
+            from skp_desktop.services.history import change_stamp
+            from skp_desktop.services.trends import dashboard_tiles
+
+            if self._wanted != key:
+                return None  # the scope or width moved on while this waited
+            # Read before the tiles: a change in between draws again next time, never missed.
+            stamp = change_stamp(db)
+            if stamp == known:
+                return None
+            kind, _, code = scope.partition(":")
+            tiles = dashboard_tiles(
+                db,
+                service=code if kind == "service" else None,
+                theme=code if kind == "theme" else None,
+            )
+            columns, size = dashboard_layout(width, len(tiles))
+            figure = dashboard_figure(tiles, columns=columns, theme=theme, size=size)
+            picture = Picture.from_raster(rasterise(figure, scale=ratio, gid_prefix="tile:"))
+            return DrawnDashboard(key, stamp, tiles, picture, figure)
+
+        def done(drawn: DrawnDashboard | None) -> None:
+            self._queued.discard(key)
+            if drawn is not None:
+                self.remember(drawn)
+            if self._wanted == key:
+                shown = drawn or self.drawn(key)
+                if shown is not None:
+                    self.show_drawn(shown)
+
+        def failed(exc: Exception) -> None:
+            self._queued.discard(key)
+            self.desk.failed(exc)
+
+        self.desk.query(work, done, failure=failed, charts=True)
+
+    def open_indicator_chart(self, code: str) -> None:
+        """One indicator large, with the table of its figures and its comparators."""
+        if not code:
+            return
+        theme, editable = self.desk.chart_theme(), self.desk.writable
+
+        def done(result: tuple[Any, Any, Any]) -> None:
+            series, figure, comparators = result
+            self.indicator_dialog = IndicatorChartDialog(
+                series, figure, parent=self.window(), comparators=comparators, editable=editable
+            )
+            self.indicator_dialog.comparators_save_requested.connect(self._save_comparators)
+            self.indicator_dialog.open()
+
+        self.desk.query(lambda db: indicator_chart(db, code, theme), done, charts=True)
+
+    def _save_comparators(self, code: str, payload: tuple[Any, str | None]) -> None:
+        """Write the comparator figures typed in the indicator's dialog, then redraw it."""
+        dialog, theme = self.indicator_dialog, self.desk.chart_theme()
+        assert dialog is not None
+        changes, source = payload
+
+        def work(db: Any, actor: str) -> tuple[Any, Any, Any]:
+            from skp_desktop.services.comparators import ComparatorChange, set_comparators
+
+            set_comparators(
+                db,
+                code,
+                [
+                    ComparatorChange(series, period, value, source)
+                    for series, period, value in changes
+                ],
+                actor,
+            )
+            return indicator_chart(db, code, theme)
+
+        def failed(exc: Exception) -> None:
+            from skp_desktop.domain.errors import SkpError
+
+            if isinstance(exc, SkpError) and dialog.comparators is not None:
+                dialog.comparators.show_problem(str(exc))
+            else:
+                self.desk.failed(exc)
+
+        self.desk.change(
+            work,
+            lambda result: dialog.show_series(*result),
+            changes=Change.COMPARATORS | Change.HISTORY,
+            failure=failed,
+            source=self,
+            charts=True,
+        )
+
+    def save_board_pack(self, scope: str) -> None:
+        """The board pack for the period chosen on the Return page, as one PDF, drawn behind."""
+        period = self._period()
+        if self.desk.database() is None:
+            return
+        if not period:
+            dialogs.information(
+                self, "Board pack", "Choose a period on the Return page: the pack is for that."
+            )
+            return
+        from skp_desktop.domain.periods import parse_period
+
+        label = parse_period(period).label
+        kind, _, code = scope.partition(":")
+        suggested = f"SKP-board-pack-{period}{f'-{code}' if code else ''}.pdf"
+        path = dialogs.save_file(self, f"Board pack for {label}", suggested, "PDF (*.pdf)")
+        if not path:
+            return
+        if not path.lower().endswith(".pdf"):
+            path += ".pdf"
+        button = self.board_pack_button
+        button.setEnabled(False)
+        self.desk.say(f"Making the board pack for {label}…")
+
+        def work(db: Any) -> Any:
+            from skp_desktop.services.board_pack import export_board_pack
+
+            return export_board_pack(
+                db,
+                period,
+                path,
+                service=code if kind == "service" else None,
+                theme=code if kind == "theme" else None,
+            )
+
+        def done(made: Any) -> None:
+            button.setEnabled(True)
+            self.desk.say(f"Board pack saved to {made.path} ({made.pages} pages).")
+
+        def failed(exc: Exception) -> None:
+            from skp_desktop.domain.errors import SkpError
+
+            button.setEnabled(True)
+            if not isinstance(exc, SkpError):
+                self.desk.failed(exc)
+                return
+            self.desk.say("The board pack was not made.")
+            dialogs.error(self, "Board pack", str(exc))
+
+        self.desk.query(work, done, failure=failed, charts=True)
+
+
+def indicator_chart(db: Any, code: str, theme: str) -> tuple[Any, Any, Any]:
+    """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
+    from skp_desktop.charts.trend import trend_figure
+    from skp_desktop.services.comparators import list_comparators
+    from skp_desktop.services.trends import indicator_trend
+
+    series = indicator_trend(db, code)
+    return series, trend_figure(series, theme=theme, size=(7.5, 4.6)), list_comparators(db, code)
 
 
 def _tile_summary(tile: DashboardTile) -> str:

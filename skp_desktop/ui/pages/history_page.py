@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -26,9 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.services.dto import HistoryFilter, Timeline, VerifyReport
+from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.history_model import HistoryModel
+from skp_desktop.ui.operations import Change, Changed
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import RowsModel
+
+if TYPE_CHECKING:
+    from skp_desktop.ui.operations import Desk
 
 ANY = "Any"
 NO_DATE = QDate(2000, 1, 1)
@@ -45,8 +50,10 @@ class HistoryPage(QWidget):
     check_extract_requested = Signal()
     event_selected = Signal(object)  # AuditEntry or None
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.desk = desk
+        self.timeline_dialog: TimelineDialog | None = None
         self.service = self._combo("Filter by service")
         self.indicator = self._combo("Filter by indicator")
         self.actor = self._combo("Filter by who")
@@ -160,6 +167,16 @@ class HistoryPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.model.loading_changed.connect(self._update_count)
         self.model.rowsInserted.connect(self._update_count)
+        # the page's own database work (ui/operations.py)
+        self.filter_changed.connect(self.load)
+        self.verify_requested.connect(self.verify)
+        self.export_requested.connect(self.export_history)
+        self.timeline_requested.connect(self.open_timeline)
+        self.extract_requested.connect(self.write_extract)
+        self.check_extract_requested.connect(self.check_extract)
+        desk.database_opened.connect(self.refresh_choices)
+        desk.changed.connect(self._on_changed)
+        self.refresh_choices()
 
     # --- building ------------------------------------------------------------------------
 
@@ -290,6 +307,156 @@ class HistoryPage(QWidget):
                 + (f"… and {more} more." if more > 0 else "")
             )
         self.verdict.show()
+
+    # --- database work, through the desk ----------------------------------------------------
+
+    def _on_changed(self, changed: Changed) -> None:
+        if changed.touches(Change.HISTORY) and changed.source is not self and self.isVisible():
+            self.load(self.current_filter())
+
+    def reload(self) -> None:
+        self.load(self.current_filter())
+
+    def refresh_choices(self) -> None:
+        """The filters' choices: the catalogue's services, and the indicators, people and
+        actions the history holds."""
+        services = [s.code for s in self.desk.catalogue[0]]
+
+        def work(db: Any) -> tuple[list[str], list[str], list[str]]:
+            from skp_desktop.services.catalogue import list_indicators
+            from skp_desktop.services.history import history_choices
+
+            actors, actions = history_choices(db)
+            return [i.code for i in list_indicators(db)], actors, actions
+
+        def done(result: tuple[list[str], list[str], list[str]]) -> None:
+            indicators, actors, actions = result
+            self.set_choices(services, indicators, actors, actions)
+
+        self.desk.query(work, done)
+
+    def load(self, flt: HistoryFilter) -> None:
+        """Show the events the filter lets through, a page at a time as the table scrolls."""
+        if self.desk.database() is None:
+            return
+        model = self.model
+
+        def fetch(before: int | None, deliver: Any) -> None:
+            def work(db: Any) -> list[Any]:
+                from skp_desktop.services.history import history_page
+
+                return history_page(db, flt, before_id=before)
+
+            def failed(exc: Exception) -> None:
+                model.failed()
+                self.desk.failed(exc)
+
+            self.desk.query(work, deliver, failure=failed)
+
+        model.reset(fetch)
+
+    def verify(self) -> None:
+        """Check every event and value against the chain, and say the verdict."""
+        if self.desk.database() is None:
+            return
+        self.show_verdict(None, "Verifying the history… (every event and value is checked)")
+        self.verify_button.setEnabled(False)
+
+        def work(db: Any) -> Any:
+            from skp_desktop.services.audit import verify
+
+            return verify(db)
+
+        def done(report: Any) -> None:
+            self.verify_button.setEnabled(True)
+            self.show_verdict(report)
+
+        def failed(exc: Exception) -> None:
+            self.verify_button.setEnabled(True)
+            self.show_verdict(None, "")
+            self.desk.failed(exc)
+
+        self.desk.query(work, done, failure=failed)
+
+    def export_history(self, flt: HistoryFilter) -> None:
+        path = dialogs.save_file(
+            self, "Export history", "history.xlsx", "Excel workbook (*.xlsx);;CSV (*.csv)"
+        )
+        if not path or self.desk.database() is None:
+            return
+
+        def work(db: Any) -> int:
+            from skp_desktop.services.history import export_history
+
+            return export_history(db, flt, path)
+
+        self.desk.say("Exporting the history…")
+        self.desk.query(work, lambda count: self.desk.say(f"Exported {count:,} events to {path}"))
+
+    def write_extract(self, period: str | None) -> None:
+        name = f"audit-extract-{period or 'all'}.xlsx"
+        path = dialogs.save_file(self, "Signed audit extract", name, "Excel (*.xlsx)")
+        if not path or self.desk.database() is None:
+            return
+
+        def work(db: Any) -> int:
+            from skp_desktop.services.history import write_audit_extract
+
+            return write_audit_extract(db, path, period=period)
+
+        self.desk.query(
+            work, lambda n: self.desk.say(f"Saved a signed extract of {n:,} events: {path}")
+        )
+
+    def check_extract(self) -> None:
+        path = dialogs.open_file(self, "Check an audit extract", "", "Excel (*.xlsx)")
+        if not path or self.desk.database() is None:
+            return
+
+        def work(db: Any) -> Any:
+            from skp_desktop.services.history import check_audit_extract
+
+            return check_audit_extract(db, path)
+
+        def done(check: Any) -> None:
+            if check.ok:
+                self.show_verdict(
+                    None,
+                    f"✓ The extract matches: its {check.events:,} events and the chain up to "
+                    f"event {check.head_event_id} are unchanged.",
+                )
+            else:
+                self.show_verdict(VerifyReport(check.events, 0, check.problems))
+
+        self.desk.query(work, done)
+
+    def open_timeline(self, service: str, period: str, indicator: str) -> None:
+        def work(db: Any) -> Any:
+            from skp_desktop.services.history import value_timeline
+
+            return value_timeline(db, service=service, period=period, indicator=indicator)
+
+        def done(timeline: Any) -> None:
+            self.timeline_dialog = TimelineDialog(timeline, self.window())
+            self.timeline_dialog.save_file_requested.connect(self.save_imported_file)
+            self.timeline_dialog.open()
+
+        self.desk.query(work, done)
+
+    def save_imported_file(self, file_id: int) -> None:
+        def work(db: Any) -> tuple[str, bytes]:
+            from skp_desktop.services.history import imported_file
+
+            return imported_file(db, file_id)
+
+        def done(result: tuple[str, bytes]) -> None:
+            name, content = result
+            path = dialogs.save_file(self, "Save the original file", name, "All files (*)")
+            if path:
+                with open(path, "wb") as handle:
+                    handle.write(content)
+
+        self.desk.query(work, done)
 
 
 class TimelineDialog(QDialog):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -29,8 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.operations import Change
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import HeadedTableModel
+
+if TYPE_CHECKING:
+    from skp_desktop.ui.operations import Desk
+
+# what an import (or the part of one before it stopped) changes
+IMPORTED = Change.RETURNS | Change.HISTORY
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -114,8 +122,9 @@ class ImportPage(QWidget):
     check_requested = Signal(list, bool)  # paths, accept modified
     commit_requested = Signal(list, bool)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.desk = desk
         self.setAcceptDrops(True)
         self.paths: list[str] = []
         self.cancel_event = threading.Event()
@@ -185,6 +194,10 @@ class ImportPage(QWidget):
         )
         self.accept_modified.toggled.connect(lambda _on: self._check())
         self.progress_relay.step.connect(self._on_step)
+        self.add_files.clicked.connect(self._choose_files)
+        self.add_folder.clicked.connect(self._choose_folder)
+        self.check_requested.connect(lambda p, m: self.run_import(p, m, dry_run=True))
+        self.commit_requested.connect(lambda p, m: self.run_import(p, m, dry_run=False))
 
     # --- files ---------------------------------------------------------------------------
 
@@ -304,3 +317,57 @@ class ImportPage(QWidget):
         for warning in outcome.warnings:
             parts.append(f"<p>Warning: {escape(warning)}</p>")
         self.details.setHtml("".join(parts))
+
+    # --- importing, through the desk --------------------------------------------------------
+
+    def _choose_files(self) -> None:
+        self.add_paths(dialogs.open_files(self, "Choose return files", "Excel returns (*.xlsx)"))
+
+    def _choose_folder(self) -> None:
+        folder = dialogs.open_folder(self, "Choose a folder of return files")
+        if folder:
+            self.add_paths([folder])
+
+    def run_import(self, paths: list[str], accept_modified: bool, *, dry_run: bool) -> None:
+        """Check (dry run) or import files in the background, with progress and Cancel."""
+        db = self.desk.database()
+        if db is None:
+            self.status.setText("The database is still opening: add the files again in a moment.")
+            return
+        if not dry_run and db.read_only:
+            self.status.setText("The database is open read-only: files can be checked only.")
+            return
+        relay, cancel = self.progress_relay, self.cancel_event
+        self.set_busy(True, "Checking the files…" if dry_run else "Importing…")
+
+        def work(db: Any, actor: str) -> tuple[list[Any], bool]:
+            from skp_desktop.services.exchange import import_files
+
+            outcomes = import_files(
+                db,
+                paths,
+                actor=actor,
+                dry_run=dry_run,
+                accept_modified=accept_modified,
+                progress=lambda done, total, path: relay.step.emit(done, total, path.name),
+                cancelled=cancel.is_set,
+            )
+            return outcomes, cancel.is_set()
+
+        def done(result: tuple[list[Any], bool]) -> None:
+            outcomes, cancelled = result
+            self.show_outcomes(outcomes, committed=not dry_run, cancelled=cancelled)
+
+        def failed(exc: Exception) -> None:
+            from skp_desktop.services.exchange import ImportStopped
+
+            if isinstance(exc, ImportStopped):  # show what went in before it stopped
+                self.show_outcomes(list(exc.outcomes), committed=not dry_run, cancelled=True)
+                if not dry_run:
+                    self.desk.announce(IMPORTED, self)
+            self.set_busy(False, str(exc).splitlines()[0])
+            self.desk.failed(exc)
+
+        # a check changes nothing; the open return is read again after an import
+        changes = Change(0) if dry_run else IMPORTED
+        self.desk.change(work, done, changes=changes, failure=failed, source=self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
@@ -22,16 +22,13 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.ui.dialogs import dialogs
-from skp_desktop.ui.pages.completeness_page import (
-    PageContext,
-    quarter_range,
-    state_label,
-)
+from skp_desktop.ui.pages.shared import quarter_range, state_label
 from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness
     from skp_desktop.services.merge import MergeResult
+    from skp_desktop.ui.operations import Desk
 
 INTRO = (
     "The partnership workbook gathers every service's <b>accepted</b> returns for the quarters "
@@ -55,9 +52,9 @@ class MergePage(QWidget):
     review_requested = Signal()  # go to the Completeness place to accept returns
     LEFT_OUT_HEADERS = ("Service", "Period", "State", "Due")
 
-    def __init__(self, context: PageContext, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.context = context
+        self.desk = desk
         self.cancel_event = threading.Event()
         self.progress_relay = _Progress(self)
         self.result: MergeResult | None = None
@@ -67,7 +64,7 @@ class MergePage(QWidget):
         intro.setTextFormat(Qt.TextFormat.RichText)
         picker_row = QHBoxLayout()
         self.first_picker, self.last_picker = quarter_range(
-            context.day(), picker_row, purpose=" to merge"
+            desk.day(), picker_row, purpose=" to merge"
         )
         self.merge_button = QPushButton("&Merge…")
         self.merge_button.setAccessibleName("Merge the accepted returns into a workbook")
@@ -176,18 +173,15 @@ class MergePage(QWidget):
 
     def refresh_preview(self) -> None:
         """Say, before merging, how many returns in the range count and how many do not."""
-        db = self.context.database()
-        if db is None:
-            return
         first, last = self.current_range()
-        today = self.context.day()
+        today = self.desk.day()
 
-        def work() -> Completeness:
+        def work(db: Any) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
 
-        self.context.worker.run(work, self.show_preview, self.context.failed)
+        self.desk.query(work, self.show_preview)
 
     def show_preview(self, report: Completeness) -> None:
         if (report.periods[0].code, report.periods[-1].code) != self.current_range():
@@ -238,8 +232,7 @@ class MergePage(QWidget):
 
     def merge(self) -> None:
         """Ask where to save, then write the workbook in the background with progress."""
-        db = self.context.database()
-        if db is None:
+        if self.desk.database() is None:
             return
         first, last = self.current_range()
         path = dialogs.save_file(
@@ -252,13 +245,13 @@ class MergePage(QWidget):
             return
         if Path(path).suffix.lower() != ".xlsx":
             path += ".xlsx"
-        today = self.context.day()
+        today = self.desk.day()
         relay, cancel = self.progress_relay, self.cancel_event
         self.set_busy(True, "Starting…")
         self.result_label.setText("")
         self.open_button.hide()
 
-        def work() -> MergeResult:
+        def work(db: Any) -> MergeResult:
             from skp_desktop.services.merge import merge_export
 
             return merge_export(
@@ -292,6 +285,6 @@ class MergePage(QWidget):
                 self.result_label.setText(str(exc))
                 return
             self.result_label.setText(f"✗ Not saved: {exc}")
-            self.context.failed(exc)
+            self.desk.failed(exc)
 
-        self.context.worker.run(work, done, failed)
+        self.desk.query(work, done, failure=failed)

@@ -15,14 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from skp_desktop.domain.periods import (
-    Period,
-    PeriodKind,
-    latest_due_period,
-    parse_period,
-    period_range,
-)
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
+from skp_desktop.ui.pages.shared import period_choices
 from skp_desktop.ui.return_grid import (
     ANSWER_COLUMN,
     COLUMNS,
@@ -31,19 +25,11 @@ from skp_desktop.ui.return_grid import (
     ReturnGridView,
 )
 
-FIRST_PERIOD = "FY2023-24-Q1"
 PASTE_HELP = (
     "Paste a block copied from Excel or LibreOffice onto the grid with Ctrl+V. "
     "The whole paste is saved as one step (Ctrl+Z undoes it), or, if any cell is wrong, "
     "nothing is pasted and the message says which cells to fix."
 )
-
-
-def period_choices(today: date) -> tuple[list[Period], Period]:
-    """Quarters offered in the picker (newest first) and the one due now."""
-    due = latest_due_period(PeriodKind.QUARTER, today)
-    quarters = period_range(parse_period(FIRST_PERIOD), due.next())
-    return list(reversed(quarters)), due
 
 
 class ReturnPage(QWidget):
