@@ -21,6 +21,8 @@ from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
 from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
+from skp_desktop.store.postgres import RuleRefused as RuleRefused  # re-exported
+from skp_desktop.store.postgres import ServerIdentity as ServerIdentity  # re-exported
 from skp_desktop.store.return_reads import Fetch
 from skp_desktop.store.sqlite_snapshot import BUSY_TIMEOUT_MS, read_only_uri
 from skp_desktop.store.sqlite_snapshot import unwritable_reason as unwritable_reason  # re-exported
@@ -135,6 +137,14 @@ class Database:
             return None
         with self.reading_connection() as connection:
             return postgres.server_details(connection)
+
+    def server_identity(self) -> postgres.ServerIdentity | None:
+        """Who the shared database says this login is (name in the history, role); None for
+        SQLite, where the program is told who acts."""
+        if not self.is_postgresql:
+            return None
+        with self.reading_connection() as connection:
+            return postgres.server_identity(connection)
 
     def _reader(self) -> Engine:
         # PostgreSQL: REPEATABLE READ, so that verify's several queries see one moment.

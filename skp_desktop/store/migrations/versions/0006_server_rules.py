@@ -1,0 +1,359 @@
+"""server rules: the login is the actor, the chain and the workflow are the server's
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-12-06
+
+On PostgreSQL (nothing on SQLite: a laptop's file is one person's, as before), the server
+itself decides who did what, whatever program connects:
+
+- skp_people(login, display_name): the owner's list of display names; everyone reads it.
+- skp_actor(): the name every audit event of this login is recorded under: "Display Name
+  (login)" when the owner gave one, else the login (session_user, never the client's word).
+- skp_login_role(): 'owner', 'coordinator', 'service manager', 'auditor' or 'none'.
+- skp_action_roles(action, roles, rule): which roles may record each audit action; the ONE
+  place that says it. An action not listed is refused to coordinators and service managers;
+  the owner (who sets the server up) may record any. A later migration adds its actions with
+  one INSERT each, e.g. ('key.trust', '{coordinator}', 'only a coordinator enrols keys').
+- audit_events: a BEFORE INSERT trigger fills or checks the actor, refuses an action the
+  login's role may not record, takes the chain lock, gives the event the next id, and fills or
+  checks prev_hash and hash (computed here with the same canonical JSON as store/audit.py).
+- returns and values: triggers that keep the workflow (a return starts as a draft; only a
+  coordinator accepts or returns one; a return that is not a draft, and its values, never
+  change; returns are never deleted).
+
+Every refusal is SQLSTATE 42501 with a message 'SKP rule "<name>": <what and why>', which the
+app shows as it is (store/postgres.py).
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0006"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+MANAGER, COORDINATOR, AUDITOR = "skp_service_manager", "skp_coordinator", "skp_auditor"
+ALL_ROLES = f"{MANAGER}, {COORDINATOR}, {AUDITOR}"
+# Advisory lock key of the audit chain: the same as store/postgres.CHAIN_LOCK_KEY.
+CHAIN_LOCK_KEY = 0x534B50
+
+# (action, roles that may record it, the rule in words). "manager" is a service manager.
+ACTION_ROLES = (
+    ("catalogue.load", "{coordinator}", "only a coordinator loads the catalogue"),
+    ("value.set", "{coordinator,manager}", "values are entered by service managers"),
+    ("return.create", "{coordinator,manager}", "service managers start their returns"),
+    ("return.submit", "{coordinator,manager}", "service managers submit their returns"),
+    ("return.reopen", "{coordinator,manager}", "service managers reopen their returns"),
+    ("return.import", "{coordinator,manager}", "a return file is imported"),
+    ("return.sync", "{coordinator,manager}", "a laptop's returns are synchronised"),
+    ("query.answer", "{coordinator,manager}", "service managers answer queries"),
+    ("return.accept", "{coordinator}", "only a coordinator accepts a return"),
+    ("return.return", "{coordinator}", "only a coordinator returns a return with a query"),
+    ("query.ask", "{coordinator}", "only a coordinator asks a query"),
+    ("definitions.publish", "{coordinator}", "only a coordinator publishes definitions"),
+    ("definitions.import", "{coordinator}", "only a coordinator imports definitions"),
+    ("definitions.change", "{coordinator}", "only a coordinator changes definitions"),
+    ("definitions.add", "{coordinator}", "only a coordinator adds indicators"),
+    ("definitions.target", "{coordinator}", "only a coordinator sets targets"),
+    ("definitions.draft", "{coordinator}", "only a coordinator moves drafts to new definitions"),
+    ("period.due", "{coordinator}", "only a coordinator sets due dates"),
+    ("comparator.set", "{coordinator}", "only a coordinator sets comparator figures"),
+)
+
+
+def _schema() -> str:
+    name = op.get_bind().exec_driver_sql("SELECT current_schema()").scalar()
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _functions(schema: str) -> list[str]:
+    # Every function names its search path, so a temporary table cannot stand in for ours.
+    path = f"SET search_path = {schema}, pg_catalog, pg_temp"
+    refuse = "USING ERRCODE = 'insufficient_privilege'"
+    return [
+        f"""
+        CREATE FUNCTION skp_actor() RETURNS text LANGUAGE sql STABLE {path} AS $$
+            SELECT coalesce(
+                (SELECT p.display_name || ' (' || session_user || ')'
+                 FROM skp_people p WHERE p.login = session_user),
+                session_user::text)
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_login_role() RETURNS text LANGUAGE sql STABLE {path} AS $$
+            SELECT CASE
+                WHEN (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user)
+                    OR pg_has_role(session_user,
+                                   (SELECT c.relowner FROM pg_class c
+                                    WHERE c.oid = 'audit_events'::regclass), 'MEMBER')
+                    THEN 'owner'
+                WHEN pg_has_role(session_user, '{COORDINATOR}', 'MEMBER') THEN 'coordinator'
+                WHEN pg_has_role(session_user, '{MANAGER}', 'MEMBER') THEN 'service manager'
+                WHEN pg_has_role(session_user, '{AUDITOR}', 'MEMBER') THEN 'auditor'
+                ELSE 'none'
+            END
+        $$
+        """,
+        # Whether this login may record an action. The owner, who sets the server up and could
+        # change these rules anyway, may record any action (the actor and chain rules still hold).
+        f"""
+        CREATE FUNCTION skp_may_record(wanted text) RETURNS boolean LANGUAGE sql STABLE {path}
+        AS $$
+            SELECT skp_login_role() = 'owner' OR EXISTS (
+                SELECT 1 FROM skp_action_roles a
+                WHERE a.action = wanted AND (
+                    (skp_login_role() = 'coordinator' AND 'coordinator' = ANY (a.roles))
+                    OR (skp_login_role() = 'service manager' AND 'manager' = ANY (a.roles))))
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_refuse(rule text, what text) RETURNS void LANGUAGE plpgsql {path}
+        AS $$
+        BEGIN
+            RAISE EXCEPTION 'SKP rule "%": %', rule, what {refuse};
+        END
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_json(t text) RETURNS text LANGUAGE sql IMMUTABLE {path} AS $$
+            SELECT coalesce(to_json(t)::text, 'null')
+        $$
+        """,
+        # The canonical JSON of store/audit.py: sorted keys, no spaces, UTF-8, time in UTC
+        # with microseconds; to_json escapes text as Python's json (ensure_ascii=False) does.
+        f"""
+        CREATE FUNCTION skp_event_hash(e audit_events) RETURNS text LANGUAGE sql STABLE {path}
+        AS $$
+            SELECT encode(sha256(convert_to(
+                '{{"action":' || skp_json(e.action)
+                || ',"actor":' || skp_json(e.actor)
+                || ',"at":"' || to_char(e.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+                || '+00:00"'
+                || ',"file_sha256":' || skp_json(e.file_sha256)
+                || ',"indicator":' || skp_json(e.indicator)
+                || ',"new":' || skp_json(e.new)
+                || ',"old":' || skp_json(e.old)
+                || ',"period":' || skp_json(e.period)
+                || ',"prev_hash":' || skp_json(e.prev_hash)
+                || ',"reason":' || skp_json(e.reason)
+                || ',"return_uuid":' || skp_json(e.return_uuid)
+                || ',"revision":' || coalesce(e.revision::text, 'null')
+                || ',"service":' || skp_json(e.service)
+                || ',"source":' || skp_json(e.source)
+                || '}}', 'UTF8')), 'hex')
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_audit_event_rules() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        DECLARE
+            me text := skp_actor();
+            head text;
+            computed text;
+        BEGIN
+            IF NEW.actor IS NULL THEN
+                NEW.actor := me;
+            ELSIF NEW.actor IS DISTINCT FROM me THEN
+                PERFORM skp_refuse('the actor is the login', format(
+                    'an audit event is recorded in the name of the login that connects (%s), '
+                    'not %L', me, NEW.actor));
+            END IF;
+            IF NOT skp_may_record(NEW.action) THEN
+                PERFORM skp_refuse('who may record what', format(
+                    '%s is %s and may not record %L: %s', session_user,
+                    CASE skp_login_role() WHEN 'none' THEN 'in no SKP Returns role'
+                        WHEN 'auditor' THEN 'an auditor (auditors only read)'
+                        ELSE 'a ' || skp_login_role() END,
+                    NEW.action,
+                    coalesce((SELECT a.rule FROM skp_action_roles a WHERE a.action = NEW.action),
+                             'no rule lets anyone record it')));
+            END IF;
+            -- One writer at a time on the chain (the app takes this lock at BEGIN already);
+            -- the id is taken after the lock, so ids follow the chain whoever inserts.
+            PERFORM pg_advisory_xact_lock({CHAIN_LOCK_KEY});
+            NEW.id := nextval(pg_get_serial_sequence('audit_events', 'id'));
+            IF NEW.at IS NULL THEN
+                NEW.at := clock_timestamp();
+            END IF;
+            SELECT e.hash INTO head FROM audit_events e ORDER BY e.id DESC LIMIT 1;
+            head := coalesce(head, repeat('0', 64));
+            IF NEW.prev_hash IS NULL THEN
+                NEW.prev_hash := head;
+            ELSIF NEW.prev_hash IS DISTINCT FROM head THEN
+                PERFORM skp_refuse('the chain', format(
+                    'an audit event follows the newest event in the chain (%s…), not %L',
+                    left(head, 12), left(NEW.prev_hash, 12)));
+            END IF;
+            computed := skp_event_hash(NEW);
+            IF NEW.hash IS NULL THEN
+                NEW.hash := computed;
+            ELSIF NEW.hash IS DISTINCT FROM computed THEN
+                PERFORM skp_refuse('the chain', format(
+                    'an audit event''s hash is the SHA-256 of its fields as recorded (%s…), '
+                    'not %L', left(computed, 12), left(NEW.hash, 12)));
+            END IF;
+            RETURN NEW;
+        END
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_return_rules() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        DECLARE
+            role text := skp_login_role();
+            coordinator boolean := skp_login_role() IN ('coordinator', 'owner');
+        BEGIN
+            IF TG_OP = 'DELETE' THEN
+                PERFORM skp_refuse('returns are never deleted', format(
+                    'revision %s of a return is kept with its history', OLD.revision));
+            END IF;
+            IF TG_OP = 'INSERT' THEN
+                IF NEW.state <> 'draft' THEN
+                    PERFORM skp_refuse('a return starts as a draft', format(
+                        'a new revision is made as a draft and moves on by the workflow '
+                        '(submit, accept, return): it cannot be made %L', NEW.state));
+                END IF;
+                RETURN NEW;
+            END IF;
+            IF NEW.state IS DISTINCT FROM OLD.state THEN
+                IF OLD.state = 'draft' AND NEW.state = 'submitted' THEN
+                    NULL;  -- the service (or the coordinator) submits
+                ELSIF OLD.state IN ('draft', 'submitted') AND NEW.state IN ('accepted', 'returned')
+                THEN
+                    IF NOT coordinator THEN
+                        PERFORM skp_refuse('only a coordinator accepts or returns', format(
+                            '%s is %s: only a coordinator may make a return %L',
+                            session_user,
+                            CASE role WHEN 'auditor' THEN 'an auditor'
+                                WHEN 'none' THEN 'in no SKP Returns role'
+                                ELSE 'a ' || role END,
+                            NEW.state));
+                    END IF;
+                ELSE
+                    PERFORM skp_refuse('a submitted revision is never changed', format(
+                        'revision %s is %s and cannot become %s: reopening it makes the next '
+                        'revision', OLD.revision, OLD.state, NEW.state));
+                END IF;
+            END IF;
+            IF OLD.state <> 'draft' AND (
+                NEW.uuid, NEW.service_id, NEW.period, NEW.revision, NEW.definitions_version_id,
+                NEW.created_at, NEW.created_by, NEW.submitted_at, NEW.submitted_by,
+                NEW.reopen_reason, NEW.payload_sha256
+            ) IS DISTINCT FROM (
+                OLD.uuid, OLD.service_id, OLD.period, OLD.revision, OLD.definitions_version_id,
+                OLD.created_at, OLD.created_by, OLD.submitted_at, OLD.submitted_by,
+                OLD.reopen_reason, OLD.payload_sha256
+            ) THEN
+                PERFORM skp_refuse('a submitted revision is never changed', format(
+                    'revision %s is %s: only its state may move on (accepted or returned)',
+                    OLD.revision, OLD.state));
+            END IF;
+            RETURN NEW;
+        END
+        $$
+        """,
+        f"""
+        CREATE FUNCTION skp_value_rules() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        DECLARE
+            held record;
+        BEGIN
+            IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
+                RETURN NEW;
+            END IF;
+            FOR held IN
+                SELECT r.revision, r.state FROM returns r
+                WHERE r.id IN (CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD.return_id END,
+                               CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE NEW.return_id END)
+                  AND r.state <> 'draft'
+            LOOP
+                PERFORM skp_refuse('only a draft''s values change', format(
+                    'revision %s of this return is %s: its values cannot be changed by anyone '
+                    '(reopen it to correct them in the next revision)',
+                    held.revision, held.state));
+            END LOOP;
+            RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        END
+        $$
+        """,
+    ]
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    schema = _schema()
+    op.execute(
+        """
+        CREATE TABLE skp_people (
+            login name NOT NULL CONSTRAINT pk_skp_people PRIMARY KEY,
+            display_name varchar(96) NOT NULL,
+            CONSTRAINT ck_skp_people_fits CHECK (
+                length(btrim(display_name)) > 0
+                AND length(display_name) + length(login::text) + 3 <= 100)
+        )
+        """
+    )
+    op.execute(
+        "COMMENT ON TABLE skp_people IS 'The owner''s display names of logins: audit events "
+        'of a login are recorded as "display_name (login)"\''
+    )
+    op.execute(
+        """
+        CREATE TABLE skp_action_roles (
+            action varchar(40) NOT NULL CONSTRAINT pk_skp_action_roles PRIMARY KEY,
+            roles text[] NOT NULL,
+            rule text NOT NULL
+        )
+        """
+    )
+    op.execute(
+        "COMMENT ON TABLE skp_action_roles IS 'Which roles (coordinator, manager) may record "
+        "each audit action; an action not listed is refused to everyone'"
+    )
+    values = ", ".join(
+        f"('{action}', '{roles}', '{rule.replace(chr(39), chr(39) * 2)}')"
+        for action, roles, rule in ACTION_ROLES
+    )
+    op.execute(f"INSERT INTO skp_action_roles (action, roles, rule) VALUES {values}")
+    # Only the owner writes these two: default privileges would give the coordinator writes.
+    op.execute(f"REVOKE ALL ON skp_people, skp_action_roles FROM {ALL_ROLES}")
+    op.execute(f"GRANT SELECT ON skp_people, skp_action_roles TO {ALL_ROLES}")
+    for statement in _functions(schema):
+        op.execute(statement)
+    op.execute(
+        "CREATE TRIGGER skp_audit_event_rules BEFORE INSERT ON audit_events "
+        "FOR EACH ROW EXECUTE FUNCTION skp_audit_event_rules()"
+    )
+    op.execute(
+        "CREATE TRIGGER skp_return_rules BEFORE INSERT OR UPDATE OR DELETE ON returns "
+        "FOR EACH ROW EXECUTE FUNCTION skp_return_rules()"
+    )
+    op.execute(
+        'CREATE TRIGGER skp_value_rules BEFORE INSERT OR UPDATE OR DELETE ON "values" '
+        "FOR EACH ROW EXECUTE FUNCTION skp_value_rules()"
+    )
+    # TRUNCATE skips row triggers: nobody but the owner may truncate returns or values.
+    op.execute(f'REVOKE TRUNCATE ON returns, "values" FROM {ALL_ROLES}')
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute('DROP TRIGGER IF EXISTS skp_value_rules ON "values"')
+    op.execute("DROP TRIGGER IF EXISTS skp_return_rules ON returns")
+    op.execute("DROP TRIGGER IF EXISTS skp_audit_event_rules ON audit_events")
+    for function in (
+        "skp_value_rules()",
+        "skp_return_rules()",
+        "skp_audit_event_rules()",
+        "skp_event_hash(audit_events)",
+        "skp_json(text)",
+        "skp_refuse(text, text)",
+        "skp_may_record(text)",
+        "skp_login_role()",
+        "skp_actor()",
+    ):
+        op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.execute("DROP TABLE IF EXISTS skp_action_roles")
+    op.execute("DROP TABLE IF EXISTS skp_people")
