@@ -582,13 +582,19 @@ class MainWindow(QMainWindow):
 
         def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
-            from skp_desktop.services.database import checked_actor, default_actor, open_database
+            from skp_desktop.services.database import (
+                acting_actor,
+                checked_actor,
+                default_actor,
+                open_database,
+            )
 
             try:
                 # the one place the app's actor comes in: a name the history cannot hold is
                 # said before anything is opened (PostgreSQL would refuse it at the first save)
                 actor = checked_actor(self._actor or default_actor(), given_as="SKP_ACTOR")
                 db = open_database(target, actor=actor, read_only=read_only)
+                actor = acting_actor(db, actor)  # a shared database says who acts: the login
                 result = db, list_services(db), list_themes(db), actor
             except BaseException as exc:
                 if pending is not None:
@@ -654,7 +660,8 @@ class MainWindow(QMainWindow):
         if shown_early and self._trend_row is not None:  # asked for while it was opening
             self._trend_soon(self._trend_row)
         mode = " (read-only)" if db.read_only else ""
-        self.status_db.setText(f"Database: {db.display_name}{mode}")
+        who = "" if db.is_sqlite else f" · you act as {actor}"  # as the server records it
+        self.status_db.setText(f"Database: {db.display_name}{mode}{who}")
         from skp_desktop.services.connection import remembered
 
         # The URL with its password stays in memory (read-only mode reopens it); settings and

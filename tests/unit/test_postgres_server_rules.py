@@ -17,6 +17,7 @@ from postgres_server import PostgresServer
 from sqlalchemy import make_url
 
 from skp_desktop.services import audit, review
+from skp_desktop.services.connection import check_connection
 from skp_desktop.services.database import Database, acting_actor, open_database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.errors import RuleRefused
@@ -429,3 +430,13 @@ def test_display_names_are_the_owners_to_give(postgres_server: PostgresServer, s
             HANA,
             "service manager",
         )
+
+
+def test_the_connection_check_says_the_logins_role_and_recorded_name(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    found = check_connection(make_url(postgres_server.url(shared, user=CORA)))
+    assert (found.role, found.actor) == ("coordinator", f"Cora Jones ({CORA})")
+    assert "Your role there: coordinator (accepts and returns returns" in found.message
+    found = check_connection(make_url(postgres_server.url(shared, user=HANA)))
+    assert found.role == "service manager" and "records what you do as hana_rules" in found.message
