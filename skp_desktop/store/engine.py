@@ -79,7 +79,19 @@ class Database:
             problem = _unavailable(exc, self)
             if problem is None:
                 raise
+            if type(problem) is PermissionRefused:
+                problem = self._with_role(problem)
             raise problem from exc
+
+    def _with_role(self, problem: PermissionRefused) -> PermissionRefused:
+        """A refusal by the server's grants, saying which role the login has there."""
+        try:
+            identity = self.server_identity()
+        except (DBAPIError, StoreUnavailable):
+            return problem
+        if identity is None:
+            return problem
+        return PermissionRefused(f"{problem} {postgres.role_said(identity)}")
 
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:

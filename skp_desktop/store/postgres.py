@@ -142,6 +142,21 @@ def server_identity(connection: Connection) -> ServerIdentity | None:
     return ServerIdentity(str(login), str(actor), str(role))
 
 
+_ROLE_RIGHTS = {
+    "owner": "the database's owner",
+    "coordinator": "a coordinator",
+    "service manager": "a service manager, who writes only the returns of the services "
+    "mapped to it",
+    "auditor": "an auditor, who only reads",
+    "none": "in no SKP Returns role",
+}
+
+
+def role_said(identity: ServerIdentity) -> str:
+    """One sentence: the login's role there, for a refusal by the server's grants."""
+    return f"{identity.login} is {_ROLE_RIGHTS.get(identity.role, identity.role)} there."
+
+
 def _first_line(exc: DBAPIError) -> str:
     text = str(exc.orig if exc.orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

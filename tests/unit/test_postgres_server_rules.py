@@ -20,7 +20,7 @@ from skp_desktop.services import audit, review
 from skp_desktop.services.connection import check_connection
 from skp_desktop.services.database import Database, acting_actor, open_database
 from skp_desktop.services.entries import EntryChange
-from skp_desktop.services.errors import RuleRefused
+from skp_desktop.services.errors import RuleRefused, StoreUnavailable
 from skp_desktop.services.returns import get_return, record_entries, reopen_return, submit_return
 from skp_desktop.store.audit import GENESIS_HASH, event_hash
 
@@ -404,6 +404,9 @@ def test_an_auditor_reads_and_the_server_refuses_their_events(
         identity = aud.server_identity()
         assert identity is not None and (identity.actor, identity.role) == (AUD, "auditor")
         assert audit.verify(aud).ok and get_return(aud, "HIGHWAYS", PERIOD).state == "submitted"
+        with pytest.raises(StoreUnavailable, match=f"{AUD} is an auditor, who only reads there"):
+            review.accept_return(aud, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        assert get_return(aud, "HIGHWAYS", PERIOD).state == "submitted"
     finally:
         aud.dispose()
     with postgres_server.connect(shared, user=AUD) as raw:
@@ -440,3 +443,24 @@ def test_the_connection_check_says_the_logins_role_and_recorded_name(
     assert "Your role there: coordinator (accepts and returns returns" in found.message
     found = check_connection(make_url(postgres_server.url(shared, user=HANA)))
     assert found.role == "service manager" and "records what you do as hana_rules" in found.message
+
+
+def test_a_table_a_later_migration_gives_to_coordinators_refuses_everyone_else(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    with postgres_server.connect(shared) as admin:  # as a migration would, e.g. signing keys
+        admin.execute("CREATE TABLE keys_example (name text)")
+        admin.execute(f"GRANT SELECT, INSERT ON keys_example TO {HANA}, {CORA}")
+        admin.execute(
+            "CREATE TRIGGER coordinators BEFORE INSERT OR UPDATE OR DELETE ON keys_example "
+            "FOR EACH ROW EXECUTE FUNCTION skp_coordinator_only('only a coordinator enrols keys')"
+        )
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "only a coordinator enrols keys",
+        "INSERT INTO keys_example VALUES ('hana key')",
+    )
+    with postgres_server.connect(shared, user=CORA) as raw:
+        raw.execute("INSERT INTO keys_example VALUES ('cora key')")

@@ -18,6 +18,8 @@ itself decides who did what, whatever program connects:
 - audit_events: a BEFORE INSERT trigger fills or checks the actor, refuses an action the
   login's role may not record, takes the chain lock, gives the event the next id, and fills or
   checks prev_hash and hash (computed here with the same canonical JSON as store/audit.py).
+- skp_coordinator_only(rule): a trigger function for tables only a coordinator changes (a
+  later migration attaches it, e.g. to the signing keys' tables).
 - returns and values: triggers that keep the workflow (a return starts as a draft; only a
   coordinator accepts or returns one; a return that is not a draft, and its values, never
   change; returns are never deleted).
@@ -253,6 +255,23 @@ def _functions(schema: str) -> list[str]:
         END
         $$
         """,
+        # For tables only a coordinator changes (e.g. signing keys): attach with
+        # CREATE TRIGGER t BEFORE INSERT OR UPDATE OR DELETE ON table FOR EACH ROW
+        # EXECUTE FUNCTION skp_coordinator_only('only a coordinator enrols keys')
+        f"""
+        CREATE FUNCTION skp_coordinator_only() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        BEGIN
+            IF skp_login_role() NOT IN ('coordinator', 'owner') THEN
+                PERFORM skp_refuse(coalesce(TG_ARGV[0], 'only a coordinator changes this'),
+                    format('%s is %s and may not change %s', session_user,
+                           CASE skp_login_role() WHEN 'none' THEN 'in no SKP Returns role'
+                               WHEN 'auditor' THEN 'an auditor' ELSE 'a ' || skp_login_role()
+                           END, TG_TABLE_NAME));
+            END IF;
+            RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+        END
+        $$
+        """,
         f"""
         CREATE FUNCTION skp_value_rules() RETURNS trigger LANGUAGE plpgsql {path} AS $$
         DECLARE
@@ -344,6 +363,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS skp_return_rules ON returns")
     op.execute("DROP TRIGGER IF EXISTS skp_audit_event_rules ON audit_events")
     for function in (
+        "skp_coordinator_only()",
         "skp_value_rules()",
         "skp_return_rules()",
         "skp_audit_event_rules()",
