@@ -85,9 +85,10 @@ class Database:
 
     def _with_role(self, problem: PermissionRefused) -> PermissionRefused:
         """A refusal by the server's grants, saying which role the login has there."""
-        try:
-            identity = self.server_identity()
-        except (DBAPIError, StoreUnavailable):
+        try:  # not through _environment_errors: a refusal here must not be explained again
+            with self._reader().connect() as connection:
+                identity = postgres.server_identity(connection)
+        except DBAPIError:
             return problem
         if identity is None:
             return problem

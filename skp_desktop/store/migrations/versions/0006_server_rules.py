@@ -72,12 +72,15 @@ def _schema() -> str:
 
 
 def _functions(schema: str) -> list[str]:
-    # Every function names its search path, so a temporary table cannot stand in for ours.
-    path = f"SET search_path = {schema}, pg_catalog, pg_temp"
+    # Every function names its search path, so neither a temporary table nor a function of
+    # the same name can stand in for ours or the server's. skp_actor() and skp_login_role()
+    # run as the owner (SECURITY DEFINER), so that a login in no role is still told who it is.
+    path = f"SET search_path = pg_catalog, {schema}, pg_temp"
     refuse = "USING ERRCODE = 'insufficient_privilege'"
     return [
         f"""
-        CREATE FUNCTION skp_actor() RETURNS text LANGUAGE sql STABLE {path} AS $$
+        CREATE FUNCTION skp_actor() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER {path}
+        AS $$
             SELECT coalesce(
                 (SELECT p.display_name || ' (' || session_user || ')'
                  FROM skp_people p WHERE p.login = session_user),
@@ -85,7 +88,8 @@ def _functions(schema: str) -> list[str]:
         $$
         """,
         f"""
-        CREATE FUNCTION skp_login_role() RETURNS text LANGUAGE sql STABLE {path} AS $$
+        CREATE FUNCTION skp_login_role() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER {path}
+        AS $$
             SELECT CASE
                 WHEN (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = session_user)
                     OR pg_has_role(session_user,
