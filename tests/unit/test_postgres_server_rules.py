@@ -464,3 +464,59 @@ def test_a_table_a_later_migration_gives_to_coordinators_refuses_everyone_else(
     )
     with postgres_server.connect(shared, user=CORA) as raw:
         raw.execute("INSERT INTO keys_example VALUES ('cora key')")
+
+
+def test_nothing_is_held_that_its_history_does_not_say(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    # a coordinator may accept, but not without the event that records it (checked at COMMIT)
+    refusal = _refused(
+        postgres_server,
+        shared,
+        CORA,
+        "what is held follows its history",
+        "UPDATE returns SET state = 'accepted' WHERE id = %s",
+        return_id,
+    )
+    assert "is 'accepted', but its newest audit event says 'submitted'" in str(refusal)
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        reopen_return(hana, service="HIGHWAYS", period=PERIOD, reason="a typo", actor=JANE)
+    finally:
+        hana.dispose()
+    with postgres_server.connect(shared) as admin:
+        (draft_id, uuid) = admin.execute(
+            "SELECT id, uuid FROM returns WHERE revision = 2 AND period = %s", [PERIOD]
+        ).fetchone()
+    # a draft's value, changed in psql without its event
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "what is held follows its history",
+        "UPDATE \"values\" SET numerator = '46', value = '92' WHERE return_id = %s",
+        draft_id,
+    )
+    # with its event in the same transaction, as the app does it, the change stands
+    entry = (
+        '{"commentary":null,"denominator":"50","explanation":null,"numerator":"46",'
+        '"symbol":null,"value":"92"}'
+    )
+    with postgres_server.connect(shared, user=HANA, autocommit=False) as raw:
+        raw.execute(
+            "UPDATE \"values\" SET numerator = '46', value = '92' WHERE return_id = %s",
+            [draft_id],
+        )
+        raw.execute(
+            "INSERT INTO audit_events (action, service, period, revision, return_uuid, "
+            "indicator, new) VALUES ('value.set', 'HIGHWAYS', %s, 2, %s, %s, %s)",
+            [PERIOD, uuid, CAT1, entry],
+        )
+        raw.commit()
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        assert get_return(hana, "HIGHWAYS", PERIOD).row(CAT1).value == 92
+    finally:
+        hana.dispose()
+    _verified(postgres_server, shared)

@@ -22,7 +22,8 @@ itself decides who did what, whatever program connects:
   later migration attaches it, e.g. to the signing keys' tables).
 - returns and values: triggers that keep the workflow (a return starts as a draft; only a
   coordinator accepts or returns one; a return that is not a draft, and its values, never
-  change; returns are never deleted).
+  change; returns are never deleted), and, checked at COMMIT, that a return's state and each
+  value are what their newest audit event says (so nothing changes without its event).
 
 Every refusal is SQLSTATE 42501 with a message 'SKP rule "<name>": <what and why>', which the
 app shows as it is (store/postgres.py).
@@ -259,6 +260,74 @@ def _functions(schema: str) -> list[str]:
         END
         $$
         """,
+        # Checked at COMMIT (deferred), on the row as the transaction leaves it: the newest
+        # event of the return says its state, as verify replays it (services/audit.py).
+        f"""
+        CREATE FUNCTION skp_return_backed() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        DECLARE
+            held record;
+            said record;
+        BEGIN
+            SELECT r.uuid, s.code AS service, r.period, r.revision, r.state INTO held
+            FROM returns r JOIN services s ON s.id = r.service_id WHERE r.id = NEW.id;
+            IF NOT FOUND THEN
+                RETURN NULL;
+            END IF;
+            SELECT e.service, e.period, e.revision, e.new AS state INTO said
+            FROM audit_events e
+            WHERE e.return_uuid = held.uuid AND e.action LIKE 'return.%'
+              AND e.new IN ('draft', 'submitted', 'accepted', 'returned')
+            ORDER BY e.id DESC LIMIT 1;
+            IF NOT FOUND OR (said.service, said.period, said.revision, said.state)
+                IS DISTINCT FROM (held.service, held.period, held.revision, held.state) THEN
+                PERFORM skp_refuse('what is held follows its history', format(
+                    'revision %s of the %s return for %s is %L, but %s: a return changes '
+                    'only with the audit event that records the change',
+                    held.revision, held.service, held.period, held.state,
+                    CASE WHEN said.state IS NULL THEN 'no audit event records it'
+                        ELSE format('its newest audit event says %L', said.state) END));
+            END IF;
+            RETURN NULL;
+        END
+        $$
+        """,
+        # The JSON of services/entries.value_json: sorted keys, no spaces.
+        f"""
+        CREATE FUNCTION skp_value_backed() RETURNS trigger LANGUAGE plpgsql {path} AS $$
+        DECLARE
+            held record;
+            said text;
+        BEGIN
+            SELECT r.uuid, r.revision, s.code AS service, r.period, i.code,
+                '{{"commentary":' || skp_json(v.commentary)
+                || ',"denominator":' || skp_json(v.denominator)
+                || ',"explanation":' || skp_json(v.explanation)
+                || ',"numerator":' || skp_json(v.numerator)
+                || ',"symbol":' || skp_json(v.symbol)
+                || ',"value":' || skp_json(v.value) || '}}' AS entry
+            INTO held
+            FROM "values" v JOIN returns r ON r.id = v.return_id
+                JOIN services s ON s.id = r.service_id JOIN indicators i ON i.id = v.indicator_id
+            WHERE v.id = NEW.id;
+            IF NOT FOUND THEN
+                RETURN NULL;
+            END IF;
+            SELECT e.new INTO said FROM audit_events e
+            WHERE e.return_uuid = held.uuid AND e.indicator = held.code
+              AND e.action = 'value.set'
+            ORDER BY e.id DESC LIMIT 1;
+            IF said IS DISTINCT FROM held.entry THEN
+                PERFORM skp_refuse('what is held follows its history', format(
+                    'the value of %s in revision %s of the %s return for %s is %s, but %s: a '
+                    'value changes only with the audit event that records the change',
+                    held.code, held.revision, held.service, held.period, held.entry,
+                    CASE WHEN said IS NULL THEN 'no audit event records it'
+                        ELSE format('its newest audit event says %s', said) END));
+            END IF;
+            RETURN NULL;
+        END
+        $$
+        """,
         # For tables only a coordinator changes (e.g. signing keys): attach with
         # CREATE TRIGGER t BEFORE INSERT OR UPDATE OR DELETE ON table FOR EACH ROW
         # EXECUTE FUNCTION skp_coordinator_only('only a coordinator enrols keys')
@@ -356,6 +425,17 @@ def upgrade() -> None:
         'CREATE TRIGGER skp_value_rules BEFORE INSERT OR UPDATE OR DELETE ON "values" '
         "FOR EACH ROW EXECUTE FUNCTION skp_value_rules()"
     )
+    # At COMMIT: what a transaction leaves in returns and values is what its events say.
+    op.execute(
+        "CREATE CONSTRAINT TRIGGER skp_return_backed AFTER INSERT OR UPDATE ON returns "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION skp_return_backed()"
+    )
+    op.execute(
+        'CREATE CONSTRAINT TRIGGER skp_value_backed AFTER INSERT OR UPDATE ON "values" '
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION skp_value_backed()"
+    )
+    # The newest event of a return (and of its values) is found by this, not by a scan.
+    op.execute("CREATE INDEX ix_audit_events_return_uuid ON audit_events (return_uuid, id)")
     # TRUNCATE skips row triggers: nobody but the owner may truncate returns or values.
     op.execute(f'REVOKE TRUNCATE ON returns, "values" FROM {ALL_ROLES}')
 
@@ -363,10 +443,15 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute("DROP INDEX IF EXISTS ix_audit_events_return_uuid")
+    op.execute('DROP TRIGGER IF EXISTS skp_value_backed ON "values"')
+    op.execute("DROP TRIGGER IF EXISTS skp_return_backed ON returns")
     op.execute('DROP TRIGGER IF EXISTS skp_value_rules ON "values"')
     op.execute("DROP TRIGGER IF EXISTS skp_return_rules ON returns")
     op.execute("DROP TRIGGER IF EXISTS skp_audit_event_rules ON audit_events")
     for function in (
+        "skp_value_backed()",
+        "skp_return_backed()",
         "skp_coordinator_only()",
         "skp_value_rules()",
         "skp_return_rules()",
