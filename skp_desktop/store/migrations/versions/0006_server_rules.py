@@ -61,7 +61,8 @@ ACTION_ROLES = (
     ("definitions.change", "{coordinator}", "only a coordinator changes definitions"),
     ("definitions.add", "{coordinator}", "only a coordinator adds indicators"),
     ("definitions.target", "{coordinator}", "only a coordinator sets targets"),
-    ("definitions.draft", "{coordinator}", "only a coordinator moves drafts to new definitions"),
+    # a draft follows the definitions the coordinator published (also pushed from a laptop)
+    ("definitions.draft", "{coordinator,manager}", "a draft moves to new definitions"),
     ("period.due", "{coordinator}", "only a coordinator sets due dates"),
     ("comparator.set", "{coordinator}", "only a coordinator sets comparator figures"),
 )
