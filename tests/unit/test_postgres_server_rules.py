@@ -520,3 +520,39 @@ def test_nothing_is_held_that_its_history_does_not_say(
     finally:
         hana.dispose()
     _verified(postgres_server, shared)
+
+
+def test_the_rules_come_off_and_back_on_with_the_migration(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    from alembic import command
+
+    from skp_desktop.store import migrate
+
+    owner = open_database(postgres_server.url(shared))
+    try:
+        config = migrate._config()
+        with owner.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        with postgres_server.connect(shared, user=HANA) as raw:  # as before this migration
+            raw.execute(
+                "INSERT INTO audit_events (at, actor, action, service, prev_hash, hash) "
+                "VALUES (now(), 'anyone', 'forged', 'HIGHWAYS', 'x', 'y')"
+            )
+        with postgres_server.connect(shared) as admin:  # (it would not verify: taken out)
+            admin.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            admin.execute("DELETE FROM audit_events WHERE action = 'forged'")
+            admin.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+        assert migrate.upgrade(owner)
+        assert migrate.current_revision(owner) == migrate.SCHEMA_HEAD
+    finally:
+        owner.dispose()
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "the actor is the login",
+        "INSERT INTO audit_events (action, actor, service) VALUES ('value.set', 'x', 'HIGHWAYS')",
+    )
+    _verified(postgres_server, shared)
