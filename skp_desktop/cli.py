@@ -415,8 +415,8 @@ def cmd_board_pack(args: argparse.Namespace, db: Database) -> int:
 
 
 def _left_out(lines: Sequence[str]) -> int:
-    """Returns a publication left out because their history does not back them: each said on
-    stderr, and exit 1 (tampering found), though the rest was written."""
+    """The returns a publication left out because their history does not back them: each is
+    said on stderr, and the exit is 1 (tampering found), though the rest was written."""
     for line in lines:
         print(f"skp-returns: not published, its history does not back it: {line}", file=sys.stderr)
     return EXIT_REFUSED if lines else EXIT_OK
