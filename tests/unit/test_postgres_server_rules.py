@@ -556,3 +556,43 @@ def test_the_rules_come_off_and_back_on_with_the_migration(
         "INSERT INTO audit_events (action, actor, service) VALUES ('value.set', 'x', 'HIGHWAYS')",
     )
     _verified(postgres_server, shared)
+
+
+def test_an_owner_who_is_not_a_superuser_sets_the_rules_up_as_the_readme_says(
+    postgres_server: PostgresServer, logins: dict[str, str]
+) -> None:
+    owner, name = "rules_owner", "t_rules_owner"
+    with postgres_server.connect() as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [owner]).fetchone():
+            admin.execute(f"CREATE ROLE {owner} LOGIN CREATEROLE")
+        admin.execute(f"CREATE DATABASE {name} OWNER {owner}")
+    try:
+        with postgres_server.connect(name) as admin:
+            admin.execute(f"ALTER SCHEMA public OWNER TO {owner}")
+        db = open_database(postgres_server.url(name, user=owner), actor=JANE)  # `init`
+        try:
+            identity = db.server_identity()
+            assert identity is not None and (identity.actor, identity.role) == (owner, "owner")
+            with postgres_server.connect(name, user=owner) as raw:
+                raw.execute("INSERT INTO service_roles VALUES ('HIGHWAYS', %s)", [HANA])
+        finally:
+            db.dispose()
+        _submitted(postgres_server, name)
+        _refused(
+            postgres_server,
+            name,
+            HANA,
+            "who may record what",
+            "INSERT INTO audit_events (action, service) VALUES ('return.accept', 'HIGHWAYS')",
+        )
+        _refused(
+            postgres_server,
+            name,
+            owner,
+            "only a draft's values change",
+            "UPDATE \"values\" SET value = '1'",
+        )
+        assert _actors(postgres_server, name, "return.submit") == {HANA}
+        _verified(postgres_server, name)
+    finally:
+        postgres_server.drop_database(name)
