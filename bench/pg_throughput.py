@@ -128,9 +128,12 @@ def _fill(db: object) -> None:
     """Append EVENTS hash-chained events with plain INSERTs (building, not measuring)."""
     from sqlalchemy import insert, select
 
+    from skp_desktop.services.database import acting_actor
     from skp_desktop.store.audit import HASHED_FIELDS, event_hash
     from skp_desktop.store.models import AuditEvent
 
+    # A shared database records every event in the login's name (migration 0006).
+    actors = [acting_actor(db, f"user{n}") for n in range(40)]  # type: ignore[arg-type]
     with db.transaction() as session:  # type: ignore[attr-defined]
         head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
         start = datetime(2024, 4, 1, tzinfo=UTC)
@@ -139,7 +142,7 @@ def _fill(db: object) -> None:
             fields: dict[str, object] = {
                 "prev_hash": head,
                 "at": start + timedelta(seconds=number),
-                "actor": f"user{number % 40}",
+                "actor": actors[number % 40],
                 "action": "value.set",
                 "service": SERVICES[number % len(SERVICES)],
                 "period": f"FY{2024 + number % 3}-{(25 + number % 3) % 100:02d}-Q{1 + number % 4}",

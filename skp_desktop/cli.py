@@ -18,6 +18,7 @@ from skp_desktop import __version__
 from skp_desktop.logs import configure_logging
 from skp_desktop.services.database import (
     Database,
+    acting_actor,
     checked_actor,
     default_actor,
     open_database,
@@ -26,6 +27,7 @@ from skp_desktop.services.database import (
 from skp_desktop.services.dto import ReturnView, plain_figure
 from skp_desktop.services.errors import (
     NotFoundError,
+    RuleRefused,
     SkpError,
     StateError,
     StoreUnavailable,
@@ -409,7 +411,15 @@ def cmd_board_pack(args: argparse.Namespace, db: Database) -> int:
         f"Wrote {made.path}: board pack for {made.period_label} ({made.scope}), "
         f"{made.indicators} indicators on {made.pages} pages"
     )
-    return EXIT_OK
+    return _left_out(made.left_out)
+
+
+def _left_out(lines: Sequence[str]) -> int:
+    """The returns a publication left out because their history does not back them: each is
+    said on stderr, and the exit is 1 (tampering found), though the rest was written."""
+    for line in lines:
+        print(f"skp-returns: not published, its history does not back it: {line}", file=sys.stderr)
+    return EXIT_REFUSED if lines else EXIT_OK
 
 
 def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
@@ -598,7 +608,7 @@ def cmd_return(args: argparse.Namespace, db: Database) -> int:
 def cmd_merge_export(args: argparse.Namespace, db: Database) -> int:
     result = merge_service.merge_export(db, out=args.out, first=args.first, last=args.last)
     print(f"Wrote {result.path}: {result.describe()} (sha256 {result.sha256})")
-    return EXIT_OK
+    return _left_out([item.line for item in result.unbacked])
 
 
 def _size(size: int) -> str:
@@ -775,7 +785,10 @@ def build_parser() -> argparse.ArgumentParser:
         "skp.sqlite3 in the user data folder)",
     )
     parser.add_argument(
-        "--actor", default=None, help="who is acting (default: $SKP_ACTOR, else the login name)"
+        "--actor",
+        default=None,
+        help="who is acting, on a database file (default: $SKP_ACTOR, else the login name); "
+        "a shared database records the login instead",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -986,10 +999,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _server_actor(db: Database, actor: str, told: str) -> str:
+    """On a shared database the server says who acts: --actor and SKP_ACTOR are ignored, and
+    a name given there that is not the server's is said to be ignored (on stderr)."""
+    named = acting_actor(db, actor)
+    if told and named != told:
+        print(
+            f"skp-returns: note: on a shared database the server records who acts: "
+            f"--actor or SKP_ACTOR ('{told}') is ignored; you act as {named}.",
+            file=sys.stderr,
+        )
+    return named
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the exit status follows docs/contracts.md."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    told_actor = (args.actor or os.environ.get("SKP_ACTOR", "")).strip()
     try:
         args.actor = checked_actor(args.actor or default_actor())
     except ValidationError as exc:  # a name that cannot be recorded: the option is wrong
@@ -1006,6 +1033,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{db.read_only_reason}: it can be read and exported, not changed.",
                     file=sys.stderr,
                 )
+            args.actor = _server_actor(db, args.actor, told_actor)
         return args.handler(args, db)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error; stop writing quietly.
@@ -1017,7 +1045,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotFoundError as exc:
         print(f"skp-returns: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ValidationError, StateError, TamperingDetected) as exc:
+    except (ValidationError, StateError, TamperingDetected, RuleRefused) as exc:
         print(f"skp-returns: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except StoreUnavailable as exc:

@@ -20,6 +20,7 @@ from skp_desktop.services.entries import value_json
 from skp_desktop.services.history import HistoryFilter, history_page
 from skp_desktop.store.audit import HASHED_FIELDS, iter_event_tuples, verify_chain
 from skp_desktop.store.models import (
+    AuditEvent,
     ComparatorValue,
     DueDate,
     Indicator,
@@ -29,6 +30,27 @@ from skp_desktop.store.models import (
 )
 
 RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
+
+
+@dataclass(frozen=True)
+class UnbackedReturn:
+    """A return revision that its audit history does not back: never published as it is."""
+
+    service: str
+    period: str
+    revision: int
+    state: str
+    reasons: tuple[str, ...]
+
+    @property
+    def line(self) -> str:
+        """One line for people: which return, and why it was left out."""
+        return (
+            f"{self.service} {self.period} revision {self.revision} ({self.state}) left out: "
+            + "; ".join(self.reasons)
+        )
+
+
 _AT = {name: index for index, name in enumerate(HASHED_FIELDS)}
 
 
@@ -129,61 +151,125 @@ def verify(db: Database) -> VerifyReport:
             p.message for p in verify_chain(session, replay.feed(iter_event_tuples(session)))
         ]
 
-        rows = session.execute(
-            select(Return.uuid, Service.code, Return.period, Return.revision, Return.state).join(
-                Service, Service.id == Return.service_id
-            )
-        )
-        held_returns = set()
-        for uuid, service, period, revision, state in rows:
-            held_returns.add(uuid)
-            name = f"{service} {period} revision {revision}"
-            expected = replay.returns.get(uuid)
-            if expected is None:
-                problems.append(f"return {name} has no history: it was added outside the app")
-            elif expected != (service, period, revision, state):
-                problems.append(
-                    f"return {name} is '{state}' but its history says "
-                    f"{expected[0]} {expected[1]} revision {expected[2]} '{expected[3]}'"
-                )
-        for uuid, (service, period, revision, _state) in replay.returns.items():
-            if uuid not in held_returns:
-                problems.append(
-                    f"return {service} {period} revision {revision} is in the history but "
-                    "missing from the database: it was deleted outside the app"
-                )
-
-        values_checked = 0
-        seen = set()
-        for row, uuid, service, period, revision, code in session.execute(
-            select(Value, Return.uuid, Service.code, Return.period, Return.revision, Indicator.code)
-            .join(Return, Return.id == Value.return_id)
-            .join(Service, Service.id == Return.service_id)
-            .join(Indicator, Indicator.id == Value.indicator_id)
-        ):
-            values_checked += 1
-            key = (uuid, code)
-            seen.add(key)
-            where = f"value of {code} in {service} {period} revision {revision}"
-            if key not in replay.values:
-                problems.append(f"{where} has no history: it was added outside the app")
-            elif replay.values[key] != value_json(row):
-                problems.append(
-                    f"{where} differs from its history: it was changed outside the app "
-                    f"(held {value_json(row)}, recorded {replay.values[key]})"
-                )
-        for key, recorded in replay.values.items():
-            if key not in seen and recorded is not None and key[0] in held_returns:
-                problems.append(
-                    f"value of {key[1]} in return {key[0]} is in the history but missing from "
-                    "the database: it was deleted outside the app"
-                )
+        findings, values_checked = _findings(session, replay)
+        problems += [message for _uuid, message in findings]
         problems += _coordinator_settings(session, replay)
         return VerifyReport(
             events_checked=replay.events,
             values_checked=values_checked,
             problems=tuple(problems),
         )
+
+
+def _findings(session: Session, replay: _Replay) -> tuple[list[tuple[str | None, str]], int]:
+    """Each return and value held against what the replayed history says, as (return uuid,
+    message) in verify's order; and how many values were checked."""
+    findings: list[tuple[str | None, str]] = []
+    rows = session.execute(
+        select(Return.uuid, Service.code, Return.period, Return.revision, Return.state).join(
+            Service, Service.id == Return.service_id
+        )
+    )
+    held_returns = set()
+    for uuid, service, period, revision, state in rows:
+        held_returns.add(uuid)
+        name = f"{service} {period} revision {revision}"
+        expected = replay.returns.get(uuid)
+        if expected is None:
+            findings.append((uuid, f"return {name} has no history: it was added outside the app"))
+        elif expected != (service, period, revision, state):
+            findings.append(
+                (
+                    uuid,
+                    f"return {name} is '{state}' but its history says "
+                    f"{expected[0]} {expected[1]} revision {expected[2]} '{expected[3]}'",
+                )
+            )
+    for uuid, (service, period, revision, _state) in replay.returns.items():
+        if uuid not in held_returns:
+            findings.append(
+                (
+                    None,
+                    f"return {service} {period} revision {revision} is in the history but "
+                    "missing from the database: it was deleted outside the app",
+                )
+            )
+
+    values_checked = 0
+    seen = set()
+    for row, uuid, service, period, revision, code in session.execute(
+        select(Value, Return.uuid, Service.code, Return.period, Return.revision, Indicator.code)
+        .join(Return, Return.id == Value.return_id)
+        .join(Service, Service.id == Return.service_id)
+        .join(Indicator, Indicator.id == Value.indicator_id)
+    ):
+        values_checked += 1
+        key = (uuid, code)
+        seen.add(key)
+        where = f"value of {code} in {service} {period} revision {revision}"
+        if key not in replay.values:
+            findings.append((uuid, f"{where} has no history: it was added outside the app"))
+        elif replay.values[key] != value_json(row):
+            findings.append(
+                (
+                    uuid,
+                    f"{where} differs from its history: it was changed outside the app "
+                    f"(held {value_json(row)}, recorded {replay.values[key]})",
+                )
+            )
+    for key, recorded in replay.values.items():
+        if key not in seen and recorded is not None and key[0] in held_returns:
+            findings.append(
+                (
+                    key[0],
+                    f"value of {key[1]} in return {key[0]} is in the history but missing from "
+                    "the database: it was deleted outside the app",
+                )
+            )
+    return findings, values_checked
+
+
+def unbacked_returns(session: Session) -> dict[int, UnbackedReturn]:
+    """In the caller's session: every return revision whose state or values its audit history
+    does not back (changed, added or with its events altered outside the app), by return id.
+
+    For whatever publishes figures (merge, board pack, assessments): leave these out and say
+    why. It replays the whole chain, as verify does; works on SQLite and PostgreSQL alike.
+    """
+    replay = _Replay(returns={}, values={})
+    broken = verify_chain(session, replay.feed(iter_event_tuples(session)))
+    reasons: dict[str, list[str]] = {}
+    altered = {p.event_id: p.message for p in broken if p.event_id is not None}
+    if altered:
+        for event_id, uuid in session.execute(
+            select(AuditEvent.id, AuditEvent.return_uuid).where(AuditEvent.id.in_(list(altered)))
+        ):
+            if uuid:
+                reasons.setdefault(uuid, []).append(f"its history: {altered[event_id]}")
+    findings, _count = _findings(session, replay)
+    for uuid, message in findings:
+        if uuid is not None:
+            reasons.setdefault(uuid, []).append(message)
+    if not reasons:
+        return {}
+    unbacked = {}
+    for return_id, uuid, service, period, revision, state in session.execute(
+        select(
+            Return.id, Return.uuid, Service.code, Return.period, Return.revision, Return.state
+        ).join(Service, Service.id == Return.service_id)
+    ):
+        if uuid in reasons:
+            unbacked[return_id] = UnbackedReturn(
+                service, period, revision, state, tuple(dict.fromkeys(reasons[uuid]))
+            )
+    return unbacked
+
+
+def returns_not_backed(db: Database) -> tuple[UnbackedReturn, ...]:
+    """unbacked_returns in a reading transaction of its own, in service and period order."""
+    with db.reading() as session:
+        found = unbacked_returns(session).values()
+    return tuple(sorted(found, key=lambda r: (r.service, r.period, r.revision)))
 
 
 def _coordinator_settings(session: Session, replay: _Replay) -> list[str]:

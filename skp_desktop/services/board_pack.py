@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from skp_desktop.charts.series import DashboardTile
 from skp_desktop.domain.definitions import is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
+from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
 from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.database import Database
 from skp_desktop.services.output_files import check_output, writing
@@ -35,6 +37,8 @@ class BoardPackFile:
     scope: str
     indicators: int
     pages: int
+    # returns whose audit history does not back them, left out of the pack, one line each
+    left_out: tuple[str, ...] = ()
 
 
 def pack_period(code: str) -> Period:
@@ -64,7 +68,14 @@ def _words(
     return value, ret
 
 
-def _return_note(service: Service, period: Period, ret: Return | None) -> str:
+def _return_note(
+    service: Service, period: Period, ret: Return | None, unbacked: UnbackedReturn | None = None
+) -> str:
+    if unbacked is not None:
+        return (
+            f"the {service.name} return for {period.short_label}, revision {unbacked.revision}, "
+            f"is left out: its audit history does not back it ({'; '.join(unbacked.reasons)})"
+        )
     if ret is None:
         return f"{service.name} has made no return for {period.short_label} yet"
     return (
@@ -80,13 +91,20 @@ def board_pack(
     service: str | None = None,
     theme: str | None = None,
     made: date | None = None,
+    unbacked: Mapping[int, UnbackedReturn] | None = None,
 ) -> BoardPack:
-    """Everything the board pack for `period` shows: every indicator, a service's or a theme's."""
+    """Everything the board pack for `period` shows: every indicator, a service's or a theme's.
+
+    A return revision whose audit history does not back it (`unbacked`, by return id; found
+    here when not given) is left out: its figures are not shown and its note says why.
+    """
     the_period = pack_period(period)
     # matplotlib loads here, once the arguments are known to be good.
     from skp_desktop.charts.board_pack import BoardPack, PackIndicator
 
     with db.reading() as session:
+        if unbacked is None:
+            unbacked = unbacked_returns(session)
         owner = get_service(session, service) if service else None
         infos = indicator_infos(session, service=owner, period=the_period)
         scope = f"Service: {owner.name}" if owner else "Every indicator"
@@ -102,7 +120,7 @@ def board_pack(
             if indicator is None or indicator.service is None:
                 continue
             reporter = indicator.service
-            series, direction = series_through(session, info, the_period)
+            series, direction = series_through(session, info, the_period, unbacked)
             due = is_due(info.rules.frequency, the_period)
             returned = returned or latest_return(session, reporter, the_period) is not None
             # An indicator not asked for this quarter (annual ones come with Q4): the words
@@ -110,6 +128,7 @@ def board_pack(
             latest = series.latest_point
             words_period = the_period if due or latest is None else latest.period
             value, ret = _words(session, reporter, indicator, words_period)
+            left_out = ret is not None and ret.id in unbacked
             latest_label = None
             if latest is not None and latest.value is not None and latest.period != the_period:
                 latest_label = f"{series.format_value(latest.value)} ({latest.period.short_label})"
@@ -125,9 +144,11 @@ def board_pack(
                     definition=info.definition_text,
                     source=info.source,
                     source_document=info.source_document,
-                    commentary=value.commentary if value else None,
-                    explanation=value.explanation if value else None,
-                    return_note=_return_note(reporter, words_period, ret),
+                    commentary=value.commentary if value and not left_out else None,
+                    explanation=value.explanation if value and not left_out else None,
+                    return_note=_return_note(
+                        reporter, words_period, ret, unbacked.get(ret.id) if ret else None
+                    ),
                 )
             )
         if not returned:
@@ -153,7 +174,15 @@ def export_board_pack(
     """Write the board pack for `period` as one PDF at `out` (whole, or not at all)."""
     target = Path(out)
     check_output(target, suffixes=(".pdf",), what="board pack")
-    pack = board_pack(db, period, service=service, theme=theme, made=made)
+    with db.reading() as session:
+        unbacked = unbacked_returns(session)
+    pack = board_pack(db, period, service=service, theme=theme, made=made, unbacked=unbacked)
+    end = pack.period.end
+    left_out = tuple(
+        item.line
+        for item in sorted(unbacked.values(), key=lambda r: (r.service, r.period, r.revision))
+        if parse_period(item.period).start <= end
+    )
     from skp_desktop.charts.board_pack import write_board_pack
 
     with writing(target, "board pack"):
@@ -165,4 +194,5 @@ def export_board_pack(
         scope=pack.scope,
         indicators=len(pack.indicators),
         pages=pages,
+        left_out=left_out,
     )

@@ -20,6 +20,7 @@ from skp_desktop.store.postgres import DRIVER
 
 __all__ = [
     "DEFAULT_PORT",
+    "ROLE_WORDS",
     "SSL_MODES",
     "ConnectionCheck",
     "LoginRefused",
@@ -130,6 +131,18 @@ def remembered(url: URL) -> str:
     return url._replace(password=None).render_as_string(hide_password=False)
 
 
+# The login's role as the shared database's rules (migration 0006) name it, said for people.
+ROLE_WORDS = {
+    "owner": "the database's owner (sets it up; may do what a coordinator may)",
+    "coordinator": "coordinator (accepts and returns returns, publishes definitions, sets due "
+    "dates and comparators)",
+    "service manager": "service manager (enters, submits and reopens your services' returns, "
+    "answers queries)",
+    "auditor": "auditor (reads and verifies; changes nothing)",
+    "none": "none in SKP Returns (ask the administrator for one)",
+}
+
+
 @dataclass(frozen=True)
 class ConnectionCheck:
     """What a test connection found."""
@@ -138,6 +151,9 @@ class ConnectionCheck:
     server_version: str
     user: str
     schema: str  # "ready", "empty", "older", or "no access" (a login in no SKP Returns role)
+    # What the server's rules (migration 0006) say of this login, when the database has them:
+    role: str = ""  # "owner", "coordinator", "service manager", "auditor" or "none"
+    actor: str = ""  # the name the history records for what this login does
 
     @property
     def usable(self) -> bool:
@@ -155,9 +171,21 @@ class ConnectionCheck:
             "no access": "This login has no part in SKP Returns there yet: ask the database's "
             "administrator to give it a role (service manager, coordinator or auditor).",
         }[self.schema]
-        return (
+        text = (
             f"Connected to {self.database} as {self.user} (PostgreSQL {self.server_version}). "
             f"{said}"
+        )
+        if self.role:
+            text += f" {self.role_sentence}"
+        return text
+
+    @property
+    def role_sentence(self) -> str:
+        """What this login may do there, and the name the history gives it."""
+        what = ROLE_WORDS.get(self.role, self.role)
+        return (
+            f"Your role there: {what}. The server records what you do as {self.actor}, "
+            "whatever name this computer gives."
         )
 
 
@@ -177,6 +205,11 @@ def check_connection(url: URL) -> ConnectionCheck:
             schema = "older"
         else:
             schema = "ready"
-        return ConnectionCheck(db.display_name, version, user, schema)
+        identity = db.server_identity() if schema == "ready" else None
+        if identity is None:
+            return ConnectionCheck(db.display_name, version, user, schema)
+        return ConnectionCheck(
+            db.display_name, version, user, schema, identity.role, identity.actor
+        )
     finally:
         db.dispose()

@@ -18,6 +18,7 @@ from skp_desktop.store.models import ACTOR_LENGTH
 __all__ = [
     "ACTOR_LENGTH",
     "Database",
+    "acting_actor",
     "checked_actor",
     "default_actor",
     "open_database",
@@ -35,6 +36,14 @@ def default_actor() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+def acting_actor(db: Database, actor: str) -> str:
+    """Who the history will name for what this program does: `actor` on a file; on a shared
+    database the server's name for the login (migration 0006), whatever `actor` says, since
+    the server records every event in that name and refuses any other."""
+    identity = db.server_identity()
+    return identity.actor if identity is not None else actor
 
 
 def same_database(target: str | os.PathLike[str], db: Database) -> bool:

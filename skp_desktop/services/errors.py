@@ -11,9 +11,11 @@ from skp_desktop.domain.errors import (
     TamperingDetected,
     ValidationError,
 )
+from skp_desktop.store.engine import RuleRefused
 
 __all__ = [
     "NotFoundError",
+    "RuleRefused",
     "SkpError",
     "StateError",
     "StoreUnavailable",

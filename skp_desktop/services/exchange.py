@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from skp_desktop import __version__
@@ -66,6 +66,7 @@ from skp_desktop.services.returns import (
     ACCEPTED as STATE_ACCEPTED,
 )
 from skp_desktop.services.returns import (
+    DRAFT,
     RETURNED,
     SUBMITTED,
     due_indicators,
@@ -432,6 +433,9 @@ _HELD = (
 )
 _UUID_TAKEN = select(Return.id).where(Return.uuid == bindparam("uuid"))
 _INSERT_RETURN = insert(Return)
+_SUBMIT_RETURN = (
+    update(Return).where(Return.id == bindparam("return_id")).values(state=bindparam("state"))
+)
 _INSERT_FILE = insert(ImportedFile)
 _INSERT_VALUE = insert(Value)
 
@@ -983,7 +987,9 @@ def _store(
             "service_id": service.id,
             "period": period.code,
             "revision": revision,
-            "state": SUBMITTED,
+            # made a draft and submitted once its values are in: the shared database's rules
+            # let values go only into a draft (migration 0006)
+            "state": DRAFT,
             "definitions_version_id": version.id,
             "created_at": now,
             "created_by": actor,
@@ -1037,6 +1043,7 @@ def _store(
         )
     if values:
         connection.execute(_INSERT_VALUE, values)
+    connection.execute(_SUBMIT_RETURN, {"return_id": return_id, "state": SUBMITTED})
     append_events(session, events)
     if imported.answers:
         ret = session.get_one(Return, return_id)

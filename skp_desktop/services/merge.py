@@ -15,7 +15,7 @@ Rules (docs/contracts.md, "Partnership workbook"):
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -41,6 +41,7 @@ from skp_desktop.excel.partnership_workbook import (
     write_partnership_workbook,
 )
 from skp_desktop.excel.return_layout import UNIT_LABELS
+from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, ComparatorEntry, comparators_in
 from skp_desktop.services.completeness import (
@@ -86,6 +87,8 @@ class MergeResult:
     left_out: dict[str, int]  # expected returns not counted, by state of their latest revision
     newer_waiting: int  # accepted returns used while a newer revision waits for review
     sha256: str
+    # "accepted" revisions left out because their audit history does not back them
+    unbacked: tuple[UnbackedReturn, ...] = ()
 
     def describe(self) -> str:
         """The result in one or two sentences, for the status line and the command line."""
@@ -112,6 +115,8 @@ class MergeResult:
                 f" {self.newer_waiting} return{'s have' if self.newer_waiting != 1 else ' has'} "
                 "a newer revision awaiting review; the accepted one is used."
             )
+        for item in self.unbacked:
+            text += f" Not merged, its history does not back it: {item.line}."
         return text
 
 
@@ -238,15 +243,18 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def _accepted(
-    session: Session, last: Period
+    session: Session, last: Period, leave_out: Container[int] = ()
 ) -> tuple[list[_Held], dict[tuple[int, str], datetime]]:
-    """Every figure of the latest accepted revision of each return up to `last`."""
+    """Every figure of the latest accepted revision of each return up to `last`, leaving out
+    the revisions (ids) in `leave_out`."""
     chosen: dict[tuple[int, str], tuple[int, int, datetime]] = {}
     for return_id, service_id, code, revision, updated in session.execute(
         select(Return.id, Return.service_id, Return.period, Return.revision, Return.updated_at)
         .where(Return.state == ACCEPTED)
         .order_by(Return.revision)
     ):
+        if return_id in leave_out:
+            continue
         chosen[(service_id, code)] = (return_id, revision, updated)  # later revisions win
     returns: dict[int, tuple[int, Period, int]] = {}
     updated_at: dict[tuple[int, str], datetime] = {}  # (service id, period code): accepted at
@@ -313,6 +321,7 @@ class _Book:
     suppressed: int
     left_out: dict[str, int]
     newer_waiting: int
+    unbacked: tuple[UnbackedReturn, ...]
 
 
 def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
@@ -321,7 +330,15 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
     services = services_in_order(session)
     service_order = {s.id: i for i, s in enumerate(services)}
     names = {s.id: (s.code, s.name) for s in services}
-    held, updated_at = _accepted(session, last)
+    # A return whose state or values its history does not back is never published as it is.
+    unbacked = unbacked_returns(session)
+    held, updated_at = _accepted(session, last, unbacked)
+    refused = tuple(
+        sorted(
+            (r for r in unbacked.values() if r.state == ACCEPTED),
+            key=lambda r: (r.service, r.period, r.revision),
+        )
+    )
     in_range = [h for h in held if first.start <= h.period.start]
 
     # Every held figure, as published, by (service, code, period): for direction of travel.
@@ -430,7 +447,8 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
             f"Safer Kingston Partnership: performance summary, {first.short_label} to "
             f"{last.short_label}"
         ),
-        notes=_notes(len(merged), left_out, newer_waiting, suppressed, as_at),
+        notes=_notes(len(merged), left_out, newer_waiting, suppressed, as_at)
+        + tuple(f"Not counted, its history does not back it: {r.line}." for r in refused),
         period_names=tuple(p.short_label for p in columns),
         due_dates=tuple(due.due for due in report.due_dates),
         as_at=as_at,
@@ -442,7 +460,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         definitions=tuple(definitions),
         comparator_names=series_names,
     )
-    return _Book(book, len(merged), suppressed, left_out, newer_waiting)
+    return _Book(book, len(merged), suppressed, left_out, newer_waiting, refused)
 
 
 def _summary_row(
@@ -619,4 +637,5 @@ def merge_export(
         left_out=gathered.left_out,
         newer_waiting=gathered.newer_waiting,
         sha256=digest,
+        unbacked=gathered.unbacked,
     )

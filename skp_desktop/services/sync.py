@@ -44,11 +44,13 @@ from skp_desktop.services.exchange import (
     ImportOutcome,
     ValueChange,
 )
+from skp_desktop.services.returns import DRAFT
 from skp_desktop.store.audit import (
     HASHED_FIELDS,
     append_event,
     forget_chain_head,
     iter_events,
+    recorded_actor,
     verify_chain,
 )
 from skp_desktop.store.engine import PermissionRefused
@@ -64,7 +66,9 @@ from skp_desktop.store.models import (
 
 SYNC_ACTION = "return.sync"
 # What makes two copies of an event the same change (the chain's links and the source differ).
-SAME_CHANGE = ("at", "actor", "action", "indicator", "old", "new", "reason", "file_sha256")
+# Not the actor: a shared database records every event in the name of the login that put it
+# there (migration 0006), so a laptop's "Hana" is the server's "hana" or her coordinator's.
+SAME_CHANGE = ("at", "action", "indicator", "old", "new", "reason", "file_sha256")
 RETURN_FIELDS = (
     "state",
     "created_at",
@@ -383,6 +387,9 @@ def _write(
     actor: str,
 ) -> None:
     ret = session.scalar(select(Return).where(Return.uuid == revision.uuid))
+    # The state is set last, once the values are in: a shared database lets values go only
+    # into a draft, and a new revision only start as one (migration 0006).
+    fields = {name: value for name, value in revision.fields.items() if name != "state"}
     if ret is None:
         ret = Return(
             uuid=revision.uuid,
@@ -390,11 +397,12 @@ def _write(
             period=revision.period,
             revision=revision.revision,
             definitions_version=version,
-            **revision.fields,
+            state=DRAFT,
+            **fields,
         )
         session.add(ret)
     else:
-        for name, value in revision.fields.items():
+        for name, value in fields.items():
             setattr(ret, name, value)
     session.flush()
     rows = {row.indicator.code: row for row in ret.values}
@@ -406,10 +414,16 @@ def _write(
         else:
             for name, value in fields.items():
                 setattr(row, name, value)
+    session.flush()
+    ret.state = revision.fields["state"]
     source = f"synchronised from {origin}"
     for event in [e for e in revision.events if e["action"] != SYNC_ACTION][decision.already :]:
         fields = {name: event[name] for name in HASHED_FIELDS if name != "prev_hash"}
-        fields["source"] = f"{source}: {event['source']}" if event["source"] else source
+        said = source
+        if recorded_actor(session, event["actor"]) != event["actor"]:
+            # the shared database names the login that brought it; who did it there is kept
+            said = f"{source}, recorded there by {event['actor']}"
+        fields["source"] = f"{said}: {event['source']}" if event["source"] else said
         append_event(session, **fields)
     append_event(
         session,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,17 +26,20 @@ from skp_desktop.store.models import Indicator, Return, Service, Target, Value
 
 
 def _held(
-    session: Session, indicator: Indicator, service: Service
+    session: Session, indicator: Indicator, service: Service, leave_out: Container[int] = ()
 ) -> dict[str, tuple[int, str | None, str | None]]:
-    """Each period's figure from the newest revision: {period: (revision, value, symbol)}."""
+    """Each period's figure from the newest revision not in `leave_out` (return ids):
+    {period: (revision, value, symbol)}."""
     rows = session.execute(
-        select(Return.period, Return.revision, Value.value, Value.symbol)
+        select(Return.id, Return.period, Return.revision, Value.value, Value.symbol)
         .join(Value, Value.return_id == Return.id)
         .where(Return.service_id == service.id, Value.indicator_id == indicator.id)
         .order_by(Return.revision)
     )
     held: dict[str, tuple[int, str | None, str | None]] = {}
-    for period, revision, value, symbol in rows:
+    for return_id, period, revision, value, symbol in rows:
+        if return_id in leave_out:
+            continue
         held[period] = (revision, value, symbol)  # later revisions overwrite earlier ones
     return held
 
@@ -48,9 +51,10 @@ def _series(
     service: Service,
     through: Period | None,
     comparators: tuple[ComparatorSeries, ...] | None = None,
+    leave_out: Container[int] = (),
 ) -> TrendSeries:
     """`comparators`, when the caller read them already; else they are read here."""
-    held = _held(session, indicator, service)
+    held = _held(session, indicator, service, leave_out)
     rules = info.rules
     quarters = sorted(
         (p for p in map(parse_period, held) if p.kind is PeriodKind.QUARTER),
@@ -204,10 +208,11 @@ def save_chart(figure: Any, out: str | os.PathLike[str]) -> str:
 
 
 def series_through(
-    session: Session, info: IndicatorInfo, through: Period
+    session: Session, info: IndicatorInfo, through: Period, leave_out: Container[int] = ()
 ) -> tuple[TrendSeries, str | None]:
     """In the caller's session: an indicator's series up to `through` for its owning service,
-    and its direction of travel at the latest figure (as a dashboard tile shows it)."""
+    and its direction of travel at the latest figure (as a dashboard tile shows it); the
+    revisions in `leave_out` (return ids) are not used."""
     indicator = _indicator(session, info.code)
-    series = _series(session, info, indicator, indicator.service, through)
+    series = _series(session, info, indicator, indicator.service, through, leave_out=leave_out)
     return series, _direction(series, info)

@@ -75,6 +75,24 @@ def event_hash(fields: dict[str, object]) -> str:
 
 
 _HEAD_KEY = "skp_audit_head"
+_ACTOR_KEY = "skp_server_actor"
+
+
+def recorded_actor(session: Session, actor: str) -> str:
+    """The name an event is recorded under: `actor`, except on a shared (PostgreSQL) database,
+    where it is the server's name for the login (skp_actor(), migration 0006) whatever the
+    program was told: the server refuses an event in any other name.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return actor
+    name = session.info.get(_ACTOR_KEY)
+    if name is None:
+        name = str(connection.exec_driver_sql("SELECT skp_actor()").scalar())
+        session.info[_ACTOR_KEY] = name
+    return str(name)
+
+
 _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # built once
 
 
@@ -117,7 +135,7 @@ def append_event(
     """Add the next event to the chain in the caller's transaction."""
     given = {
         "at": at,
-        "actor": actor,
+        "actor": recorded_actor(session, actor),
         "action": action,
         "service": service,
         "period": period,
@@ -145,6 +163,8 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
     head = chain_head(session)
     rows = []
     for given in events:
+        if "actor" in given:
+            given = {**given, "actor": recorded_actor(session, given["actor"])}
         row = _chained(head, given)
         head = str(row["hash"])
         rows.append(row)

@@ -21,6 +21,8 @@ from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
 from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
+from skp_desktop.store.postgres import RuleRefused as RuleRefused  # re-exported
+from skp_desktop.store.postgres import ServerIdentity as ServerIdentity  # re-exported
 from skp_desktop.store.return_reads import Fetch
 from skp_desktop.store.sqlite_snapshot import BUSY_TIMEOUT_MS, read_only_uri
 from skp_desktop.store.sqlite_snapshot import unwritable_reason as unwritable_reason  # re-exported
@@ -77,7 +79,20 @@ class Database:
             problem = _unavailable(exc, self)
             if problem is None:
                 raise
+            if type(problem) is PermissionRefused:
+                problem = self._with_role(problem)
             raise problem from exc
+
+    def _with_role(self, problem: PermissionRefused) -> PermissionRefused:
+        """A refusal by the server's grants, saying which role the login has there."""
+        try:  # not through _environment_errors: a refusal here must not be explained again
+            with self._reader().connect() as connection:
+                identity = postgres.server_identity(connection)
+        except DBAPIError:
+            return problem
+        if identity is None:
+            return problem
+        return PermissionRefused(f"{problem} {postgres.role_said(identity)}")
 
     @cached_property
     def _sessions(self) -> sessionmaker[Session]:
@@ -135,6 +150,14 @@ class Database:
             return None
         with self.reading_connection() as connection:
             return postgres.server_details(connection)
+
+    def server_identity(self) -> postgres.ServerIdentity | None:
+        """Who the shared database says this login is (name in the history, role); None for
+        SQLite, where the program is told who acts."""
+        if not self.is_postgresql:
+            return None
+        with self.reading_connection() as connection:
+            return postgres.server_identity(connection)
 
     def _reader(self) -> Engine:
         # PostgreSQL: REPEATABLE READ, so that verify's several queries see one moment.

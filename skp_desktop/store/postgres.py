@@ -6,6 +6,8 @@ holds the data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +26,19 @@ APPLICATION_NAME = "skp-returns"
 
 class PermissionRefused(StoreUnavailable):
     """The server refused a change to this login (its role's grants or row-level security)."""
+
+
+class RuleRefused(PermissionRefused):
+    """One of the shared database's own rules (migration 0006) refused the change; the message
+    names the rule and says why. The data was refused, not the environment."""
+
+    def __init__(self, rule: str, what: str) -> None:
+        super().__init__(
+            f"The shared database refused this (its rule \u201c{rule}\u201d): {what}. "
+            "Nothing was changed."
+        )
+        self.rule = rule
+        self.what = what
 
 
 class LoginRefused(StoreUnavailable):
@@ -107,9 +122,55 @@ def server_details(connection: Connection) -> tuple[str, str]:
     return str(version).split()[0], str(user)
 
 
+@dataclass(frozen=True)
+class ServerIdentity:
+    """Who the server says this connection is: the history's name for it, and its role."""
+
+    login: str
+    actor: str  # the name its audit events are recorded under (skp_actor(), migration 0006)
+    role: str  # "owner", "coordinator", "service manager", "auditor" or "none"
+
+
+def server_identity(connection: Connection) -> ServerIdentity | None:
+    """The login's name and role as the server's rules (migration 0006) see them; None for a
+    database made by an older version, without those rules."""
+    if connection.exec_driver_sql("SELECT to_regprocedure('skp_actor()')").scalar() is None:
+        return None
+    login, actor, role = connection.exec_driver_sql(
+        "SELECT session_user, skp_actor(), skp_login_role()"
+    ).one()
+    return ServerIdentity(str(login), str(actor), str(role))
+
+
+_ROLE_RIGHTS = {
+    "owner": "the database's owner",
+    "coordinator": "a coordinator",
+    "service manager": "a service manager, who writes only the returns of the services "
+    "mapped to it",
+    "auditor": "an auditor, who only reads",
+    "none": "in no SKP Returns role",
+}
+
+
+def role_said(identity: ServerIdentity) -> str:
+    """One sentence: the login's role there, for a refusal by the server's grants."""
+    return f"{identity.login} is {_ROLE_RIGHTS.get(identity.role, identity.role)} there."
+
+
 def _first_line(exc: DBAPIError) -> str:
     text = str(exc.orig if exc.orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_RULE_PREFIX = 'SKP rule "'
+
+
+def _rule_refusal(detail: str) -> RuleRefused | None:
+    """A refusal raised by skp_refuse() on the server: 'SKP rule "<rule>": <what>'."""
+    if not detail.startswith(_RULE_PREFIX):
+        return None
+    rule, sep, what = detail[len(_RULE_PREFIX) :].partition('": ')
+    return RuleRefused(rule, what) if sep else None
 
 
 def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
@@ -122,6 +183,9 @@ def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
             f"The database {where} is open read-only here: nothing can be changed."
         )
     if code == "42501":
+        rule = _rule_refusal(detail)
+        if rule is not None:
+            return rule
         return PermissionRefused(
             f"Your login may not make this change in {where} ({detail}). The partnership's "
             "database administrator decides who may write what: ask them if you need to."

@@ -142,13 +142,19 @@ class DatabaseSession(QObject):
 
         def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
-            from skp_desktop.services.database import checked_actor, default_actor, open_database
+            from skp_desktop.services.database import (
+                acting_actor,
+                checked_actor,
+                default_actor,
+                open_database,
+            )
 
             try:
                 # the one place the app's actor comes in: a name the history cannot hold is
                 # said before anything is opened (PostgreSQL would refuse it at the first save)
                 actor = checked_actor(self.actor_name or default_actor(), given_as="SKP_ACTOR")
                 db = open_database(target, actor=actor, read_only=read_only)
+                actor = acting_actor(db, actor)  # a shared database says who acts: the login
                 result = db, list_services(db), list_themes(db), actor
             except BaseException as exc:
                 if pending is not None:

@@ -436,7 +436,9 @@ class MainWindow(QMainWindow):
     def _on_opened(self, db: Any) -> None:
         self.update_actions()
         mode = " (read-only)" if db.read_only else ""
-        self.status_db.setText(f"Database: {db.display_name}{mode}")
+        # on a shared database, the name the server records for this login
+        who = "" if db.is_sqlite else f" · you act as {self.controller.actor}"
+        self.status_db.setText(f"Database: {db.display_name}{mode}{who}")
         place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
         if place in ("Dashboard", "History") and self._is_built(place):
             self._show_place(self.places.currentRow())  # visited while it opened: fill it now

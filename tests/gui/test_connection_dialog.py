@@ -185,6 +185,8 @@ def test_test_connection_reaches_the_server_in_the_background(
     text = dialog.status.text()
     assert text.startswith(f"✓ Connected to postgresql+psycopg://{SUPERUSER}@/"), text
     assert f"as {SUPERUSER} (PostgreSQL " in text and "It holds SKP Returns" in text
+    assert "Your role there: the database's owner" in text  # what the server's rules say
+    assert f"The server records what you do as {SUPERUSER}" in text
     assert dialog.test_button.isEnabled() and dialog.isVisible()  # a test only: still open
 
 
@@ -284,6 +286,7 @@ def test_connect_opens_the_window_on_the_server_and_never_keeps_the_password(
 
     assert window.database.is_postgresql and window.database.url.database == name
     assert window.status_db.text().startswith(f"Database: postgresql+psycopg://{LOGIN}:***@")
+    assert window.status_db.text().endswith(f" · you act as {LOGIN}")  # who the server says
     assert window.return_page.service_picker.count() == 10
     remembered = f"postgresql+psycopg://{LOGIN}@/{name}?host={postgres_server.socket_dir}"
     recent = Settings().recent_databases()

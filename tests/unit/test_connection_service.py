@@ -75,6 +75,8 @@ def test_checking_a_server_says_what_it_holds_and_a_missing_password_is_a_login_
     found = check_connection(url)
     assert (found.schema, found.user, found.usable) == ("ready", "skp_admin", True)
     assert found.message.startswith("Connected to ") and "It holds SKP Returns" in found.message
+    assert (found.role, found.actor) == ("owner", "skp_admin")
+    assert "Your role there: the database's owner" in found.message
     db = open_database(url._replace(password="anything"))  # trust: the password is not asked
     try:
         assert same_database(postgres_url, db)

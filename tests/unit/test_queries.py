@@ -32,7 +32,7 @@ from sqlalchemy import select
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.excel.return_data import COLUMNS
 from skp_desktop.services import audit, exchange, review
-from skp_desktop.services.database import Database
+from skp_desktop.services.database import Database, acting_actor
 from skp_desktop.services.entries import SubmissionRefused
 from skp_desktop.services.returns import (
     EntryChange,
@@ -118,7 +118,7 @@ def test_queries_on_two_indicators_are_audited_with_the_return_and_listed(db: Da
     asked = events(db, "query.ask")
     assert {(e.indicator, e.reason) for e in asked} == set(QUESTIONS.items())
     assert {(e.revision, e.return_uuid, e.actor) for e in asked} == {
-        (1, view.return_uuid, COORDINATOR)
+        (1, view.return_uuid, acting_actor(db, COORDINATOR))  # a server names the login
     }
     listed = review.return_queries(db, service=COMMSAFETY, period=PERIOD)
     assert listed is not None and listed.asked_revision == 1

@@ -11,7 +11,7 @@ import pytest
 from skp_desktop.domain.errors import NotFoundError, StateError
 from skp_desktop.domain.rag import Direction, Rag
 from skp_desktop.services import audit
-from skp_desktop.services.database import Database, open_database
+from skp_desktop.services.database import Database, acting_actor, open_database
 from skp_desktop.services.entries import (
     EntryChange,
     EntryRefused,
@@ -144,7 +144,7 @@ def test_history_reads_old_and_new_values_in_words(db: Database) -> None:
     latest = audit.history(db, indicator=CAT1, limit=1)[0]
     assert describe_value_json(latest.old) == "45/50 = 90"
     assert describe_value_json(latest.new) == "[x]"
-    assert latest.actor == "tester" and latest.service == "HIGHWAYS"
+    assert latest.actor == acting_actor(db, "tester") and latest.service == "HIGHWAYS"
 
 
 def test_verify_replays_history_against_the_values_held(database_file: Path) -> None:

@@ -1,0 +1,598 @@
+"""The shared database decides who did what (migration 0006): one test per rule, as each role,
+through plain SQL with that login and through the app's services.
+
+Each forbidden act is refused by the server with a message naming the rule and changes
+nothing; each allowed act works and its audit event names the login.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres_server import PostgresServer
+from sqlalchemy import make_url
+
+from skp_desktop.services import audit, review
+from skp_desktop.services.connection import check_connection
+from skp_desktop.services.database import Database, acting_actor, open_database
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.errors import RuleRefused, StoreUnavailable
+from skp_desktop.services.returns import get_return, record_entries, reopen_return, submit_return
+from skp_desktop.store.audit import GENESIS_HASH, event_hash
+
+# The migration's own table of who may record what: the tests follow it as it grows.
+_VERSIONS = Path(__file__).parents[2] / "skp_desktop/store/migrations/versions"
+_MIGRATION = _VERSIONS / "0006_server_rules.py"
+_SPEC = importlib.util.spec_from_file_location("server_rules_0006", _MIGRATION)
+assert _SPEC is not None and _SPEC.loader is not None
+rules = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(rules)
+
+pytestmark = pytest.mark.postgresql
+
+PERIOD = "FY2024-25-Q1"
+CAT1 = "SAFER-P4-S1"  # Highways
+HANA, CORA, AUD = "hana_rules", "cora_rules", "aud_rules"
+LOGINS = {HANA: "skp_service_manager", CORA: "skp_coordinator", AUD: "skp_auditor"}
+JANE = "Jane Smith (SKP coordinator)"
+
+
+@pytest.fixture(scope="module")
+def logins(postgres_server: PostgresServer, postgres_template: str) -> dict[str, str]:
+    with postgres_server.connect() as admin:
+        for login, group in LOGINS.items():
+            if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [login]).fetchone():
+                admin.execute(f"CREATE ROLE {login} LOGIN IN ROLE {group}")
+    return LOGINS
+
+
+@pytest.fixture
+def shared(
+    postgres_server: PostgresServer, postgres_url: str, logins: dict[str, str]
+) -> Iterator[str]:
+    """Hana manages Highways; the owner gave Cora a display name."""
+    name = make_url(postgres_url).database or ""
+    with postgres_server.connect(name) as admin:
+        admin.execute("INSERT INTO service_roles VALUES ('HIGHWAYS', %s)", [HANA])
+        admin.execute("INSERT INTO skp_people VALUES (%s, 'Cora Jones')", [CORA])
+    yield name
+
+
+def _as(server: PostgresServer, name: str, login: str) -> Database:
+    return open_database(server.url(name, user=login), actor=JANE)
+
+
+def _enter(db: Database, **fields: str) -> None:
+    record_entries(
+        db, service="HIGHWAYS", period=PERIOD, changes=[EntryChange(CAT1, fields)], actor=JANE
+    )
+
+
+def _snapshot(server: PostgresServer, name: str) -> tuple[Any, ...]:
+    """Everything a refused act must leave as it was."""
+    with server.connect(name) as admin:
+        return (
+            admin.execute("SELECT count(*), max(hash) FROM audit_events").fetchone(),
+            admin.execute("SELECT id, state, updated_at FROM returns ORDER BY id").fetchall(),
+            admin.execute('SELECT id, value, numerator FROM "values" ORDER BY id').fetchall(),
+        )
+
+
+def _refused(server: PostgresServer, name: str, login: str, rule: str, sql: str, *params: Any):  # type: ignore[no-untyped-def]
+    """Run `sql` as `login`: the server must refuse it naming `rule`, changing nothing."""
+    import psycopg
+
+    before = _snapshot(server, name)
+    with (
+        server.connect(name, user=login) as raw,
+        pytest.raises(psycopg.errors.InsufficientPrivilege) as refused,
+    ):
+        raw.execute(sql, list(params))
+    assert f'SKP rule "{rule}"' in str(refused.value), str(refused.value)
+    assert _snapshot(server, name) == before
+    return refused.value
+
+
+def _submitted(server: PostgresServer, name: str) -> int:
+    """Highways' return, entered and submitted by Hana; its id."""
+    hana = _as(server, name, HANA)
+    try:
+        _enter(hana, numerator="45", denominator="50")
+        submit_return(hana, service="HIGHWAYS", period=PERIOD, actor=JANE)
+    finally:
+        hana.dispose()
+    with server.connect(name) as admin:
+        (return_id,) = admin.execute(
+            "SELECT r.id FROM returns r JOIN services s ON s.id = r.service_id "
+            "WHERE s.code = 'HIGHWAYS'"
+        ).fetchone()
+    return int(return_id)
+
+
+def _actors(server: PostgresServer, name: str, *actions: str) -> set[str]:
+    """Who recorded these actions since the database was made (the owner loaded the catalogue)."""
+    with server.connect(name) as admin:
+        rows = admin.execute(
+            "SELECT DISTINCT actor FROM audit_events WHERE action = ANY(%s) "
+            "AND action <> 'catalogue.load'",
+            [list(actions)],
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _verified(server: PostgresServer, name: str) -> None:
+    owner = open_database(server.url(name))
+    try:
+        report = audit.verify(owner)
+        assert report.ok, report.problems
+    finally:
+        owner.dispose()
+
+
+# --- the actor is the login --------------------------------------------------------------
+
+
+def test_the_app_records_the_login_whatever_it_was_told(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    hana = _as(postgres_server, shared, HANA)
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        assert acting_actor(hana, JANE) == HANA
+        assert acting_actor(cora, JANE) == f"Cora Jones ({CORA})"
+        identity = cora.server_identity()
+        assert identity is not None and identity.role == "coordinator"
+        _enter(hana, numerator="45", denominator="50")
+        submit_return(hana, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        review.accept_return(cora, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        events = audit.history(hana, service="HIGHWAYS")
+    finally:
+        hana.dispose()
+        cora.dispose()
+    assert [(e.action, e.actor) for e in reversed(events)] == [
+        ("return.create", HANA),
+        ("value.set", HANA),
+        ("return.submit", HANA),
+        ("return.accept", f"Cora Jones ({CORA})"),
+    ]
+    _verified(postgres_server, shared)
+
+
+def test_an_event_in_another_name_is_refused_and_one_without_a_name_gets_the_login(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "the actor is the login",
+        "INSERT INTO audit_events (at, actor, action, service) "
+        "VALUES (now(), %s, 'value.set', 'HIGHWAYS')",
+        JANE,
+    )
+    with postgres_server.connect(shared, user=HANA) as raw:
+        raw.execute(
+            "INSERT INTO audit_events (action, service, reason) "
+            "VALUES ('value.set', 'HIGHWAYS', 'typed in psql, línea ü \"quoted\"\n\tnext')"
+        )
+    assert _actors(postgres_server, shared, "value.set") == {HANA}
+    _verified(postgres_server, shared)  # the server's hash is the one verify computes
+
+
+# --- who may record what -------------------------------------------------------------------
+
+
+COORDINATOR_ONLY = [
+    action for action, roles, _rule in rules.ACTION_ROLES if roles == "{coordinator}"
+]
+
+
+@pytest.mark.parametrize("action", COORDINATOR_ONLY)
+def test_a_service_manager_may_not_record_a_coordinators_action(
+    postgres_server: PostgresServer, shared: str, action: str
+) -> None:
+    refusal = _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "who may record what",
+        "INSERT INTO audit_events (action, service) VALUES (%s, 'HIGHWAYS')",
+        action,
+    )
+    assert "is a service manager" in str(refusal)
+
+
+def test_a_coordinator_records_their_actions_and_nobody_an_action_without_a_rule(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    with postgres_server.connect(shared, user=CORA) as raw:
+        for action in COORDINATOR_ONLY:
+            raw.execute("INSERT INTO audit_events (action) VALUES (%s)", [action])
+    assert _actors(postgres_server, shared, *COORDINATOR_ONLY) == {f"Cora Jones ({CORA})"}
+    for login in (CORA, HANA):
+        _refused(
+            postgres_server,
+            shared,
+            login,
+            "who may record what",
+            "INSERT INTO audit_events (action, service) VALUES ('return.forged', 'HIGHWAYS')",
+        )
+    _verified(postgres_server, shared)
+
+
+# --- the chain -----------------------------------------------------------------------------
+
+
+def test_an_event_that_breaks_the_chain_is_refused(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    with postgres_server.connect(shared) as admin:
+        (head,) = admin.execute("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").fetchone()
+    insert = (
+        "INSERT INTO audit_events (at, actor, action, service, prev_hash, hash) "
+        "VALUES (%s, %s, 'value.set', 'HIGHWAYS', %s, %s)"
+    )
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)
+    fields = {"at": at, "actor": HANA, "action": "value.set", "service": "HIGHWAYS"}
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "the chain",
+        insert,
+        at,
+        HANA,
+        GENESIS_HASH,  # not the newest event: a fork
+        event_hash({**fields, "prev_hash": GENESIS_HASH}),
+    )
+    _refused(
+        postgres_server, shared, HANA, "the chain", insert, at, HANA, head, "f" * 64
+    )  # a hash that is not the event's
+    with postgres_server.connect(shared, user=HANA) as raw:  # a well-formed event of her own
+        raw.execute(insert, [at, HANA, head, event_hash({**fields, "prev_hash": head})])
+    _verified(postgres_server, shared)
+
+
+# --- the workflow --------------------------------------------------------------------------
+
+
+def test_only_a_coordinator_accepts_or_returns_a_return(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        with pytest.raises(RuleRefused, match="who may record what"):
+            review.accept_return(hana, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        with pytest.raises(RuleRefused, match="who may record what"):
+            review.return_with_query(
+                hana, service="HIGHWAYS", period=PERIOD, reason="mine", actor=JANE
+            )
+        assert get_return(hana, "HIGHWAYS", PERIOD).state == "submitted"
+    finally:
+        hana.dispose()
+    for state in ("accepted", "returned"):
+        refusal = _refused(
+            postgres_server,
+            shared,
+            HANA,
+            "only a coordinator accepts or returns",
+            "UPDATE returns SET state = %s WHERE id = %s",
+            state,
+            return_id,
+        )
+        assert f"{HANA} is a service manager" in str(refusal)
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        review.accept_return(cora, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        assert get_return(cora, "HIGHWAYS", PERIOD).state == "accepted"
+    finally:
+        cora.dispose()
+    assert _actors(postgres_server, shared, "return.accept") == {f"Cora Jones ({CORA})"}
+    _verified(postgres_server, shared)
+
+
+def test_values_of_a_return_that_is_not_a_draft_are_changed_by_nobody(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    for login in (CORA, None):  # the coordinator, and the owner
+        user = login or "skp_admin"
+        for sql in (
+            "UPDATE \"values\" SET value = '99', numerator = '49.5' WHERE return_id = %s",
+            'DELETE FROM "values" WHERE return_id = %s',
+            'INSERT INTO "values" (return_id, indicator_id, value, updated_at, updated_by) '
+            "SELECT %s, id, '1', now(), 'x' FROM indicators WHERE code = 'SAFER-P4-S2'",
+        ):
+            refusal = _refused(
+                postgres_server, shared, user, "only a draft's values change", sql, return_id
+            )
+            assert "is submitted: its values cannot be changed by anyone" in str(refusal)
+        _refused(
+            postgres_server,
+            shared,
+            user,
+            "a submitted revision is never changed",
+            "UPDATE returns SET state = 'draft' WHERE id = %s",
+            return_id,
+        )
+        _refused(
+            postgres_server,
+            shared,
+            user,
+            "a submitted revision is never changed",
+            "UPDATE returns SET submitted_by = 'someone else' WHERE id = %s",
+            return_id,
+        )
+        _refused(
+            postgres_server,
+            shared,
+            user,
+            "returns are never deleted",
+            "DELETE FROM returns WHERE id = %s",
+            return_id,
+        )
+    _verified(postgres_server, shared)
+
+
+def test_a_return_starts_as_a_draft(postgres_server: PostgresServer, shared: str) -> None:
+    for login in (HANA, CORA):
+        _refused(
+            postgres_server,
+            shared,
+            login,
+            "a return starts as a draft",
+            "INSERT INTO returns (uuid, service_id, period, revision, state, "
+            "definitions_version_id, created_at, created_by, updated_at) "
+            "SELECT gen_random_uuid()::text, s.id, 'FY2024-25-Q2', 1, 'accepted', "
+            "(SELECT max(id) FROM definitions_versions), now(), 'x', now() "
+            "FROM services s WHERE s.code = 'HIGHWAYS'",
+        )
+
+
+def test_a_service_manager_drafts_submits_reopens_and_answers_queries(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    _submitted(postgres_server, shared)
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        review.return_with_query(
+            cora, service="HIGHWAYS", period=PERIOD, queries={CAT1: "Is 50 right?"}, actor=JANE
+        )
+    finally:
+        cora.dispose()
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        reopen_return(hana, service="HIGHWAYS", period=PERIOD, reason="the query", actor=JANE)
+        review.answer_queries(
+            hana, service="HIGHWAYS", period=PERIOD, answers={CAT1: "Yes."}, actor=JANE
+        )
+        _enter(hana, numerator="46", denominator="50")
+        view = submit_return(hana, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        assert (view.state, view.revision) == ("submitted", 2)
+    finally:
+        hana.dispose()
+    assert _actors(
+        postgres_server,
+        shared,
+        "return.create",
+        "return.submit",
+        "return.reopen",
+        "query.answer",
+        "value.set",
+    ) == {HANA}
+    assert _actors(postgres_server, shared, "return.return", "query.ask") == {
+        f"Cora Jones ({CORA})"
+    }
+    _verified(postgres_server, shared)
+
+
+def test_an_auditor_reads_and_the_server_refuses_their_events(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    import psycopg
+
+    _submitted(postgres_server, shared)
+    aud = _as(postgres_server, shared, AUD)
+    try:
+        identity = aud.server_identity()
+        assert identity is not None and (identity.actor, identity.role) == (AUD, "auditor")
+        assert audit.verify(aud).ok and get_return(aud, "HIGHWAYS", PERIOD).state == "submitted"
+        with pytest.raises(StoreUnavailable, match=f"{AUD} is an auditor, who only reads there"):
+            review.accept_return(aud, service="HIGHWAYS", period=PERIOD, actor=JANE)
+        assert get_return(aud, "HIGHWAYS", PERIOD).state == "submitted"
+    finally:
+        aud.dispose()
+    with postgres_server.connect(shared, user=AUD) as raw:
+        for sql in (
+            "INSERT INTO audit_events (action) VALUES ('value.set')",
+            "UPDATE returns SET state = 'accepted'",
+            "INSERT INTO skp_people VALUES ('aud_rules', 'The Boss')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                raw.execute(sql)
+
+
+def test_display_names_are_the_owners_to_give(postgres_server: PostgresServer, shared: str) -> None:
+    import psycopg
+
+    for login in (CORA, HANA):
+        with postgres_server.connect(shared, user=login) as raw:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                raw.execute("UPDATE skp_people SET display_name = 'Hana Patel'")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                raw.execute("INSERT INTO skp_action_roles VALUES ('x.y', '{manager}', 'mine')")
+    with postgres_server.connect(shared, user=HANA) as raw:
+        assert raw.execute("SELECT skp_actor(), skp_login_role()").fetchone() == (
+            HANA,
+            "service manager",
+        )
+
+
+def test_the_connection_check_says_the_logins_role_and_recorded_name(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    found = check_connection(make_url(postgres_server.url(shared, user=CORA)))
+    assert (found.role, found.actor) == ("coordinator", f"Cora Jones ({CORA})")
+    assert "Your role there: coordinator (accepts and returns returns" in found.message
+    found = check_connection(make_url(postgres_server.url(shared, user=HANA)))
+    assert found.role == "service manager" and "records what you do as hana_rules" in found.message
+
+
+def test_a_table_a_later_migration_gives_to_coordinators_refuses_everyone_else(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    with postgres_server.connect(shared) as admin:  # as a migration would, e.g. signing keys
+        admin.execute("CREATE TABLE keys_example (name text)")
+        admin.execute(f"GRANT SELECT, INSERT ON keys_example TO {HANA}, {CORA}")
+        admin.execute(
+            "CREATE TRIGGER coordinators BEFORE INSERT OR UPDATE OR DELETE ON keys_example "
+            "FOR EACH ROW EXECUTE FUNCTION skp_coordinator_only('only a coordinator enrols keys')"
+        )
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "only a coordinator enrols keys",
+        "INSERT INTO keys_example VALUES ('hana key')",
+    )
+    with postgres_server.connect(shared, user=CORA) as raw:
+        raw.execute("INSERT INTO keys_example VALUES ('cora key')")
+
+
+def test_nothing_is_held_that_its_history_does_not_say(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    # a coordinator may accept, but not without the event that records it (checked at COMMIT)
+    refusal = _refused(
+        postgres_server,
+        shared,
+        CORA,
+        "what is held follows its history",
+        "UPDATE returns SET state = 'accepted' WHERE id = %s",
+        return_id,
+    )
+    assert "is 'accepted', but its newest audit event says 'submitted'" in str(refusal)
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        reopen_return(hana, service="HIGHWAYS", period=PERIOD, reason="a typo", actor=JANE)
+    finally:
+        hana.dispose()
+    with postgres_server.connect(shared) as admin:
+        (draft_id, uuid) = admin.execute(
+            "SELECT id, uuid FROM returns WHERE revision = 2 AND period = %s", [PERIOD]
+        ).fetchone()
+    # a draft's value, changed in psql without its event
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "what is held follows its history",
+        "UPDATE \"values\" SET numerator = '46', value = '92' WHERE return_id = %s",
+        draft_id,
+    )
+    # with its event in the same transaction, as the app does it, the change stands
+    entry = (
+        '{"commentary":null,"denominator":"50","explanation":null,"numerator":"46",'
+        '"symbol":null,"value":"92"}'
+    )
+    with postgres_server.connect(shared, user=HANA, autocommit=False) as raw:
+        raw.execute(
+            "UPDATE \"values\" SET numerator = '46', value = '92' WHERE return_id = %s",
+            [draft_id],
+        )
+        raw.execute(
+            "INSERT INTO audit_events (action, service, period, revision, return_uuid, "
+            "indicator, new) VALUES ('value.set', 'HIGHWAYS', %s, 2, %s, %s, %s)",
+            [PERIOD, uuid, CAT1, entry],
+        )
+        raw.commit()
+    hana = _as(postgres_server, shared, HANA)
+    try:
+        assert get_return(hana, "HIGHWAYS", PERIOD).row(CAT1).value == 92
+    finally:
+        hana.dispose()
+    _verified(postgres_server, shared)
+
+
+def test_the_rules_come_off_and_back_on_with_the_migration(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    from alembic import command
+
+    from skp_desktop.store import migrate
+
+    owner = open_database(postgres_server.url(shared))
+    try:
+        config = migrate._config()
+        with owner.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0004")
+        with postgres_server.connect(shared, user=HANA) as raw:  # as before this migration
+            raw.execute(
+                "INSERT INTO audit_events (at, actor, action, service, prev_hash, hash) "
+                "VALUES (now(), 'anyone', 'forged', 'HIGHWAYS', 'x', 'y')"
+            )
+        with postgres_server.connect(shared) as admin:  # (it would not verify: taken out)
+            admin.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            admin.execute("DELETE FROM audit_events WHERE action = 'forged'")
+            admin.execute("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only")
+        assert migrate.upgrade(owner)
+        assert migrate.current_revision(owner) == migrate.SCHEMA_HEAD
+    finally:
+        owner.dispose()
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "the actor is the login",
+        "INSERT INTO audit_events (action, actor, service) VALUES ('value.set', 'x', 'HIGHWAYS')",
+    )
+    _verified(postgres_server, shared)
+
+
+def test_an_owner_who_is_not_a_superuser_sets_the_rules_up_as_the_readme_says(
+    postgres_server: PostgresServer, logins: dict[str, str]
+) -> None:
+    owner, name = "rules_owner", "t_rules_owner"
+    with postgres_server.connect() as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [owner]).fetchone():
+            admin.execute(f"CREATE ROLE {owner} LOGIN CREATEROLE")
+        admin.execute(f"CREATE DATABASE {name} OWNER {owner}")
+    try:
+        with postgres_server.connect(name) as admin:
+            admin.execute(f"ALTER SCHEMA public OWNER TO {owner}")
+        db = open_database(postgres_server.url(name, user=owner), actor=JANE)  # `init`
+        try:
+            identity = db.server_identity()
+            assert identity is not None and (identity.actor, identity.role) == (owner, "owner")
+            with postgres_server.connect(name, user=owner) as raw:
+                raw.execute("INSERT INTO service_roles VALUES ('HIGHWAYS', %s)", [HANA])
+        finally:
+            db.dispose()
+        _submitted(postgres_server, name)
+        _refused(
+            postgres_server,
+            name,
+            HANA,
+            "who may record what",
+            "INSERT INTO audit_events (action, service) VALUES ('return.accept', 'HIGHWAYS')",
+        )
+        _refused(
+            postgres_server,
+            name,
+            owner,
+            "only a draft's values change",
+            "UPDATE \"values\" SET value = '1'",
+        )
+        assert _actors(postgres_server, name, "return.submit") == {HANA}
+        _verified(postgres_server, name)
+    finally:
+        postgres_server.drop_database(name)

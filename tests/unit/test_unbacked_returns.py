@@ -1,0 +1,123 @@
+"""What does not verify is not published: a return whose state or values its audit history does
+not back is left out of the merged workbook and the board pack, and listed with the reason.
+
+On SQLite someone edits the file with sqlite3; on PostgreSQL the owner edits it with the
+server's rules switched off (session_replication_role), as only a superuser can.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from skp_desktop.services import review
+from skp_desktop.services.audit import returns_not_backed
+from skp_desktop.services.board_pack import board_pack, export_board_pack
+from skp_desktop.services.database import Database
+from skp_desktop.services.entries import EntryChange
+from skp_desktop.services.merge import merge_export
+from skp_desktop.services.returns import record_entries, submit_return
+
+pytestmark = pytest.mark.both_engines
+
+Q1 = "FY2024-25-Q1"
+TODAY = date(2024, 8, 20)
+HIGHWAYS, CAT1 = "HIGHWAYS", "SAFER-P4-S1"
+COMMSAFETY, REPEAT_VICTIMS, TRAINED = "COMMSAFETY", "SAFER-P3-S1", "SAFER-P3-S2"
+
+
+def _submit(db: Database, service: str, entries: dict[str, dict[str, str]]) -> None:
+    changes = [EntryChange(code, fields) for code, fields in entries.items()]
+    record_entries(db, service=service, period=Q1, changes=changes, actor="t")
+    submit_return(db, service=service, period=Q1, actor="t")
+
+
+def _tamper(db: Database, sql: str) -> None:
+    """Change the database behind the app's back."""
+    if db.is_sqlite:
+        assert db.url.database is not None
+        with sqlite3.connect(db.url.database) as raw:
+            raw.execute(sql)
+        return
+    import psycopg
+
+    url = db.url
+    with psycopg.connect(
+        host=url.query["host"], port=url.query["port"], dbname=url.database, user=url.username
+    ) as raw:
+        raw.execute("SET session_replication_role = replica")  # the server's rules are off
+        raw.execute(sql)
+
+
+def _highways(sql_where: str) -> str:
+    return (
+        "(SELECT r.id FROM returns r JOIN services s ON s.id = r.service_id "
+        f"WHERE s.code = 'HIGHWAYS' {sql_where})"
+    )
+
+
+@pytest.fixture
+def accepted(db: Database) -> Database:
+    """Highways and Community Safety submitted Q1; the coordinator accepted Community Safety."""
+    _submit(db, HIGHWAYS, {CAT1: {"numerator": "45", "denominator": "50"}})
+    _submit(
+        db,
+        COMMSAFETY,
+        {REPEAT_VICTIMS: {"numerator": "12", "denominator": "80"}, TRAINED: {"value": "40"}},
+    )
+    review.accept_return(db, service=COMMSAFETY, period=Q1, actor="coordinator")
+    return db
+
+
+def _data_rows(path: Path) -> list[tuple[str, str]]:
+    book = openpyxl.load_workbook(path, read_only=True)
+    rows = list(book["Data"].iter_rows(min_row=2, values_only=True))
+    return [(str(row[0]), str(row[2])) for row in rows if row[0]]
+
+
+def test_a_return_accepted_outside_the_app_is_not_merged_and_is_listed(
+    accepted: Database, tmp_path: Path
+) -> None:
+    assert returns_not_backed(accepted) == ()
+    _tamper(accepted, f"UPDATE returns SET state = 'accepted' WHERE id = {_highways('')}")
+
+    (found,) = returns_not_backed(accepted)
+    assert (found.service, found.period, found.revision, found.state) == (
+        HIGHWAYS,
+        Q1,
+        1,
+        "accepted",
+    )
+    assert "its history says" in found.line and "'submitted'" in found.line
+
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 1 and result.unbacked == (found,)
+    assert "Not merged, its history does not back it: HIGHWAYS" in result.describe()
+    assert {service for service, _code in _data_rows(tmp_path / "merged.xlsx")} == {COMMSAFETY}
+
+
+def test_a_value_changed_outside_the_app_keeps_its_return_out_of_the_board_pack(
+    accepted: Database, tmp_path: Path
+) -> None:
+    _tamper(
+        accepted,
+        "UPDATE \"values\" SET value = '99' WHERE value = '40' AND return_id IN "
+        "(SELECT r.id FROM returns r JOIN services s ON s.id = r.service_id "
+        "WHERE s.code = 'COMMSAFETY')",
+    )
+    (found,) = returns_not_backed(accepted)
+    assert found.service == COMMSAFETY and "differs from its history" in found.line
+
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 0 and _data_rows(tmp_path / "merged.xlsx") == []
+
+    pack = board_pack(accepted, Q1, service=COMMSAFETY)
+    trained = next(i for i in pack.indicators if i.tile.series.code == TRAINED)
+    assert "is left out: its audit history does not back it" in trained.return_note
+    assert all(point.value != 99 for point in trained.tile.series.points)
+    made = export_board_pack(accepted, Q1, str(tmp_path / "pack.pdf"), service=COMMSAFETY)
+    assert len(made.left_out) == 1 and made.left_out[0].startswith(f"{COMMSAFETY} {Q1}")
