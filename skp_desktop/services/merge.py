@@ -484,8 +484,10 @@ def _context_rows(session: Session, columns: Sequence[Period], last: Period) -> 
         if latest:
             figure = latest[-1]
             period, value = figure.period.label, figure.value
-            note = f"context measure; baseline {info.baseline.value}" if info.baseline else (
-                "context measure"
+            note = (
+                f"context measure; baseline {info.baseline.value}"
+                if info.baseline
+                else ("context measure")
             )
             if figure.source:
                 note += f"; source: {figure.source}"
