@@ -30,7 +30,13 @@ def initialise(db: Database, *, actor: str, demo: bool = False) -> str:
         f"{len(indicators)} indicators (definitions version {indicators[0].definitions_version})."
     ]
     if demo:
+        from skp_desktop.services.demo_partners import accept_demo_returns, add_demo_partners
+
+        # the fire brigade, probation and the ICB too (demo services), so the whole
+        # partnership shows; then the older returns accepted, so the merged workbook has them
+        add_demo_partners(db, actor=DEMO_ACTOR, note=DEMO_NOTE)
         made = add_demo_history(db)
+        accept_demo_returns(db, actor=DEMO_ACTOR, before=DEMO_LAST)
         lines.append(
             f"Added demo history: {made} returns from {DEMO_FIRST} to {DEMO_LAST}."
             if made
