@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .support import Cli, copy_database
+from .support import Call, Cli, copy_database
 
 pytestmark = pytest.mark.e2e
 
@@ -151,3 +153,46 @@ def test_context_records_a_figure_and_catalogue_shows_the_measures(
     cleared = cli.run(db, "context", "--code", "CTX-ASB", "--period", "FY2025-26-Q4", "--clear")
     assert cleared.stdout == "CTX-ASB: no figure for FY2025-26-Q4 now.\n"
     assert cli.run(db, "verify").returncode == 0
+
+
+def test_strategic_assessment_writes_a_pdf_or_a_workbook(
+    cli: Cli, demo_template: Any, tmp_path: Path
+) -> None:
+    db = copy_database(demo_template.path, tmp_path / "demo.sqlite3")
+    pdf, xlsx, quarter, png = cli.run_many(
+        [
+            Call(
+                db,
+                ("strategic-assessment", "--year", "FY2025-26", "--out", str(tmp_path / "a.pdf")),
+            ),
+            Call(
+                copy_database(db, tmp_path / "b.sqlite3"),
+                ("strategic-assessment", "--year", "fy2025-26", "--out", str(tmp_path / "a.xlsx")),
+            ),
+            Call(
+                copy_database(db, tmp_path / "c.sqlite3"),
+                (
+                    "strategic-assessment",
+                    "--year",
+                    "FY2025-26-Q4",
+                    "--out",
+                    str(tmp_path / "q.pdf"),
+                ),
+            ),
+            Call(
+                copy_database(db, tmp_path / "d.sqlite3"),
+                ("strategic-assessment", "--year", "FY2025-26", "--out", str(tmp_path / "a.png")),
+            ),
+        ]
+    )
+    assert pdf.returncode == 0, str(pdf)
+    assert re.fullmatch(
+        rf"Wrote {re.escape(str(tmp_path / 'a.pdf'))}: strategic assessment for 2025/26, 28 "
+        r"indicators and context measures in 9 sections on \d+ pages\n",
+        pdf.stdout,
+    ), pdf.stdout
+    assert (tmp_path / "a.pdf").read_bytes()[:5] == b"%PDF-"
+    assert xlsx.returncode == 0, str(xlsx)
+    assert (tmp_path / "a.xlsx").is_file()
+    assert quarter.returncode == 2 and "financial year" in quarter.stderr
+    assert png.returncode == 2 and not (tmp_path / "a.png").exists()
