@@ -84,9 +84,16 @@ def add_demo_history(db: Database) -> int:
             due = [i for i in infos if is_due(i.rules.frequency, period)]
             # the generator is advanced for every period, so skipping one keeps the rest stable
             values = {i.code: _demo_value(i, step, rng) for i in due}
-            if not due or get_return(db, service.code, period.code).exists:
+            if not due:
                 continue
-            changes = [EntryChange(code, fields) for code, fields in values.items()]
+            held = get_return(db, service.code, period.code)
+            # what the definitions in force for the period ask for (a demo service's indicator
+            # is published from a later period than the history can start)
+            asked = {row.code for row in held.rows}
+            due = [i for i in due if i.code in asked]
+            if held.exists or not due:
+                continue
+            changes = [EntryChange(i.code, values[i.code]) for i in due]
             changes += [EntryChange(i.code, {"commentary": DEMO_NOTE}) for i in due]
             record_entries(
                 db,
