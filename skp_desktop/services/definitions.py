@@ -787,9 +787,14 @@ def import_definitions_pack(
             who = f" exported by {read.exported_by}" if read.exported_by else ""
             if status != REFUSED and not dry_run:
                 # before the definitions: a new indicator may belong to a service it brings
-                changed = apply_pack_services(
-                    session, pack, actor=actor, source=f"imported from {shown}{who}", sha=sha
-                )
+                try:
+                    changed = apply_pack_services(
+                        session, pack, actor=actor, source=f"imported from {shown}{who}", sha=sha
+                    )
+                except (ValidationError, NotFoundError) as exc:  # e.g. an unknown organisation
+                    raise DefinitionsRefused(
+                        [FieldProblem(None, "services", f"the pack's services: {exc}")]
+                    ) from None
                 if plan is None and changed:
                     reason = f"{reason}; {changed}"
             if plan is None:

@@ -142,3 +142,35 @@ def test_a_renamed_service_and_a_new_form_travel_in_a_pack_of_the_same_version(
     finally:
         laptop.dispose()
         coordinator.dispose()
+
+
+def test_a_pack_whose_service_belongs_to_no_known_organisation_is_refused_whole(
+    tmp_path: Path, template_database: Path
+) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from skp_desktop.excel.definitions_pack import read_definitions_pack, write_definitions_pack
+    from skp_desktop.excel.pack_services import PackService
+
+    coordinator = _coordinator_adds_the_fire_brigade(tmp_path, template_database)
+    good = export_definitions_pack(coordinator, tmp_path / "good.xlsx", actor="cora").path
+    coordinator.dispose()
+    pack = read_definitions_pack(Path(good).read_bytes(), file_name="good.xlsx").pack
+    odd = replace(pack, services=(*pack.services, PackService("X-1", "X", "NOPE")))
+    write_definitions_pack(
+        odd,
+        tmp_path / "odd.xlsx",
+        applies_from_label=PERIOD,
+        exported_at=datetime.now(UTC).replace(microsecond=0),
+        exported_by="cora",
+        app_version="test",
+    )
+    laptop = open_copy(template_database, tmp_path / "laptop" / "skp.sqlite3")
+    try:
+        result = import_definitions_pack(laptop, tmp_path / "odd.xlsx", actor="fiona")
+        assert result.status == "REFUSED"
+        assert any("no organisation 'NOPE'" in p for p in result.problems), result.problems
+        assert [o.services for o in list_organisations(laptop) if o.code == "LFB"] == [()]
+    finally:
+        laptop.dispose()
