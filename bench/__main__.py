@@ -14,6 +14,7 @@ from bench import (
     merge,
     pg_throughput,
     startup,
+    strategic_assessment,
 )
 from bench.results import Result
 
@@ -27,6 +28,7 @@ BENCHMARKS = (
     charts,
     dashboard_stall,
     merge,
+    strategic_assessment,
 )
 
 

@@ -134,7 +134,7 @@ def cmd_services(args: argparse.Namespace, db: Database) -> int:
 
 
 def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
-    infos = catalogue.list_indicators(db, service=args.service)
+    infos = catalogue.list_indicators(db, service=args.service, include_context=True)
     compared: dict[str, list[dict[str, object]]] = {}
     for entry in comparators.list_comparators(db):
         compared.setdefault(entry.indicator, []).append(entry.as_dict())
@@ -144,6 +144,7 @@ def cmd_catalogue(args: argparse.Namespace, db: Database) -> int:
         rows.append(
             {
                 "code": info.code,
+                "kind": info.kind,
                 "title": info.title,
                 "service": info.service,
                 "theme": info.theme,
@@ -775,6 +776,164 @@ def cmd_self_test(args: argparse.Namespace, db: Database | None) -> int:
 # --- parser ------------------------------------------------------------------------------
 
 
+# --- the whole partnership: organisations, services, forms, context figures (issue 18) -----
+
+partnership = _lazy("skp_desktop.services.partnership")
+
+
+def cmd_organisations(args: argparse.Namespace, db: Database) -> int:
+    organisations = partnership.list_organisations(db)
+    if args.json:
+        _print_json([o.as_dict() for o in organisations])
+    else:
+        _print_table(
+            ["CODE", "NAME", "SERVICES"],
+            [
+                [
+                    o.code,
+                    o.name,
+                    ", ".join(
+                        s.code + (f" (retired from {s.retired_from})" if s.retired_from else "")
+                        for s in o.services
+                    )
+                    or "(none yet)",
+                ]
+                for o in organisations
+            ],
+        )
+    return EXIT_OK
+
+
+def _print_service(record: Any, verb: str) -> None:
+    retired = f", retired from {record.retired_from}" if record.retired_from else ""
+    print(f"{verb} {record.code}: {record.name} ({record.organisation}{retired}).")
+
+
+def cmd_service_add(args: argparse.Namespace, db: Database) -> int:
+    record = partnership.add_service(
+        db, code=args.code, name=args.name, organisation=args.organisation, actor=args.actor
+    )
+    _print_service(record, "Added")
+    return EXIT_OK
+
+
+def cmd_service_rename(args: argparse.Namespace, db: Database) -> int:
+    record = partnership.rename_service(db, code=args.code, name=args.name, actor=args.actor)
+    _print_service(record, "Renamed")
+    return EXIT_OK
+
+
+def cmd_service_retire(args: argparse.Namespace, db: Database) -> int:
+    if args.clear == (args.first is not None):
+        raise UsageError("give --from PERIOD, or --clear to ask the service for returns again")
+    record = partnership.retire_service(
+        db, code=args.code, retired_from=None if args.clear else args.first, actor=args.actor
+    )
+    _print_service(record, "Retired" if record.retired_from else "Brought back")
+    return EXIT_OK
+
+
+def _form_file(path: str) -> dict[str, Any]:
+    """A form file (the shape of forms/<CODE>.toml, in TOML or JSON), read but not yet checked."""
+    import tomllib
+    from pathlib import Path
+
+    source = Path(path)
+    if not source.is_file():
+        raise NotFoundError(f"No such file: {source}")
+    try:
+        text = source.read_text(encoding="utf-8")
+        data = json.loads(text) if source.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {source}: {exc}") from None
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = source.suffix[1:].upper()
+        raise ValidationError(f"{source.name} is not valid {kind}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"{source.name}: expected a table with title, intro and sections")
+    return data
+
+
+def cmd_service_form(args: argparse.Namespace, db: Database) -> int:
+    if args.from_file and args.reset:
+        raise UsageError("give --from-file FILE or --reset, not both")
+    if args.from_file or args.reset:
+        form = None if args.reset else _form_file(args.from_file)
+        partnership.set_service_form(db, code=args.code, form=form, actor=args.actor)
+    layout = partnership.service_form(db, args.code)
+    print(json.dumps(partnership.layout_data(layout), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_context(args: argparse.Namespace, db: Database) -> int:
+    if args.clear == (args.value is not None):
+        raise UsageError("give the figure VALUE, or --clear (not both)")
+    figure = partnership.set_context_figure(
+        db,
+        code=args.code,
+        period=args.period,
+        value=None if args.clear else args.value,
+        actor=args.actor,
+        source=args.source,
+    )
+    code = args.code.strip().upper()
+    if figure is None:
+        print(f"{code}: no figure for {args.period} now.")
+    else:
+        print(f"{code}: {figure.period.code} = {figure.as_dict()['value']}")
+    return EXIT_OK
+
+
+def cmd_strategic_assessment(args: argparse.Namespace, db: Database) -> int:
+    assessment = _lazy("skp_desktop.services.strategic_assessment")
+    result = assessment.write_assessment(db, year=args.year, out=args.out)
+    print(f"Wrote {result.path}: {result.describe()}")
+    return EXIT_OK
+
+
+def _add_partnership_commands(
+    command: Callable[[str, Callable[..., int], str], argparse.ArgumentParser],
+) -> None:
+    """organisations, service add|rename|retire|form, context, strategic-assessment."""
+    p = command("organisations", cmd_organisations, "the five organisations and their services")
+    p.add_argument("--json", action="store_true")
+    p = command("service", cmd_service_add, "add, rename, retire a service or lay out its form")
+    actions = p.add_subparsers(dest="service_action", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    q = actions.add_parser("add", help="add a service to one of the organisations")
+    q.set_defaults(handler=cmd_service_add)
+    q.add_argument("--code", required=True, help="new code, e.g. LFB-KINGSTON")
+    q.add_argument("--name", required=True, help="what people call it")
+    q.add_argument("--organisation", required=True, help="RBK, MPS, LFB, PS or ICB")
+    q = actions.add_parser("rename", help="give a service a new name (the code stays)")
+    q.set_defaults(handler=cmd_service_rename)
+    q.add_argument("--code", required=True)
+    q.add_argument("--name", required=True)
+    q = actions.add_parser("retire", help="stop asking a service for returns from a quarter on")
+    q.set_defaults(handler=cmd_service_retire)
+    q.add_argument("--code", required=True)
+    q.add_argument("--from", dest="first", metavar="P", help="first quarter without a return")
+    q.add_argument("--clear", action="store_true", help="ask the service for returns again")
+    q = actions.add_parser("form", help="print a service's return form, or set it from a file")
+    q.set_defaults(handler=cmd_service_form)
+    q.add_argument("--code", required=True)
+    q.add_argument("--from-file", metavar="FILE.toml|.json", help="title, intro and sections")
+    q.add_argument("--reset", action="store_true", help="back to the bundled form")
+    p = command("context", cmd_context, "record a context measure's figure for a period")
+    p.add_argument("--code", required=True, help="context measure, e.g. CTX-ASB")
+    p.add_argument("--period", required=True, help="e.g. FY2025-26-Q4")
+    p.add_argument("--source", help="where the figure comes from")
+    p.add_argument("--clear", action="store_true", help="remove the figure")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="the figure, e.g. 19.1")
+    p = command(
+        "strategic-assessment",
+        cmd_strategic_assessment,
+        "write the annual strategic assessment for a financial year as PDF or Excel",
+    )
+    p.add_argument("--year", required=True, help="financial year, e.g. FY2025-26")
+    p.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `skp-returns` argument parser (docs/contracts.md)."""
     parser = _Parser(prog="skp-returns", description="SKP Returns on the command line.")
@@ -996,6 +1155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="FILE.xlsx")
     p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
     p.set_defaults(needs_db=False)
+    _add_partnership_commands(command)
     return parser
 
 

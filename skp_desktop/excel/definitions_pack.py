@@ -26,6 +26,12 @@ from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.values import canonical_text, format_decimal
 from skp_desktop.excel.cell_text import comparable_text
+from skp_desktop.excel.pack_services import (
+    PackForm,
+    PackService,
+    parse_services,
+    services_content,
+)
 from skp_desktop.excel.payload import payload_digest
 from skp_desktop.excel.rejection import RejectedFile, problem, reject
 from skp_desktop.excel.return_data import META_SHEET
@@ -72,6 +78,9 @@ class DefinitionsPack:
     note: str | None
     indicators: tuple[IndicatorSpec, ...]
     targets: tuple[PackTarget, ...]
+    # The services and their forms, so that a new laptop can fill in any return (issue 18).
+    services: tuple[PackService, ...] = ()
+    forms: tuple[PackForm, ...] = ()
 
     def targets_of(self, code: str) -> dict[str, Decimal]:
         return {t.year: t.value for t in self.targets if t.code == code}
@@ -125,6 +134,7 @@ def pack_payload(pack: DefinitionsPack) -> str:
             ),
             key=lambda item: (item["code"], item["year"]),
         ),
+        **services_content(pack.services, pack.forms),
     }
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -194,12 +204,15 @@ def parse_pack_payload(text: str) -> DefinitionsPack:
         if year.code != item["year"] or not value.is_finite():
             raise _located(f"has a target of {item['code'][:40]} that cannot be read")
         targets.append(PackTarget(item["code"], year.code, value))
+    services, forms = parse_services(data)
     return DefinitionsPack(
         version=version,
         applies_from=applies_from,
         note=note,
         indicators=tuple(indicators),
         targets=tuple(targets),
+        services=services,
+        forms=forms,
     )
 
 

@@ -18,6 +18,12 @@ from skp_desktop.services.dto import AuditEntry, VerifyReport
 from skp_desktop.services.due_dates import ACTION_DUE
 from skp_desktop.services.entries import value_json
 from skp_desktop.services.history import HistoryFilter, history_page
+from skp_desktop.services.partnership import (
+    ACTION_CONTEXT,
+    SERVICE_ACTIONS,
+    PartnershipReplay,
+    replay_problems,
+)
 from skp_desktop.store.audit import HASHED_FIELDS, iter_event_tuples, verify_chain
 from skp_desktop.store.models import (
     AuditEvent,
@@ -89,6 +95,7 @@ class _Replay:
     comparators: dict[tuple[str, str, str], tuple[str, str | None] | None] = field(
         default_factory=dict
     )
+    partnership: PartnershipReplay = field(default_factory=PartnershipReplay)
 
     def feed(self, events: Iterator[Any]) -> Iterator[Any]:
         """Pass the events on, noting what each says (rows by position: see store.audit)."""
@@ -111,6 +118,14 @@ class _Replay:
                 self.due[event[period_at]] = event[new_at]
             elif action == ACTION_COMPARATOR and event[indicator_at] and event[period_at]:
                 self._comparator(event[indicator_at], event[period_at], event[new_at])
+            elif action in SERVICE_ACTIONS or action == ACTION_CONTEXT:
+                self.partnership.note(
+                    action,
+                    event[service_at],
+                    event[indicator_at],
+                    event[period_at],
+                    event[new_at],
+                )
             yield event
 
     def _comparator(self, indicator: str, period: str, new_text: str | None) -> None:
@@ -154,6 +169,7 @@ def verify(db: Database) -> VerifyReport:
         findings, values_checked = _findings(session, replay)
         problems += [message for _uuid, message in findings]
         problems += _coordinator_settings(session, replay)
+        problems += replay_problems(session, replay.partnership)
         return VerifyReport(
             events_checked=replay.events,
             values_checked=values_checked,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +18,10 @@ from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
 from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.database import Database
+from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.returns import latest_return
-from skp_desktop.services.trends import series_through
+from skp_desktop.services.trends import context_series, context_tile, series_through
 from skp_desktop.store.models import Indicator, Return, Service, Theme, Value
 
 if TYPE_CHECKING:
@@ -82,6 +83,49 @@ def _return_note(
         f"from the {service.name} return for {period.short_label}, revision {ret.revision}, "
         f"{ret.state}"
     )
+
+
+CONTEXT_SERVICE = "Context measure (no return)"
+
+
+def _add_context_measures(
+    session: Session, items: list[Any], infos: list[IndicatorInfo], period: Period
+) -> None:
+    """Each context measure of the themes in the pack, after its theme's indicators: its
+    baseline and the figures the coordinator recorded up to the pack's period."""
+    from skp_desktop.charts.board_pack import PackIndicator
+
+    themes = {i.theme for i in infos}
+    theme_names = [item.theme_name for item in items]
+    for info in indicator_infos(session, period=period, include_context=True):
+        if info.kind != "context" or info.theme not in themes:
+            continue
+        series = context_series(session, info, period)
+        latest = series.latest_point
+        note = (
+            f"recorded by the coordinator for {latest.period.short_label}"
+            if latest is not None
+            else "the Council Plan's baseline; no later figure recorded"
+        )
+        at = max(
+            (n + 1 for n, name in enumerate(theme_names) if name == info.theme_name),
+            default=len(items),
+        )
+        theme_names.insert(at, info.theme_name)
+        items.insert(
+            at,
+            PackIndicator(
+                tile=context_tile(series, info),
+                theme_name=info.theme_name,
+                service_name=CONTEXT_SERVICE,
+                frequency=info.rules.frequency.value,
+                due=True,
+                definition=info.definition_text,
+                source=info.source,
+                source_document=info.source_document,
+                return_note=note,
+            ),
+        )
 
 
 def board_pack(
@@ -151,6 +195,8 @@ def board_pack(
                     ),
                 )
             )
+        if owner is None:
+            _add_context_measures(session, items, infos, the_period)
         if not returned:
             raise NotFoundError(
                 f"No return has been made for {the_period.label} yet"

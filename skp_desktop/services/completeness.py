@@ -34,6 +34,7 @@ from skp_desktop.services.catalogue import (
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
 from skp_desktop.services.due_dates import DueDateInfo, due_dates_in, usual_due_date
+from skp_desktop.services.partnership import is_retired
 from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import Organisation, Return, Service
 
@@ -257,7 +258,9 @@ def completeness_in(session: Session, periods: Sequence[Period], today: date) ->
         for period in periods:
             deadline = deadlines[period.code].due
             held = latest.get((service.id, period.code))
-            if service.id not in due[period.code] and held is None:
+            # a retired service is not asked for returns from its retirement on
+            retired = is_retired(service.retired_from, period)
+            if (service.id not in due[period.code] or retired) and held is None:
                 state, revision, updated = NOT_DUE, None, None
             elif held is None:
                 state, revision, updated = MISSING, None, None

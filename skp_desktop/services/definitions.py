@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -69,6 +69,7 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.entries import SOURCE_TYPED
 from skp_desktop.services.output_files import check_output, writing
+from skp_desktop.services.partnership import apply_pack_services, pack_services_of
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.models import (
     DefinitionsVersion,
@@ -600,6 +601,11 @@ def publish_definitions(
 # --- the pack ------------------------------------------------------------------------------
 
 
+def definitions_only(pack: DefinitionsPack) -> DefinitionsPack:
+    """The pack without its services and forms: what 'the same definitions version' compares."""
+    return replace(pack, services=(), forms=())
+
+
 def _pack_of(session: Session, version: DefinitionsVersion) -> DefinitionsPack:
     specs = _specs_at(session, version)
     codes = {s.code for s in specs}
@@ -608,12 +614,15 @@ def _pack_of(session: Session, version: DefinitionsVersion) -> DefinitionsPack:
         for (code, year), value in sorted(_held_targets(session).items())
         if code in codes
     )
+    services, forms = pack_services_of(session)
     return DefinitionsPack(
         version=version.number,
         applies_from=version.applies_from,
         note=version.note,
         indicators=tuple(specs),
         targets=targets,
+        services=services,
+        forms=forms,
     )
 
 
@@ -689,8 +698,8 @@ def _pack_plan(
             "newer definitions (ask the coordinator for the current pack)",
         )
     if pack.version == latest.number:
-        held = pack_payload(_pack_of(session, latest))
-        if held == pack_payload(pack):
+        held = pack_payload(definitions_only(_pack_of(session, latest)))
+        if held == pack_payload(definitions_only(pack)):
             return UP_TO_DATE, latest, None, f"definitions version {pack.version} is already held"
         return (
             REFUSED,
@@ -734,7 +743,7 @@ def _pack_plan(
             new_indicators=new,
             targets=targets,
             current_targets=_held_targets(session),
-            services=_codes(session, Service),
+            services=sorted({*_codes(session, Service), *(s.code for s in pack.services)}),
             themes=_codes(session, Theme),
             require_note=False,
             guard_past_targets=False,  # the coordinator's pack is the word on every year
@@ -775,6 +784,19 @@ def import_definitions_pack(
         with db.reading() if dry_run else db.transaction() as session:
             status, latest, plan, reason = _pack_plan(session, read)
             held_number = latest.number
+            who = f" exported by {read.exported_by}" if read.exported_by else ""
+            if status != REFUSED and not dry_run:
+                # before the definitions: a new indicator may belong to a service it brings
+                try:
+                    changed = apply_pack_services(
+                        session, pack, actor=actor, source=f"imported from {shown}{who}", sha=sha
+                    )
+                except (ValidationError, NotFoundError) as exc:  # e.g. an unknown organisation
+                    raise DefinitionsRefused(
+                        [FieldProblem(None, "services", f"the pack's services: {exc}")]
+                    ) from None
+                if plan is None and changed:
+                    reason = f"{reason}; {changed}"
             if plan is None:
                 return PackImport(
                     status=status,
@@ -788,7 +810,6 @@ def import_definitions_pack(
             if dry_run:
                 drafts: Sequence[Return] = _drafts_from(session, plan)
             else:
-                who = f" exported by {read.exported_by}" if read.exported_by else ""
                 drafts = _install(
                     session,
                     plan,

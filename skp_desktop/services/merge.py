@@ -55,6 +55,7 @@ from skp_desktop.services.completeness import (
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.output_files import check_output, writing
+from skp_desktop.services.partnership import context_figures_in
 from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import ImportedFile, Indicator, Return, Target, Value
 
@@ -424,6 +425,10 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
             )
         )
         definitions.append(_definition_row(info, catalogue.target(info.code, last)))
+    context = _context_rows(session, columns, last)
+    summary += context.summary
+    wide += context.wide
+    definitions += context.definitions
 
     report = completeness_in(session, quarters, today)
     left_out = {SUBMITTED: 0, RETURNED: 0, DRAFT: 0, MISSING: 0}
@@ -461,6 +466,73 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         comparator_names=series_names,
     )
     return _Book(book, len(merged), suppressed, left_out, newer_waiting, refused)
+
+
+CONTEXT_SERVICE = "Context measure (no return)"  # the Service cell of a context measure's rows
+
+
+@dataclass
+class _ContextRows:
+    summary: list[SummaryRow]
+    wide: list[WideRow]
+    definitions: list[DefinitionRow]
+
+
+def _context_rows(session: Session, columns: Sequence[Period], last: Period) -> _ContextRows:
+    """The context measures' own rows, after the indicators', marked as context: their
+    figures the coordinator recorded in the range (Wide), the latest up to the range's end or
+    else the baseline (Summary)."""
+    rows = _ContextRows([], [], [])
+    figures = context_figures_in(session)
+    for info in indicator_infos(session, period=last, include_context=True):
+        if info.kind != "context":
+            continue
+        rules = info.rules
+        held = {f.period.code: f.value for f in figures.get(info.code, ())}
+        rows.wide.append(
+            WideRow(
+                info.code,
+                info.title,
+                CONTEXT_SERVICE,
+                _unit(rules),
+                tuple(_figure(held.get(p.code), rules.decimals) for p in columns),
+            )
+        )
+        latest = [f for f in figures.get(info.code, ()) if f.period.start <= last.start]
+        if latest:
+            figure = latest[-1]
+            period, value = figure.period.label, figure.value
+            note = (
+                f"context measure; baseline {info.baseline.value}"
+                if info.baseline
+                else ("context measure")
+            )
+            if figure.source:
+                note += f"; source: {figure.source}"
+        elif info.baseline is not None:
+            period = info.baseline.period or "baseline"
+            value = info.baseline.value
+            note = "context measure: the baseline, no later figure recorded"
+        else:
+            period, value, note = None, None, "context measure: no figure recorded"
+        rows.summary.append(
+            SummaryRow(
+                code=info.code,
+                title=info.title,
+                service=CONTEXT_SERVICE,
+                unit=_unit(rules),
+                period=period,
+                value=_figure(value, rules.decimals),
+                target=Figure(),
+                rag=None,
+                direction_previous=None,
+                direction_year=None,
+                note=note,
+            )
+        )
+        definition = _definition_row(info, None)
+        rows.definitions.append(replace(definition, service=CONTEXT_SERVICE))
+    return rows
 
 
 def _summary_row(

@@ -30,7 +30,7 @@ from skp_desktop.services.dto import (
     ServiceInfo,
 )
 from skp_desktop.services.entries import EntryText
-from skp_desktop.services.forms import form_for
+from skp_desktop.services.forms import FormLayout, form_for, layout_from_json
 from skp_desktop.store import return_reads as reads
 from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow, VersionRow
 
@@ -204,12 +204,24 @@ def indicator_info(
     )
 
 
+def layout_of(fetch: Fetch, service_id: int, service_code: str) -> FormLayout | None:
+    """A service's return form: the one the coordinator set, else forms/<CODE>.toml."""
+    stored = reads.service_form(fetch, service_id)
+    if stored is not None:
+        return layout_from_json(service_code, stored)
+    return form_for(service_code)
+
+
 def due_in_form_order(
-    infos: Iterable[IndicatorInfo], service_code: str, period: Period
+    infos: Iterable[IndicatorInfo],
+    service_code: str,
+    period: Period,
+    layout: FormLayout | None = None,
 ) -> list[IndicatorInfo]:
-    """The indicators due for the period, in the order the service's form lays them out."""
+    """The indicators due for the period, in the order the service's form lays them out
+    (`layout`, else the bundled form file)."""
     due = [info for info in infos if is_due(info.rules.frequency, period)]
-    layout = form_for(service_code)
+    layout = layout or form_for(service_code)
     if layout is not None:
         unplaced = len(layout.items)
         due.sort(key=lambda i: p if (p := layout.position(i.code)) is not None else unplaced)
@@ -241,7 +253,9 @@ def due_infos(
         )
         for row in latest.values()
     ]
-    return due_in_form_order(infos, service.code, period)
+    return due_in_form_order(
+        infos, service.code, period, layout_of(fetch, service.id, service.code)
+    )
 
 
 # --- earlier values and the coordinator's queries -----------------------------------------
@@ -363,7 +377,7 @@ def build_view(
     infos = due_infos(fetch, service, period, version_id, version_number)
     stored = {row.code: row for row in reads.stored_entries(fetch, ret.id)} if ret else {}
     earlier = earlier_values(fetch, service.id, period)
-    layout = form_for(service.code)
+    layout = layout_of(fetch, service.id, service.code)
     queries = queries_up_to(
         fetch, service.id, service.code, period.code, ret.revision if ret else None
     )

@@ -49,11 +49,13 @@ from skp_desktop.services.entries import (
 from skp_desktop.services.entries import (
     preview_change as preview_change,
 )
+from skp_desktop.services.forms import FormLayout
 from skp_desktop.services.return_view import (
     build_view,
     due_in_form_order,
     earlier_values,
     history_of,
+    layout_of,
     nothing_due,
     read_return,
 )
@@ -102,7 +104,12 @@ def due_indicators(
         if snapshot is not None
         else indicator_infos(session, service=service, period=period, version=version)
     )
-    return due_in_form_order(every, service.code, period)
+    return due_in_form_order(every, service.code, period, stored_layout(session, service))
+
+
+def stored_layout(session: Session, service: Service) -> FormLayout | None:
+    """The form the coordinator set for the service (None: its bundled form file, if any)."""
+    return layout_of(connection_fetch(session.connection()), service.id, service.code)
 
 
 def _service_row(service: Service) -> ServiceRow:

@@ -30,7 +30,13 @@ def initialise(db: Database, *, actor: str, demo: bool = False) -> str:
         f"{len(indicators)} indicators (definitions version {indicators[0].definitions_version})."
     ]
     if demo:
+        from skp_desktop.services.demo_partners import accept_demo_returns, add_demo_partners
+
+        # the fire brigade, probation and the ICB too (demo services), so the whole
+        # partnership shows; then the older returns accepted, so the merged workbook has them
+        add_demo_partners(db, actor=DEMO_ACTOR, note=DEMO_NOTE)
         made = add_demo_history(db)
+        accept_demo_returns(db, actor=DEMO_ACTOR, before=DEMO_LAST)
         lines.append(
             f"Added demo history: {made} returns from {DEMO_FIRST} to {DEMO_LAST}."
             if made
@@ -78,9 +84,16 @@ def add_demo_history(db: Database) -> int:
             due = [i for i in infos if is_due(i.rules.frequency, period)]
             # the generator is advanced for every period, so skipping one keeps the rest stable
             values = {i.code: _demo_value(i, step, rng) for i in due}
-            if not due or get_return(db, service.code, period.code).exists:
+            if not due:
                 continue
-            changes = [EntryChange(code, fields) for code, fields in values.items()]
+            held = get_return(db, service.code, period.code)
+            # what the definitions in force for the period ask for (a demo service's indicator
+            # is published from a later period than the history can start)
+            asked = {row.code for row in held.rows}
+            due = [i for i in due if i.code in asked]
+            if held.exists or not due:
+                continue
+            changes = [EntryChange(i.code, values[i.code]) for i in due]
             changes += [EntryChange(i.code, {"commentary": DEMO_NOTE}) for i in due]
             record_entries(
                 db,

@@ -122,12 +122,68 @@ def _indicator(session: Session, code: str) -> Indicator:
     return indicator
 
 
+CONTEXT_MARK = "(context measure)"  # after a context measure's title on charts
+
+
+def context_series(
+    session: Session, info: IndicatorInfo, through: Period | None = None
+) -> TrendSeries:
+    """A context measure's trend: its baseline, then the figures the coordinator recorded
+    (up to `through`), with no target or RAG."""
+    from skp_desktop.services.partnership import context_figures_in
+
+    figures = context_figures_in(session).get(info.code, [])
+    points = tuple(
+        TrendPoint(period=f.period, value=f.value)
+        for f in figures
+        if through is None or f.period.start <= through.start
+    )
+    rules = info.rules
+    baseline = info.baseline
+    return TrendSeries(
+        code=info.code,
+        title=f"{info.title} {CONTEXT_MARK}",
+        unit=rules.unit,
+        polarity=rules.polarity,
+        decimals=rules.decimals,
+        points=points,
+        targets=(),
+        baseline=baseline.value if baseline and baseline.unit == rules.unit.value else None,
+        baseline_label="Baseline (Council Plan)",
+        comparators=comparator_series(comparators_in(session, [info.code]).get(info.code, ())),
+    )
+
+
+def context_tile(series: TrendSeries, info: IndicatorInfo) -> DashboardTile:
+    """A context measure's tile: its latest figure, else its baseline, said as such."""
+    latest = series.latest_point
+    label = None
+    if (latest is None or latest.value is None) and series.baseline is not None:
+        label = f"{series.format_value(series.baseline)} (baseline)"
+    return DashboardTile(
+        series=series, latest_label=label, direction_label=_direction(series, info)
+    )
+
+
+def _context_infos(session: Session, period: Period | None = None) -> list[IndicatorInfo]:
+    return [
+        i
+        for i in indicator_infos(session, period=period, include_context=True)
+        if i.kind == "context"
+    ]
+
+
 def indicator_trend(
     db: Database, code: str, *, service: str | None = None, through: str | None = None
 ) -> TrendSeries:
-    """One indicator's figures by period (for its owning service unless another is named)."""
+    """One indicator's figures by period (for its owning service unless another is named); a
+    context measure's baseline and later figures."""
     with db.reading() as session:
         indicator = _indicator(session, code)
+        if indicator.kind == "context" and service is None:
+            last = parse_period(through) if through else None
+            info = next(i for i in _context_infos(session, last) if i.code == indicator.code)
+            return context_series(session, info, last)
         owner = get_service(session, service) if service else indicator.service
         if owner is None:
             raise NotFoundError(f"{indicator.code} has no service that reports it.")
@@ -157,6 +213,18 @@ def dashboard_tiles(
             compared = comparator_series(held.get(info.code, ()))
             series = _series(session, info, indicator, indicator.service, None, compared)
             tiles.append(DashboardTile(series=series, direction_label=_direction(series, info)))
+        if owner is None:  # context measures belong to no service: beside their theme's
+            wanted = theme.strip().upper() if theme else None
+            theme_of = {i.code: i.theme for i in infos}
+            for info in _context_infos(session):
+                if wanted and info.theme != wanted:
+                    continue
+                theme_of[info.code] = info.theme
+                at = max(
+                    (n + 1 for n, t in enumerate(tiles) if theme_of[t.series.code] == info.theme),
+                    default=len(tiles),
+                )
+                tiles.insert(at, context_tile(context_series(session, info), info))
         return tiles
 
 

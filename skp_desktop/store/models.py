@@ -57,6 +57,8 @@ class Service(Base):
     name: Mapped[str] = mapped_column(String(200))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     source: Mapped[str | None] = mapped_column(Text)
+    # A period code: from this period on the service sends no returns (its history stays).
+    retired_from: Mapped[str | None] = mapped_column(String(16))
     organisation: Mapped[Organisation] = relationship(back_populates="services")
 
 
@@ -266,4 +268,30 @@ class ComparatorValue(Base):
     source: Mapped[str | None] = mapped_column(Text)
     set_at: Mapped[datetime] = mapped_column(UtcDateTime)
     set_by: Mapped[str] = mapped_column(String(100))
+    indicator: Mapped[Indicator] = relationship()
+
+
+class ServiceForm(Base):
+    """A service's return form as the coordinator set it: overrides forms/<CODE>.toml."""
+
+    __tablename__ = "service_forms"
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), primary_key=True)
+    # canonical JSON: {"title", "intro", "sections": [{"title", "indicators": [{"code", "help"}]}]}
+    layout: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+
+
+class ContextValue(Base):
+    """A later figure of a context measure (a "Where are we now?" figure) for one period."""
+
+    __tablename__ = "context_values"
+    __table_args__ = (UniqueConstraint("indicator_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("indicators.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(40))  # canonical decimal text, the measure's unit
+    source: Mapped[str | None] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     indicator: Mapped[Indicator] = relationship()

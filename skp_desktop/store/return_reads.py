@@ -144,6 +144,7 @@ FROM services s JOIN organisations o ON o.id = s.organisation_id
 WHERE s.code = :code
 """
 _SERVICE_CODES = "SELECT code FROM services ORDER BY code"
+_SERVICE_FORM = "SELECT layout FROM service_forms WHERE service_id = :service_id"
 _SERVICES = """
 SELECT s.id, s.code, s.name, o.name, o.code
 FROM services s JOIN organisations o ON o.id = s.organisation_id
@@ -224,6 +225,12 @@ def service_by_code(fetch: Fetch, code: str) -> ServiceRow | None:
 
 def service_codes(fetch: Fetch) -> list[str]:
     return [code for (code,) in fetch(_SERVICE_CODES, {})]
+
+
+def service_form(fetch: Fetch, service_id: int) -> str | None:
+    """The form the coordinator set for a service (canonical JSON), or None."""
+    rows = fetch(_SERVICE_FORM, {"service_id": service_id})
+    return rows[0][0] if rows else None
 
 
 def all_services(fetch: Fetch) -> list[ServiceRow]:

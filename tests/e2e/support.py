@@ -21,6 +21,7 @@ TIMEOUT = 120
 SERVICE_KEYS = {"code", "name", "organisation"}
 CATALOGUE_KEYS = {
     "code",
+    "kind",  # indicator or context (issue 18)
     "title",
     "service",
     "theme",

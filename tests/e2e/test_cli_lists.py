@@ -81,14 +81,18 @@ def test_services_table_is_for_people(results: dict[str, Result]) -> None:
 
 def test_catalogue_json(results: dict[str, Result]) -> None:
     rows = _one_array(results["catalogue"])
-    assert len(rows) == 22
+    # 22 indicators, then the 3 "Where are we now?" figures with no indicator (issue 18)
+    assert [row["kind"] for row in rows] == ["indicator"] * 22 + ["context"] * 3
     for row in rows:
         assert set(row) == CATALOGUE_KEYS, row["code"]
         assert row["baseline"] is None or set(row["baseline"]) == BASELINE_KEYS, row["code"]
         assert row["frequency"] in {"quarterly", "annual"}
         assert row["comparators"] == []  # the sources give no comparator figures to load
     by_code = {row["code"]: row for row in rows}
-    assert len(by_code) == 22
+    assert len(by_code) == 25
+    asb = by_code["CTX-ASB"]
+    assert (asb["service"], asb["theme"], asb["unit"]) == (None, "SAFER-P3", "rate per 1,000")
+    assert asb["baseline"]["value"] == 19.3
 
     defects = by_code["SAFER-P4-S1"]
     assert defects["title"] == "% of Category 1 defects repaired on time"

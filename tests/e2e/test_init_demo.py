@@ -19,7 +19,7 @@ DEMO_PERIOD = ("--service", "HIGHWAYS", "--period", "FY2025-26-Q4")
 def demo(module_cli: Cli, demo_template: Any) -> dict[str, Result]:
     root = module_cli.root
     again = copy_database(demo_template.path, root / "again.sqlite3")
-    names = ["verify_before", "show", "init_again"]
+    names = ["verify_before", "show", "init_again", "organisations", "merge", "last"]
     first = module_cli.run_many(
         [
             Call(copy_database(demo_template.path, root / "verify.sqlite3"), ("verify",)),
@@ -28,6 +28,18 @@ def demo(module_cli: Cli, demo_template: Any) -> dict[str, Result]:
                 ("show", *DEMO_PERIOD, "--json"),
             ),
             Call(again, ("init", "--demo")),
+            Call(
+                copy_database(demo_template.path, root / "organisations.sqlite3"),
+                ("organisations", "--json"),
+            ),
+            Call(
+                copy_database(demo_template.path, root / "merge.sqlite3"),
+                ("merge-export", "--out", str(root / "demo.xlsx")),
+            ),
+            Call(
+                copy_database(demo_template.path, root / "last.sqlite3"),
+                ("show", "--service", "DEMO-LFB", "--period", "FY2026-27-Q1", "--json"),
+            ),
         ]
     )
     out = dict(zip(names, first, strict=True))
@@ -67,7 +79,8 @@ def test_show_a_demo_period(demo: dict[str, Result]) -> None:
     rows = {row["code"]: row for row in demo["show"].json()}
     assert list(rows) == ["SAFER-P4-B1", "SAFER-P4-S1"]
     for row in rows.values():
-        assert (row["status"], row["revision"]) == ("submitted", 1)
+        # accepted by the demo's coordinator; only the last demo quarter awaits review
+        assert (row["status"], row["revision"]) == ("accepted", 1)
         assert row["value"] is not None and row["errors"] == []
         assert "DEMO DATA" in row["commentary"]  # clearly labelled
     defects = rows["SAFER-P4-S1"]
@@ -109,3 +122,31 @@ def test_demo_refused_half_way_writes_nothing(demo_over_real_returns: dict[str, 
     init = demo_over_real_returns["init"]
     demo_events = [e for e in demo_over_real_returns["history"] if e["actor"] == "demo"]
     assert init.returncode == 0 or demo_events == [], str(init)
+
+
+def test_the_demo_covers_all_five_organisations_with_labelled_demo_services(
+    demo: dict[str, Result],
+) -> None:
+    organisations = {o["code"]: o for o in demo["organisations"].json()}
+    assert list(organisations) == ["RBK", "MPS", "LFB", "PS", "ICB"]
+    for code in ("LFB", "PS", "ICB"):
+        (service,) = organisations[code]["services"]
+        assert service["code"] == f"DEMO-{code}"
+        assert service["name"].startswith("DEMO:") and "demo data" in service["name"]
+    (row,) = demo["last"].json()  # the last demo quarter still waits for the coordinator
+    assert (row["code"], row["status"]) == ("DEMO-LFB-1", "submitted")
+    assert row["title"].startswith("DEMO:")
+    assert "DEMO DATA" in row["commentary"]
+
+
+def test_the_demo_merges_into_a_workbook_that_is_not_empty(
+    demo: dict[str, Result], module_cli: Cli
+) -> None:
+    import openpyxl
+
+    merged = demo["merge"]
+    assert merged.returncode == 0, str(merged)
+    assert re.search(r": [1-9]\d* accepted returns from", merged.stdout), merged.stdout
+    data = openpyxl.load_workbook(module_cli.root / "demo.xlsx")["Data"]
+    services = {row[0] for row in data.iter_rows(min_row=2, values_only=True)}
+    assert {"DEMO-LFB", "DEMO-PS", "DEMO-ICB", "MPS-KINGSTON", "HIGHWAYS"} <= services

@@ -252,3 +252,22 @@ def test_the_models_pass_qt_checks(qtmodeltester, held: Path) -> None:
     from skp_desktop.ui.pages.completeness_models import _Sorted
 
     qtmodeltester.check(_Sorted(model))
+
+
+def test_the_merge_page_saves_the_strategic_assessment(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    win = window
+    win.places.setCurrentRow(PLACES.index("Merge"))
+    page = win.merge_page
+    qtbot.waitUntil(lambda: "will be merged" in page.preview.text(), timeout=15000)
+    # today is in 2024/25: the last complete year, 2023/24, is offered first
+    assert page.assessment_year.currentData() == "FY2023-24"
+    page.assessment_year.setCurrentIndex(page.assessment_year.findData("FY2024-25"))
+    out = tmp_path / "assessment"  # the extension is added
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    page.assessment_button.click()
+    qtbot.waitUntil(lambda: "Saved" in page.assessment_result.text(), timeout=30000)
+    assert "strategic assessment for 2024/25" in page.assessment_result.text()
+    assert (tmp_path / "assessment.pdf").read_bytes()[:5] == b"%PDF-"
+    assert page.assessment_button.isEnabled()

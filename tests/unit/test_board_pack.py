@@ -441,3 +441,33 @@ def test_the_service_refuses_what_it_cannot_make(
     with pytest.raises(NotFoundError, match=re.escape(words)):
         export_board_pack(db, period, str(tmp_path / out))
     assert not (tmp_path / "pack.pdf").exists()
+
+
+def test_context_measures_follow_their_themes_indicators_in_the_pack(
+    db: Database, tmp_path: Path
+) -> None:
+    from skp_desktop.services.partnership import set_context_figure
+
+    enter(db, "FY2024-25-Q4", {"numerator": "45", "denominator": "50"})
+    set_context_figure(db, code="CTX-ASB", period="FY2024-25-Q4", value="18.9", actor="c")
+    made = board_pack(db, "FY2024-25-Q4", made=MADE)
+    codes = [item.series.code for item in made.indicators]
+    assert {"CTX-VSO", "CTX-ASB", "CTX-NOT-BELIEVED"} <= set(codes)
+    crime = codes.index("SAFER-P3-B1")  # the theme's indicator (Keeping the borough safe)
+    themes = [item.theme_name for item in made.indicators]
+    assert themes[crime] == themes[codes.index("CTX-ASB")]
+    assert codes.index("CTX-ASB") > crime
+    asb = made.indicators[codes.index("CTX-ASB")]
+    assert asb.service_name == "Context measure (no return)"
+    assert asb.series.title.endswith("(context measure)")
+    assert [p.value for p in asb.series.points] == [D("18.9")]
+    assert asb.series.baseline == D("19.3")
+    vso = made.indicators[codes.index("CTX-VSO")]
+    assert vso.tile.shown_latest.startswith("20.2") and "baseline" in vso.tile.shown_latest
+    out = export_board_pack(db, "FY2024-25-Q4", str(tmp_path / "pack.pdf"), made=MADE)
+    assert out.indicators == len(codes)
+    # a service's pack has no context measures (they belong to no service)
+    assert all(
+        not i.series.code.startswith("CTX")
+        for i in board_pack(db, "FY2024-25-Q4", service="HIGHWAYS", made=MADE).indicators
+    )

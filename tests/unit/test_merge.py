@@ -424,3 +424,33 @@ def test_without_comparators_the_summary_has_empty_london_and_england_columns(
     header = header_row_of(sheet)
     assert [c.value for c in sheet[header]][-2:] == ["London", "England"]
     assert all(r["London"] is None and r["England"] is None for r in rows(sheet, header))
+
+
+def test_context_measures_have_their_own_rows_marked_as_context(
+    partnership: Partnership, tmp_path: Path
+) -> None:
+    from skp_desktop.services.partnership import set_context_figure
+
+    coordinator = partnership.coordinator
+    accept_all(coordinator)
+    set_context_figure(
+        coordinator, code="CTX-ASB", period="FY2025-26-Q4", value="18.4", actor="c", source="MPS"
+    )
+    merged = partnership.merge(tmp_path / "context.xlsx", first="FY2025-26-Q4")
+    book = openpyxl.load_workbook(merged.path)
+    summary_sheet = book["Summary"]
+    summary = rows(summary_sheet, header_row_of(summary_sheet))
+    codes = [r["Code"] for r in summary]
+    assert codes[-3:] == ["CTX-VSO", "CTX-ASB", "CTX-NOT-BELIEVED"]  # after the indicators
+    by_code = {r["Code"]: r for r in summary}
+    asb, vso = by_code["CTX-ASB"], by_code["CTX-VSO"]
+    assert asb["Service"] == vso["Service"] == "Context measure (no return)"
+    assert asb["Value"] == 18.4 and "baseline 19.3" in asb["Note"] and "MPS" in asb["Note"]
+    assert vso["Value"] == 20.2 and "the baseline" in vso["Note"]  # nothing later recorded
+    wide_sheet = book["Wide"]
+    wide = {r["Code"]: r for r in rows(wide_sheet, header_row_of(wide_sheet))}
+    assert 18.4 in wide["CTX-ASB"].values()
+    assert wide["CTX-ASB"]["Service"] == "Context measure (no return)"
+    definitions_sheet = book["Definitions"]
+    definitions = rows(definitions_sheet, header_row_of(definitions_sheet))
+    assert [r["Code"] for r in definitions][-3:] == codes[-3:]

@@ -250,3 +250,54 @@ def test_due_dates_and_comparators_are_the_coordinators_to_change_and_everyones_
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     raw.execute(statement)
+
+
+@pytest.mark.postgresql
+def test_services_forms_and_context_figures_are_the_coordinators_to_change(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    from skp_desktop.services.partnership import (
+        add_service,
+        context_figures,
+        list_organisations,
+        retire_service,
+        service_form,
+        set_context_figure,
+        set_service_form,
+    )
+
+    coordinator = _as(postgres_server, shared, COORDINATOR)
+    try:
+        add_service(
+            coordinator, code="LFB-KINGSTON", name="LFB", organisation="LFB", actor=COORDINATOR
+        )
+        retire_service(coordinator, code="PARKS", retired_from="FY2026-27-Q1", actor=COORDINATOR)
+        set_service_form(
+            coordinator,
+            code="HIGHWAYS",
+            form={"sections": [{"title": "All", "indicators": [{"code": CAT1}]}]},
+            actor=COORDINATOR,
+        )
+        set_context_figure(
+            coordinator, code="CTX-ASB", period="FY2024-25-Q4", value="19", actor=COORDINATOR
+        )
+        assert audit.verify(coordinator).ok
+    finally:
+        coordinator.dispose()
+    for login in (MANAGER, AUDITOR):
+        db = _as(postgres_server, shared, login)
+        try:
+            lfb = next(o for o in list_organisations(db) if o.code == "LFB")
+            assert [s.code for s in lfb.services] == ["LFB-KINGSTON"]
+            assert service_form(db, "HIGHWAYS").items[0].section == "All"
+            assert [f.value for f in context_figures(db)["CTX-ASB"]] == [19]
+            with pytest.raises(StoreUnavailable, match="may not make this change"):
+                add_service(db, code="PS-X", name="X", organisation="PS", actor=login)
+            with pytest.raises(StoreUnavailable, match="may not make this change"):
+                set_context_figure(
+                    db, code="CTX-ASB", period="FY2025-26-Q4", value="1", actor=login
+                )
+            with pytest.raises(StoreUnavailable, match="may not make this change"):
+                set_service_form(db, code="HIGHWAYS", form=None, actor=login)
+        finally:
+            db.dispose()

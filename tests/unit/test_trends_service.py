@@ -69,3 +69,33 @@ def test_dashboard_tiles_give_latest_value_and_direction(db: Database) -> None:
     assert tile.shown_rag is Rag.RED
     assert "SAFER-P4-B1" in tiles  # the annual roads indicator has a tile with no data yet
     assert tiles["SAFER-P4-B1"].shown_latest == "No data"
+
+
+def test_context_measures_sit_beside_their_themes_tiles_with_baseline_and_later_figures(
+    db: Database,
+) -> None:
+    from skp_desktop.services.partnership import set_context_figure
+
+    set_context_figure(db, code="CTX-ASB", period="FY2024-25-Q4", value="19.0", actor="c")
+    set_context_figure(db, code="CTX-ASB", period="FY2025-26-Q4", value="18.2", actor="c")
+    tiles = dashboard_tiles(db)
+    codes = [t.series.code for t in tiles]
+    # right after the last of their theme's indicators (Keeping the borough safe, SAFER-P3)
+    assert codes[codes.index("CTX-VSO") - 1].startswith("SAFER-P3-")
+    assert not codes[codes.index("CTX-NOT-BELIEVED") + 1].startswith("SAFER-P3-")
+    assert codes[codes.index("CTX-VSO") : codes.index("CTX-VSO") + 3] == [
+        "CTX-VSO",
+        "CTX-ASB",
+        "CTX-NOT-BELIEVED",
+    ]
+    asb = tiles[codes.index("CTX-ASB")]
+    assert [p.value for p in asb.series.points] == [Decimal("19.0"), Decimal("18.2")]
+    assert asb.series.baseline == Decimal("19.3")
+    assert asb.direction_label is not None and "improving" in asb.direction_label
+    vso = tiles[codes.index("CTX-VSO")].shown_latest
+    assert vso.startswith("20.2") and vso.endswith("(baseline)")
+    trend = indicator_trend(db, "CTX-ASB")
+    assert trend.title.endswith("(context measure)") and len(trend.points) == 2
+    assert [t.series.code for t in dashboard_tiles(db, service="MPS-KINGSTON")] == ["SAFER-P3-B1"]
+    themed = [t.series.code for t in dashboard_tiles(db, theme="SAFER-P3")]
+    assert themed[-3:] == ["CTX-VSO", "CTX-ASB", "CTX-NOT-BELIEVED"]

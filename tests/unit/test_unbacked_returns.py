@@ -21,6 +21,7 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.merge import merge_export
 from skp_desktop.services.returns import record_entries, submit_return
+from skp_desktop.services.strategic_assessment import strategic_assessment
 
 pytestmark = pytest.mark.both_engines
 
@@ -121,3 +122,23 @@ def test_a_value_changed_outside_the_app_keeps_its_return_out_of_the_board_pack(
     assert all(point.value != 99 for point in trained.tile.series.points)
     made = export_board_pack(accepted, Q1, str(tmp_path / "pack.pdf"), service=COMMSAFETY)
     assert len(made.left_out) == 1 and made.left_out[0].startswith(f"{COMMSAFETY} {Q1}")
+
+
+def test_the_strategic_assessment_leaves_out_a_return_accepted_outside_the_app(
+    accepted: Database,
+) -> None:
+    def cat1_q1(db: Database) -> object:
+        assessment, _series = strategic_assessment(db, "FY2024-25", made=TODAY)
+        measure = next(m for m in assessment.measures if m.code == CAT1)
+        return measure.quarters[0].value, assessment
+
+    review.accept_return(accepted, service=HIGHWAYS, period=Q1, actor="coordinator")
+    published, _ = cat1_q1(accepted)
+    assert published == 90  # accepted in the app: 45/50 published
+
+    _tamper(accepted, "UPDATE \"values\" SET numerator = '50' WHERE numerator = '45'")
+    published, assessment = cat1_q1(accepted)
+    assert published is None  # the changed figure is not published
+    (note,) = [n for n in assessment.quality if n.topic.startswith("Left out")]
+    assert note.service == "Highways" or "Highways" in note.service
+    assert note.period == "2024/25 Q1" and "revision 1" in note.detail

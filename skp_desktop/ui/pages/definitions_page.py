@@ -85,6 +85,7 @@ if TYPE_CHECKING:
         Publication,
         PublishResult,
     )
+    from skp_desktop.ui.partnership_panel import PartnershipPanel
 
 QUARTERS_AHEAD = 8
 NONE = ""  # the "no service" choice of a context measure
@@ -207,8 +208,17 @@ class DefinitionsPage(QWidget):
         self.import_button.setToolTip(
             "Check a definitions pack from the coordinator, then import it"
         )
+        # services of the five organisations and context figures (issue 18): a window of its own
+        self.partnership_button = QPushButton("Services and conte&xt…")
+        self.partnership_button.setAccessibleName("Services and context measures")
+        self.partnership_button.setToolTip(
+            "Add, rename or retire a service, lay out its return form, record context figures"
+        )
+        self.partnership_button.clicked.connect(self.open_partnership)
+        self.partnership: PartnershipPanel | None = None
         header = QHBoxLayout()
         header.addWidget(self.version_label, 1)
+        header.addWidget(self.partnership_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
         header.addWidget(self.import_button, 0, Qt.AlignmentFlag.AlignTop)
         intro = QLabel(INTRO)
@@ -489,6 +499,17 @@ class DefinitionsPage(QWidget):
         return label.text() if not label.isHidden() else ""
 
     # --- state -----------------------------------------------------------------------------
+
+    def open_partnership(self) -> PartnershipPanel:
+        """Show the services and context measures window (made on first use)."""
+        if self.partnership is None:
+            from skp_desktop.ui.partnership_panel import PartnershipPanel
+
+            self.partnership = PartnershipPanel(self.desk, self)
+            self.partnership.changed.connect(self.refresh)  # a service is a definitions choice
+        self.partnership.show()
+        self.partnership.refresh()
+        return self.partnership
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

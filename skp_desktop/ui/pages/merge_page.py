@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -132,6 +133,7 @@ class MergePage(QWidget):
         layout.addWidget(self.preview)
         layout.addLayout(busy_row)
         layout.addLayout(result_row)
+        layout.addLayout(self._assessment_row())
         layout.addSpacing(6)
         layout.addLayout(left_bar)
         layout.addWidget(self.left_out, 1)
@@ -227,6 +229,70 @@ class MergePage(QWidget):
         )
         self.left_out.setVisible(bool(left))
         self.review_button.setVisible(any(cell.state == "submitted" for cell in left))
+
+    # --- the annual strategic assessment (issue 18) --------------------------------------
+
+    def _assessment_row(self) -> QHBoxLayout:
+        """A financial year and Save the strategic assessment…, under the merge."""
+        from skp_desktop.domain.periods import PeriodKind, period_for_date
+
+        this_year = period_for_date(PeriodKind.YEAR, self.desk.day())
+        self.assessment_year = QComboBox()
+        self.assessment_year.setAccessibleName("Financial year of the strategic assessment")
+        year = this_year
+        for _ in range(6):  # this year and the five before it, the last complete one chosen
+            self.assessment_year.addItem(year.short_label, year.code)
+            year = year.year_earlier()
+        self.assessment_year.setCurrentIndex(1)
+        self.assessment_button = QPushButton("Save the &strategic assessment…")
+        self.assessment_button.setToolTip(
+            "The annual strategic assessment for the partnership board, as a PDF or a workbook"
+        )
+        self.assessment_button.clicked.connect(self.save_assessment)
+        self.assessment_result = QLabel()
+        self.assessment_result.setWordWrap(True)
+        self.assessment_result.setAccessibleName("Strategic assessment result")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Annual strategic assessment for"))
+        row.addWidget(self.assessment_year)
+        row.addWidget(self.assessment_button)
+        row.addWidget(self.assessment_result, 1)
+        return row
+
+    def save_assessment(self) -> None:
+        """Ask where to save (PDF or .xlsx), then write the assessment in the background."""
+        db = self.desk.database()
+        if db is None:
+            return
+        year = self.assessment_year.currentData()
+        path = dialogs.save_file(
+            self,
+            "Save the strategic assessment",
+            f"strategic-assessment-{year}.pdf",
+            "PDF (*.pdf);;Excel workbook (*.xlsx)",
+        )
+        if not path:
+            return
+        if Path(path).suffix.lower() not in (".pdf", ".xlsx"):
+            path += ".pdf"
+        self.assessment_button.setEnabled(False)
+        self.assessment_result.setText("Writing the strategic assessment…")
+
+        def work() -> object:
+            from skp_desktop.services.strategic_assessment import write_assessment
+
+            return write_assessment(db, year=year, out=path, made=self.desk.today)
+
+        def done(result: object) -> None:
+            self.assessment_button.setEnabled(True)
+            self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")  # type: ignore[attr-defined]
+
+        def failed(exc: Exception) -> None:
+            self.assessment_button.setEnabled(True)
+            self.assessment_result.setText(f"✗ Not saved: {exc}")
+            self.desk.failed(exc)
+
+        self.desk.worker.run(work, done, failed)
 
     # --- merging -------------------------------------------------------------------------
 

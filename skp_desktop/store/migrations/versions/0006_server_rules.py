@@ -65,6 +65,12 @@ ACTION_ROLES = (
     ("definitions.draft", "{coordinator,manager}", "a draft moves to new definitions"),
     ("period.due", "{coordinator}", "only a coordinator sets due dates"),
     ("comparator.set", "{coordinator}", "only a coordinator sets comparator figures"),
+    # the partnership's services and context figures (migration 0007)
+    ("service.add", "{coordinator}", "only a coordinator adds services"),
+    ("service.rename", "{coordinator}", "only a coordinator renames services"),
+    ("service.retire", "{coordinator}", "only a coordinator retires services"),
+    ("service.form", "{coordinator}", "only a coordinator lays out return forms"),
+    ("context.set", "{coordinator}", "only a coordinator records context figures"),
 )
 
 

@@ -1,0 +1,465 @@
+"""The annual strategic assessment as one A4 landscape PDF: a cover with the contents, then
+each statutory duty and Council Plan priority with two measures to a page (a five-year trend
+beside the year's figures), then the data-quality notes.
+
+Pages are plain `Figure`s laid out by hand in inches, as the board pack's are, so the page
+count (and the contents' page numbers) is known before anything is drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from skp_desktop.charts.export import atomic_output
+from skp_desktop.charts.series import TrendSeries
+from skp_desktop.charts.styling import COMPACT_FONTS
+from skp_desktop.charts.theme import ChartTheme, get_theme
+from skp_desktop.charts.trend import draw_trend
+from skp_desktop.domain.assessment import (
+    QUALITY_TOPICS,
+    AssessedMeasure,
+    Assessment,
+    AssessmentSection,
+)
+from skp_desktop.domain.values import format_number
+
+TITLE = "Safer Kingston Partnership — annual strategic assessment"
+PAGE_SIZE = (297 / 25.4, 210 / 25.4)  # A4 landscape, inches
+WIDTH, HEIGHT = PAGE_SIZE
+MARGIN = 0.5
+MEASURES_PER_PAGE = 2
+QUALITY_ROWS_PER_PAGE = 28
+RAG_WORDS = {"Green": "● Green", "Amber": "▲ Amber", "Red": "■ Red"}
+TITLE_SIZE, HEADING_SIZE, BODY_SIZE, TABLE_SIZE, FOOTER_SIZE = 16.0, 12.0, 9.5, 9.0, 8.0
+LINE_SPACING = 1.6  # of the font size, between table lines
+LINE = TABLE_SIZE * LINE_SPACING / 72  # inches between table lines
+
+
+@dataclass(frozen=True)
+class _Page:
+    kind: str  # "cover", "section", "empty", "quality"
+    section: AssessmentSection | None = None
+    measures: tuple[AssessedMeasure, ...] = ()
+    first_of_section: bool = False
+    quality_rows: tuple[int, int] = (0, 0)
+    empty_sections: tuple[AssessmentSection, ...] = ()
+
+
+def plan_pages(assessment: Assessment) -> list[_Page]:
+    """Every page, in order: the cover, the sections with measures, the sections without, and
+    the data-quality notes."""
+    pages = [_Page("cover")]
+    empty = []
+    for section in assessment.sections:
+        if not section.measures:
+            empty.append(section)
+            continue
+        for start in range(0, len(section.measures), MEASURES_PER_PAGE):
+            pages.append(
+                _Page(
+                    "section",
+                    section=section,
+                    measures=section.measures[start : start + MEASURES_PER_PAGE],
+                    first_of_section=start == 0,
+                )
+            )
+    if empty:
+        pages.append(_Page("empty", empty_sections=tuple(empty)))
+    rows = len(assessment.quality)
+    for start in range(0, max(rows, 1), QUALITY_ROWS_PER_PAGE):
+        pages.append(
+            _Page("quality", quality_rows=(start, min(rows, start + QUALITY_ROWS_PER_PAGE)))
+        )
+    return pages
+
+
+class _Canvas:
+    """A page in inches from its top-left corner, in the light theme."""
+
+    def __init__(self, theme: ChartTheme) -> None:
+        self.theme = theme
+        self.fig = Figure(figsize=PAGE_SIZE, facecolor=theme.figure_background)
+        FigureCanvasAgg(self.fig)  # text is measured while the page is laid out
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        words: str,
+        *,
+        size: float = BODY_SIZE,
+        weight: str = "normal",
+        colour: str | None = None,
+        ha: str = "left",
+        style: str = "normal",
+        linespacing: float = 1.2,
+    ) -> None:
+        self.fig.text(
+            x / WIDTH,
+            1 - y / HEIGHT,
+            words,
+            fontsize=size,
+            fontweight=weight,
+            fontstyle=style,
+            color=colour or self.theme.text,
+            ha=ha,
+            va="top",
+            linespacing=linespacing,
+        )
+
+    def rule(self, y: float) -> None:
+        self.fig.add_artist(
+            _line(self.fig, [MARGIN / WIDTH, 1 - MARGIN / WIDTH], [1 - y / HEIGHT] * 2, self.theme)
+        )
+
+    def footer(self, assessment: Assessment, number: int, total: int) -> None:
+        self.text(
+            MARGIN,
+            HEIGHT - 0.35,
+            f"{TITLE}, {assessment.year_label} · made {assessment.made.isoformat()}",
+            size=FOOTER_SIZE,
+            colour=self.theme.muted_text,
+        )
+        self.text(
+            WIDTH - MARGIN,
+            HEIGHT - 0.35,
+            f"Page {number} of {total}",
+            size=FOOTER_SIZE,
+            colour=self.theme.muted_text,
+            ha="right",
+        )
+
+
+def _line(fig: Figure, xs: list[float], ys: list[float], theme: ChartTheme):
+    from matplotlib.lines import Line2D
+
+    return Line2D(xs, ys, transform=fig.transFigure, color=theme.grid, linewidth=0.8)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cover(assessment: Assessment, plan: Sequence[_Page], theme: ChartTheme) -> Figure:
+    page = _Canvas(theme)
+    page.text(MARGIN, MARGIN, f"{TITLE}, {assessment.year_label}", size=TITLE_SIZE, weight="bold")
+    measures = assessment.measures
+    context = sum(1 for m in measures if m.kind == "context")
+    page.text(
+        MARGIN,
+        MARGIN + 0.45,
+        f"{len(measures) - context} indicators and {context} context measures, each once, "
+        f"in {len(assessment.sections)} sections: the partnership's statutory duties, then the "
+        "Council Plan's priorities.",
+    )
+    page.text(
+        MARGIN,
+        MARGIN + 0.75,
+        "Figures are the latest accepted revision of each return, as in the partnership "
+        "workbook; counts below an indicator's small-number threshold are published as [c].",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    page.text(
+        MARGIN,
+        MARGIN + 0.95,
+        "[x] not available, [z] not asked for that quarter, – nothing held.",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    page.text(
+        MARGIN,
+        MARGIN + 1.15,
+        "RAG is shape, word and colour: ● Green, ▲ Amber, ■ Red. Change on the year compares "
+        "the latest figure with the same period a year earlier.",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    page.rule(MARGIN + 1.5)
+    page.text(MARGIN, MARGIN + 1.65, "Contents", size=HEADING_SIZE, weight="bold")
+    y = MARGIN + 2.05
+    first_pages: dict[str, int] = {}
+    for number, planned in enumerate(plan, start=1):
+        if planned.section is not None and planned.first_of_section:
+            first_pages[planned.section.code] = number
+    empty_page = next((n for n, p in enumerate(plan, start=1) if p.kind == "empty"), None)
+    quality_page = next(n for n, p in enumerate(plan, start=1) if p.kind == "quality")
+    column_x = (MARGIN, WIDTH / 2 + 0.2)
+    lines = []
+    for section in assessment.sections:
+        where = first_pages.get(section.code, empty_page)
+        count = len(section.measures)
+        lines.append(
+            (
+                f"{section.kind.capitalize()}: {_shorten(section.name, 36)} "
+                f"({count} measure{'s' if count != 1 else ''})",
+                where,
+            )
+        )
+    lines.append(("Data quality", quality_page))
+    half = (len(lines) + 1) // 2
+    for index, (words, where) in enumerate(lines):
+        x = column_x[0 if index < half else 1]
+        row_y = y + (index if index < half else index - half) * 0.28
+        page.text(x, row_y, words)
+        page.text(x + WIDTH / 2 - 0.7, row_y, f"page {where}", ha="right", colour=theme.muted_text)
+    y += half * 0.28 + 0.3
+    page.rule(y)
+    page.text(MARGIN, y + 0.15, "Data quality at a glance", size=HEADING_SIZE, weight="bold")
+    glance = [f"{topic}: {assessment.quality_count(topic)}" for topic in QUALITY_TOPICS]
+    glance.append(f"Published as [c]: {assessment.suppressed}")
+    page.text(MARGIN, y + 0.55, " · ".join(glance))
+    return page.fig
+
+
+def _measure_block(
+    page: _Canvas,
+    assessment: Assessment,
+    measure: AssessedMeasure,
+    series: TrendSeries | None,
+    top: float,
+    height: float,
+) -> None:
+    theme = page.theme
+    kind = " · context measure" if measure.kind == "context" else ""
+    page.text(
+        MARGIN,
+        top,
+        f"{measure.code}  {_shorten(measure.title, 110)}",
+        size=BODY_SIZE + 1,
+        weight="bold",
+    )
+    page.text(
+        MARGIN,
+        top + 0.24,
+        f"{measure.service}{kind} · {measure.unit} · {measure.polarity} · {measure.frequency}",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    chart_top, chart_width = top + 0.55, 5.6
+    chart_height = height - 0.95
+    ax = page.fig.add_axes(
+        (
+            (MARGIN + 0.55) / WIDTH,
+            1 - (chart_top + chart_height) / HEIGHT,
+            (chart_width - 0.6) / WIDTH,
+            chart_height / HEIGHT,
+        )
+    )
+    if series is not None and series.has_values:
+        draw_trend(ax, series, theme, compact=True, fonts=COMPACT_FONTS)
+    else:
+        ax.set_axis_off()
+        words = "No figures held yet"
+        if series is not None and series.baseline is not None:
+            words += f": baseline {format_number(series.baseline, series.decimals)}"
+        ax.text(0.5, 0.5, words, ha="center", va="center", color=theme.muted_text)
+    x = MARGIN + chart_width + 0.3
+    rows = [
+        (label, figure.text)
+        for label, figure in zip(assessment.quarter_labels, measure.quarters, strict=True)
+    ]
+    rows.append(
+        (
+            "Latest",
+            f"{measure.latest.text}"
+            + (f" ({measure.latest_period})" if measure.latest_period else ""),
+        )
+    )
+    change = "–"
+    if measure.change is not None:
+        sign = "+" if measure.change > 0 else ""
+        change = f"{sign}{format_number(measure.change, measure.latest.decimals)}"
+        if measure.direction:
+            change += f"  {measure.direction}"
+    rows.append(("A year earlier", measure.year_earlier.text))
+    rows.append(("Change on the year", change))
+    if measure.kind != "context":
+        rows.append(("Target", measure.target.text))
+        rows.append(("RAG", RAG_WORDS.get(measure.rag or "", "–")))
+    rows.append(("Baseline", measure.baseline.text))
+    for name, figure in measure.comparators:
+        if figure.value is not None:
+            rows.append((name, figure.text))
+    for start in range(0, len(measure.years), 3):
+        rows.append(
+            (
+                "Year ends" if start == 0 else "",
+                "   ".join(
+                    f"{label}: {figure.text}" for label, figure in measure.years[start : start + 3]
+                ),
+            )
+        )
+    # One text per column, not one per cell: a PDF's text costs most of its drawing time.
+    page.text(
+        x,
+        chart_top,
+        "\n".join(label for label, _ in rows),
+        size=TABLE_SIZE,
+        colour=theme.muted_text,
+        linespacing=LINE_SPACING,
+    )
+    page.text(
+        x + 1.45,
+        chart_top,
+        "\n".join(_shorten(value, 48) for _, value in rows),
+        size=TABLE_SIZE,
+        linespacing=LINE_SPACING,
+    )
+    if measure.note:
+        page.text(
+            x,
+            chart_top + len(rows) * LINE + 0.05,
+            measure.note,
+            size=TABLE_SIZE - 0.5,
+            style="italic",
+            colour=theme.muted_text,
+        )
+
+
+def _section_page(
+    assessment: Assessment,
+    planned: _Page,
+    series: Mapping[str, TrendSeries],
+    theme: ChartTheme,
+) -> Figure:
+    page = _Canvas(theme)
+    section = planned.section
+    assert section is not None
+    heading = f"{section.kind.capitalize()}: {section.name}"
+    if not planned.first_of_section:
+        heading += " (continued)"
+    page.text(MARGIN, MARGIN - 0.1, heading, size=HEADING_SIZE, weight="bold")
+    top = MARGIN + 0.3
+    if planned.first_of_section and section.commitment:
+        page.text(
+            MARGIN,
+            top,
+            _shorten(section.commitment, 150),
+            size=BODY_SIZE - 0.5,
+            style="italic",
+            colour=theme.muted_text,
+        )
+    top += 0.3
+    block = (HEIGHT - top - 0.6) / MEASURES_PER_PAGE
+    for index, measure in enumerate(planned.measures):
+        if index:
+            page.rule(top + index * block - 0.12)
+        _measure_block(
+            page, assessment, measure, series.get(measure.code), top + index * block, block
+        )
+    return page.fig
+
+
+def _empty_page(planned: _Page, theme: ChartTheme) -> Figure:
+    page = _Canvas(theme)
+    page.text(
+        MARGIN,
+        MARGIN - 0.1,
+        "Duties and priorities with no indicator yet",
+        size=HEADING_SIZE,
+        weight="bold",
+    )
+    page.text(
+        MARGIN,
+        MARGIN + 0.3,
+        "No return reports on these yet: the coordinator can add services and indicators "
+        "(service add, publish) so that next year's assessment has figures for them.",
+        colour=theme.muted_text,
+    )
+    y = MARGIN + 0.8
+    for section in planned.empty_sections:
+        page.text(MARGIN, y, f"{section.kind.capitalize()}: {section.name}", weight="bold")
+        if section.commitment:
+            page.text(
+                MARGIN + 0.2,
+                y + 0.25,
+                _shorten(section.commitment, 170),
+                size=BODY_SIZE - 0.5,
+                colour=theme.muted_text,
+            )
+        y += 0.65
+    return page.fig
+
+
+def _quality_page(assessment: Assessment, planned: _Page, theme: ChartTheme) -> Figure:
+    page = _Canvas(theme)
+    page.text(
+        MARGIN,
+        MARGIN - 0.1,
+        f"Data quality, {assessment.year_label}",
+        size=HEADING_SIZE,
+        weight="bold",
+    )
+    start, end = planned.quality_rows
+    if not assessment.quality:
+        page.text(
+            MARGIN,
+            MARGIN + 0.4,
+            "Every return was on time, accepted as signed, and never revised; no figure was [x].",
+        )
+        return page.fig
+    columns = (MARGIN, MARGIN + 2.3, MARGIN + 6.0, MARGIN + 7.1)
+    y = MARGIN + 0.35
+    for x, heading in zip(columns, ("What", "Service", "Period", "Detail"), strict=True):
+        page.text(x, y, heading, size=TABLE_SIZE, weight="bold")
+    y += LINE + 0.05
+    notes = assessment.quality[start:end]
+    for index, (x, limit) in enumerate(zip(columns, (32, 52, 16, 60), strict=True)):
+        cells = [(n.topic, n.service, n.period, n.detail)[index] for n in notes]
+        page.text(
+            x,
+            y,
+            "\n".join(_shorten(words, limit) for words in cells),
+            size=TABLE_SIZE,
+            linespacing=LINE_SPACING,
+        )
+    return page.fig
+
+
+def assessment_figures(
+    assessment: Assessment, series: Mapping[str, TrendSeries], *, theme: str = "light"
+) -> Iterator[Figure]:
+    """Each page as a Figure, in order (drawn one by one)."""
+    chart_theme = get_theme(theme)
+    plan = plan_pages(assessment)
+    for number, planned in enumerate(plan, start=1):
+        if planned.kind == "cover":
+            fig = _cover(assessment, plan, chart_theme)
+        elif planned.kind == "section":
+            fig = _section_page(assessment, planned, series, chart_theme)
+        elif planned.kind == "empty":
+            fig = _empty_page(planned, chart_theme)
+        else:
+            fig = _quality_page(assessment, planned, chart_theme)
+        page = _Canvas.__new__(_Canvas)
+        page.theme, page.fig = chart_theme, fig
+        page.footer(assessment, number, len(plan))
+        yield fig
+
+
+def write_assessment_pdf(
+    assessment: Assessment, series: Mapping[str, TrendSeries], path: str | os.PathLike[str]
+) -> int:
+    """Write the assessment as one PDF at `path`, all or nothing; returns the pages."""
+    target = Path(path)
+    pages = 0
+    with atomic_output(target, "strategic assessment") as stream:
+        metadata = {
+            "Title": f"{TITLE}: {assessment.year_label}",
+            "Creator": "SKP Returns",
+            "Producer": "SKP Returns",
+            "CreationDate": None,
+        }
+        with PdfPages(stream, metadata=metadata) as pdf:
+            for fig in assessment_figures(assessment, series):
+                pdf.savefig(fig, facecolor=fig.get_facecolor())
+                pages += 1
+    return pages

@@ -1,0 +1,184 @@
+"""The annual strategic assessment (issue 18): every indicator and context measure once, with
+the figures the database holds, by duty and priority, with a data-quality section."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.services import review
+from skp_desktop.services.catalogue import list_indicators, list_themes
+from skp_desktop.services.database import Database, open_database
+from skp_desktop.services.definitions import Publication, publish_definitions
+from skp_desktop.services.partnership import set_context_figure
+from skp_desktop.services.returns import (
+    EntryChange,
+    get_return,
+    record_entries,
+    reopen_return,
+    submit_return,
+)
+from skp_desktop.services.setup import initialise
+from skp_desktop.services.strategic_assessment import strategic_assessment, write_assessment
+
+YEAR = "FY2025-26"
+QUARTERS = [f"{YEAR}-Q{n}" for n in range(1, 5)]
+MADE = date(2026, 12, 1)
+CAT1 = "SAFER-P4-S1"  # Highways, quarterly percentage
+TRAINED = "SAFER-P3-S2"  # Community Safety, quarterly count
+
+
+@pytest.fixture(scope="module")
+def demo_file(template_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    shutil.copyfile(template_database, path)
+    db = open_database(path)
+    initialise(db, actor="tester", demo=True)
+    set_context_figure(db, code="CTX-ASB", period=YEAR, value="18.7", actor="c", source="MPS")
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def demo(demo_file: Path, tmp_path: Path) -> Iterator[Database]:
+    copy = tmp_path / "demo.sqlite3"
+    shutil.copyfile(demo_file, copy)
+    db = open_database(copy)
+    yield db
+    db.dispose()
+
+
+def test_every_indicator_and_context_measure_is_listed_once_by_duty_and_priority(
+    demo: Database,
+) -> None:
+    assessment, series = strategic_assessment(demo, YEAR, made=MADE)
+    codes = [m.code for m in assessment.measures]
+    expected = {i.code for i in list_indicators(demo, include_context=True)}
+    assert sorted(codes) == sorted(expected)  # once each
+    assert {"CTX-VSO", "CTX-ASB", "CTX-NOT-BELIEVED", "DEMO-LFB-1"} <= set(codes)
+    kinds = [s.kind for s in assessment.sections]
+    assert kinds == sorted(kinds, key=lambda k: k != "statutory duty")  # duties first
+    assert {s.code for s in assessment.sections} >= {code for code, _k, _n in list_themes(demo)}
+    assert set(series) == set(codes)
+
+
+def test_the_figures_are_those_the_database_holds(demo: Database) -> None:
+    assessment, series = strategic_assessment(demo, YEAR, made=MADE)
+    cat1 = next(m for m in assessment.measures if m.code == CAT1)
+    held = [get_return(demo, "HIGHWAYS", q).row(CAT1).value for q in QUARTERS]
+    assert [q.value for q in cat1.quarters] == held
+    assert cat1.latest.value == held[-1] and cat1.latest_period == "2025/26 Q4"
+    year_ago = get_return(demo, "HIGHWAYS", "FY2024-25-Q4").row(CAT1).value
+    assert cat1.year_earlier.value == year_ago and cat1.change == held[-1] - year_ago
+    assert cat1.target.value == D(100) and cat1.rag in {"Green", "Amber", "Red"}
+    assert [label for label, _ in cat1.years] == [
+        "2021/22",
+        "2022/23",
+        "2023/24",
+        "2024/25",
+        "2025/26",
+    ]
+    assert cat1.years[-1][1].value == held[-1] and cat1.years[0][1].value is None
+    # five years of trend run to the year's end
+    assert series[CAT1].points[-1].period.code == QUARTERS[-1]
+    asb = next(m for m in assessment.measures if m.code == "CTX-ASB")
+    assert (asb.kind, asb.latest.value, asb.baseline.value) == ("context", D("18.7"), D("19.3"))
+    assert asb.quarters[-1].value == D("18.7") and asb.quarters[0].symbol == "[z]"  # annual
+
+
+def test_small_numbers_are_published_as_c_and_the_quality_section_names_what_to_know(
+    demo: Database,
+) -> None:
+    publish_definitions(
+        demo,
+        Publication(
+            applies_from=QUARTERS[0],
+            note="publish counts under 10 as [c]",
+            changes={TRAINED: {"small_number_threshold": "10"}},
+        ),
+        actor="cora",
+    )
+    # Community Safety 2025/26 Q4 revised to a small count, and an [x], then accepted
+    reopen_return(demo, service="COMMSAFETY", period=QUARTERS[-1], reason="recount", actor="c")
+    record_entries(
+        demo,
+        service="COMMSAFETY",
+        period=QUARTERS[-1],
+        changes=[
+            EntryChange(TRAINED, {"value": "4"}),
+            EntryChange("SAFER-P3-S1", {"symbol": "[x]"}),
+        ],
+        actor="c",
+    )
+    view = get_return(demo, "COMMSAFETY", QUARTERS[-1])
+    explanations = {r.code: "checked" for r in view.rows if r.needs_explanation}
+    submit_return(
+        demo, service="COMMSAFETY", period=QUARTERS[-1], actor="c", explanations=explanations
+    )
+    review.accept_return(demo, service="COMMSAFETY", period=QUARTERS[-1], actor="cora")
+    assessment, _ = strategic_assessment(demo, YEAR, made=MADE)
+    trained = next(m for m in assessment.measures if m.code == TRAINED)
+    assert trained.quarters[-1].symbol == "[c]" and trained.quarters[-1].value is None
+    assert trained.rag is None and trained.change is None
+    assert assessment.suppressed >= 1
+    revised = [n for n in assessment.quality if n.topic == "Revised after submission"]
+    assert [(n.service, n.period) for n in revised] == [("Community Safety", "2025/26 Q4")]
+    assert "recount" in revised[0].detail
+    missing = [n for n in assessment.quality if n.topic == "Not available [x]"]
+    assert [(n.service, n.detail) for n in missing] == [("Community Safety", "SAFER-P3-S1")]
+
+
+def test_the_pdf_has_the_planned_pages_and_the_workbook_real_tables(
+    demo: Database, tmp_path: Path
+) -> None:
+    from skp_desktop.charts.strategic_assessment import assessment_figures, plan_pages
+
+    assessment, series = strategic_assessment(demo, YEAR, made=MADE)
+    pdf = write_assessment(demo, year=YEAR, out=tmp_path / "sa.pdf", made=MADE)
+    assert pdf.pages == len(plan_pages(assessment))
+    assert pdf.measures == len(assessment.measures)
+    data = (tmp_path / "sa.pdf").read_bytes()
+    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") == pdf.pages
+    # each page renders to an image of an A4 landscape page
+    for fig in list(assessment_figures(assessment, series))[:3]:
+        out = tmp_path / "page.png"
+        fig.savefig(out, dpi=30)
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    book = write_assessment(demo, year=YEAR, out=tmp_path / "sa.xlsx", made=MADE)
+    assert book.pages is None
+    workbook = openpyxl.load_workbook(tmp_path / "sa.xlsx")
+    sheet = workbook["Assessment"]
+    (table,) = sheet.tables.values()
+    header = int(table.ref.split(":")[0][1:])
+    headings = [c.value for c in sheet[header]]
+    assert headings[:4] == ["Section", "Duty or priority", "Code", "Measure"]
+    assert "2025/26 Q4" in headings and "Change on the year" in headings
+    rows = list(sheet.iter_rows(min_row=header + 1, values_only=True))
+    assert sorted(r[2] for r in rows) == sorted(m.code for m in assessment.measures)
+    cat1 = next(r for r in rows if r[2] == CAT1)
+    assert isinstance(cat1[headings.index("2025/26 Q4")], (int, float))  # numbers as numbers
+    assert list(workbook["Data quality"].tables) == ["QualityTable"]
+
+
+@pytest.mark.parametrize(
+    ("year", "out", "words"),
+    [
+        ("FY2025-26-Q1", "sa.pdf", "made for a financial year"),
+        ("nope", "sa.pdf", "'nope' is not a period"),
+        (YEAR, "sa.png", ".pdf"),
+        (YEAR, "missing/sa.pdf", "does not exist"),
+    ],
+)
+def test_the_assessment_refuses_what_it_cannot_make(
+    demo: Database, tmp_path: Path, year: str, out: str, words: str
+) -> None:
+    with pytest.raises(NotFoundError, match=words.replace(".", r"\.")):
+        write_assessment(demo, year=year, out=tmp_path / out)
+    assert not (tmp_path / "sa.pdf").exists()
