@@ -33,13 +33,13 @@ from skp_desktop.domain.definitions import Definition, is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
+from skp_desktop.services.audit import unbacked_returns
 from skp_desktop.services.catalogue import indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, comparators_in
 from skp_desktop.services.completeness import completeness_in
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.due_dates import due_dates_in
-from skp_desktop.services.audit import unbacked_returns
 from skp_desktop.services.merge import _accepted, _Catalogue, _unit, publish
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import context_figures_in

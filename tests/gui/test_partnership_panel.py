@@ -38,7 +38,7 @@ def _panel(qtbot, win: MainWindow) -> PartnershipPanel:  # type: ignore[no-untyp
 
 def _settle(qtbot, panel: PartnershipPanel, words: str) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: words in panel.message.text() and not panel.busy, timeout=15000)
-    qtbot.waitUntil(lambda: not panel.context.worker.busy, timeout=15000)
+    qtbot.waitUntil(lambda: not panel.desk.worker.busy, timeout=15000)
 
 
 def test_the_coordinator_adds_renames_and_retires_a_service(
