@@ -11,6 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from skp_desktop.domain.definitions import Definition, Unit
 from skp_desktop.domain.values import canonical_text, format_decimal
 from skp_desktop.excel.cell_styles import CellStyles
+from skp_desktop.excel.file_signature import Signer
 from skp_desktop.excel.return_data import KIND_TEMPLATE, ReturnFile, ReturnLine
 from skp_desktop.excel.return_layout import (
     COLUMN_OF,
@@ -178,7 +179,7 @@ def _value_input(sheet: Worksheet, styles: CellStyles, row: int, line: ReturnLin
         styles.set(sheet.cell(row, COLUMN_OF[column]), fill=LOCKED_FILL)
 
 
-def write_template_file(data: ReturnFile, out: Path) -> None:
+def write_template_file(data: ReturnFile, out: Path, signer: Signer | None = None) -> None:
     """Write a blank return to `out` (atomically): `kind` template, no payload."""
     if data.header.kind != KIND_TEMPLATE:
         raise ValueError("write_template_file writes templates; use write_return_file")
@@ -197,5 +198,5 @@ def write_template_file(data: ReturnFile, out: Path) -> None:
         worksheet.protection.sheet = True
         worksheet.protection.formatColumns = False
         worksheet.protection.formatRows = False
-    add_meta_sheet(layout.workbook, data, None, None)
+    add_meta_sheet(layout.workbook, data, None, None, signer)
     save_atomically(layout.workbook, out)

@@ -171,7 +171,7 @@ def test_a_database_made_before_due_dates_is_upgraded_keeping_everything(
         raw.execute("UPDATE alembic_version SET version_num = '0003'")
     db = open_database(database_file)
     try:
-        assert migrate.current_revision(db) == migrate.SCHEMA_HEAD == "0004"
+        assert migrate.current_revision(db) == migrate.SCHEMA_HEAD == "0005"
         assert get_return(db, "HIGHWAYS", Q1).row("SAFER-P4-S1").value == 90
         assert set_due_date(db, Q1, date(2024, 7, 12), "cora").is_set
         assert audit.verify(db).ok
