@@ -209,6 +209,10 @@ def _return_rows(view: ReturnView) -> list[dict[str, Any]]:
                 "query": row.query.question if row.query else None,
                 "query_revision": row.query.asked_revision if row.query else None,
                 "answer": row.query.answer if row.query else None,
+                # who signed the file the revision was imported from (null: typed here)
+                "signature": view.signature.status if view.signature else None,
+                "signed_by": view.signature.signed_by if view.signature else None,
+                "signature_note": view.signature.describe if view.signature else None,
             }
         )
     return rows
@@ -218,6 +222,8 @@ def _print_return(view: ReturnView) -> None:
     revision = f"revision {view.revision}" if view.revision else "no revision yet"
     service = f"{view.service.name} ({view.service.code})"
     print(f"{service} · {view.period_label} · {view.state} · {revision}")
+    if view.signature is not None:
+        print(f"From a file {view.signature.describe}")
     table = []
     for row in view.rows:
         decimals = row.indicator.rules.decimals

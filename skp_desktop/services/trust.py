@@ -718,6 +718,12 @@ def judge_file_signature(
                     )
                 )
                 cache.rows.clear()
+    if kind == "template" and (key is None or key.role != ROLE_OWN):
+        who = f"{fp}, {key.name}" if key is not None else f"{fp}, a key unknown here"
+        raise _refuse(
+            f"the template was not issued by this database (it is signed by {who}): fill in "
+            f"a template made here for {service_name}"
+        )
     if key is None:
         raise _refuse(
             f"signed by a key nobody here has enrolled: fingerprint {fp}. If it is "
@@ -736,11 +742,6 @@ def judge_file_signature(
             f"fingerprint {fp}"
         )
     if kind == "template":
-        if key.role != ROLE_OWN:
-            raise _refuse(
-                f"the template was not issued by this database (it is signed by {fp}, "
-                f"{key.name}): fill in a template made here for {service_name}"
-            )
         return SignerVerdict(TEMPLATE, fp, key.name)
     if kind == "feedback":
         if key.role not in (ROLE_OWN, ROLE_COORDINATOR):
