@@ -50,7 +50,7 @@ from skp_desktop.excel.return_data import (
 )
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
 from skp_desktop.excel.return_writer import write_feedback_file, write_return_file
-from skp_desktop.excel.safe_reader import RawWorkbook, load_file, read_return_workbook
+from skp_desktop.excel.safe_reader import REFORMAT, RawWorkbook, load_file, read_return_workbook
 from skp_desktop.excel.template_writer import write_template_file
 from skp_desktop.services import trust
 from skp_desktop.services.catalogue import DefinitionsSnapshot, version_in_force
@@ -652,6 +652,11 @@ def _read(path: Path) -> _Read:
     try:
         data = load_file(path)
         sha = hashlib.sha256(data).hexdigest()
+        if path.suffix.lower() == ".csv" and not data.startswith(b"PK"):
+            raise ValidationError(
+                f"this is a CSV file (.csv), not an Excel workbook (.xlsx): the figures cannot be "
+                f"checked against a signed return. {REFORMAT}"
+            )
         workbook = read_return_workbook(data, file_name=path.name)
         return _Read(data, sha, workbook, read_meta(workbook))
     except Exception as exc:  # judged in the file's turn, as if raised there
