@@ -205,6 +205,7 @@ class PackImport:
     written: bool = False
     signed_by: str | None = None  # the pack's signer (a valid signature), refused or not
     trust_note: str | None = None  # e.g. that the coordinator's key was pinned
+    needs_pin: bool = False  # refused only because no coordinator key is pinned here yet
 
     @property
     def refused(self) -> bool:
@@ -798,6 +799,7 @@ def import_definitions_pack(
                 return replace(
                     _refused(shown, exc.reason_text(), sha, [str(p) for p in exc.problems]),
                     signed_by=signer,
+                    needs_pin=isinstance(exc, trust.PinNeeded),
                 )
             status, latest, plan, reason = _pack_plan(session, read)
             held_number = latest.number

@@ -641,6 +641,10 @@ UNSIGNED_REASON = (
 BROKEN_REASON = "the signature does not match the file: it was changed after it was signed"
 
 
+class PinNeeded(RejectedFile):
+    """A pack signed by a key this database could pin as the coordinator's, once confirmed."""
+
+
 def _refuse(message: str) -> RejectedFile:
     return RejectedFile([problem(message)])
 
@@ -823,10 +827,15 @@ def judge_pack_signature(
             "coordinator really has a new key, they send a rotation signed by the old one"
         )
     if pin is None:
-        raise _refuse(
-            f"the pack is signed by {fp}, and this database has not pinned the coordinator's "
-            "key yet: confirm that fingerprint with the coordinator by phone, then import the "
-            "pack with --fingerprint (in the app: Definitions, Import pack…, which asks)"
+        raise PinNeeded(
+            [
+                problem(
+                    f"the pack is signed by {fp}, and this database has not pinned the "
+                    "coordinator's key yet: confirm that fingerprint with the coordinator by "
+                    "phone, then import the pack with --fingerprint (in the app: Definitions, "
+                    "Import pack…, which asks)"
+                )
+            ]
         )
     name = "the coordinator"
     if not dry_run:

@@ -264,6 +264,17 @@ class MainWindow(QMainWindow):
     def history_page(self) -> HistoryPage:
         return self._page("History")
 
+    def show_keys(self) -> None:
+        """File ▸ Keys…: this computer's signing key and the keys the database trusts."""
+        from skp_desktop.ui.keys_dialog import KeysDialog
+
+        KeysDialog(
+            database=lambda: self.database,
+            actor=lambda: self.controller.actor if self.controller else "unknown",
+            read_only=self._read_only,
+            parent=self,
+        ).exec()
+
     def _desk(self) -> PageContext:
         """What the coordinator's pages share with the window: workers, database, actor."""
         from skp_desktop.ui.pages.completeness_page import PageContext
@@ -387,6 +398,9 @@ class MainWindow(QMainWindow):
         restore = QAction("Res&tore a backup…", self)
         restore.triggered.connect(self.restore_backup)
         file_menu.addActions([backup, restore])
+        keys = QAction("&Keys…", self)  # issue 16: this computer's key and the keys trusted
+        keys.triggered.connect(self.show_keys)
+        file_menu.addAction(keys)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcuts(QKeySequence.StandardKey.Quit)

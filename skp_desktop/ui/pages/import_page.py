@@ -49,9 +49,9 @@ EMPTY_TEXT = (
 
 
 class OutcomeModel(HeadedTableModel):
-    """One row per file: status (symbol and word), the return it is, and why."""
+    """One row per file: status (symbol and word), the return it is, who signed it, and why."""
 
-    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason")
+    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Signed by", "Changes / reason")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -84,6 +84,8 @@ class OutcomeModel(HeadedTableModel):
                 return outcome.period or ""
             if column == "Rev":
                 return "" if outcome.revision is None else str(outcome.revision)
+            if column == "Signed by":
+                return signed_by_text(outcome)
             if outcome.reason:
                 return outcome.reason
             if outcome.kind == "feedback":
@@ -95,11 +97,26 @@ class OutcomeModel(HeadedTableModel):
             return (
                 STATUS_LOOK.get(outcome.status, ("", "", "", outcome.status))[3]
                 if (column == "Status")
+                else outcome.signature_text or "not checked: the file was refused first"
+                if column == "Signed by"
                 else (outcome.reason or outcome.file)
             )
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status" and light:
             return QColor(dark if is_dark() else light)
         return None
+
+
+def signed_by_text(outcome: Any) -> str:
+    """Who signed the file, short enough for a column: a name and the fingerprint's first group
+    (the tooltip has it whole); "template issued here"; or UNSIGNED."""
+    if outcome.signature == "signed":
+        short = (outcome.signed_by or "").split("-")[0]
+        return f"✓ {outcome.signer} ({short}…)"
+    if outcome.signature == "template":
+        return "template issued here"
+    if outcome.signature == "unsigned":
+        return "⚠ UNSIGNED"
+    return ""
 
 
 class _Progress(QObject):
@@ -268,6 +285,8 @@ class ImportPage(QWidget):
         ]
         if outcome.reason:
             parts.append(f"<p>{escape(outcome.reason)}</p>")
+        if outcome.signature_text:
+            parts.append(f"<p><b>Signature:</b> {escape(outcome.signature_text)}</p>")
         if outcome.problems:
             parts.append("<ul>")
             for problem in outcome.problems:

@@ -1,0 +1,107 @@
+"""File ▸ Keys…: this computer's fingerprint, the keys trusted, enrolling and revoking one;
+and the Import page saying who signed each file (issue 16)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from skp_desktop.services import trust
+from skp_desktop.services.database import Database
+from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.keys_dialog import KeysDialog
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def keys_dialog(qtbot, db: Database) -> Iterator[KeysDialog]:
+    made = KeysDialog(database=lambda: db, actor=lambda: "Cora Ordinator")
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitUntil(lambda: made.own is not None, timeout=10000)
+    yield made
+    made.close()
+
+
+def test_it_shows_this_computers_fingerprint_and_the_trusted_keys(
+    keys_dialog: KeysDialog, qtmodeltester
+) -> None:
+    own = trust.installation_key().key.fingerprint
+    # groups of five digits, spaced to be read out over the phone
+    assert keys_dialog.fingerprint.text() == own.replace("-", "  ")
+    assert "this installation" in keys_dialog.key_details.text()
+    qtmodeltester.check(keys_dialog.model)
+    model = keys_dialog.model
+    assert model.rowCount() == 1
+    assert model.index(0, 0).data() == own
+    assert "every service" in model.index(0, 2).data()
+
+
+def test_a_key_is_enrolled_and_revoked_through_the_dialog(
+    keys_dialog: KeysDialog, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKP_KEY_DIR", str(tmp_path / "laptop"))
+        file, info = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
+    answers = iter([info.fingerprint, "HIGHWAYS, PARKS"])
+    monkeypatch.setattr(dialogs, "open_file", lambda *_args: str(file))
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_args: next(answers))
+    keys_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: keys_dialog.model.rowCount() == 2, timeout=10000)
+    assert "enrolled for HIGHWAYS, PARKS" in keys_dialog.message.text()
+    row = next(r for r in range(2) if keys_dialog.model.index(r, 1).data() == "Hana")
+    assert keys_dialog.model.index(row, 2).data() == "HIGHWAYS, PARKS"
+
+    keys_dialog.table.selectRow(row)
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_args: "laptop lost")
+    keys_dialog.revoke_button.click()
+    qtbot.waitUntil(lambda: "Revoked" in keys_dialog.message.text(), timeout=10000)
+    qtbot.waitUntil(
+        lambda: "laptop lost" in (keys_dialog.model.index(row, 4).data() or ""), timeout=10000
+    )
+
+
+def test_a_wrong_fingerprint_is_said_and_nothing_enrolled(
+    keys_dialog: KeysDialog, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKP_KEY_DIR", str(tmp_path / "laptop"))
+        file, _info = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
+    answers = iter(["12345 67890 12345 67890 12345 67890", "HIGHWAYS"])
+    monkeypatch.setattr(dialogs, "open_file", lambda *_args: str(file))
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_args: next(answers))
+    keys_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: "✗" in keys_dialog.message.text(), timeout=10000)
+    assert "is not the fingerprint of the key" in keys_dialog.message.text()
+    assert keys_dialog.model.rowCount() == 1
+
+
+def test_the_import_page_says_who_signed_each_file(qtbot, db: Database, tmp_path: Path) -> None:
+    from skp_desktop.services import exchange
+    from skp_desktop.ui.pages.import_page import OutcomeModel
+
+    outcome = exchange.ImportOutcome(
+        status="ACCEPTED",
+        file=str(tmp_path / "q1.xlsx"),
+        service="HIGHWAYS",
+        period="FY2026-27-Q1",
+        revision=1,
+        signature="signed",
+        signed_by="12345-67890-12345-67890-12345-67890",
+        signer="Hana",
+    )
+    unsigned = exchange.ImportOutcome(
+        status="ACCEPTED", file="q2.xlsx", signature="unsigned", signer="posted on paper"
+    )
+    model = OutcomeModel()
+    model.set_outcomes([outcome, unsigned], committed=False)
+    column = OutcomeModel.HEADERS.index("Signed by")
+    assert model.index(0, column).data() == "✓ Hana (12345…)"
+    tip = model.index(0, column).data(Qt.ItemDataRole.ToolTipRole)
+    assert "12345-67890-12345-67890-12345-67890" in tip
+    assert model.index(1, column).data() == "⚠ UNSIGNED"
+    assert "posted on paper" in model.index(1, column).data(Qt.ItemDataRole.ToolTipRole)
