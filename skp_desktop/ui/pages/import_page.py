@@ -51,7 +51,7 @@ EMPTY_TEXT = (
 class OutcomeModel(HeadedTableModel):
     """One row per file: status (symbol and word), the return it is, who signed it, and why."""
 
-    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Signed by", "Changes / reason")
+    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason", "Signed by")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
