@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,8 +74,23 @@ SIGNED, TEMPLATE, UNSIGNED_TAKEN = "signed", "template", "unsigned"
 # --- this installation's key ------------------------------------------------------------
 
 
+_FOLDER_FOR_NOW: list[Path] = []  # key_folder_for_now's folder, while it lasts
+
+
+@contextlib.contextmanager
+def key_folder_for_now(folder: Path) -> Iterator[Path]:
+    """Use the key in `folder` for a while (the self-test's throwaway key)."""
+    _FOLDER_FOR_NOW.append(folder)
+    try:
+        yield folder
+    finally:
+        _FOLDER_FOR_NOW.remove(folder)
+
+
 def key_folder() -> Path:
     """Where the private key lives: `$SKP_KEY_DIR`, else `keys/` in the user data folder."""
+    if _FOLDER_FOR_NOW:
+        return _FOLDER_FOR_NOW[-1]
     given = os.environ.get("SKP_KEY_DIR", "").strip()
     return Path(given) if given else user_data_dir() / "keys"
 
