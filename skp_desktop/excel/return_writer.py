@@ -48,6 +48,14 @@ RETURN_INSTRUCTIONS = [
     "checks flagged (an unusual change, for example) is right.",
     "Definitions sheet: what each indicator measures, its unit, polarity, target, baseline and "
     "the source document it comes from.",
+    "Who sent this file:",
+    "The file is signed with the key of the copy of SKP Returns that exported it. Its hidden "
+    "part names the key by a fingerprint of 30 digits (read it out over the phone when you "
+    "enrol a key) and carries a signature over what the file is (service, period, revision, "
+    "who exported it and when) and over its figures. The coordinator's SKP Returns accepts the "
+    "file only when that key is enrolled for this service, and says so when it is not. Opening "
+    "and saving the file again in Excel or LibreOffice keeps the signature; a figure or a "
+    "hidden value changed afterwards breaks it, and the file is refused.",
 ]
 
 

@@ -55,6 +55,11 @@ TEMPLATE_INSTRUCTIONS = [
     "import. Every cell that is wrong is listed at once, by its cell reference.",
     "Do not add, remove or reorder rows or sheets, and do not rename the file's sheets.",
     "The Definitions sheet says what each indicator measures, its target and its source.",
+    "Who issued this template:",
+    "It is signed by the coordinator's copy of SKP Returns for this one service and period, "
+    "and is imported only there. Its figures are recorded as typed into a template, not as "
+    "signed by the service. Do not reuse it for another service or period: ask the "
+    "coordinator for that template.",
 ]
 
 
