@@ -455,3 +455,36 @@ def test_the_private_key_is_in_no_database_backup_export_log_or_workbook(
     assert public in _everything_in(exported)
     assert hashlib.sha256(key_file.read_bytes()).hexdigest()  # the key file itself is intact
     assert fingerprint(trust.installation_key().key.public_key)
+
+
+def test_a_database_upgraded_to_signed_files_trusts_its_installations_key(
+    database_file: Path,
+) -> None:
+    import sqlite3
+
+    from skp_desktop.services.database import open_database
+
+    with sqlite3.connect(database_file) as raw:  # as the app before signed files left it
+        for table in ("return_signatures", "signing_key_services", "signing_keys"):
+            raw.execute(f"DROP TABLE {table}")
+        raw.execute("UPDATE alembic_version SET version_num = '0004'")
+    db = open_database(database_file)
+    try:
+        (own,) = trust.list_keys(db)
+        assert (own.fingerprint, own.role) == (trust.installation_key().key.fingerprint, "own")
+        assert audit.verify(db).ok
+    finally:
+        db.dispose()
+
+
+@pytest.mark.both_engines
+def test_trust_and_a_signed_import_on_each_engine(db: Database, tmp_path: Path) -> None:
+    commsafety(db)
+    key = enrol(db, tmp_path, "laptop", COMMSAFETY)
+    path, fp = laptop_export(db, tmp_path)
+    outcome = import_one(db, path)  # the same return is held: judged by its signature first
+    assert (outcome.status, outcome.signature, outcome.signed_by) == ("DUPLICATE", "signed", fp)
+    trust.revoke_key(db, key.fingerprint, reason="left the council", actor=ACTOR)
+    assert import_one(db, path).status == "REJECTED"
+    assert [k.revoked_at is not None for k in trust.list_keys(db)] == [False, True]
+    assert audit.verify(db).ok
