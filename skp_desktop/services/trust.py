@@ -322,7 +322,7 @@ class TrustedKey:
     def trusted_for(self) -> str:
         """What the key may sign, in words."""
         if self.role == ROLE_OWN:
-            return "this installation: every service, templates, feedback and packs"
+            return "every service, templates, feedback and packs"
         if self.role == ROLE_COORDINATOR:
             return "the coordinator: definitions packs and feedback"
         return ", ".join(self.services) or "no service"

@@ -161,7 +161,7 @@ class KeysDialog(QDialog):
         layout.addWidget(close)
         for button in (self.trust_button, self.revoke_button, self.rotate_button):
             button.setEnabled(not read_only)
-        self.resize(860, 520)
+        self.resize(980, 520)
         self.refresh()
 
     # --- reading ---------------------------------------------------------------------------
@@ -178,10 +178,14 @@ class KeysDialog(QDialog):
         own, keys = found
         self.own = own
         self.fingerprint.setText(own.fingerprint.replace("-", "  "))
-        trusted = own.enrolled_here or "not trusted by this database"
+        trusted = (
+            f"this database trusts it for {own.enrolled_here}"
+            if own.enrolled_here
+            else "this database does not trust it"
+        )
         self.key_details.setText(
             f"Kept in {own.key_file} (readable by you only; never put in a database, backup or "
-            f"export). This database: {trusted}."
+            f"export); {trusted}."
         )
         self.model.set_keys(keys)
 

@@ -33,7 +33,7 @@ def test_it_shows_this_computers_fingerprint_and_the_trusted_keys(
     own = trust.installation_key().key.fingerprint
     # groups of five digits, spaced to be read out over the phone
     assert keys_dialog.fingerprint.text() == own.replace("-", "  ")
-    assert "this installation" in keys_dialog.key_details.text()
+    assert "trusts it for every service" in keys_dialog.key_details.text()
     qtmodeltester.check(keys_dialog.model)
     model = keys_dialog.model
     assert model.rowCount() == 1
