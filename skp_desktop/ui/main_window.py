@@ -1041,6 +1041,7 @@ class MainWindow(QMainWindow):
             page.status.setText("The database is open read-only: files can be checked only.")
             return
         actor, relay, cancel = self.controller.actor, page.progress_relay, page.cancel_event
+        unsigned = page.unsigned_reason  # the coordinator's reason for taking unsigned files
         page.set_busy(True, "Checking the files…" if dry_run else "Importing…")
 
         def work() -> tuple[list[Any], bool]:
@@ -1052,6 +1053,7 @@ class MainWindow(QMainWindow):
                 actor=actor,
                 dry_run=dry_run,
                 accept_modified=accept_modified,
+                accept_unsigned=unsigned,
                 progress=lambda done, total, path: relay.step.emit(done, total, path.name),
                 cancelled=cancel.is_set,
             )

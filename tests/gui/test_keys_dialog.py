@@ -105,3 +105,62 @@ def test_the_import_page_says_who_signed_each_file(qtbot, db: Database, tmp_path
     assert "12345-67890-12345-67890-12345-67890" in tip
     assert model.index(1, column).data() == "⚠ UNSIGNED"
     assert "posted on paper" in model.index(1, column).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_an_unsigned_file_is_taken_on_the_import_page_only_with_a_reason(
+    qtbot, database_file: Path, template_database: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+    from datetime import date
+
+    import openpyxl
+
+    from skp_desktop.services import exchange
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import get_return, record_entries, submit_return
+    from skp_desktop.ui.main_window import PLACES, MainWindow
+    from skp_desktop.ui.settings import Settings
+
+    laptop = tmp_path / "laptop.sqlite3"
+    shutil.copyfile(template_database, laptop)
+    db = open_database(laptop)
+    change = EntryChange("SAFER-P4-S1", {"numerator": "47", "denominator": "50"})
+    record_entries(db, service="HIGHWAYS", period="FY2024-25-Q1", changes=[change], actor="h")
+    submit_return(db, service="HIGHWAYS", period="FY2024-25-Q1", actor="h")
+    sent = tmp_path / "highways.xlsx"
+    exchange.export_return(db, service="HIGHWAYS", period="FY2024-25-Q1", out=sent, actor="h")
+    db.dispose()
+    book = openpyxl.load_workbook(sent)
+    for row in book["_meta"].iter_rows():
+        if row[0].value in ("signature", "signed_by", "public_key"):
+            row[0].value = row[1].value = None
+    book.save(sent)
+
+    win = MainWindow(str(database_file), settings=Settings(), today=date(2024, 8, 10))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
+    win.places.setCurrentRow(PLACES.index("Import"))
+    page = win.import_page
+    page.add_paths([str(sent)])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=15000)
+    assert page.model.index(0, 0).data() == "✗ REJECTED"
+    assert "not signed" in page.model.index(0, 5).data()
+
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_args: "confirmed by phone with Highways")
+    page.accept_unsigned.setChecked(True)
+    qtbot.waitUntil(lambda: page.model.index(0, 0).data() == "✓ ACCEPTED", timeout=15000)
+    signed_by = page.model.index(0, page.model.HEADERS.index("Signed by"))
+    assert signed_by.data() == "⚠ UNSIGNED"
+    page.commit_button.click()
+    qtbot.waitUntil(lambda: page.model.committed, timeout=15000)
+    db = open_database(database_file)
+    view = get_return(db, "HIGHWAYS", "FY2024-25-Q1")
+    db.dispose()
+    assert view.signature is not None and view.signature.status == "unsigned"
+    assert view.signature.note == "confirmed by phone with Highways"
+    win.close()

@@ -146,6 +146,15 @@ class ImportPage(QWidget):
             "A file whose values were changed after export is normally refused. With this, its "
             "visible values are imported as a new revision, recorded as such."
         )
+        # Unsigned files (format 1, or a signature cut out) only with the coordinator's reason,
+        # recorded with each one (issue 16).
+        self.unsigned_reason: str | None = None
+        self.accept_unsigned = QCheckBox("Take &unsigned files…")
+        self.accept_unsigned.setToolTip(
+            "A file that carries no signature is normally refused. With this, it is imported "
+            "marked UNSIGNED, with the reason you give, in its history and the merged workbook."
+        )
+        self.accept_unsigned.toggled.connect(self._unsigned_toggled)
         self.commit_button = QPushButton("&Import")
         self.commit_button.setAccessibleName("Import the checked files")
         self.commit_button.setEnabled(False)
@@ -154,6 +163,7 @@ class ImportPage(QWidget):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.accept_modified)
+        top.addWidget(self.accept_unsigned)
         top.addWidget(self.commit_button)
 
         self.empty_state = QLabel(EMPTY_TEXT)
@@ -219,6 +229,23 @@ class ImportPage(QWidget):
         self.status.setText("")
         self.empty_state.show()
         self.results.setVisible(False)
+
+    def _unsigned_toggled(self, on: bool) -> None:
+        from skp_desktop.ui.dialogs import dialogs
+
+        reason = None
+        if on:
+            reason = dialogs.ask_text(
+                self,
+                "Take unsigned files",
+                "Why are unsigned files taken? (recorded with each one, e.g. 'sent by an older "
+                "SKP Returns; figures confirmed with the service by phone')",
+            )
+            if reason is None:
+                self.accept_unsigned.setChecked(False)  # toggles back, with no reason
+                return
+        self.unsigned_reason = reason
+        self._check()
 
     def _check(self) -> None:
         if self.paths:
