@@ -241,8 +241,14 @@ def _kept_file_problems(session: Session) -> list[str]:
     statuses = {return_id: status for return_id, _, status in signatures}
     problems = []
     rows = session.execute(
-        select(ImportedFile.id, ImportedFile.file_name, ImportedFile.return_id)
+        select(ImportedFile.id, ImportedFile.file_name, ImportedFile.return_id).order_by(
+            ImportedFile.id
+        )
     ).all()
+    # a revision's signature is its first file's; a later feedback file on it has its own
+    first_files = {}
+    for file_id, _name, return_id in rows:
+        first_files.setdefault(return_id, file_id)
     for file_id, name, return_id in rows:
         content = session.scalar(select(ImportedFile.content).where(ImportedFile.id == file_id))
         where = f"the kept file {name} (#{file_id})"
@@ -254,7 +260,8 @@ def _kept_file_problems(session: Session) -> list[str]:
         except ValidationError:
             values = {}
         signature = check_signature(values)
-        expected = recorded.get(return_id) if return_id is not None else None
+        first = return_id is not None and first_files.get(return_id) == file_id
+        expected = recorded.get(return_id) if first else None
         if signature.status == BROKEN:
             problems.append(f"{where} does not match its signature: it was changed after import")
         elif signature.valid:
@@ -268,7 +275,7 @@ def _kept_file_problems(session: Session) -> list[str]:
                     f"{where} is signed by {signature.signed_by}, but its revision was recorded "
                     f"as signed by {expected}: one of them was changed outside the app"
                 )
-        elif return_id is not None and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE):
+        elif first and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE):
             problems.append(
                 f"{where} carries no signature, but its revision was recorded as signed: it was "
                 "changed outside the app"
