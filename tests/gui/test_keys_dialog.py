@@ -164,3 +164,68 @@ def test_an_unsigned_file_is_taken_on_the_import_page_only_with_a_reason(
     assert view.signature is not None and view.signature.status == "unsigned"
     assert view.signature.note == "confirmed by phone with Highways"
     win.close()
+
+
+def test_the_first_pack_asks_before_it_pins_the_coordinators_key(
+    qtbot, database_file: Path, template_database: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from datetime import date
+
+    from shiboken6 import Shiboken
+
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.definitions import (
+        Publication,
+        export_definitions_pack,
+        publish_definitions,
+    )
+    from skp_desktop.ui.main_window import PLACES, MainWindow
+    from skp_desktop.ui.settings import Settings
+
+    other = tmp_path / "coordinator.sqlite3"
+    other.write_bytes(template_database.read_bytes())
+    db = open_database(other)
+    publish_definitions(
+        db,
+        Publication(
+            applies_from="FY2025-26-Q1",
+            note="2025/26 wording",
+            changes={"SAFER-P4-S1": {"title": "Category 1 defects made safe in 24 hours"}},
+        ),
+        actor="coordinator",
+    )
+    with pytest.MonkeyPatch.context() as patch:  # the coordinator's own computer and key
+        patch.setenv("SKP_KEY_DIR", str(tmp_path / "coordinator-key"))
+        chief = trust.installation_key().key.fingerprint
+        pack = export_definitions_pack(db, tmp_path / "v2.xlsx", actor="coordinator").path
+    db.dispose()
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "open_file", lambda *_a: str(pack))
+    monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text: asked.append(text) or True)
+
+    win = MainWindow(str(database_file), settings=Settings(), today=date(2026, 7, 1))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    qtbot.waitUntil(
+        lambda: win.database is not None and win.controller.view is not None, timeout=15000
+    )
+    win.places.setCurrentRow(PLACES.index("Definitions"))
+    page = win.definitions_page
+    qtbot.waitUntil(lambda: page.state is not None, timeout=15000)
+    try:
+        page.import_button.click()
+        qtbot.waitUntil(lambda: page.message.text().startswith("✓ Imported"), timeout=15000)
+        # first the fingerprint, spaced for the phone; then what the pack would publish
+        assert chief.replace("-", "  ") in asked[0] and "Phone the coordinator" in asked[0]
+        assert asked[1].startswith("Would publish definitions version 2")
+        database = open_database(database_file)
+        pinned = [k for k in trust.list_keys(database) if k.role == "coordinator"]
+        database.dispose()
+        assert [k.fingerprint for k in pinned] == [chief]
+    finally:
+        if Shiboken.isValid(win):
+            qtbot.waitUntil(lambda: not win._worker.busy, timeout=15000)
+            assert win._charts.wait(15000)
+            win.close()
+            win.dispose()
