@@ -9,7 +9,7 @@ QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: help install run test check lint format bench qt-libs clean dist dist-check pg-server c-compiler
+.PHONY: help install run test check lint format bench qt-libs clean dist dist-check pg-server c-compiler office
 
 help:
 	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
@@ -73,6 +73,17 @@ pg-server:
 	    || echo "Could not install $(PG_PACKAGES): the PostgreSQL tests will be skipped"; \
 	else echo "No PostgreSQL server binaries: its tests will be skipped (sudo apt-get install $(PG_PACKAGES))"; fi
 
+# LibreOffice Calc, headless, for the test that re-saves a signed return file with it
+# (tests/e2e/test_exchange_cli.py); without it that test is skipped, saying why.
+OFFICE_PACKAGES := libreoffice-calc-nogui
+office:
+	@if command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1; then :; \
+	elif [ "$$(uname -s)" = Linux ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing LibreOffice Calc for the tests: $(OFFICE_PACKAGES)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES)) >/dev/null \
+	    || echo "Could not install $(OFFICE_PACKAGES): the LibreOffice re-save test will be skipped"; \
+	else echo "No LibreOffice: its re-save test will be skipped (sudo apt-get install $(OFFICE_PACKAGES))"; fi
+
 # A C compiler for the bundle: build_installer.spec rebuilds ICU's data library with English
 # only (28 MB smaller); without one the bundle is bigger and tests/e2e/test_dist.py says so.
 c-compiler:
@@ -83,7 +94,7 @@ c-compiler:
 	    || echo "Could not install gcc: ICU's data goes in whole, 28 MB more than its English subset"; \
 	else echo "No C compiler (sudo apt-get install gcc): ICU's data goes in whole, 28 MB more"; fi
 
-test: lint pg-server c-compiler
+test: lint pg-server c-compiler office
 	# a test module runs whole on one worker: its fixtures (a server, a built bundle) are made once
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist loadfile --durations=15
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 
 from bench import (
     charts,
@@ -13,6 +15,7 @@ from bench import (
     history,
     merge,
     pg_throughput,
+    signatures,
     startup,
     strategic_assessment,
 )
@@ -22,6 +25,7 @@ BENCHMARKS = (
     startup,
     edit_latency,
     exchange,
+    signatures,
     history,
     frozen_startup,
     pg_throughput,
@@ -33,9 +37,16 @@ BENCHMARKS = (
 
 
 def main() -> int:
+    from skp_desktop.services.trust import key_folder_for_now
+
     rows: list[Result] = []
-    for module in BENCHMARKS:
-        rows += module.run()
+    # files are signed with a throwaway key, never the user's (issue 16)
+    with (
+        tempfile.TemporaryDirectory(prefix="skp-bench-key-") as keys,
+        key_folder_for_now(Path(keys)),
+    ):
+        for module in BENCHMARKS:
+            rows += module.run()
     print(f"{'benchmark':<34} {'ours':>10} {'baseline':>10} {'ratio':>7} {'goal':>7}  holds")
     for row in rows:
         goal = "—" if row.goal == float("inf") else f"{row.goal:.1f}x"

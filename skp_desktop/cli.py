@@ -68,6 +68,7 @@ backups_service = _lazy("skp_desktop.services.backups")
 completeness_service = _lazy("skp_desktop.services.completeness")
 definitions_service = _lazy("skp_desktop.services.definitions")
 merge_service = _lazy("skp_desktop.services.merge")
+trust = _lazy("skp_desktop.services.trust")
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 0, 1, 2, 3, 4
 log = logging.getLogger("skp_desktop.cli")
@@ -211,6 +212,10 @@ def _return_rows(view: ReturnView) -> list[dict[str, Any]]:
                 "query": row.query.question if row.query else None,
                 "query_revision": row.query.asked_revision if row.query else None,
                 "answer": row.query.answer if row.query else None,
+                # who signed the file the revision was imported from (null: typed here)
+                "signature": view.signature.status if view.signature else None,
+                "signed_by": view.signature.signed_by if view.signature else None,
+                "signature_note": view.signature.describe if view.signature else None,
             }
         )
     return rows
@@ -220,6 +225,8 @@ def _print_return(view: ReturnView) -> None:
     revision = f"revision {view.revision}" if view.revision else "no revision yet"
     service = f"{view.service.name} ({view.service.code})"
     print(f"{service} · {view.period_label} · {view.state} · {revision}")
+    if view.signature is not None:
+        print(f"From a file {view.signature.describe}")
     table = []
     for row in view.rows:
         decimals = row.indicator.rules.decimals
@@ -429,9 +436,15 @@ def cmd_export_return(args: argparse.Namespace, db: Database) -> int:
     )
     print(
         f"Wrote {result.path}: {result.service} {result.period} revision {result.revision} "
-        f"(payload sha256 {result.payload_sha256})"
+        f"(payload sha256 {result.payload_sha256}), signed by {result.signed_by}"
     )
+    _notice(result.notice)
     return EXIT_OK
+
+
+def _notice(text: str | None) -> None:
+    if text:
+        print(f"skp-returns: note: {text}", file=sys.stderr)
 
 
 def cmd_feedback(args: argparse.Namespace, db: Database) -> int:
@@ -440,8 +453,9 @@ def cmd_feedback(args: argparse.Namespace, db: Database) -> int:
     )
     print(
         f"Wrote {result.path}: feedback on {result.service} {result.period} revision "
-        f"{result.revision} (payload sha256 {result.payload_sha256})"
+        f"{result.revision} (payload sha256 {result.payload_sha256}), signed by {result.signed_by}"
     )
+    _notice(result.notice)
     return EXIT_OK
 
 
@@ -449,7 +463,11 @@ def cmd_template(args: argparse.Namespace, db: Database) -> int:
     result = exchange.write_template(
         db, service=args.service, period=args.period, out=args.out, actor=args.actor
     )
-    print(f"Wrote {result.path}: blank return for {result.service} {result.period}")
+    print(
+        f"Wrote {result.path}: blank return for {result.service} {result.period}, signed by "
+        f"{result.signed_by}"
+    )
+    _notice(result.notice)
     return EXIT_OK
 
 
@@ -461,9 +479,15 @@ def _print_outcome(outcome: exchange.ImportOutcome) -> None:
         print(f"warning: {outcome.file}: {warning}", file=sys.stderr, flush=True)
     for code, question in outcome.queries if outcome.status == exchange.ACCEPTED else ():
         print(f"query: {outcome.file}: {code}: {question}", file=sys.stderr, flush=True)
+    if outcome.signature_text and outcome.status != exchange.REJECTED:
+        print(f"signature: {outcome.file}: {outcome.signature_text}", file=sys.stderr, flush=True)
 
 
 def cmd_import(args: argparse.Namespace, db: Database) -> int:
+    if args.accept_unsigned and not (args.reason or "").strip():
+        raise UsageError("--accept-unsigned needs --reason TEXT: say why unsigned files are taken")
+    if args.reason and not args.accept_unsigned:
+        raise UsageError("--reason goes with --accept-unsigned")
     try:
         outcomes = exchange.import_files(
             db,
@@ -471,6 +495,7 @@ def cmd_import(args: argparse.Namespace, db: Database) -> int:
             actor=args.actor,
             dry_run=args.dry_run,
             accept_modified=args.accept_modified,
+            accept_unsigned=args.reason.strip() if args.accept_unsigned else None,
             on_outcome=None if args.json else _print_outcome,
         )
     except exchange.ImportStopped as stopped:
@@ -745,16 +770,20 @@ def cmd_definitions_export(args: argparse.Namespace, db: Database) -> int:
     )
     print(
         f"Wrote {made.path}: definitions version {made.version} from {made.applies_from}, "
-        f"{made.indicators} indicators (payload sha256 {made.payload_sha256})"
+        f"{made.indicators} indicators (payload sha256 {made.payload_sha256}), signed by "
+        f"{made.signed_by}"
     )
+    _notice(made.notice)
     return EXIT_OK
 
 
 def cmd_definitions_import(args: argparse.Namespace, db: Database) -> int:
     outcome = definitions_service.import_definitions_pack(
-        db, args.path, actor=args.actor, dry_run=args.dry_run
+        db, args.path, actor=args.actor, dry_run=args.dry_run, fingerprint=args.fingerprint
     )
     print(outcome.line)
+    if outcome.trust_note:
+        print(outcome.trust_note, file=sys.stderr)
     if outcome.refused:
         for item in outcome.problems:
             print(f"refused: {item}", file=sys.stderr)
@@ -763,6 +792,86 @@ def cmd_definitions_import(args: argparse.Namespace, db: Database) -> int:
     if args.dry_run:
         print("Dry run: nothing was written.", file=sys.stderr)
     return EXIT_REFUSED if outcome.refused else EXIT_OK
+
+
+def cmd_keys_show(args: argparse.Namespace, db: Database) -> int:
+    info = trust.show_key(db)
+    if args.json:
+        _print_json([info.as_dict()])
+    else:
+        print(f"fingerprint  {info.fingerprint}")
+        print(f"public_key   {info.public_key}")
+        print(f"key_file     {info.key_file}")
+        print(f"this database trusts it: {info.enrolled_here or 'no'}")
+    if info.made_now:
+        print(f"skp-returns: note: a new signing key was made in {info.key_file}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_keys_export(args: argparse.Namespace, db: Database | None) -> int:
+    path, info = trust.export_enrolment(args.out, name=args.actor)
+    print(f"Wrote {path}: the public key of {args.actor}, fingerprint {info.fingerprint}")
+    print(
+        "Send the file to the coordinator and read them the fingerprint over the phone.",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_keys_trust(args: argparse.Namespace, db: Database) -> int:
+    key, done = trust.trust_key(
+        db,
+        args.file,
+        services=args.services or [],
+        fingerprint_given=args.fingerprint,
+        actor=args.actor,
+    )
+    print(f"{key.fingerprint}\t{key.name}\t{done}")
+    return EXIT_OK
+
+
+def cmd_keys_list(args: argparse.Namespace, db: Database) -> int:
+    keys = trust.list_keys(db)
+    if args.json:
+        _print_json([key.as_dict() for key in keys])
+        return EXIT_OK
+    _print_table(
+        ["FINGERPRINT", "NAME", "TRUSTED FOR", "TRUSTED AT", "REVOKED"],
+        [
+            [
+                key.fingerprint,
+                key.name,
+                key.trusted_for,
+                key.as_dict()["trusted_at"],
+                key.as_dict()["revoked_at"] or "",
+            ]
+            for key in keys
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_keys_revoke(args: argparse.Namespace, db: Database) -> int:
+    key = trust.revoke_key(db, args.fingerprint, reason=args.reason, actor=args.actor)
+    print(f"Revoked {key.fingerprint} ({key.name}): files it signs are refused from now on.")
+    return EXIT_OK
+
+
+def cmd_keys_rotate(args: argparse.Namespace, db: Database) -> int:
+    done = trust.rotate_installation_key(db, actor=args.actor)
+    print(f"New key {done.new_fingerprint} replaces {done.old_fingerprint} ({done.key_file})")
+    print(
+        "Run `skp-returns keys export --out FILE` and send the file to the coordinator: it is "
+        "signed by the old key, so `keys trust FILE` takes it without a phone call, and files "
+        "signed by the new key are accepted where the old one was."
+        + (
+            " This database now trusts the new key in the old one's place."
+            if done.replaced_here
+            else ""
+        ),
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def cmd_self_test(args: argparse.Namespace, db: Database | None) -> int:
@@ -1031,6 +1140,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="import a return edited after export as a new revision of its visible values",
     )
+    p.add_argument(
+        "--accept-unsigned",
+        action="store_true",
+        help="take files that carry no signature (format 1, or cut out), marked unsigned; "
+        "needs --reason",
+    )
+    p.add_argument("--reason", metavar="TEXT", help="why unsigned files are taken (recorded)")
     p.add_argument("--json", action="store_true")
     p.add_argument("paths", nargs="+", metavar="PATH", help=".xlsx files, or folders of them")
     p = command(
@@ -1152,7 +1268,45 @@ def build_parser() -> argparse.ArgumentParser:
         "import a definitions pack; an older pack than the newest held is refused",
     )
     p.add_argument("--dry-run", action="store_true", help="say what it would do; write nothing")
+    p.add_argument(
+        "--fingerprint",
+        metavar="F",
+        help="the coordinator's key fingerprint, confirmed by phone: pins it on the first pack",
+    )
     p.add_argument("path", metavar="FILE.xlsx")
+    keys_help = "this installation's signing key, and the keys trusted here"
+    keys = sub.add_parser("keys", help=keys_help, description=keys_help)
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", parser_class=_Parser)
+    keys_sub.required = True
+
+    def keys_command(
+        name: str, handler: Callable[..., int], help_text: str
+    ) -> argparse.ArgumentParser:
+        k = keys_sub.add_parser(name, help=help_text, description=help_text)
+        k.set_defaults(handler=handler)
+        return k
+
+    k = keys_command(
+        "show", cmd_keys_show, "this installation's fingerprint, public key and key file"
+    )
+    k.add_argument("--json", action="store_true")
+    k = keys_command("export", cmd_keys_export, "write this installation's enrolment file")
+    k.add_argument("--out", required=True, metavar="FILE")
+    k.set_defaults(needs_db=False)
+    k = keys_command(
+        "trust",
+        cmd_keys_trust,
+        "enrol the key of an enrolment file for services, once its fingerprint is confirmed",
+    )
+    k.add_argument("file", metavar="FILE")
+    k.add_argument("--service", dest="services", action="append", metavar="S")
+    k.add_argument("--fingerprint", metavar="F", help="as its owner read it out by phone")
+    k = keys_command("list", cmd_keys_list, "the keys this database trusts, and those revoked")
+    k.add_argument("--json", action="store_true")
+    k = keys_command("revoke", cmd_keys_revoke, "stop believing a key from now on")
+    k.add_argument("fingerprint", metavar="F")
+    k.add_argument("--reason", required=True, metavar="TEXT")
+    keys_command("rotate", cmd_keys_rotate, "make a new key, vouched for by the old one")
     p = command("self-test", cmd_self_test, "check the installation in a temporary folder")
     p.set_defaults(needs_db=False)
     _add_partnership_commands(command)

@@ -40,6 +40,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _installation_key_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One signing key for the whole run, outside the real user data folder (SKP_KEY_DIR).
+
+    Every test database is made with it enrolled as this installation's own key (as a fresh
+    database is), so files a test exports import into any other test database; a test that
+    plays another laptop points SKP_KEY_DIR elsewhere (tests/unit/signing_support.py).
+    """
+    folder = tmp_path_factory.mktemp("installation-key")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKP_KEY_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the real user data, log or settings folders."""

@@ -26,6 +26,13 @@ from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.values import canonical_text, format_decimal
 from skp_desktop.excel.cell_text import comparable_text
+from skp_desktop.excel.file_signature import (
+    UNSIGNED_FILE,
+    FileSignature,
+    Signer,
+    check_signature,
+    signature_pairs,
+)
 from skp_desktop.excel.pack_services import (
     PackForm,
     PackService,
@@ -53,7 +60,8 @@ from skp_desktop.excel.return_reader import joined_payload, meta_cells, whole_nu
 from skp_desktop.excel.safe_reader import RawCell, RawSheet, column_letter, read_workbook
 
 FORMAT = "skp-definitions"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: signed by the coordinator; 1 is still read, as unsigned
+READABLE_FORMAT_VERSIONS = (1, 2)
 SHEET = "Definitions"
 HEADER_ROW = 6
 HEADER_SEARCH_ROWS = 40
@@ -101,6 +109,7 @@ class PackFile:
     app_version: str | None
     payload_sha256: str
     file_sha256: str
+    signature: FileSignature = UNSIGNED_FILE
 
 
 # --- the payload ---------------------------------------------------------------------------
@@ -290,8 +299,10 @@ def write_definitions_pack(
     exported_at: datetime,
     exported_by: str,
     app_version: str,
+    signer: Signer | None = None,
 ) -> str:
-    """Write the pack to `out` (atomically); returns the payload's SHA-256."""
+    """Write the pack to `out` (atomically), signed by `signer` when given; returns the
+    payload's SHA-256."""
     payload = pack_payload(pack)
     digest = payload_digest(payload)
     workbook = Workbook()
@@ -358,6 +369,8 @@ def write_definitions_pack(
         ("app_version", app_version),
         *payload_pairs(payload, digest),
     ]
+    if signer is not None:
+        pairs += signature_pairs(pairs, signer)
     fill_meta_sheet(workbook.create_sheet(META_SHEET), pairs)
     workbook.active = 0
     workbook.properties.creator = f"SKP Returns {app_version}"
@@ -403,7 +416,7 @@ def read_definitions_pack(data: bytes, *, file_name: str) -> PackFile:
                 )
             ]
         )
-    if whole_number(text("format_version")) != int(FORMAT_VERSION):
+    if whole_number(text("format_version")) not in READABLE_FORMAT_VERSIONS:
         raise RejectedFile(
             [
                 at(
@@ -467,6 +480,7 @@ def read_definitions_pack(data: bytes, *, file_name: str) -> PackFile:
         app_version=text("app_version"),
         payload_sha256=digest,
         file_sha256=workbook.sha256,
+        signature=check_signature(values),
     )
 
 

@@ -70,6 +70,7 @@ DATA_COLUMNS = (
     ("Revision", 9),
     ("Status", 10),
     ("Source file SHA-256", 68),
+    ("Signed by", 50),  # who signed the source file; UNSIGNED and why, when taken unsigned
 )
 WIDE_LEAD_COLUMNS = (("Code", 13), ("Indicator", 46), ("Service", 30), ("Unit", 11))
 DEFINITION_COLUMNS = (
@@ -152,6 +153,7 @@ class DataRow:
     revision: int
     status: str
     source_sha256: str | None
+    signed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ def _data(sheet: Worksheet, book: PartnershipBook) -> None:
             r.revision,
             r.status,
             r.source_sha256,
+            r.signed_by,
         ]
         for r in book.data
     ]

@@ -12,7 +12,8 @@ from decimal import Decimal
 from skp_desktop.domain.definitions import Definition
 
 FORMAT = "skp-return"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"  # 2: signed (excel/file_signature.py); 1 is still read, as unsigned
+READABLE_FORMAT_VERSIONS = (1, 2)
 KIND_RETURN = "return"
 KIND_TEMPLATE = "template"
 # A returned revision sent back to the service with the coordinator's queries (an addition).
@@ -66,6 +67,10 @@ META_KEYS = (
     "queries_sha256",
     "answers",  # a return answering queries: the service's answers, signed by answers_sha256
     "answers_sha256",
+    "signed_by",  # format 2: the signer's fingerprint, public key and Ed25519 signature
+    "public_key",
+    "key_rotation",  # after `keys rotate`: the old key's statement naming the new one
+    "signature",
 )
 
 # Excel's limit on the characters in one cell.

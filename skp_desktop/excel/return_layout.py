@@ -27,6 +27,7 @@ from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.values import canonical_text
 from skp_desktop.excel.cell_styles import CellStyles
 from skp_desktop.excel.cell_text import cell_text, starts_like_formula
+from skp_desktop.excel.file_signature import Signer, signature_pairs
 from skp_desktop.excel.payload import payload_digest, split_payload
 from skp_desktop.excel.query_payload import canonical_answers, canonical_queries
 from skp_desktop.excel.return_data import (
@@ -308,9 +309,14 @@ def _definitions_sheet(sheet: Worksheet, styles: CellStyles, data: ReturnFile) -
 
 
 def add_meta_sheet(
-    workbook: Workbook, data: ReturnFile, payload: str | None, digest: str | None
+    workbook: Workbook,
+    data: ReturnFile,
+    payload: str | None,
+    digest: str | None,
+    signer: Signer | None = None,
 ) -> Worksheet:
-    """The very hidden `_meta` sheet: key and value, every value written as text."""
+    """The very hidden `_meta` sheet: key and value, every value written as text; signed by
+    `signer` when given (format version 2)."""
     header = data.header
     sheet = workbook.create_sheet(META_SHEET)
     pairs = [
@@ -332,6 +338,8 @@ def add_meta_sheet(
             pairs += _signed("queries", canonical_queries(data.queries))
         if data.answers is not None:
             pairs += _signed("answers", canonical_answers(data.answers))
+    if signer is not None:
+        pairs += signature_pairs(pairs, signer)
     fill_meta_sheet(sheet, pairs)
     return sheet
 

@@ -25,6 +25,7 @@ from skp_desktop.domain.values import (
     round_half_up,
 )
 from skp_desktop.excel.cell_text import comparable_text, entered_text
+from skp_desktop.excel.file_signature import UNSIGNED_FILE, FileSignature, check_signature
 from skp_desktop.excel.payload import parse_payload, payload_digest
 from skp_desktop.excel.query_payload import parse_answers, parse_queries
 from skp_desktop.excel.rejection import RejectedFile, problem, reject
@@ -32,7 +33,6 @@ from skp_desktop.excel.return_data import (
     ANSWER_COLUMN,
     COLUMNS,
     FORMAT,
-    FORMAT_VERSION,
     INPUT_COLUMNS,
     KIND_FEEDBACK,
     KIND_RETURN,
@@ -40,6 +40,7 @@ from skp_desktop.excel.return_data import (
     META_SHEET,
     QUERY_COLUMN,
     QUERY_COLUMNS,
+    READABLE_FORMAT_VERSIONS,
     RETURN_SHEET,
     SIGNED_KINDS,
     EntryData,
@@ -83,6 +84,7 @@ class FileMeta:
     queries_sha256: str | None = None
     answers: str | None = None  # a return's signed answers to the queries before it
     answers_sha256: str | None = None
+    signature: FileSignature = UNSIGNED_FILE  # format 1 files are unsigned
 
     def located(self, key: str, message: str) -> ValidationError:
         """A problem at the cell that holds `key`, or on the _meta sheet when it is missing."""
@@ -166,12 +168,12 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
         )
         raise RejectedFile(meta_problems)
     version = text("format_version")
-    if whole_number(version) != int(FORMAT_VERSION):
+    if whole_number(version) not in READABLE_FORMAT_VERSIONS:
         at(
             "format_version",
             f"the file is format version {(version or '?')[:20]}, and this version of SKP Returns "
-            f"reads format version {FORMAT_VERSION}: update SKP Returns, or ask for the file "
-            "again from the same version",
+            f"reads format versions {' and '.join(map(str, READABLE_FORMAT_VERSIONS))}: update "
+            "SKP Returns, or ask for the file again from the same version",
         )
     kind = text("kind")
     if kind not in (KIND_RETURN, KIND_FEEDBACK, KIND_TEMPLATE):
@@ -215,6 +217,7 @@ def read_meta(workbook: RawWorkbook) -> FileMeta:
         queries_sha256=(text("queries_sha256") or "").lower() or None,
         answers=joined["answers"],
         answers_sha256=(text("answers_sha256") or "").lower() or None,
+        signature=check_signature(values),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from skp_desktop.excel.file_signature import Signer
 from skp_desktop.excel.payload import canonical_payload, payload_digest
 from skp_desktop.excel.return_data import KIND_FEEDBACK, KIND_RETURN, ReturnFile
 from skp_desktop.excel.return_layout import (
@@ -47,6 +48,14 @@ RETURN_INSTRUCTIONS = [
     "checks flagged (an unusual change, for example) is right.",
     "Definitions sheet: what each indicator measures, its unit, polarity, target, baseline and "
     "the source document it comes from.",
+    "Who sent this file:",
+    "The file is signed with the key of the copy of SKP Returns that exported it. Its hidden "
+    "part names the key by a fingerprint of 30 digits (read it out over the phone when you "
+    "enrol a key) and carries a signature over what the file is (service, period, revision, "
+    "who exported it and when) and over its figures. The coordinator's SKP Returns accepts the "
+    "file only when that key is enrolled for this service, and says so when it is not. Opening "
+    "and saving the file again in Excel or LibreOffice keeps the signature; a figure or a "
+    "hidden value changed afterwards breaks it, and the file is refused.",
 ]
 
 
@@ -84,7 +93,7 @@ FEEDBACK_INSTRUCTIONS = [
 ]
 
 
-def write_return_file(data: ReturnFile, out: Path) -> str:
+def write_return_file(data: ReturnFile, out: Path, signer: Signer | None = None) -> str:
     """Write the return file to `out` (atomically); returns the payload's SHA-256.
 
     When `data.answers` is given (the revision answers the coordinator's queries on the one
@@ -93,10 +102,10 @@ def write_return_file(data: ReturnFile, out: Path) -> str:
     if data.header.kind != KIND_RETURN:
         raise ValueError("write_return_file writes returns; use write_template_file for templates")
     instructions = RETURN_INSTRUCTIONS + (ANSWERS_INSTRUCTIONS if data.answers else [])
-    return _write(data, out, note=RETURN_NOTE, instructions=instructions)
+    return _write(data, out, note=RETURN_NOTE, instructions=instructions, signer=signer)
 
 
-def write_feedback_file(data: ReturnFile, out: Path) -> str:
+def write_feedback_file(data: ReturnFile, out: Path, signer: Signer | None = None) -> str:
     """Write a returned revision with its queries as a feedback file; returns the payload's
     SHA-256."""
     if data.header.kind != KIND_FEEDBACK or data.queries is None:
@@ -104,14 +113,21 @@ def write_feedback_file(data: ReturnFile, out: Path) -> str:
     note = FEEDBACK_NOTE
     if data.queries.reason:
         note = f"{note} The coordinator says: {data.queries.reason}"
-    return _write(data, out, note=note, instructions=FEEDBACK_INSTRUCTIONS)
+    return _write(data, out, note=note, instructions=FEEDBACK_INSTRUCTIONS, signer=signer)
 
 
-def _write(data: ReturnFile, out: Path, *, note: str, instructions: list[str]) -> str:
+def _write(
+    data: ReturnFile,
+    out: Path,
+    *,
+    note: str,
+    instructions: list[str],
+    signer: Signer | None,
+) -> str:
     payload = canonical_payload(line.entry for line in data.lines)
     digest = payload_digest(payload)
     layout = build_workbook(data, note=note, instructions=instructions)
     add_query_columns(layout, data)
-    add_meta_sheet(layout.workbook, data, payload, digest)
+    add_meta_sheet(layout.workbook, data, payload, digest, signer)
     save_atomically(layout.workbook, out)
     return digest

@@ -63,6 +63,7 @@ _XML_PART = re.compile(r"\.(xml|rels|vml)$", re.IGNORECASE)
 MAX_EXCEL_ROW = 1_048_576
 MAX_EXCEL_COLUMN = 16_384
 _REFORMAT = "Open it in Excel or LibreOffice and save it as an Excel Workbook (.xlsx)."
+REFORMAT = _REFORMAT  # for callers that refuse a file by its name (a .csv in a folder)
 
 
 def column_letter(column: int) -> str:
@@ -774,6 +775,8 @@ def _content_types(parts: _Parts) -> list[str]:
 
 
 def _workbook_part(parts: _Parts, types: Sequence[str]) -> str:
+    if any("sheet.binary" in t.lower() for t in types):  # its content type says macroEnabled too
+        raise reject(f"this is an Excel Binary Workbook (.xlsb), not an .xlsx file. {_REFORMAT}")
     if any("macroenabled" in t.lower() or "vbaproject" in t.lower() for t in types):
         raise _macro_refusal()
     if not any(

@@ -11,6 +11,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from skp_desktop.domain.definitions import Definition, Unit
 from skp_desktop.domain.values import canonical_text, format_decimal
 from skp_desktop.excel.cell_styles import CellStyles
+from skp_desktop.excel.file_signature import Signer
 from skp_desktop.excel.return_data import KIND_TEMPLATE, ReturnFile, ReturnLine
 from skp_desktop.excel.return_layout import (
     COLUMN_OF,
@@ -54,6 +55,11 @@ TEMPLATE_INSTRUCTIONS = [
     "import. Every cell that is wrong is listed at once, by its cell reference.",
     "Do not add, remove or reorder rows or sheets, and do not rename the file's sheets.",
     "The Definitions sheet says what each indicator measures, its target and its source.",
+    "Who issued this template:",
+    "It is signed by the coordinator's copy of SKP Returns for this one service and period, "
+    "and is imported only there. Its figures are recorded as typed into a template, not as "
+    "signed by the service. Do not reuse it for another service or period: ask the "
+    "coordinator for that template.",
 ]
 
 
@@ -178,7 +184,7 @@ def _value_input(sheet: Worksheet, styles: CellStyles, row: int, line: ReturnLin
         styles.set(sheet.cell(row, COLUMN_OF[column]), fill=LOCKED_FILL)
 
 
-def write_template_file(data: ReturnFile, out: Path) -> None:
+def write_template_file(data: ReturnFile, out: Path, signer: Signer | None = None) -> None:
     """Write a blank return to `out` (atomically): `kind` template, no payload."""
     if data.header.kind != KIND_TEMPLATE:
         raise ValueError("write_template_file writes templates; use write_return_file")
@@ -197,5 +203,5 @@ def write_template_file(data: ReturnFile, out: Path) -> None:
         worksheet.protection.sheet = True
         worksheet.protection.formatColumns = False
         worksheet.protection.formatRows = False
-    add_meta_sheet(layout.workbook, data, None, None)
+    add_meta_sheet(layout.workbook, data, None, None, signer)
     save_atomically(layout.workbook, out)

@@ -11,7 +11,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.excel.file_signature import BROKEN, check_signature
+from skp_desktop.excel.return_data import META_SHEET
+from skp_desktop.excel.return_reader import meta_cells
+from skp_desktop.excel.safe_reader import read_workbook
+from skp_desktop.services import trust
 from skp_desktop.services.comparators import ACTION_COMPARATOR
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, VerifyReport
@@ -29,8 +34,10 @@ from skp_desktop.store.models import (
     AuditEvent,
     ComparatorValue,
     DueDate,
+    ImportedFile,
     Indicator,
     Return,
+    ReturnSignature,
     Service,
     Value,
 )
@@ -96,6 +103,7 @@ class _Replay:
         default_factory=dict
     )
     partnership: PartnershipReplay = field(default_factory=PartnershipReplay)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # fingerprint: key state
 
     def feed(self, events: Iterator[Any]) -> Iterator[Any]:
         """Pass the events on, noting what each says (rows by position: see store.audit)."""
@@ -126,7 +134,19 @@ class _Replay:
                     event[period_at],
                     event[new_at],
                 )
+            elif action in trust.TRUST_ACTIONS:
+                self._key(event[_AT["old"]])  # a rotation records the old key retired
+                self._key(event[new_at])
             yield event
+
+    def _key(self, state_text: str | None) -> None:
+        try:
+            state = json.loads(state_text or "")
+            fingerprint = str(state["fingerprint"])
+        except (ValueError, TypeError, KeyError):
+            return
+        state.pop("replaces", None)
+        self.keys[fingerprint] = state
 
     def _comparator(self, indicator: str, period: str, new_text: str | None) -> None:
         try:
@@ -170,6 +190,8 @@ def verify(db: Database) -> VerifyReport:
         problems += [message for _uuid, message in findings]
         problems += _coordinator_settings(session, replay)
         problems += replay_problems(session, replay.partnership)
+        problems += _trust_problems(session, replay)
+        problems += _kept_file_problems(session)
         return VerifyReport(
             events_checked=replay.events,
             values_checked=values_checked,
@@ -286,6 +308,81 @@ def returns_not_backed(db: Database) -> tuple[UnbackedReturn, ...]:
     with db.reading() as session:
         found = unbacked_returns(session).values()
     return tuple(sorted(found, key=lambda r: (r.service, r.period, r.revision)))
+
+
+def _trust_problems(session: Session, replay: _Replay) -> list[str]:
+    """The keys held, and what each may sign, against what the trust events say."""
+    problems = []
+    held = trust.held_trust(session)
+    for fp in sorted(set(held) | set(replay.keys)):
+        now, recorded = held.get(fp), replay.keys.get(fp)
+        if now == recorded:
+            continue
+        if recorded is None:
+            problems.append(f"the key {fp} has no history: it was added outside the app")
+        elif now is None:
+            problems.append(f"the key {fp} is in the history but missing: deleted outside the app")
+        else:
+            changed = sorted(k for k in set(now) | set(recorded) if now.get(k) != recorded.get(k))
+            problems.append(
+                f"the key {fp} differs from its history ({', '.join(changed)}: held "
+                f"{', '.join(str(now.get(k)) for k in changed)}, recorded "
+                f"{', '.join(str(recorded.get(k)) for k in changed)}): it was changed outside "
+                "the app"
+            )
+    return problems
+
+
+def _kept_file_problems(session: Session) -> list[str]:
+    """Each kept file's signature checked again, against the key recorded for it."""
+    keys = trust.public_keys(session)
+    signatures = session.execute(
+        select(ReturnSignature.return_id, ReturnSignature.signed_by, ReturnSignature.status)
+    ).all()
+    recorded = {return_id: signed_by for return_id, signed_by, _ in signatures}
+    statuses = {return_id: status for return_id, _, status in signatures}
+    problems = []
+    rows = session.execute(
+        select(ImportedFile.id, ImportedFile.file_name, ImportedFile.return_id).order_by(
+            ImportedFile.id
+        )
+    ).all()
+    # a revision's signature is its first file's; a later feedback file on it has its own
+    first_files = {}
+    for file_id, _name, return_id in rows:
+        first_files.setdefault(return_id, file_id)
+    for file_id, name, return_id in rows:
+        content = session.scalar(select(ImportedFile.content).where(ImportedFile.id == file_id))
+        where = f"the kept file {name} (#{file_id})"
+        try:
+            workbook = read_workbook(content or b"", file_name=name, wanted=(META_SHEET,))
+            values = (
+                meta_cells(workbook.sheets[META_SHEET]) if META_SHEET in workbook.sheets else {}
+            )
+        except ValidationError:
+            values = {}
+        signature = check_signature(values)
+        first = return_id is not None and first_files.get(return_id) == file_id
+        expected = recorded.get(return_id) if first else None
+        if signature.status == BROKEN:
+            problems.append(f"{where} does not match its signature: it was changed after import")
+        elif signature.valid:
+            assert signature.signed_by is not None
+            if keys.get(signature.signed_by) != signature.public_key:
+                problems.append(
+                    f"{where} is signed by {signature.signed_by}, a key this database does not hold"
+                )
+            elif expected is not None and expected != signature.signed_by:
+                problems.append(
+                    f"{where} is signed by {signature.signed_by}, but its revision was recorded "
+                    f"as signed by {expected}: one of them was changed outside the app"
+                )
+        elif first and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE):
+            problems.append(
+                f"{where} carries no signature, but its revision was recorded as signed: it was "
+                "changed outside the app"
+            )
+    return problems
 
 
 def _coordinator_settings(session: Session, replay: _Replay) -> list[str]:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 from pathlib import Path
 
 from sqlalchemy import URL
 from sqlalchemy.exc import DatabaseError
 
-from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
+from skp_desktop.domain.errors import NotFoundError, StateError, StoreUnavailable, ValidationError
 from skp_desktop.locations import resolve_target as resolve_target  # re-exported
 from skp_desktop.store import migrate
 from skp_desktop.store.engine import Database, database_url, open_engine, unwritable_reason
 from skp_desktop.store.models import ACTOR_LENGTH
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ACTOR_LENGTH",
@@ -68,6 +71,20 @@ def checked_actor(name: str | None, *, given_as: str = "--actor or SKP_ACTOR") -
     return text
 
 
+def _enrol_own_key(database: Database, actor: str) -> None:
+    """A new (or newly upgraded) database trusts this installation's key, so that its own
+    exports import here; a key that cannot be made is said in the log, not a failure to open
+    (`keys show` and `keys trust` put it right)."""
+    from skp_desktop.services.trust import enrol_installation_key
+
+    try:
+        enrol_installation_key(database, actor=actor)
+    except (OSError, StateError, DatabaseError) as exc:
+        log.warning(
+            "this installation's signing key was not enrolled in %s: %s", database.display_name, exc
+        )
+
+
 def open_database(
     db: str | os.PathLike[str] | URL | None = None,
     *,
@@ -105,9 +122,11 @@ def open_database(
             forced = unwritable_reason(path)
     database = open_engine(url, read_only=read_only, read_only_reason=forced)
     try:
-        migrate.upgrade(database)
+        upgraded = migrate.upgrade(database)
         if initialise and not database.read_only:
-            ensure_default_catalogue(database, actor=actor or default_actor())
+            loaded = ensure_default_catalogue(database, actor=actor or default_actor())
+            if loaded or upgraded:
+                _enrol_own_key(database, actor or default_actor())
     except DatabaseError as exc:
         database.dispose()
         raise StoreUnavailable(

@@ -64,6 +64,7 @@ from skp_desktop.excel.definitions_pack import (
 )
 from skp_desktop.excel.rejection import RejectedFile
 from skp_desktop.excel.safe_reader import load_file
+from skp_desktop.services import trust
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos, rule_fields
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
@@ -186,6 +187,8 @@ class PackExport:
     indicators: int
     payload_sha256: str
     file_sha256: str
+    signed_by: str | None = None
+    notice: str | None = None  # e.g. that a signing key was made just now
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,9 @@ class PackImport:
     problems: tuple[str, ...] = ()
     file_sha256: str | None = None
     written: bool = False
+    signed_by: str | None = None  # the pack's signer (a valid signature), refused or not
+    trust_note: str | None = None  # e.g. that the coordinator's key was pinned
+    needs_pin: bool = False  # refused only because no coordinator key is pinned here yet
 
     @property
     def refused(self) -> bool:
@@ -653,6 +659,7 @@ def export_definitions_pack(
                     f"There is no definitions version {version}: this database holds {held}."
                 )
         pack = _pack_of(session, chosen)
+    own = trust.installation_key()
     with writing(target, "definitions pack"):
         digest = write_definitions_pack(
             pack,
@@ -661,6 +668,7 @@ def export_definitions_pack(
             exported_at=datetime.now(UTC).replace(microsecond=0),
             exported_by=actor,
             app_version=__version__,
+            signer=own.signer,
         )
     return PackExport(
         path=target,
@@ -669,6 +677,8 @@ def export_definitions_pack(
         indicators=len(pack.indicators),
         payload_sha256=digest,
         file_sha256=hashlib.sha256(target.read_bytes()).hexdigest(),
+        signed_by=own.key.fingerprint,
+        notice=own.notice,
     )
 
 
@@ -756,13 +766,20 @@ def _pack_plan(
 
 
 def import_definitions_pack(
-    db: Database, path: str | os.PathLike[str], *, actor: str, dry_run: bool = False
+    db: Database,
+    path: str | os.PathLike[str],
+    *,
+    actor: str,
+    dry_run: bool = False,
+    fingerprint: str | None = None,
 ) -> PackImport:
     """Import a definitions pack: its version, content and targets, all or nothing.
 
     An older pack than the newest version held, or the same number with other content, is
     refused; the same version with the same content is UP TO DATE and changes nothing. A pack
-    whose cells disagree with its signed payload is refused naming the cell.
+    whose cells disagree with its signed payload is refused naming the cell. The pack must be
+    signed by the coordinator: this installation's key, or the key pinned here; the first pack
+    a database imports pins its signer when `fingerprint` (confirmed out of band) names it.
     """
     source = Path(path)
     if not source.is_file():
@@ -780,8 +797,19 @@ def import_definitions_pack(
     pack = read.pack
     if not dry_run:
         _writable(db)
+    signer = read.signature.signed_by if read.signature.valid else None
     try:
         with db.reading() if dry_run else db.transaction() as session:
+            try:
+                verdict, trust_note = trust.judge_pack_signature(
+                    session, read.signature, pin=fingerprint, actor=actor, dry_run=dry_run
+                )
+            except RejectedFile as exc:
+                return replace(
+                    _refused(shown, exc.reason_text(), sha, [str(p) for p in exc.problems]),
+                    signed_by=signer,
+                    needs_pin=isinstance(exc, trust.PinNeeded),
+                )
             status, latest, plan, reason = _pack_plan(session, read)
             held_number = latest.number
             who = f" exported by {read.exported_by}" if read.exported_by else ""
@@ -806,6 +834,8 @@ def import_definitions_pack(
                     reason=reason,
                     problems=(reason,) if status == REFUSED and reason else (),
                     file_sha256=sha,
+                    signed_by=signer,
+                    trust_note=trust_note,
                 )
             if dry_run:
                 drafts: Sequence[Return] = _drafts_from(session, plan)
@@ -817,7 +847,7 @@ def import_definitions_pack(
                     previous=latest,
                     actor=actor,
                     action="definitions.import",
-                    source=f"imported from {shown}{who}",
+                    source=f"imported from {shown}{who}, {verdict.describe}",
                     file_sha256=sha,
                 )
                 session.add(
@@ -856,4 +886,6 @@ def import_definitions_pack(
         result=result,
         file_sha256=sha,
         written=not dry_run,
+        signed_by=signer,
+        trust_note=trust_note,
     )

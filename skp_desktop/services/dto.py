@@ -147,6 +147,25 @@ class ReturnRow:
 
 
 @dataclass(frozen=True)
+class SignatureInfo:
+    """Who signed the file a revision was imported from: `status` is signed, template (a
+    template issued here, values typed into it) or unsigned (`note` says why it was taken)."""
+
+    status: str
+    signed_by: str | None
+    signer_name: str | None
+    note: str | None
+
+    @property
+    def describe(self) -> str:
+        if self.status == "signed":
+            return f"signed by {self.signer_name} ({self.signed_by})"
+        if self.status == "template":
+            return "entered in a template issued here, not signed by the service"
+        return f"UNSIGNED, taken because: {self.note}"
+
+
+@dataclass(frozen=True)
 class ReturnView:
     """A service's return for a period: its latest revision, or an empty one not yet started."""
 
@@ -161,6 +180,8 @@ class ReturnView:
     rows: tuple[ReturnRow, ...] = field(default_factory=tuple)
     # The queries of the latest returned revision up to this one (this one, when it is returned).
     queries: ReturnQueries | None = None
+    # How the revision's file was signed, when it was imported from one (services/trust.py).
+    signature: SignatureInfo | None = None
 
     @property
     def open_queries(self) -> tuple[QueryInfo, ...]:

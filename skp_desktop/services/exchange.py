@@ -33,6 +33,7 @@ from skp_desktop.domain.periods import Period
 from skp_desktop.domain.rag import direction_label
 from skp_desktop.domain.validation import EntryValues, Severity
 from skp_desktop.domain.values import Symbol, canonical_text, format_decimal, from_canonical
+from skp_desktop.excel.file_signature import Signer
 from skp_desktop.excel.payload import canonical_payload, payload_digest
 from skp_desktop.excel.rejection import RejectedFile
 from skp_desktop.excel.return_data import (
@@ -49,8 +50,9 @@ from skp_desktop.excel.return_data import (
 )
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
 from skp_desktop.excel.return_writer import write_feedback_file, write_return_file
-from skp_desktop.excel.safe_reader import RawWorkbook, load_file, read_return_workbook
+from skp_desktop.excel.safe_reader import REFORMAT, RawWorkbook, load_file, read_return_workbook
 from skp_desktop.excel.template_writer import write_template_file
+from skp_desktop.services import trust
 from skp_desktop.services.catalogue import DefinitionsSnapshot, version_in_force
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ReturnView
@@ -80,6 +82,7 @@ from skp_desktop.store.models import (
     ImportedFile,
     Indicator,
     Return,
+    ReturnSignature,
     Service,
     Value,
 )
@@ -111,6 +114,8 @@ class ExportResult:
     period: str
     revision: int | None
     payload_sha256: str | None
+    signed_by: str | None = None  # this installation's key's fingerprint
+    notice: str | None = None  # e.g. that a signing key was made just now and needs enrolling
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,20 @@ class ImportOutcome:
     modified_cells: tuple[str, ...] = ()
     queries: tuple[tuple[str, str], ...] = ()  # a feedback file's (code, question)
     answers: tuple[tuple[str, str], ...] = ()  # a return file's (code, answer)
+    signature: str | None = None  # signed, template or unsigned (trust.SignerVerdict.status)
+    signed_by: str | None = None  # the signer's fingerprint
+    signer: str | None = None  # the signer's name as enrolled here, or why it was taken unsigned
+
+    @property
+    def signature_text(self) -> str:
+        """Who signed the file, in words for the Import page; empty when not known."""
+        if self.signature == trust.SIGNED:
+            return f"signed by {self.signer} ({self.signed_by})"
+        if self.signature == trust.TEMPLATE:
+            return f"a template issued here, filled in by hand (issued with {self.signed_by})"
+        if self.signature == trust.UNSIGNED_TAKEN:
+            return f"UNSIGNED, taken because: {self.signer}"
+        return ""
 
     @property
     def failed(self) -> bool:
@@ -182,6 +201,9 @@ class ImportOutcome:
             "modified_cells": list(self.modified_cells),
             "queries": [{"code": c, "question": q} for c, q in self.queries],
             "answers": [{"code": c, "answer": a} for c, a in self.answers],
+            "signature": self.signature,
+            "signed_by": self.signed_by,
+            "signer": self.signer,
         }
 
 
@@ -270,11 +292,13 @@ def _header(view: ReturnView, *, kind: str, actor: str) -> ReturnHeader:
 
 
 def _write(
-    data: ReturnFile, out: Path, writer: Callable[[ReturnFile, Path], str | None]
+    data: ReturnFile, out: Path, writer: Callable[[ReturnFile, Path, Signer], str | None]
 ) -> ExportResult:
-    """Write `data` with `writer`, saying plainly why a file could not be written."""
+    """Write `data` with `writer`, signed by this installation's key, saying plainly why a
+    file could not be written."""
+    own = trust.installation_key()
     with writing(out, "workbook"):
-        digest = writer(data, out)
+        digest = writer(data, out, own.signer)
     header = data.header
     return ExportResult(
         path=out,
@@ -283,6 +307,8 @@ def _write(
         period=header.period,
         revision=header.revision,
         payload_sha256=digest,
+        signed_by=own.key.fingerprint,
+        notice=own.notice,
     )
 
 
@@ -380,8 +406,14 @@ def write_template(
 # --- import --------------------------------------------------------------------------------
 
 
+# Spreadsheets in a folder that are not .xlsx: each is reported REJECTED with the reason a single
+# such file gets, so a return sent in the wrong format never silently looks "missing".
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xls", ".xlsm", ".xlsb", ".ods", ".csv"})
+
+
 def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The files to import: files as given, and the .xlsx files inside folders (sorted)."""
+    """The files to import: files as given, and the spreadsheet-like files inside folders
+    (sorted): .xlsx, and .xls, .xlsm, .xlsb, .ods, .csv, which are refused saying why."""
     given = [Path(p) for p in paths]
     missing = [str(p) for p in given if not p.exists()]
     if missing:
@@ -393,7 +425,7 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 sorted(
                     child
                     for child in path.iterdir()
-                    if child.suffix.lower() == ".xlsx"
+                    if child.suffix.lower() in SPREADSHEET_SUFFIXES
                     and child.is_file()
                     and not child.name.startswith("~$")  # Excel's lock file for an open book
                 )
@@ -438,6 +470,7 @@ _SUBMIT_RETURN = (
 )
 _INSERT_FILE = insert(ImportedFile)
 _INSERT_VALUE = insert(Value)
+_INSERT_SIGNATURE = insert(ReturnSignature)
 
 
 @dataclass
@@ -493,6 +526,7 @@ class _Batch:
     accepted: dict[tuple[str, str], list[_Held]] = field(default_factory=dict)
     feedback: set[tuple[str, str, int, str]] = field(default_factory=set)  # and queries digest
     catalogue: _Catalogue = field(default_factory=_Catalogue)
+    keys: trust.KeyCache = field(default_factory=trust.KeyCache)
 
     def held(self, service: str, period: str) -> list[_Held]:
         return self.accepted.get((service, period), [])
@@ -515,6 +549,7 @@ def import_files(
     actor: str,
     dry_run: bool = False,
     accept_modified: bool = False,
+    accept_unsigned: str | None = None,
     progress: Callable[[int, int, Path], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_outcome: Callable[[ImportOutcome], None] | None = None,
@@ -525,8 +560,12 @@ def import_files(
     total, file)` is called before each file; `cancelled()` stops before the next file;
     `on_outcome(outcome)` after each file, once its transaction is committed. When the
     database cannot take a file (full disk, read-only, locked) the batch stops with
-    ImportStopped, which carries the outcomes so far.
+    ImportStopped, which carries the outcomes so far. A file is believed only when its
+    signature verifies with a key trusted here for what it is (services/trust.py);
+    `accept_unsigned` (the coordinator's reason) takes unsigned files, marked as such.
     """
+    if accept_unsigned is not None and not accept_unsigned.strip():
+        raise ValidationError("--accept-unsigned needs --reason: say why unsigned files are taken")
     files = collect_files(paths)
     batch = _Batch()
     outcomes: list[ImportOutcome] = []
@@ -546,6 +585,7 @@ def import_files(
                     actor=actor,
                     dry_run=dry_run,
                     accept_modified=accept_modified,
+                    accept_unsigned=accept_unsigned,
                     before_commit=partial(ahead.start, index + 1),
                 )
             except StoreUnavailable as exc:
@@ -616,6 +656,11 @@ def _read(path: Path) -> _Read:
     try:
         data = load_file(path)
         sha = hashlib.sha256(data).hexdigest()
+        if path.suffix.lower() == ".csv" and not data.startswith(b"PK"):
+            raise ValidationError(
+                f"this is a CSV file (.csv), not an Excel workbook (.xlsx): the figures cannot be "
+                f"checked against a signed return. {REFORMAT}"
+            )
         workbook = read_return_workbook(data, file_name=path.name)
         return _Read(data, sha, workbook, read_meta(workbook))
     except Exception as exc:  # judged in the file's turn, as if raised there
@@ -631,6 +676,7 @@ def _import_one(
     actor: str,
     dry_run: bool,
     accept_modified: bool,
+    accept_unsigned: str | None,
     before_commit: Callable[[], None],
 ) -> ImportOutcome:
     shown = str(path)
@@ -653,10 +699,12 @@ def _import_one(
                 batch=batch,
                 actor=actor,
                 dry_run=dry_run,
+                accept_unsigned=accept_unsigned,
             )
             before_commit()
         return outcome
     except ValidationError as exc:
+        batch.keys.rows.clear()  # a rotation recorded in the rolled-back transaction is gone
         return _rejected(shown, exc, sha, meta)
     except OSError as exc:
         return _rejected(
@@ -842,8 +890,20 @@ def _judge_and_store(
     batch: _Batch,
     actor: str,
     dry_run: bool,
+    accept_unsigned: str | None = None,
 ) -> ImportOutcome:
     service, period, version = _lookup(session, meta, batch.catalogue)
+    verdict = trust.judge_file_signature(
+        session,
+        meta.signature,
+        kind=meta.kind,
+        service=service.code,
+        service_name=service.name,
+        accept_unsigned=accept_unsigned,
+        actor=actor,
+        dry_run=dry_run,
+        cache=batch.keys,
+    )
     snapshot = batch.catalogue.snapshot(session, version_in_force(batch.catalogue.versions, period))
     infos = due_indicators(session, service, period, snapshot=snapshot)
     if not infos:
@@ -879,6 +939,7 @@ def _judge_and_store(
             batch=batch,
             actor=actor,
             dry_run=dry_run,
+            verdict=verdict,
         )
     decision = _decide(imported, digest, held)
     latest = max(held, key=lambda item: item.revision) if held else None
@@ -895,6 +956,7 @@ def _judge_and_store(
         kind=meta.kind,
         modified_cells=imported.modified_cells,
         answers=_answer_pairs(imported.answers),
+        **_signer_fields(verdict),
     )
     if decision.status != ACCEPTED:
         return outcome
@@ -914,8 +976,17 @@ def _judge_and_store(
             digest=digest,
             actor=actor,
             indicator_ids=snapshot.ids,
+            verdict=verdict,
         )
     return outcome
+
+
+def _signer_fields(verdict: trust.SignerVerdict) -> dict[str, str | None]:
+    return {
+        "signature": verdict.status,
+        "signed_by": verdict.fingerprint,
+        "signer": verdict.note if verdict.status == trust.UNSIGNED_TAKEN else verdict.name,
+    }
 
 
 def _return_uuid(session: Session, imported: ImportedReturn) -> str:
@@ -931,10 +1002,19 @@ def _return_uuid(session: Session, imported: ImportedReturn) -> str:
     return str(uuid.uuid4())
 
 
-def _audit_reason(imported: ImportedReturn, revision: int) -> str:
+def _audit_reason(imported: ImportedReturn, revision: int, verdict: trust.SignerVerdict) -> str:
     meta = imported.meta
+    if verdict.status == trust.UNSIGNED_TAKEN:
+        what = "template" if meta.kind == KIND_TEMPLATE else f"{meta.kind} file"
+        return (
+            f"revision {revision} imported from an UNSIGNED {what}, taken by the coordinator "
+            f"because: {verdict.note}"
+        )
     if meta.kind == KIND_TEMPLATE:
-        return f"filled template imported as revision {revision}"
+        return (
+            f"filled template imported as revision {revision}: values entered in a template, "
+            "not signed by the service"
+        )
     if imported.modified:
         cells = ", ".join(imported.modified_cells[:20])
         more = len(imported.modified_cells) - 20
@@ -965,6 +1045,7 @@ def _store(
     digest: str,
     actor: str,
     indicator_ids: Mapping[str, int],
+    verdict: trust.SignerVerdict,
 ) -> int:
     """Store the revision, its file, its values and their audit events; returns its id.
 
@@ -973,8 +1054,8 @@ def _store(
     """
     now = datetime.now(UTC)
     meta = imported.meta
-    reason = _audit_reason(imported, revision)
-    source = f"imported from {path.name}"
+    reason = _audit_reason(imported, revision, verdict)
+    source = f"imported from {path.name}, {verdict.describe}"
     if imported.modified:
         source += " (changed after export, accepted as modified)"
     connection = session.connection()
@@ -1011,6 +1092,16 @@ def _store(
             "status": ACCEPTED,
             "detail": reason,
             "return_id": return_id,
+        },
+    )
+    connection.execute(
+        _INSERT_SIGNATURE,
+        {
+            "return_id": return_id,
+            "status": verdict.status,
+            "signed_by": verdict.fingerprint,
+            "signer_name": None if verdict.name is None else verdict.name[:200],
+            "note": verdict.note,
         },
     )
     context: dict[str, Any] = {
@@ -1092,6 +1183,7 @@ def _judge_feedback(
     batch: _Batch,
     actor: str,
     dry_run: bool,
+    verdict: trust.SignerVerdict,
 ) -> ImportOutcome:
     """The status of a feedback file: ACCEPTED marks its revision returned with the queries
     (storing the revision first when it is not held); DUPLICATE when that is already so."""
@@ -1158,6 +1250,7 @@ def _judge_feedback(
         file_sha256=sha,
         kind=meta.kind,
         queries=tuple((line.code, line.question) for line in queries.lines),
+        **_signer_fields(verdict),
     )
     if status != ACCEPTED:
         return outcome
@@ -1183,6 +1276,7 @@ def _judge_feedback(
             digest=digest,
             actor=actor,
             indicator_ids=indicator_ids,
+            verdict=verdict,
         )
         stored = session.get_one(Return, stored_id)
     else:
@@ -1200,6 +1294,7 @@ def _judge_feedback(
                 return_id=stored.id,
             )
         )
+    source = f"{source}, {verdict.describe}"
     asked = f"{source}: feedback from {queries.asked_by}" if queries.asked_by else source
     stored.state, stored.updated_at = RETURNED, now
     append_event(

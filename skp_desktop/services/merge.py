@@ -57,7 +57,14 @@ from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import context_figures_in
 from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
-from skp_desktop.store.models import ImportedFile, Indicator, Return, Target, Value
+from skp_desktop.store.models import (
+    ImportedFile,
+    Indicator,
+    Return,
+    ReturnSignature,
+    Target,
+    Value,
+)
 
 STATE_TEXT = {
     MISSING: "✗ missing",
@@ -188,6 +195,15 @@ class _Held:
     value: Decimal | None
     symbol: str | None
     source_sha256: str | None
+    signature: str | None = None  # who signed the file, in words (Data sheet's Signed by)
+
+
+def _signature_text(status: str, signed_by: str | None, name: str | None, note: str | None) -> str:
+    if status == "signed":
+        return f"{name} ({signed_by})"
+    if status == "template":
+        return f"a template issued here (signed by {signed_by}), not signed by the service"
+    return f"UNSIGNED, taken because: {note}"
 
 
 class _Catalogue:
@@ -266,6 +282,7 @@ def _accepted(
             updated_at[(service_id, code)] = updated
     ids = sorted(returns)
     files: dict[int, str] = {}
+    signatures: dict[int, str] = {}
     held: list[_Held] = []
     for chunk in _chunks(ids):
         for return_id, sha in session.execute(
@@ -274,6 +291,16 @@ def _accepted(
             )
         ):
             files[return_id] = sha
+        for return_id, status, signed_by, name, note in session.execute(
+            select(
+                ReturnSignature.return_id,
+                ReturnSignature.status,
+                ReturnSignature.signed_by,
+                ReturnSignature.signer_name,
+                ReturnSignature.note,
+            ).where(ReturnSignature.return_id.in_(chunk))
+        ):
+            signatures[return_id] = _signature_text(status, signed_by, name, note)
         for return_id, code, numerator, denominator, value, symbol in session.execute(
             select(
                 Value.return_id,
@@ -298,6 +325,7 @@ def _accepted(
                     value=from_canonical(value),
                     symbol=symbol,
                     source_sha256=files.get(return_id),
+                    signature=signatures.get(return_id),
                 )
             )
     return held, updated_at
@@ -386,6 +414,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
                 revision=item.revision,
                 status=ACCEPTED,
                 source_sha256=item.source_sha256,
+                signed_by=item.signature,
             )
         )
 

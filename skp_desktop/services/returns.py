@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from skp_desktop.services.catalogue import (
     indicator_infos,
 )
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import IndicatorInfo, ReturnView
+from skp_desktop.services.dto import IndicatorInfo, ReturnView, SignatureInfo
 from skp_desktop.services.entries import (
     SOURCE_COMMAND_LINE as SOURCE_COMMAND_LINE,
 )
@@ -64,7 +65,14 @@ from skp_desktop.services.return_view import (
 )
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.engine import connection_fetch
-from skp_desktop.store.models import DefinitionsVersion, Indicator, Return, Service, Value
+from skp_desktop.store.models import (
+    DefinitionsVersion,
+    Indicator,
+    Return,
+    ReturnSignature,
+    Service,
+    Value,
+)
 from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow
 
 DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
@@ -169,7 +177,26 @@ def view_in_transaction(
 def get_return(db: Database, service: str, period: str) -> ReturnView:
     """A service's return for a period: its newest revision, or an empty one not yet started."""
     with db.reading_connection() as connection:
-        return read_return(connection_fetch(connection), service, period)
+        view = read_return(connection_fetch(connection), service, period)
+        if view.return_uuid is None:
+            return view
+        found = connection.execute(_SIGNATURE, {"uuid": view.return_uuid}).first()
+    if found is None:
+        return view
+    return dataclasses.replace(view, signature=SignatureInfo(*found))
+
+
+# How the revision's file was signed (return_signatures), for show --json and the Import page.
+_SIGNATURE = (
+    select(
+        ReturnSignature.status,
+        ReturnSignature.signed_by,
+        ReturnSignature.signer_name,
+        ReturnSignature.note,
+    )
+    .join(Return, Return.id == ReturnSignature.return_id)
+    .where(Return.uuid == bindparam("uuid"))
+)
 
 
 def _new_revision(

@@ -385,7 +385,13 @@ def run_self_test(
             emit(result.line)
 
     log.info("self-test of %s %s started", GUI_PROGRAM, __version__)
-    with tempfile.TemporaryDirectory(prefix="skp-self-test-", dir=folder) as temporary:
+    from skp_desktop.services.trust import key_folder_for_now
+
+    with (
+        tempfile.TemporaryDirectory(prefix="skp-self-test-", dir=folder) as temporary,
+        # a key of its own: the self-test never makes or uses the user's signing key
+        key_folder_for_now(Path(temporary) / "key"),
+    ):
         scratch = _Scratch(Path(temporary))
         record("installation", check_installation)
         record("drivers", check_drivers)

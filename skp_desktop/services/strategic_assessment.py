@@ -303,17 +303,22 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
         .order_by(AuditEvent.id)
     ):
         text = reason or ""
-        if text.startswith(("filled template", "accepted as modified")):
-            notes.append(
-                QualityNote(
-                    "Taken unsigned or modified",
-                    _service_name(session, service),
-                    labels.get(period or "", period or ""),
-                    "a filled template (not signed)"
-                    if text.startswith("filled template")
-                    else "changed after export, accepted as modified",
-                )
+        if "imported from an UNSIGNED" in text:
+            detail = "an unsigned file, taken because: " + text.partition("because: ")[2]
+        elif text.startswith("filled template"):
+            detail = "a filled template (not signed by the service)"
+        elif text.startswith("accepted as modified"):
+            detail = "changed after export, accepted as modified"
+        else:
+            continue
+        notes.append(
+            QualityNote(
+                "Taken unsigned or modified",
+                _service_name(session, service),
+                labels.get(period or "", period or ""),
+                detail,
             )
+        )
     for item in sorted(reader.unbacked.values(), key=lambda r: (r.service, r.period)):
         if item.period in labels:
             notes.append(

@@ -295,3 +295,49 @@ class ContextValue(Base):
     set_at: Mapped[datetime] = mapped_column(UtcDateTime)
     set_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     indicator: Mapped[Indicator] = relationship()
+
+
+class SigningKey(Base):
+    """A public key this database trusts to sign files, and for what (services/trust.py).
+
+    `role`: `own` (this installation's key: every service, templates, feedback and packs),
+    `service` (enrolled for the services listed in signing_key_services) or `coordinator`
+    (the coordinator's key, pinned on a service's database). A revoked or replaced key stays,
+    so the files it signed before can still be checked.
+    """
+
+    __tablename__ = "signing_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    trusted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    trusted_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(String(64))  # a rotation's new fingerprint
+    services: Mapped[list[SigningKeyService]] = relationship(
+        back_populates="key", cascade="all, delete-orphan", order_by="SigningKeyService.service"
+    )
+
+
+class SigningKeyService(Base):
+    """A service a key is enrolled for: its returns signed by that key are believed."""
+
+    __tablename__ = "signing_key_services"
+    key_id: Mapped[int] = mapped_column(ForeignKey("signing_keys.id"), primary_key=True)
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)  # service code
+    key: Mapped[SigningKey] = relationship(back_populates="services")
+
+
+class ReturnSignature(Base):
+    """How an imported revision's file was signed: by whom, or why it was taken unsigned."""
+
+    __tablename__ = "return_signatures"
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # signed, template, unsigned
+    signed_by: Mapped[str | None] = mapped_column(String(64))  # fingerprint
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)  # why an unsigned file was taken

@@ -41,6 +41,7 @@ class ActionName(StrEnum):
     READ_ONLY = "read_only"
     BACK_UP = "back_up"
     RESTORE = "restore"
+    KEYS = "keys"
     QUIT = "quit"
     UNDO = "undo"
     REDO = "redo"
@@ -165,6 +166,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         lambda w: w.restore_backup(),
         enabled=lambda s: s.database_open and s.sqlite,
     ),
+    # this computer's signing key and the keys the database trusts (issue 16)
+    ActionSpec(N.KEYS, "&File", "&Keys…", "skp_desktop.ui.keys_dialog:show_keys"),
     ActionSpec(N.QUIT, "&File", "&Quit", lambda w: w.close(), ("Quit",), separator=True),
     ActionSpec(
         N.UNDO,

@@ -92,6 +92,8 @@ class Cli:
     def __post_init__(self) -> None:
         home = self.root / "home"
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKP_")}
+        if os.environ.get("SKP_KEY_DIR"):  # the run's signing key, enrolled in its databases
+            env["SKP_KEY_DIR"] = os.environ["SKP_KEY_DIR"]
         env.update(
             SKP_ACTOR=ACTOR,
             SKP_LOG_DIR=str(self.root / "logs"),

@@ -68,6 +68,7 @@ def test_history_lists_events_newest_first_with_the_contract_keys(
         ("return.create", "COMMSAFETY", "FY2024-25-Q1", None),
         ("value.set", "HIGHWAYS", "FY2024-25-Q1", "SAFER-P4-S1"),
         ("return.create", "HIGHWAYS", "FY2024-25-Q1", None),
+        ("key.trust", None, None, None),  # a new database trusts its installation's key
         ("catalogue.load", None, None, None),
     ]
     assert {e["actor"] for e in events} == {ACTOR}  # SKP_ACTOR
@@ -112,7 +113,8 @@ def test_actor_option_is_recorded_when_the_database_is_created(
     results: dict[str, Result], module_cli: Cli
 ) -> None:
     assert Path(module_cli.root / "fresh.sqlite3").exists()
-    [event] = _events(results["fresh"])
+    enrolled, event = _events(results["fresh"])
+    assert (enrolled["action"], enrolled["actor"]) == ("key.trust", OTHER)
     assert event["action"] == "catalogue.load"
     assert event["actor"] == OTHER
 

@@ -118,8 +118,9 @@ def test_verify_passes_on_an_untouched_database(
     result, _ = verified["untouched"]
     assert result.returncode == 0, str(result)
     assert result.stderr == ""
-    # the scenario: 10 events (catalogue, 3 returns made, 5 values, 1 submission), 5 values
-    assert result.stdout == "verify: OK: 10 events and 5 values match their history.\n"
+    # the scenario: 11 events (catalogue, this installation's key enrolled, 3 returns made,
+    # 5 values, 1 submission), 5 values
+    assert result.stdout == "verify: OK: 11 events and 5 values match their history.\n"
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
@@ -149,7 +150,7 @@ def test_audit_events_cannot_be_deleted_while_the_triggers_stand(
             con.execute("DELETE FROM audit_events")
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             con.execute("UPDATE audit_events SET actor = 'mallory'")
-        assert con.execute("SELECT count(*) FROM audit_events").fetchone() == (10,)
+        assert con.execute("SELECT count(*) FROM audit_events").fetchone() == (11,)
         assert con.execute(
             "SELECT count(*) FROM audit_events WHERE actor = 'mallory'"
         ).fetchone() == (0,)

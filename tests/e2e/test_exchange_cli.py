@@ -235,6 +235,9 @@ def test_a_file_saved_again_by_libreoffice_is_the_same_return(exported: Exported
     ], str(run)
     show = exported.cli.run(first_resaved, "show", *RETURN, "--json").json()
     assert [row["commentary"] for row in show] == ["=1+1", LONG]
+    # the signature covers cell values, not the zip: LibreOffice's re-save keeps it valid
+    signer = exported.cli.run(first_resaved, "keys", "show", "--json").json()[0]["fingerprint"]
+    assert {(row["signature"], row["signed_by"]) for row in show} == {("signed", signer)}
 
     template_db = fresh(exported, "lo-template")
     run = exported.cli.run(template_db, "import", str(resaved_filled))

@@ -291,7 +291,7 @@ def test_a_pack_carries_a_version_to_another_database(
     assert definitions_in_force(service_db, "FY2024-25-Q4").indicator(REPAIRS).title == OLD_TITLE
     [event] = events(service_db, "definitions.import")
     assert event.file_sha256 == made.file_sha256
-    assert event.source == "imported from pack.xlsx exported by coordinator"
+    assert event.source.startswith("imported from pack.xlsx exported by coordinator, signed by ")
     with service_db.reading() as session:
         kept = session.scalar(select(ImportedFile))
         assert kept is not None and kept.sha256 == made.file_sha256

@@ -167,6 +167,8 @@ def test_a_database_made_before_due_dates_is_upgraded_keeping_everything(
     )
     db.dispose()
     with sqlite3.connect(database_file) as raw:  # as the app before this migration left it
+        for later in ("return_signatures", "signing_key_services", "signing_keys"):  # 0005
+            raw.execute(f"DROP TABLE {later}")
         raw.execute("DROP TABLE due_dates")
         raw.execute("DROP TABLE comparator_values")
         # and what later migrations added, so that the upgrade from 0003 runs them all again

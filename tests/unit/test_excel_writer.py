@@ -123,7 +123,7 @@ def test_text_that_looks_like_a_formula_stays_text(db: Database, tmp_path: Path,
 def test_the_payload_is_canonical_json_signed_with_its_sha256(db: Database, tmp_path: Path) -> None:
     commsafety(db, numerator="12", denominator="80", count="40", **{TRAINED: "Up on Q4"})
     meta = meta_of(export(db, tmp_path))
-    assert (meta["format"], meta["format_version"], meta["kind"]) == ("skp-return", "1", "return")
+    assert (meta["format"], meta["format_version"], meta["kind"]) == ("skp-return", "2", "return")
     assert (meta["service"], meta["period"], meta["revision"]) == (COMMSAFETY, PERIOD, "1")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["exported_at"])
     assert meta["payload_sha256"] == hashlib.sha256(meta["payload"].encode()).hexdigest()
@@ -228,18 +228,18 @@ def test_files_are_saved_as_openpyxl_saves_them(
     # that changes how a sheet is written shows here.
     commsafety(db, **{TRAINED: "=1+1"})
     write = getattr(exchange, writer)
-    given: list[ReturnFile] = []
+    given: list[tuple[ReturnFile, object]] = []
 
-    def keep(data: ReturnFile, out: Path) -> object:
-        given.append(data)
-        return write(data, out)
+    def keep(data: ReturnFile, out: Path, signer: object = None) -> object:
+        given.append((data, signer))
+        return write(data, out, signer)
 
     monkeypatch.setattr(exchange, writer, keep)
     ours = members(
         export(db, tmp_path) if writer == "write_return_file" else template(db, tmp_path)
     )
     monkeypatch.setattr(return_layout, "save_workbook", lambda book, stream: book.save(stream))
-    write(given[0], tmp_path / "by-openpyxl.xlsx")
+    write(given[0][0], tmp_path / "by-openpyxl.xlsx", given[0][1])
     expected = members(tmp_path / "by-openpyxl.xlsx")
     assert list(ours) == list(expected)
     for name, data in ours.items():

@@ -29,7 +29,7 @@ from exchange_support import (
 from sqlalchemy import select
 
 from skp_desktop.domain.errors import NotFoundError
-from skp_desktop.services import audit
+from skp_desktop.services import audit, trust
 from skp_desktop.services.database import Database
 from skp_desktop.services.definitions import Publication, publish_definitions
 from skp_desktop.services.returns import (
@@ -101,7 +101,11 @@ def test_an_accepted_file_is_kept_and_every_value_is_audited(
             select(AuditEvent).where(AuditEvent.return_uuid == ret.uuid).order_by(AuditEvent.id)
         ).all()
         assert [e.action for e in events] == ["return.import", "value.set", "value.set"]
-        assert {e.source for e in events} == {"imported from community safety.xlsx"}
+        # the signer's fingerprint is in every event of the import
+        signer = trust.installation_key().key.fingerprint
+        assert {e.source.split(" (")[0] for e in events} == {
+            f"imported from community safety.xlsx, signed by {signer}"
+        }
         assert {e.file_sha256 for e in events} == {digest}
         assert events[0].new == "submitted"
     assert audit.verify(coordinator).ok

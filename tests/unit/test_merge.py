@@ -16,7 +16,7 @@ from exchange_support import ACTOR, COMMSAFETY, REPEAT_VICTIMS, TRAINED, do_impo
 from sqlalchemy import select
 
 from skp_desktop.domain.errors import NotFoundError, StoreUnavailable
-from skp_desktop.services import audit, exchange, review
+from skp_desktop.services import audit, exchange, review, trust
 from skp_desktop.services.database import Database
 from skp_desktop.services.merge import MergeCancelled, merge_export
 from skp_desktop.services.returns import (
@@ -48,6 +48,7 @@ DATA_HEADERS = [
     "Revision",
     "Status",
     "Source file SHA-256",
+    "Signed by",
 ]
 
 # What each service enters on its own laptop: {(service, period): {code: fields}}.
@@ -181,6 +182,8 @@ def test_every_accepted_figure_reaches_the_workbook_as_entered(
             assert row["Value"] == int(entered["value"])
         assert (row["Revision"], row["Status"]) == (1, "accepted")
         assert row["Source file SHA-256"] == sha(partnership.files[(service, period, 1)])
+        # each laptop here signs with the run's key, enrolled in the partnership's database
+        assert row["Signed by"].endswith(f"({trust.installation_key().key.fingerprint})")
     cat1 = {period: got[(HIGHWAYS, period, CAT1)] for period in (Q1, Q2)}
     assert [(r["Value"], r["Target"], r["RAG"]) for r in cat1.values()] == [
         (96, 100, "Amber"),

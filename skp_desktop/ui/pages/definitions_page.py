@@ -169,6 +169,18 @@ def applies_from_choices(today: date, latest: str) -> list[Period]:
 DEFINITIONS_CHANGE = Change.DEFINITIONS | Change.HISTORY
 
 
+def pin_question(fingerprint: str) -> str:
+    """What the app asks before it pins the coordinator's key on the first pack."""
+    return (
+        "This definitions pack is signed by the key with the fingerprint\n\n"
+        f"    {fingerprint.replace('-', '  ')}\n\n"
+        "This database has not yet recorded the coordinator's key. Phone the coordinator and "
+        "ask them to read out their fingerprint (File ▸ Keys… in their SKP Returns). Only if "
+        "it is exactly the same, choose Yes: from then on packs and feedback files signed by "
+        "any other key are refused."
+    )
+
+
 class DefinitionsPage(QWidget):
     """Indicators on the left, the selected one's form on the right, Publish at the bottom."""
 
@@ -1138,23 +1150,37 @@ class DefinitionsPage(QWidget):
             return
         self._run_import(path, dry_run=True)
 
-    def _run_import(self, path: str, *, dry_run: bool) -> None:
+    def _run_import(self, path: str, *, dry_run: bool, fingerprint: str | None = None) -> None:
         self.set_busy(True, "Checking the pack…" if dry_run else "Importing the pack…")
 
         def work(db: Any, actor: str) -> PackImport:
             from skp_desktop.services.definitions import import_definitions_pack
 
-            return import_definitions_pack(db, path, actor=actor, dry_run=dry_run)
+            return import_definitions_pack(
+                db, path, actor=actor, dry_run=dry_run, fingerprint=fingerprint
+            )
 
         def done(outcome: PackImport) -> None:
             self.set_busy(False, "")
-            self._show_import(path, outcome, dry_run=dry_run)
+            self._show_import(path, outcome, dry_run=dry_run, fingerprint=fingerprint)
 
         changes = Change.HISTORY if dry_run else DEFINITIONS_CHANGE
         self.desk.change(work, done, changes=changes, failure=self._refused, source=self)
 
-    def _show_import(self, path: str, outcome: PackImport, *, dry_run: bool) -> None:
+    def _show_import(
+        self, path: str, outcome: PackImport, *, dry_run: bool, fingerprint: str | None = None
+    ) -> None:
         name = Path(path).name
+        if outcome.refused and outcome.needs_pin and outcome.signed_by and fingerprint is None:
+            # The first pack: the coordinator's key is pinned once its fingerprint is confirmed.
+            if dialogs.confirm(self, "Whose pack is this?", pin_question(outcome.signed_by)):
+                self._run_import(path, dry_run=True, fingerprint=outcome.signed_by)
+            else:
+                self.show_message(
+                    f"{name} was not imported: the coordinator's key was not confirmed.",
+                    problem=True,
+                )
+            return
         if outcome.refused:
             self.show_message(f"✗ {name} was not imported: {outcome.reason}", problem=True)
             return
@@ -1165,7 +1191,7 @@ class DefinitionsPage(QWidget):
             if dialogs.confirm(
                 self, "Import a definitions pack", f"{outcome.reason}\n\nImport it?"
             ):
-                self._run_import(path, dry_run=False)
+                self._run_import(path, dry_run=False, fingerprint=fingerprint)
             else:
                 self.show_message(f"{name} was not imported: nothing was changed.")
             return

@@ -57,9 +57,9 @@ EMPTY_TEXT = (
 
 
 class OutcomeModel(HeadedTableModel):
-    """One row per file: status (symbol and word), the return it is, and why."""
+    """One row per file: status (symbol and word), the return it is, who signed it, and why."""
 
-    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason")
+    HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason", "Signed by")
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -92,6 +92,8 @@ class OutcomeModel(HeadedTableModel):
                 return outcome.period or ""
             if column == "Rev":
                 return "" if outcome.revision is None else str(outcome.revision)
+            if column == "Signed by":
+                return signed_by_text(outcome)
             if outcome.reason:
                 return outcome.reason
             if outcome.kind == "feedback":
@@ -103,11 +105,26 @@ class OutcomeModel(HeadedTableModel):
             return (
                 STATUS_LOOK.get(outcome.status, ("", "", "", outcome.status))[3]
                 if (column == "Status")
+                else outcome.signature_text or "not checked: the file was refused first"
+                if column == "Signed by"
                 else (outcome.reason or outcome.file)
             )
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status" and light:
             return QColor(dark if is_dark() else light)
         return None
+
+
+def signed_by_text(outcome: Any) -> str:
+    """Who signed the file, short enough for a column: a name and the fingerprint's first group
+    (the tooltip has it whole); "template issued here"; or UNSIGNED."""
+    if outcome.signature == "signed":
+        short = (outcome.signed_by or "").split("-")[0]
+        return f"✓ {outcome.signer} ({short}…)"
+    if outcome.signature == "template":
+        return "template issued here"
+    if outcome.signature == "unsigned":
+        return "⚠ UNSIGNED"
+    return ""
 
 
 class _Progress(QObject):
@@ -138,6 +155,15 @@ class ImportPage(QWidget):
             "A file whose values were changed after export is normally refused. With this, its "
             "visible values are imported as a new revision, recorded as such."
         )
+        # Unsigned files (format 1, or a signature cut out) only with the coordinator's reason,
+        # recorded with each one (issue 16).
+        self.unsigned_reason: str | None = None
+        self.accept_unsigned = QCheckBox("Take &unsigned files…")
+        self.accept_unsigned.setToolTip(
+            "A file that carries no signature is normally refused. With this, it is imported "
+            "marked UNSIGNED, with the reason you give, in its history and the merged workbook."
+        )
+        self.accept_unsigned.toggled.connect(self._unsigned_toggled)
         self.commit_button = QPushButton("&Import")
         self.commit_button.setAccessibleName("Import the checked files")
         self.commit_button.setEnabled(False)
@@ -146,6 +172,7 @@ class ImportPage(QWidget):
             top.addWidget(widget)
         top.addStretch(1)
         top.addWidget(self.accept_modified)
+        top.addWidget(self.accept_unsigned)
         top.addWidget(self.commit_button)
 
         self.empty_state = QLabel(EMPTY_TEXT)
@@ -216,6 +243,23 @@ class ImportPage(QWidget):
         self.empty_state.show()
         self.results.setVisible(False)
 
+    def _unsigned_toggled(self, on: bool) -> None:
+        from skp_desktop.ui.dialogs import dialogs
+
+        reason = None
+        if on:
+            reason = dialogs.ask_text(
+                self,
+                "Take unsigned files",
+                "Why are unsigned files taken? (recorded with each one, e.g. 'sent by an older "
+                "SKP Returns; figures confirmed with the service by phone')",
+            )
+            if reason is None:
+                self.accept_unsigned.setChecked(False)  # toggles back, with no reason
+                return
+        self.unsigned_reason = reason
+        self._check()
+
     def _check(self) -> None:
         if self.paths:
             self.check_requested.emit(list(self.paths), self.accept_modified.isChecked())
@@ -281,6 +325,8 @@ class ImportPage(QWidget):
         ]
         if outcome.reason:
             parts.append(f"<p>{escape(outcome.reason)}</p>")
+        if outcome.signature_text:
+            parts.append(f"<p><b>Signature:</b> {escape(outcome.signature_text)}</p>")
         if outcome.problems:
             parts.append("<ul>")
             for problem in outcome.problems:
@@ -338,6 +384,7 @@ class ImportPage(QWidget):
             self.status.setText("The database is open read-only: files can be checked only.")
             return
         relay, cancel = self.progress_relay, self.cancel_event
+        unsigned = self.unsigned_reason  # the coordinator's reason for taking unsigned files
         self.set_busy(True, "Checking the files…" if dry_run else "Importing…")
 
         def work(db: Any, actor: str) -> tuple[list[Any], bool]:
@@ -349,6 +396,7 @@ class ImportPage(QWidget):
                 actor=actor,
                 dry_run=dry_run,
                 accept_modified=accept_modified,
+                accept_unsigned=unsigned,
                 progress=lambda done, total, path: relay.step.emit(done, total, path.name),
                 cancelled=cancel.is_set,
             )

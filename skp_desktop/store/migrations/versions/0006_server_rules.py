@@ -34,7 +34,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -65,6 +65,11 @@ ACTION_ROLES = (
     ("definitions.draft", "{coordinator,manager}", "a draft moves to new definitions"),
     ("period.due", "{coordinator}", "only a coordinator sets due dates"),
     ("comparator.set", "{coordinator}", "only a coordinator sets comparator figures"),
+    # signing keys and their enrolment (migration 0005, issue 16)
+    ("key.trust", "{coordinator}", "only a coordinator trusts signing keys"),
+    ("key.revoke", "{coordinator}", "only a coordinator revokes signing keys"),
+    ("key.rotate", "{coordinator}", "only a coordinator takes a rotated key"),
+    ("key.pin", "{coordinator}", "only a coordinator pins the coordinator's key"),
     # the partnership's services and context figures (migration 0007)
     ("service.add", "{coordinator}", "only a coordinator adds services"),
     ("service.rename", "{coordinator}", "only a coordinator renames services"),
