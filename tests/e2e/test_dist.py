@@ -41,8 +41,10 @@ SOURCES = ("skp_desktop", "resources", "forms", "build_installer.spec", "pyproje
 # at -OO, strips OpenBLAS and leaves out more: 161.4 MB when measured. What stands between
 # that and 150 MB is numpy's OpenBLAS with its Fortran runtime (26 MB, the PyPI wheel's only
 # BLAS; a numpy built from source with -Dallow-noblas=true made the folder 136.5 MB). The
-# Linux budget holds the folder where it is, so that it does not grow unnoticed.
-BUDGET_MB = {"linux": 165, "win32": 150, "darwin": 150}
+# Linux budget holds the folder where it is, so that it does not grow unnoticed. Signed files
+# (#16) brought pyca cryptography, whose one Rust binding with its own static OpenSSL is 12 MB
+# (174.6 MB measured): the budget grew by that much, on purpose, and no more.
+BUDGET_MB = {"linux": 177, "win32": 162, "darwin": 162}
 
 pytestmark = [
     pytest.mark.e2e,

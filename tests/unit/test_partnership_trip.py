@@ -152,6 +152,7 @@ def test_a_pack_whose_service_belongs_to_no_known_organisation_is_refused_whole(
 
     from skp_desktop.excel.definitions_pack import read_definitions_pack, write_definitions_pack
     from skp_desktop.excel.pack_services import PackService
+    from skp_desktop.services.trust import installation_key
 
     coordinator = _coordinator_adds_the_fire_brigade(tmp_path, template_database)
     good = export_definitions_pack(coordinator, tmp_path / "good.xlsx", actor="cora").path
@@ -165,6 +166,7 @@ def test_a_pack_whose_service_belongs_to_no_known_organisation_is_refused_whole(
         exported_at=datetime.now(UTC).replace(microsecond=0),
         exported_by="cora",
         app_version="test",
+        signer=installation_key().signer,  # signed as the coordinator's: judged on its cells
     )
     laptop = open_copy(template_database, tmp_path / "laptop" / "skp.sqlite3")
     try:
