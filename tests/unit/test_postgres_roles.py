@@ -69,7 +69,7 @@ def test_an_auditor_reads_everything_and_the_server_refuses_their_changes(
     try:
         assert get_return(db, "CHILDRENS", PERIOD).row(LOOKED_AFTER).value == 100
         assert audit.verify(db).ok and audit.history(db, limit=1)
-        with pytest.raises(StoreUnavailable, match="may not (make this change|record)"):
+        with pytest.raises(StoreUnavailable, match=r"may not (make this change|record)"):
             _enter(db, "CHILDRENS", LOOKED_AFTER, value="101")
     finally:
         db.dispose()
@@ -291,13 +291,13 @@ def test_services_forms_and_context_figures_are_the_coordinators_to_change(
             assert [s.code for s in lfb.services] == ["LFB-KINGSTON"]
             assert service_form(db, "HIGHWAYS").items[0].section == "All"
             assert [f.value for f in context_figures(db)["CTX-ASB"]] == [19]
-            with pytest.raises(StoreUnavailable, match="may not (make this change|record)"):
+            with pytest.raises(StoreUnavailable, match=r"may not (make this change|record)"):
                 add_service(db, code="PS-X", name="X", organisation="PS", actor=login)
-            with pytest.raises(StoreUnavailable, match="may not (make this change|record)"):
+            with pytest.raises(StoreUnavailable, match=r"may not (make this change|record)"):
                 set_context_figure(
                     db, code="CTX-ASB", period="FY2025-26-Q4", value="1", actor=login
                 )
-            with pytest.raises(StoreUnavailable, match="may not (make this change|record)"):
+            with pytest.raises(StoreUnavailable, match=r"may not (make this change|record)"):
                 set_service_form(db, code="HIGHWAYS", form=None, actor=login)
         finally:
             db.dispose()
