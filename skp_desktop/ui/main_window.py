@@ -129,9 +129,9 @@ class MainWindow(QMainWindow):
         self.side_panel.setMinimumWidth(260)
 
         self.status_state = QLabel("Opening the database…")
-        self.status_state.setAccessibleName("Return status")
+        self.status_state.setAccessibleDescription("Return status")  # the name is its text
         self.status_db = QLabel()
-        self.status_db.setAccessibleName("Database")
+        self.status_db.setAccessibleDescription("Database")
         self.statusBar().addWidget(self.status_state, 1)
         self.statusBar().addPermanentWidget(self.status_db)
         self._last_saved: datetime | None = None
@@ -184,8 +184,11 @@ class MainWindow(QMainWindow):
         self.side_tabs.addTab(self.problems_panel, "Pro&blems")
         self.event_panel = QTextBrowser()
         self.event_panel.setAccessibleName("Event details")
-        self.side_tabs.addTab(self.event_panel, "E&vent")
+        self.side_tabs.addTab(self.event_panel, "Eve&nt")
         self.places.setCurrentRow(0)
+        from skp_desktop.ui.accessibility import install
+
+        install(self, lambda: (self.places, self.pages, self.side_panel))  # ring, Tab, F6
 
         page = self.return_page
         page.selection_changed.connect(self._open_return)
@@ -443,7 +446,7 @@ class MainWindow(QMainWindow):
         template.triggered.connect(self.write_template)
         return_menu.addActions([submit, reopen, reload, export, template])
 
-        history_menu = bar.addMenu("Hi&story")
+        history_menu = bar.addMenu("Histor&y")
         verify = QAction("&Verify history", self)
         verify.triggered.connect(self._verify_from_menu)
         history_menu.addAction(verify)
@@ -477,13 +480,12 @@ class MainWindow(QMainWindow):
             self._draw_dashboard(self.dashboard_page.scope_picker.currentData() or "")
 
     def show_entry_help(self) -> None:
-        from skp_desktop.ui.pages.return_page import PASTE_HELP
+        from skp_desktop.ui.pages.return_page import GRID_KEYS, PASTE_HELP
 
         dialogs.information(
             self,
             "Entering values",
-            "Type into a cell to enter a value; Enter moves down, Tab moves right, F2 edits, "
-            "Escape cancels. Rates take a numerator and a denominator; the value is worked "
+            GRID_KEYS + " Rates take a numerator and a denominator; the value is worked "
             "out. Type [x] when a figure is not available and [z] when it does not apply. "
             "Every value is saved as soon as you leave the cell; Ctrl+Z undoes it.\n\n"
             + PASTE_HELP,

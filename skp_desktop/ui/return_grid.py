@@ -11,7 +11,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
@@ -32,6 +31,7 @@ from skp_desktop.domain.validation import Problem, Severity
 from skp_desktop.domain.values import canonical_text, format_number
 from skp_desktop.services.dto import ReturnRow, ReturnView
 from skp_desktop.services.entries import preview_change
+from skp_desktop.ui.accessibility import KEEPS_TAB, leave
 from skp_desktop.ui.rag_style import is_dark, rag_colour
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -479,10 +479,13 @@ class CellEditor(QLineEdit):
 
 
 class ReturnGridDelegate(QStyledItemDelegate):
-    """Editors that check as people type; Enter commits and moves down."""
+    """Editors that check as people type; Enter commits and moves down, Tab commits and moves
+    right (the view decides where, as Excel does)."""
 
     live_message = Signal(str)  # empty when the typed text would be accepted
     enter_pressed = Signal()
+    tab_pressed = Signal(bool)  # forward; Ctrl+Tab leaves the grid
+    leave_pressed = Signal(bool)  # forward
 
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -525,22 +528,42 @@ class ReturnGridDelegate(QStyledItemDelegate):
                 self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
                 self.enter_pressed.emit()
                 return True
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                forward = event.key() == Qt.Key.Key_Tab and not (
+                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                )
+                leaving = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+                self.live_message.emit("")
+                self.commitData.emit(editor)
+                self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+                (self.leave_pressed if leaving else self.tab_pressed).emit(forward)
+                return True
             if event.key() == Qt.Key.Key_Escape:
                 self.live_message.emit("")
         return super().eventFilter(editor, event)
 
 
 class ReturnGridView(QTableView):
-    """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits."""
+    """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits.
+
+    As in Excel, Enter after a run of Tabs goes back to the column where the run began, on
+    the next row. Tab keeps to the cells; Ctrl+Tab (and F6) leave the grid, and so does Tab
+    from its last cell.
+    """
 
     paste_requested = Signal(str)
+    key_refused = Signal(str)  # a typed key no cell here can take: where values go instead
 
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.setProperty(KEEPS_TAB, True)
+        self._run_column: int | None = None  # where the current run of Tabs began
         self.grid_delegate = ReturnGridDelegate(model, self)
         self.setItemDelegate(self.grid_delegate)
-        self.grid_delegate.enter_pressed.connect(lambda: QTimer.singleShot(0, self.move_down))
+        self.grid_delegate.enter_pressed.connect(self.enter_move)
+        self.grid_delegate.tab_pressed.connect(self.tab_move)
+        self.grid_delegate.leave_pressed.connect(lambda forward: leave(self, forward=forward))
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.AnyKeyPressed
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -566,15 +589,90 @@ class ReturnGridView(QTableView):
             if isinstance(model.item(row), SectionRow):  # type: ignore[attr-defined]
                 self.setSpan(row, 0, 1, len(COLUMNS))
 
-    def move_down(self) -> None:
-        """Go to the next indicator row in the same column."""
+    def move_down(self, column: int | None = None) -> None:
+        """Go to the next indicator row, in the same column or in `column`."""
         current = self.currentIndex()
         model = self.model()
         row = current.row() + 1
         while row < model.rowCount() and model.return_row(row) is None:  # type: ignore[attr-defined]
             row += 1
         if row < model.rowCount():
-            self.setCurrentIndex(model.index(row, current.column()))
+            self.setCurrentIndex(model.index(row, current.column() if column is None else column))
+
+    def enter_move(self) -> None:
+        """Enter: down one row; after a run of Tabs, to the column where the run began."""
+        column, self._run_column = self._run_column, None
+        self.move_down(column)
+
+    def tab_move(self, forward: bool = True) -> None:
+        """Tab (Shift+Tab): the next (previous) cell; from the last (first), out of the grid."""
+        current = self.currentIndex()
+        if forward and self._run_column is None and current.isValid():
+            self._run_column = current.column()
+        action = (
+            QAbstractItemView.CursorAction.MoveNext
+            if forward
+            else QAbstractItemView.CursorAction.MovePrevious
+        )
+        target = self.moveCursor(action, Qt.KeyboardModifier.NoModifier)
+        ends = (target.row(), target.column()) < (current.row(), current.column())
+        if not forward:
+            ends = (target.row(), target.column()) > (current.row(), current.column())
+        if not target.isValid() or target == current or ends:
+            self._run_column = None
+            leave(self, forward=forward)
+            return
+        self.setCurrentIndex(target)
+
+    def mousePressEvent(self, event: Any) -> None:
+        self._run_column = None
+        super().mousePressEvent(event)
+
+    def _refuse_key(self, event: QKeyEvent) -> bool:
+        """A printable key on a cell that cannot take it: send it to the one cell of the row
+        that can, or say where values go. True if handled (never silently dropped)."""
+        text = event.text()
+        if not text or not text.isprintable():
+            return False
+        if event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        ):
+            return False
+        index = self.currentIndex()
+        if not index.isValid() or index.flags() & Qt.ItemFlag.ItemIsEditable:
+            return False
+        model: ReturnGridModel = self.model()  # type: ignore[assignment]
+        row = model.return_row(index.row())
+        title = COLUMNS[index.column()].title
+        if row is None:
+            message = "This is a heading: values go in the indicator rows below it."
+        elif model.read_only:
+            message = (
+                "This revision cannot be changed: choose Reopen to start the next one "
+                "(the return's state is above the grid)."
+            )
+        else:
+            takers = [c for c in range(len(COLUMNS)) if model.is_editable(row, c)]
+            numeric = [c for c in takers if COLUMNS[c].numeric]
+            if COLUMNS[index.column()].numeric and len(numeric) == 1:
+                # e.g. a count's Numerator: its figure goes in Value; the typing moves there
+                target = model.index(index.row(), numeric[0])
+                self.setCurrentIndex(target)
+                self.edit(target, QAbstractItemView.EditTrigger.AnyKeyPressed, event)
+                self.key_refused.emit(
+                    f"{row.code}: {title} takes no figure here, so your typing went to "
+                    f"{COLUMNS[numeric[0]].title}."
+                )
+                return True
+            places = " or ".join(COLUMNS[c].title for c in numeric) or "Commentary"
+            why = (
+                "is worked out from the numerator and denominator"
+                if title == "Value"
+                else "cannot be typed into"
+            )
+            message = f"{row.code} {title} {why}: type its figures in {places}."
+        self.key_refused.emit(f"{message} (“{text}” was not entered.)")
+        return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Paste):
@@ -583,10 +681,24 @@ class ReturnGridView(QTableView):
         if event.matches(QKeySequence.StandardKey.Copy):
             self.copy_selection()
             return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.state() != (
-            QAbstractItemView.State.EditingState
-        ):
-            self.move_down()
+        editing = self.state() == QAbstractItemView.State.EditingState
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not editing:
+            self.enter_move()
+            return
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and not editing:
+            forward = key == Qt.Key.Key_Tab and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._run_column = None
+                leave(self, forward=forward)
+            else:
+                self.tab_move(forward)
+            return
+        if key in _MOVES:
+            self._run_column = None
+        if self._refuse_key(event):
             return
         if event.key() == Qt.Key.Key_Delete and self.state() != (
             QAbstractItemView.State.EditingState
@@ -608,6 +720,18 @@ class ReturnGridView(QTableView):
         columns = sorted({i.column() for i in indexes})
         lines = ["\t".join(cells.get(c, "") for c in columns) for _, cells in sorted(rows.items())]
         QApplication.clipboard().setText("\n".join(lines))
+
+
+_MOVES = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+}
 
 
 def parse_pasted_block(text: str) -> list[list[str]]:
