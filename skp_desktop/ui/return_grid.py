@@ -513,7 +513,8 @@ class ReturnGridDelegate(QStyledItemDelegate):
         self.live_message.emit(f"{row.code} {column.title.lower()}: {message}" if message else "")
 
     def setEditorData(self, editor: QWidget, index: _Index) -> None:
-        if isinstance(editor, QLineEdit):
+        # Qt refreshes open editors whenever a save lands: what was typed meanwhile stays.
+        if isinstance(editor, QLineEdit) and not editor.isModified():
             editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
 
     def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
