@@ -39,7 +39,7 @@ STATUS_LOOK = {
     "ACCEPTED": ("✓", "#007a4d", "#4fd1a1", "will be added"),
     "DUPLICATE": ("=", None, None, "already held: nothing to do"),
     "STALE": ("↓", None, None, "older than the revision held: ignored"),
-    "CONFLICT": ("⚠", "#b35c00", "#f0a848", "same revision, different values: you decide"),
+    "CONFLICT": ("⚠", "#a35200", "#f0a848", "same revision, different values: you decide"),
     "REJECTED": ("✗", "#c0362c", "#ff7b72", "not usable: see the reason"),
 }
 EMPTY_TEXT = (
