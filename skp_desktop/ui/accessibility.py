@@ -17,11 +17,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QDateTimeEdit,
     QDialog,
+    QLineEdit,
     QMainWindow,
     QPlainTextEdit,
     QTextEdit,
+    QToolButton,
     QWidget,
 )
 
@@ -82,6 +85,20 @@ def release_tab(widget: QWidget) -> None:
         # there is no section to move to and Tab stays put. The arrows still move sections.
         widget.setProperty("_tabReleased", True)
         widget.installEventFilter(_TAB_OUT_OF_SECTIONS)
+
+
+def name_parts(root: QWidget) -> None:
+    """Name the parts Qt makes unnamed: a field's clear button, a drop-down's list."""
+    for edit in root.findChildren(QLineEdit):
+        if edit.isClearButtonEnabled():
+            label = edit.accessibleName() or edit.placeholderText() or "the field"
+            for button in edit.findChildren(QToolButton):
+                if not button.accessibleName():
+                    button.setAccessibleName(f"Clear {label}")
+    for combo in root.findChildren(QComboBox):
+        view = combo.view()
+        if view is not None and not view.accessibleName():
+            view.setAccessibleName(f"{combo.accessibleName() or 'Choices'} list")
 
 
 class _TabOutOfSections(QObject):
@@ -264,6 +281,7 @@ class FocusTracker(QObject):
         if not isinstance(window, QMainWindow | QDialog):
             return  # popups (a combo box's list) show their own current row
         ring = self._rings.get(id(window))
+        name_parts(window)
         if ring is None:
             ring = FocusRing(window)
             self._rings[id(window)] = ring

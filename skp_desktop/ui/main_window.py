@@ -180,11 +180,11 @@ class MainWindow(QMainWindow):
         self._opening.deleteLater()
         self.definition_panel = DefinitionPanel()
         self.problems_panel = ProblemsPanel()
-        self.side_tabs.addTab(self.definition_panel, "&Indicator")
-        self.side_tabs.addTab(self.problems_panel, "Pro&blems")
+        self.side_tabs.addTab(self.definition_panel, "Indicator")
+        self.side_tabs.addTab(self.problems_panel, "Problems")
         self.event_panel = QTextBrowser()
         self.event_panel.setAccessibleName("Event details")
-        self.side_tabs.addTab(self.event_panel, "Eve&nt")
+        self.side_tabs.addTab(self.event_panel, "Event")
         self.places.setCurrentRow(0)
         from skp_desktop.ui.accessibility import install
 

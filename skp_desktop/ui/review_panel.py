@@ -49,9 +49,9 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self.selected_label = QLabel(NO_SELECTION)
         self.selected_label.setWordWrap(True)
-        self.open_button = QPushButton("&Open return")
+        self.open_button = QPushButton("Open retur&n")
         self.open_button.setToolTip("See the selected return's values on the Return page")
-        self.feedback_button = QPushButton("&Feedback file…")
+        self.feedback_button = QPushButton("Feed&back file…")
         self.feedback_button.setToolTip(
             "Save the returned return with its queries as a file for the service to import"
         )
@@ -73,7 +73,7 @@ class ReviewPanel(QWidget):
 
         self.queries_label = QLabel()
         self.queries_label.setWordWrap(True)
-        self.queries_label.setAccessibleName("Queries on the selected return")
+        self.queries_label.setAccessibleDescription("Queries on the selected return")
         self.queries_model = RowsModel(QUERY_HEADERS, parent=self)
         self.queries_table = QTableView()
         self.queries_table.setAccessibleName("Queries and answers")

@@ -244,3 +244,35 @@ def test_tab_from_the_last_cell_leaves_the_grid(qtbot, asc) -> None:
     grid.setCurrentIndex(model.index(model.rowCount() - 1, last_column))
     qtbot.keyClick(grid, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is not grid
+
+
+def _mnemonic(text: str) -> str | None:
+    at = text.replace("&&", "").find("&")
+    return text.replace("&&", "")[at + 1].lower() if at >= 0 else None
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_no_two_visible_controls_share_an_alt_key(qtbot, asc, place: str) -> None:
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar
+
+    asc.places.setCurrentRow(PLACES.index(place))
+    qtbot.waitUntil(lambda: not asc.controller.busy, timeout=15000)
+    keys: dict[str, list[str]] = {}
+    for action in asc.menuBar().actions():
+        if (key := _mnemonic(action.text())) is not None:
+            keys.setdefault(key, []).append(f"menu {action.text()}")
+    for widget in asc.findChildren(QWidget):
+        if not widget.isVisible():
+            continue
+        texts: list[str] = []
+        if isinstance(widget, QAbstractButton):
+            texts = [widget.text()]
+        elif isinstance(widget, QLabel) and widget.buddy() is not None:
+            texts = [widget.text()]
+        elif isinstance(widget, QTabBar):
+            texts = [widget.tabText(i) for i in range(widget.count())]
+        for text in texts:
+            if (key := _mnemonic(text)) is not None:
+                keys.setdefault(key, []).append(text)
+    clashes = {k: v for k, v in keys.items() if len(v) > 1}
+    assert not clashes, f"{place}: Alt+key used twice: {clashes}"

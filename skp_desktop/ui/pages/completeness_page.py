@@ -115,7 +115,7 @@ def quarter_range(
     """
     quarters, first, last = quarter_choices(today)
     pickers = []
-    for name, chosen, label_text in (("First", first, "&From:"), ("Last", last, "&to:")):
+    for name, chosen, label_text in (("First", first, "Fr&om:"), ("Last", last, "&to:")):
         picker = QComboBox()
         picker.setAccessibleName(f"{name} quarter{purpose}")
         fill_quarter_picker(picker, quarters, chosen)
@@ -341,7 +341,7 @@ class CompletenessPage(QWidget):
         self.filter_box.setAccessibleName("Filter services")
         self.filter_box.setClearButtonEnabled(True)
         QShortcut(QKeySequence.StandardKey.Find, self, self.filter_box.setFocus)
-        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button = QPushButton("Refre&sh")
         self.refresh_button.setToolTip("Read the returns again (after an import, for example)")
         header.addSpacing(12)
         header.addWidget(self.filter_box, 1)
@@ -349,7 +349,7 @@ class CompletenessPage(QWidget):
 
         self.summary = QLabel("Reading the returns…")
         self.summary.setWordWrap(True)
-        self.summary.setAccessibleName("Completeness summary")
+        self.summary.setAccessibleDescription("Completeness summary")
         self.due_editor = DueDateEditor()
 
         self.model = CompletenessModel(self)
@@ -363,7 +363,7 @@ class CompletenessPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Completeness views")
         self.tabs.addTab(self.matrix, "&Matrix")
-        self.tabs.addTab(self.heatmap, "&Heatmap")
+        self.tabs.addTab(self.heatmap, "Heatma&p")
 
         self.review = ReviewPanel()
         self.selected_label = self.review.selected_label

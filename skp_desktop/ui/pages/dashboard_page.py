@@ -223,7 +223,7 @@ class DashboardPage(QWidget):
         label = QLabel("&Show:")
         label.setBuddy(self.scope_picker)
         self.open_button = QPushButton("&Open indicator…")
-        self.open_button.setAccessibleName("Open an indicator's chart")
+        self.open_button.setAccessibleDescription("Open an indicator's chart")
         self.indicator_picker = QComboBox()
         self.indicator_picker.setAccessibleName("Indicator to open")
         self.open_button.clicked.connect(
@@ -236,7 +236,7 @@ class DashboardPage(QWidget):
         header.addWidget(self.indicator_picker, 1)
         header.addWidget(self.open_button)
         self.board_pack_button = QPushButton("&Board pack…")
-        self.board_pack_button.setAccessibleName("Save the board pack as a PDF")
+        self.board_pack_button.setAccessibleDescription("Save the board pack as a PDF")
         self.board_pack_button.setToolTip(
             "One PDF for the board: a cover, this dashboard and a page per indicator with its "
             "chart, figures and commentary, for the period chosen on the Return page."

@@ -121,16 +121,16 @@ class ImportPage(QWidget):
         self.cancel_event = threading.Event()
         self.progress_relay = _Progress(self)
 
-        self.add_files = QPushButton("Add &files…")
+        self.add_files = QPushButton("Add fi&les…")
         self.add_folder = QPushButton("Add f&older…")
         self.clear_button = QPushButton("&Clear")
-        self.accept_modified = QCheckBox("Take edited files as a new &revision")
+        self.accept_modified = QCheckBox("Take edited files as a new revi&sion")
         self.accept_modified.setToolTip(
             "A file whose values were changed after export is normally refused. With this, its "
             "visible values are imported as a new revision, recorded as such."
         )
         self.commit_button = QPushButton("&Import")
-        self.commit_button.setAccessibleName("Import the checked files")
+        self.commit_button.setAccessibleDescription("Import the checked files")
         self.commit_button.setEnabled(False)
         top = QHBoxLayout()
         for widget in (self.add_files, self.add_folder, self.clear_button):
