@@ -265,9 +265,9 @@ def test_no_two_visible_controls_share_an_alt_key(qtbot, asc, place: str) -> Non
         if not widget.isVisible():
             continue
         texts: list[str] = []
-        if isinstance(widget, QAbstractButton):
-            texts = [widget.text()]
-        elif isinstance(widget, QLabel) and widget.buddy() is not None:
+        if isinstance(widget, QAbstractButton) or (
+            isinstance(widget, QLabel) and widget.buddy() is not None
+        ):
             texts = [widget.text()]
         elif isinstance(widget, QTabBar):
             texts = [widget.tabText(i) for i in range(widget.count())]
