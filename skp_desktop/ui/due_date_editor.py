@@ -52,7 +52,7 @@ class DueDateEditor(QWidget):
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("dd/MM/yyyy")
-        self.date_edit.setAccessibleName("Due date")
+        self.date_edit.setAccessibleName("Due date is on")
         self.date_edit.setAccessibleDescription(
             "The date the quarter's returns are due by: type it as day/month/year, or press "
             "Alt+Down for a calendar"

@@ -1,0 +1,165 @@
+"""Reads SKP Returns through AT-SPI as a screen reader does; run by Debian's /usr/bin/python3
+(python3-pyatspi) from tests/gui/test_accessibility_tree.py, which it answers in JSON.
+
+Waits for the app on the accessibility bus, visits each place by selecting it in the Places
+list (as Orca's user would with the arrows), and reports every showing interactive object that
+is unnamed, not focusable, or whose name does not contain its visible label.
+"""
+
+import json
+import sys
+import time
+
+import pyatspi
+
+INTERACTIVE = {
+    pyatspi.ROLE_PUSH_BUTTON,
+    pyatspi.ROLE_CHECK_BOX,
+    pyatspi.ROLE_RADIO_BUTTON,
+    pyatspi.ROLE_COMBO_BOX,
+    pyatspi.ROLE_TEXT,
+    pyatspi.ROLE_ENTRY,
+    pyatspi.ROLE_PASSWORD_TEXT,
+    pyatspi.ROLE_SPIN_BUTTON,
+    pyatspi.ROLE_TABLE,
+    pyatspi.ROLE_LIST,
+    pyatspi.ROLE_TREE,
+    pyatspi.ROLE_PAGE_TAB,
+    pyatspi.ROLE_SLIDER,
+}
+CHILDREN_LIMIT = 60  # a table's cells are not walked one by one
+
+
+def find_app(name, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        desktop = pyatspi.Registry.getDesktop(0)
+        for app in desktop:
+            if app is not None and name in (app.name or "").lower():
+                for window in app:
+                    if window is not None and window.getRole() == pyatspi.ROLE_FRAME:
+                        return app, window
+        time.sleep(0.5)
+    return None, None
+
+
+def walk(node, seen, depth=0):
+    if node is None or depth > 40:
+        return
+    try:
+        states = node.getState()
+    except Exception:
+        return
+    if not states.contains(pyatspi.STATE_SHOWING):
+        return
+    yield node
+    if node.getRole() in (pyatspi.ROLE_TABLE, pyatspi.ROLE_TREE, pyatspi.ROLE_LIST):
+        return
+    for number, child in enumerate(node):
+        if number > 400:
+            break
+        yield from walk(child, seen, depth + 1)
+
+
+def plain(text):
+    return " ".join((text or "").replace("&", "").replace("…", "").rstrip(":").split()).lower()
+
+
+def describe(node):
+    return f"{node.getRoleName()} '{node.name}'"
+
+
+def check(window):
+    found = {"objects": 0, "unnamed": [], "label_not_in_name": [], "not_focusable": []}
+    for node in walk(window, set()):
+        role = node.getRole()
+        if role not in INTERACTIVE:
+            continue
+        states = node.getState()
+        if not states.contains(pyatspi.STATE_ENABLED):
+            continue
+        found["objects"] += 1
+        name = node.name or ""
+        labels = [
+            plain(relation.getTarget(i).name)
+            for relation in node.getRelationSet()
+            if relation.getRelationType() == pyatspi.RELATION_LABELLED_BY
+            for i in range(relation.getNTargets())
+        ]
+        if role == pyatspi.ROLE_COMBO_BOX and labels:
+            name = " ".join([*labels, name])
+        if not name.strip():
+            found["unnamed"].append(describe(node) + f" in {describe(node.parent)}")
+        # the side panel's title-bar Close takes no focus: F9 (View > Side panel) does the same
+        dock_close = role == pyatspi.ROLE_PUSH_BUTTON and name == "Close"
+        focusable = states.contains(pyatspi.STATE_FOCUSABLE)
+        if role != pyatspi.ROLE_PAGE_TAB and not focusable and not dock_close:
+            found["not_focusable"].append(describe(node))
+        for label in labels:
+            if label and label not in plain(name):
+                found["label_not_in_name"].append(f"{describe(node)} labelled '{label}'")
+        if role in (pyatspi.ROLE_PUSH_BUTTON, pyatspi.ROLE_CHECK_BOX):
+            try:
+                shown = node.queryText().getText(0, -1)
+            except Exception:
+                shown = ""
+            if shown and plain(shown) not in plain(name):
+                found["label_not_in_name"].append(f"{describe(node)} shows '{shown}'")
+    return found
+
+
+def choose(place_list, selection, number):
+    """Show a place as a keyboard user would: the Places list, then Down to it."""
+    place_list.queryComponent().grabFocus()
+    time.sleep(0.3)
+    for _ in range(10):  # to the top
+        pyatspi.Registry.generateKeyboardEvent(0xFF50, None, pyatspi.KEY_SYM)  # Home
+        break
+    time.sleep(0.2)
+    for _ in range(number):
+        pyatspi.Registry.generateKeyboardEvent(0xFF54, None, pyatspi.KEY_SYM)  # Down
+        time.sleep(0.2)
+
+
+def _choose_by_action(place_list, selection, number):
+    item = place_list[number]
+    try:
+        actions = item.queryAction()
+        if actions.nActions:
+            actions.doAction(0)
+            return
+    except NotImplementedError:
+        pass
+    try:
+        item.queryComponent().grabFocus()
+    except NotImplementedError:
+        pass
+    selection.selectChild(number)
+
+
+def main():
+    places = sys.argv[1].split(",")
+    app, window = find_app("skp", 60)
+    if window is None:
+        print(json.dumps({"error": "the app did not appear on the accessibility bus"}))
+        return
+    time.sleep(3)  # the database opens and the Return page fills
+    report = {}
+    place_list = None
+    for node in walk(window, set()):
+        if node.getRole() == pyatspi.ROLE_LIST and node.name == "Places":
+            place_list = node
+            break
+    if place_list is None:
+        print(json.dumps({"error": "no list named Places"}))
+        return
+    selection = place_list.querySelection()
+    for number, place in enumerate(places):
+        choose(place_list, selection, number)
+        time.sleep(2.0 if number else 0.5)
+        report[place] = check(window)
+    print(json.dumps({"places": report}))
+
+
+if __name__ == "__main__":
+    main()
