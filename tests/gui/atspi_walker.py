@@ -80,11 +80,13 @@ def check(window):
             continue
         found["objects"] += 1
         name = node.name or ""
+        # the control's own label (a group box's title labels a whole group, not each field)
         labels = [
             plain(relation.getTarget(i).name)
             for relation in node.getRelationSet()
             if relation.getRelationType() == pyatspi.RELATION_LABELLED_BY
             for i in range(relation.getNTargets())
+            if relation.getTarget(i).getRole() == pyatspi.ROLE_LABEL
         ]
         if role == pyatspi.ROLE_COMBO_BOX and labels:
             name = " ".join([*labels, name])

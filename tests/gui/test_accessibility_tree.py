@@ -94,19 +94,7 @@ def tree(tmp_path_factory) -> dict:
     return answer["places"]
 
 
-KNOWN = {
-    "Definitions": "its form's fields report a LABELLED_BY relation to a label reading "
-    "'the definition', not traced yet",
-}
-
-
-@pytest.mark.parametrize(
-    "place",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(reason=KNOWN[p], strict=True)) if p in KNOWN else p
-        for p in PLACES
-    ],
-)
+@pytest.mark.parametrize("place", PLACES)
 def test_every_interactive_object_is_named_with_its_label(tree: dict, place: str) -> None:
     found = tree[place]
     assert found["objects"] > 0, f"{place}: AT-SPI shows no controls"
