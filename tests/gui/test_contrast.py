@@ -37,6 +37,7 @@ def themed(request, qapp: QApplication) -> Iterator[str]:
 def window(qtbot, database_file: Path, themed: str) -> Iterator[MainWindow]:
     settings = Settings()
     settings.last_service = "ASC"
+    settings.theme = themed  # as View > Theme leaves it: start() keeps it
     win = MainWindow(str(database_file), settings=settings, today=TODAY)
     qtbot.addWidget(win)
     win.resize(1366, 768)
@@ -159,3 +160,67 @@ def test_the_focus_ring_is_drawn_around_the_focused_control(
         ):
             drawn = image.pixelColor(int(x * scale), y).name()
             assert drawn == colour.name(), f"{themed}: ring at x={x} by {widget}: {drawn}"
+
+
+def _mean_lightness(widget: QWidget) -> float:
+    image = widget.grab().toImage()
+    points = [
+        image.pixelColor(x, y).lightness()
+        for x in range(0, image.width(), 9)
+        for y in range(0, image.height(), 9)
+    ]
+    return sum(points) / len(points)
+
+
+def _picture(view) -> QWidget | None:
+    return view.picture or view.canvas
+
+
+def test_every_picture_follows_the_theme_when_it_changes(qtbot, database_file: Path) -> None:
+    """View > Theme > Dark: the side panel's trend, the dashboard and the heatmap are drawn
+    again, dark; and back to light."""
+    qapp = QApplication.instance()
+    before = QApplication.palette()
+    apply_theme(qapp, "light")
+    settings = Settings()
+    settings.last_service = "ASC"
+    settings.theme = "light"
+    win = MainWindow(str(database_file), settings=settings, today=TODAY)
+    qtbot.addWidget(win)
+    win.resize(1366, 768)
+    win.show()
+    qtbot.waitExposed(win)
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: win.controller.view is not None, timeout=15000)
+        page = win.return_page
+        page.go_to(win.controller.view.rows[0].code, 2)
+        trend = win.definition_panel.chart
+        qtbot.waitUntil(lambda: _picture(trend) is not None, timeout=15000)
+        win.places.setCurrentRow(PLACES.index("Completeness"))
+        completeness = win.completeness_page
+        qtbot.waitUntil(lambda: completeness.report is not None, timeout=15000)
+        completeness.tabs.setCurrentWidget(completeness.heatmap)
+        qtbot.waitUntil(lambda: _picture(completeness.heatmap) is not None, timeout=15000)
+        win.places.setCurrentRow(PLACES.index("Dashboard"))
+        dashboard = win.dashboard_page.chart
+        qtbot.waitUntil(lambda: _picture(dashboard) is not None, timeout=15000)
+        for theme, is_right in (("dark", lambda v: v < 110), ("light", lambda v: v > 160)):
+            win.set_theme(theme)
+            for place, view in (
+                ("Dashboard", dashboard),
+                ("Completeness", completeness.heatmap),
+                ("Return", trend),
+            ):
+                win.places.setCurrentRow(PLACES.index(place))
+                qtbot.waitUntil(
+                    lambda v=view, ok=is_right: (
+                        _picture(v) is not None and ok(_mean_lightness(_picture(v)))
+                    ),
+                    timeout=15000,
+                )
+    finally:
+        win.close()
+        win.dispose()
+        qapp.setPalette(before)
+        QApplication.styleHints().unsetColorScheme()

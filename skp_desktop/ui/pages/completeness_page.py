@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -515,6 +516,15 @@ class CompletenessPage(QWidget):
         self.chase_proxy.setFilterFixedString(text)
 
     # --- heatmap -------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            dark = is_dark()
+            if dark != getattr(self, "_heatmap_dark", dark):
+                self._stale_heatmap = True  # a picture is drawn in the window's theme
+                self._draw_heatmap()
+            self._heatmap_dark = dark
 
     def _draw_heatmap(self) -> None:
         """Draw the heatmap when its tab is shown and the matrix changed since."""
