@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView, Picture
+from skp_desktop.ui.chart_words import TREND_HEADERS, describe_trend, trend_cell
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.rows_model import HeadedTableModel
@@ -39,7 +40,7 @@ _Index = QModelIndex | QPersistentModelIndex
 class TrendTableModel(HeadedTableModel):
     """A trend's figures as a table beside its chart: period, value, RAG, note."""
 
-    HEADERS = ("Period", "Value", "Target", "RAG", "Note")
+    HEADERS = TREND_HEADERS
 
     def __init__(self, series: TrendSeries | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -57,16 +58,7 @@ class TrendTableModel(HeadedTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return None
-        if column == "Period":
-            return point.period.label
-        if column == "Value":
-            return point.gap_text if point.value is None else self._series.format_value(point.value)
-        if column == "Target":
-            target = self._series.target_for(point.period)
-            return "" if target is None else self._series.format_value(target)
-        if column == "RAG":
-            return point.rag.label if point.rag else "—"
-        return "revised" if point.revised else ""
+        return trend_cell(self._series, point, column)
 
 
 class IndicatorChartDialog(QDialog):
@@ -92,7 +84,7 @@ class IndicatorChartDialog(QDialog):
         self.resize(1100, 620)
         self.series = series
         self.chart = ChartView()
-        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.chart.show_figure(figure, describe_trend(series))
         self.table = QTableView()
         self.table.setAccessibleName("Figures by period")
         self.table.setModel(TrendTableModel(series, self))
@@ -152,7 +144,7 @@ class IndicatorChartDialog(QDialog):
     ) -> None:
         """The indicator again after its comparators changed: chart, figures and editor."""
         self.series = series
-        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.chart.show_figure(figure, describe_trend(series))
         self.table.setModel(TrendTableModel(series, self))
         if self.comparators is not None:
             self._load_comparators(series, comparators)
