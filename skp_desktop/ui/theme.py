@@ -44,8 +44,8 @@ def dark_palette() -> QPalette:
 
 
 def light_palette(base: QPalette) -> QPalette:
-    """Fusion's light palette (`base`, changed) with text at 4.5:1 or more: its selection blue (3.7:1
-    under white text) and half-transparent placeholder grey (3.8:1) made darker."""
+    """Fusion's light palette (`base`, changed) with text at 4.5:1 or more: its selection
+    blue (3.7:1 under white text) and half-transparent placeholder grey (3.8:1) made darker."""
     palette = base  # changed in place: QPalette(base) makes PySide6 build Qt's enum namespace
     for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
         palette.setColor(group, QPalette.ColorRole.Highlight, QColor("#1f5f97"))
