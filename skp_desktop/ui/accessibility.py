@@ -228,6 +228,9 @@ def _frame(painter: QPainter, rect: QRect, width: int, colour: QColor) -> None:
 
 
 def _current_cell(view: QAbstractItemView) -> QRect | None:
+    where = getattr(view, "current_cell_rect", None)  # a grid with frozen columns knows
+    if where is not None:
+        return where()
     index = view.currentIndex()
     if not index.isValid():
         return None

@@ -10,10 +10,11 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QRect,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionHeader,
     QStyleOptionViewItem,
     QTableView,
     QWidget,
@@ -544,6 +546,105 @@ class ReturnGridDelegate(QStyledItemDelegate):
         return super().eventFilter(editor, event)
 
 
+FROZEN_COLUMNS = 2  # Code and Indicator stay in view when the grid scrolls sideways
+
+
+class FrozenColumns(QWidget):
+    """Code and Indicator drawn over the grid's left edge while it is scrolled sideways, as
+    Excel's Freeze Panes: the same cells, drawn by the grid's delegate, never a second table
+    (a screen reader meets the grid's own cells once)."""
+
+    def __init__(self, grid: ReturnGridView) -> None:
+        super().__init__(grid)
+        self._grid = grid
+        self.setObjectName("frozenColumns")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.hide()
+
+    @property
+    def width_wanted(self) -> int:
+        return sum(self._grid.columnWidth(c) for c in range(FROZEN_COLUMNS))
+
+    def place(self) -> None:
+        """Shown over the grid's left edge only while it is scrolled sideways."""
+        grid = self._grid
+        scrolled = grid.horizontalScrollBar().value() > 0
+        self.setVisible(scrolled)
+        if not scrolled:
+            return
+        frame = grid.frameWidth()
+        viewport = grid.viewport().geometry()
+        self.setGeometry(frame, frame, self.width_wanted + 1, viewport.bottom() - frame + 1)
+        self.raise_()
+        self.update()
+
+    def cell_rect(self, row: int, column: int) -> QRect:
+        """Where a frozen cell is drawn, in the strip's coordinates."""
+        grid = self._grid
+        header = grid.horizontalHeader().height()
+        top = grid.rowViewportPosition(row) + header
+        left = sum(grid.columnWidth(c) for c in range(column))
+        width = grid.columnWidth(column)
+        if grid.columnSpan(row, 0) > 1 and column == 0:
+            width = self.width_wanted
+        return QRect(left, top, width, grid.rowHeight(row))
+
+    def paintEvent(self, event: Any) -> None:
+        grid = self._grid
+        model = grid.model()
+        painter = QPainter(self)
+        header = grid.horizontalHeader()
+        for column in range(FROZEN_COLUMNS):  # the headers, as the grid's header draws them
+            option = QStyleOptionHeader()
+            option.initFrom(header)
+            option.rect = QRect(
+                sum(grid.columnWidth(c) for c in range(column)),
+                0,
+                grid.columnWidth(column),
+                header.height(),
+            )
+            option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
+            option.section = column
+            header.style().drawControl(QStyle.ControlElement.CE_Header, option, painter, header)
+        painter.setClipRect(QRect(0, header.height(), self.width(), self.height()))
+        first = max(grid.rowAt(0), 0)
+        last = grid.rowAt(grid.viewport().height())
+        last = model.rowCount() - 1 if last < 0 else last
+        current = grid.currentIndex()
+        selection = grid.selectionModel()
+        pen = QPen(grid.palette().color(QPalette.ColorRole.Mid))
+        for row in range(first, last + 1):
+            spanned = grid.columnSpan(row, 0) > 1
+            for column in range(1 if spanned else FROZEN_COLUMNS):
+                index = model.index(row, column)
+                option = QStyleOptionViewItem()
+                grid.init_item_option(option)
+                option.rect = self.cell_rect(row, column)
+                if selection.isSelected(index):
+                    option.state |= QStyle.StateFlag.State_Selected
+                if index == current:
+                    option.state |= QStyle.StateFlag.State_HasFocus
+                grid.itemDelegate().paint(painter, option, index)
+                painter.setPen(pen)
+                painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+        painter.setPen(QPen(grid.palette().color(QPalette.ColorRole.Dark), 2))
+        painter.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
+        painter.end()
+
+    def mousePressEvent(self, event: Any) -> None:
+        """A click on a frozen cell chooses that cell, as on the grid."""
+        grid = self._grid
+        y = event.position().toPoint().y() - grid.horizontalHeader().height()
+        row = grid.rowAt(y)
+        x = event.position().toPoint().x()
+        column = 0 if x < grid.columnWidth(0) else 1
+        if row >= 0:
+            grid.setFocus(Qt.FocusReason.MouseFocusReason)
+            grid.setCurrentIndex(grid.model().index(row, column))
+
+
 class ReturnGridView(QTableView):
     """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits.
 
@@ -582,6 +683,54 @@ class ReturnGridView(QTableView):
         for number, column in enumerate(COLUMNS):
             header.resizeSection(number, column.width)
         model.modelReset.connect(self._span_sections)
+        self.frozen = FrozenColumns(self)
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.frozen.place())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.frozen.update())
+        header.sectionResized.connect(lambda *_a: self.frozen.place())
+        self.selectionModel().currentChanged.connect(lambda *_a: self.frozen.update())
+        self.selectionModel().selectionChanged.connect(lambda *_a: self.frozen.update())
+        model.dataChanged.connect(lambda *_a: self.frozen.update())
+
+    def init_item_option(self, option: QStyleOptionViewItem) -> None:
+        """The grid's own cell style, for the frozen columns drawn over it."""
+        self.initViewItemOption(option)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.frozen.place()
+
+    def current_cell_rect(self) -> QRect | None:
+        """Where the current cell shows, in the viewport's coordinates (a frozen one where it
+        is drawn over the grid), for the focus ring."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return None
+        if index.column() < FROZEN_COLUMNS and self.frozen.isVisible():
+            rect = self.frozen.cell_rect(index.row(), index.column())
+            rect.translate(0, -self.horizontalHeader().height())
+            return rect
+        rect = self.visualRect(index)
+        if self.frozen.isVisible() and rect.left() < self.frozen.width_wanted:
+            rect.setLeft(self.frozen.width_wanted)
+        return rect
+
+    def scrollTo(
+        self,
+        index: _Index,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+    ) -> None:
+        """Bring a cell into view beside the frozen columns, never under them; a frozen cell
+        scrolls the grid up or down only."""
+        bar = self.horizontalScrollBar()
+        across = bar.value()
+        super().scrollTo(index, hint)
+        if index.column() < FROZEN_COLUMNS:
+            bar.setValue(across)
+            return
+        left = self.columnViewportPosition(index.column())
+        frozen = self.frozen.width_wanted
+        if bar.value() > 0 and left < frozen:
+            bar.setValue(bar.value() - (frozen - left))
 
     def _span_sections(self) -> None:
         self.clearSpans()

@@ -276,3 +276,33 @@ def test_no_two_visible_controls_share_an_alt_key(qtbot, asc, place: str) -> Non
                 keys.setdefault(key, []).append(text)
     clashes = {k: v for k, v in keys.items() if len(v) > 1}
     assert not clashes, f"{place}: Alt+key used twice: {clashes}"
+
+
+def test_code_and_indicator_stay_in_view_when_the_grid_scrolls_sideways(qtbot, asc) -> None:
+    page = asc.return_page
+    grid = page.grid
+    asc.resize(1000, 700)  # narrower than the grid's columns
+    QApplication.processEvents()
+    rows = asc.controller.view.rows
+    assert not grid.frozen.isVisible()  # nothing to freeze before the grid scrolls
+    page.go_to(rows[-1].code, COLUMN_BY_TITLE["Explanation"])
+    QApplication.processEvents()
+    assert grid.horizontalScrollBar().value() > 0, "the grid scrolled to Explanation"
+    frozen = grid.frozen
+    assert frozen.isVisible()
+    width = grid.columnWidth(0) + grid.columnWidth(1)
+    assert frozen.width() >= width and frozen.x() <= grid.frameWidth()
+    # the current cell is beside the frozen columns, not under them
+    left = grid.columnViewportPosition(COLUMN_BY_TITLE["Explanation"])
+    assert left >= width - 1
+    # the frozen strip draws the row's code: its pixels differ along the current row
+    image = frozen.grab().toImage()
+    cell = frozen.cell_rect(grid.currentIndex().row(), 0)
+    y = cell.center().y()
+    colours = {image.pixelColor(x, y).name() for x in range(cell.left() + 2, cell.right() - 2)}
+    assert len(colours) > 2, "the code is drawn in the frozen column"
+    # and back at the start, the strip goes
+    page.go_to(rows[0].code, COLUMN_BY_TITLE["Code"])
+    grid.horizontalScrollBar().setValue(0)
+    QApplication.processEvents()
+    assert not frozen.isVisible()
