@@ -361,6 +361,29 @@ class RegionCycle(QObject):
                 return target
         return None
 
+    def tab(self, forward: bool) -> bool:
+        """Tab leaving a region goes to the next region in order (places list, page, side
+        panel), whatever order the widgets were made in; True if it moved the keyboard."""
+        here = QApplication.focusWidget()
+        if here is None:
+            return False
+        number = self._region_of(here)
+        target = next_tab_stop(here, forward=forward)
+        if number < 0 or target is None or self._region_of(target) == number:
+            return False
+        regions = self._shown()
+        step = 1 if forward else -1
+        for offset in range(1, len(regions) + 1):
+            stops = _stops_in(regions[(number + step * offset) % len(regions)])
+            if stops:
+                stop = stops[0] if forward else stops[-1]
+                reason = (
+                    Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason
+                )
+                stop.setFocus(reason)
+                return True
+        return False
+
     def _entry(self, region: QWidget) -> QWidget | None:
         last = self._last.get(id(region))
         try:
@@ -380,8 +403,22 @@ class RegionCycle(QObject):
         return None
 
 
+def _stops_in(region: QWidget) -> list[QWidget]:
+    """A region's Tab stops in focus-chain order."""
+    stops = [region] if is_tab_stop(region) else []
+    candidate = region
+    for _ in range(5000):
+        candidate = candidate.nextInFocusChain()
+        if candidate is region or candidate is None:
+            break
+        if region.isAncestorOf(candidate) and is_tab_stop(candidate):
+            stops.append(candidate)
+    return stops
+
+
 def install(window: QMainWindow, regions: Callable[[], Sequence[QWidget]]) -> RegionCycle:
-    """Focus ring and Tab release app-wide, F6 between `regions` of the main window."""
+    """Focus ring and Tab release app-wide, F6 between `regions` of the main window; the
+    window's focusNextPrevChild asks the returned cycle's `tab` first."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
         install_focus_ring(app)

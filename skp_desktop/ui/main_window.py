@@ -145,6 +145,11 @@ class MainWindow(QMainWindow):
         if splitter is not None:
             self.splitter.restoreState(splitter)
 
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab from one region to the next: places list, page, side panel (accessibility.py)."""
+        regions = getattr(self, "_regions", None)
+        return bool(regions and regions.tab(next)) or super().focusNextPrevChild(next)
+
     def _dock_side_panel(self) -> None:
         """The side panel joins the window with the pages, after the first paint: placing a
         dock needs Qt's enum namespace, which PySide6 takes 30-50 ms to create (bench/startup)."""
@@ -188,7 +193,7 @@ class MainWindow(QMainWindow):
         self.places.setCurrentRow(0)
         from skp_desktop.ui.accessibility import install
 
-        install(self, lambda: (self.places, self.pages, self.side_panel))  # ring, Tab, F6
+        self._regions = install(self, lambda: (self.places, self.pages, self.side_panel))
 
         page = self.return_page
         page.selection_changed.connect(self._open_return)

@@ -306,3 +306,18 @@ def test_code_and_indicator_stay_in_view_when_the_grid_scrolls_sideways(qtbot, a
     grid.horizontalScrollBar().setValue(0)
     QApplication.processEvents()
     assert not frozen.isVisible()
+
+
+@pytest.mark.parametrize("place", ["Return", "Merge", "History"])
+def test_tab_goes_places_then_page_then_side_panel(qtbot, asc, place: str) -> None:
+    asc.places.setCurrentRow(PLACES.index(place))
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=15000)
+    page = asc.pages.currentWidget()
+    asc.places.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(asc.places, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is _first_tab_stop_of(page), "Tab from Places: the page"
+    asc.places.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(asc.places, Qt.Key.Key_Backtab)  # Shift+Tab from Places: the side panel
+    assert asc.side_panel.isAncestorOf(QApplication.focusWidget())
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # and on round to Places
+    assert QApplication.focusWidget() is asc.places
