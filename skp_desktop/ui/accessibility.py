@@ -12,7 +12,17 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPainter, QPaintEvent, QPen, QShortcut
+from PySide6.QtGui import (
+    QAccessible,
+    QAccessibleAnnouncementEvent,
+    QColor,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -85,6 +95,19 @@ def release_tab(widget: QWidget) -> None:
         # there is no section to move to and Tab stays put. The arrows still move sections.
         widget.setProperty("_tabReleased", True)
         widget.installEventFilter(_TAB_OUT_OF_SECTIONS)
+
+
+def announce(widget: QWidget, text: str, *, assertive: bool = False) -> None:
+    """Have screen readers say `text` (politely: after what they are saying) from `widget`."""
+    if not text or not QAccessible.isActive():
+        return
+    event = QAccessibleAnnouncementEvent(widget, text)
+    event.setPoliteness(
+        QAccessible.AnnouncementPoliteness.Assertive
+        if assertive
+        else QAccessible.AnnouncementPoliteness.Polite
+    )
+    QAccessible.updateAccessibility(event)
 
 
 def name_parts(root: QWidget) -> None:

@@ -321,3 +321,15 @@ def test_tab_goes_places_then_page_then_side_panel(qtbot, asc, place: str) -> No
     assert asc.side_panel.isAncestorOf(QApplication.focusWidget())
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # and on round to Places
     assert QApplication.focusWidget() is asc.places
+
+
+def test_a_refused_key_is_announced_politely(qtbot, asc, monkeypatch) -> None:
+    import skp_desktop.ui.pages.return_page as return_page
+
+    said: list[str] = []
+    monkeypatch.setattr(return_page, "announce", lambda _w, text, **_k: said.append(text))
+    page = asc.return_page
+    rate = next(r for r in asc.controller.view.rows if r.indicator.rules.has_fraction)
+    page.go_to(rate.code, COLUMN_BY_TITLE["RAG"])
+    qtbot.keyClicks(page.grid, "7")
+    assert said and "RAG" in said[-1] and "not entered" in said[-1]

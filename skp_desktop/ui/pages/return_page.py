@@ -23,6 +23,7 @@ from skp_desktop.domain.periods import (
     period_range,
 )
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
+from skp_desktop.ui.accessibility import announce
 from skp_desktop.ui.return_grid import (
     ANSWER_COLUMN,
     COLUMNS,
@@ -231,8 +232,11 @@ class ReturnPage(QWidget):
             self.grid.setFocus()
 
     def show_message(self, text: str) -> None:
+        changed = text != self.message_bar.text()
         self.message_bar.setText(text)
         self.message_bar.setVisible(bool(text))
+        if changed:
+            announce(self.message_bar, text)  # a refusal or a check, said after the cell
 
     def _say_where_values_go(self, text: str) -> None:
         """A key typed where no value can go: said here and in the status bar, never lost."""
