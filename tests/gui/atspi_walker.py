@@ -121,9 +121,67 @@ def choose(place_list, number):
         time.sleep(0.2)
 
 
+# Dialogs a keyboard user opens by a shortcut from the Return place: what to press, and the
+# X keysyms with the modifier mask to hold (Control 4, Alt 8).
+DIALOGS = (
+    ("Help: Entering values (F1)", 0, 0xFFBE),
+    ("Open database (Ctrl+O)", 4, ord("o")),
+    ("Connect to a shared database (Alt+F, C)", 8, ord("f"), ord("c")),
+)
+ESCAPE = 0xFF1B
+
+
+def press(mask, *keysyms):
+    if mask:
+        pyatspi.Registry.generateKeyboardEvent(mask, None, pyatspi.KEY_LOCKMODIFIERS)
+    pyatspi.Registry.generateKeyboardEvent(keysyms[0], None, pyatspi.KEY_SYM)
+    if mask:
+        pyatspi.Registry.generateKeyboardEvent(mask, None, pyatspi.KEY_UNLOCKMODIFIERS)
+    for keysym in keysyms[1:]:
+        time.sleep(0.4)
+        pyatspi.Registry.generateKeyboardEvent(keysym, None, pyatspi.KEY_SYM)
+
+
+def other_windows(app, window):
+    found = []
+    for child in app:
+        if child is None or child == window:
+            continue
+        try:
+            if child.getState().contains(pyatspi.STATE_SHOWING):
+                found.append(child)
+        except Exception:
+            continue
+    return found
+
+
+def visit_dialogs(app, window, place_list, report):
+    for name, mask, *keys in DIALOGS:
+        choose(place_list, 0)
+        window.queryComponent().grabFocus()
+        time.sleep(0.3)
+        press(mask, *keys)
+        dialog = None
+        end = time.time() + 8
+        while dialog is None and time.time() < end:
+            time.sleep(0.5)
+            shown = other_windows(app, window)
+            dialog = shown[0] if shown else None
+        if dialog is None:
+            report[name] = {"error": "did not open"}
+            continue
+        time.sleep(0.5)
+        report[name] = check(dialog)
+        for _ in range(3):  # Escape closes it (a file dialog's list may take one first)
+            press(0, ESCAPE)
+            time.sleep(0.5)
+            if not other_windows(app, window):
+                break
+
+
 def main():
     places = sys.argv[1].split(",")
-    _app, window = find_app("skp", 60)
+    app, window = find_app("skp", 60)
     if window is None:
         print(json.dumps({"error": "the app did not appear on the accessibility bus"}))
         return
@@ -141,7 +199,9 @@ def main():
         choose(place_list, number)
         time.sleep(2.0 if number else 0.5)
         report[place] = check(window)
-    print(json.dumps({"places": report}))
+    dialogs = {}
+    visit_dialogs(app, window, place_list, dialogs)
+    print(json.dumps({"places": report, "dialogs": dialogs}))
 
 
 if __name__ == "__main__":

@@ -91,12 +91,12 @@ def tree(tmp_path_factory) -> dict:
     answer = json.loads(lines[-1])
     if "error" in answer:
         pytest.skip(f"AT-SPI could not read the app: {answer['error']}")
-    return answer["places"]
+    return answer
 
 
 @pytest.mark.parametrize("place", PLACES)
 def test_every_interactive_object_is_named_with_its_label(tree: dict, place: str) -> None:
-    found = tree[place]
+    found = tree["places"][place]
     assert found["objects"] > 0, f"{place}: AT-SPI shows no controls"
     assert not found["unnamed"], f"{place}: unnamed {found['unnamed']}"
     assert not found["label_not_in_name"], f"{place}: {found['label_not_in_name']}"
@@ -104,5 +104,22 @@ def test_every_interactive_object_is_named_with_its_label(tree: dict, place: str
 
 
 def test_each_place_was_visited_through_the_tree(tree: dict) -> None:
-    counts = {place: tree[place]["objects"] for place in PLACES}
+    counts = {place: tree["places"][place]["objects"] for place in PLACES}
     assert len(set(counts.values())) > 2, f"the places list did not change the page: {counts}"
+
+
+DIALOGS = (
+    "Help: Entering values (F1)",
+    "Open database (Ctrl+O)",
+    "Connect to a shared database (Alt+F, C)",
+)
+
+
+@pytest.mark.parametrize("dialog", DIALOGS)
+def test_dialogs_opened_by_keyboard_are_named_and_reachable(tree: dict, dialog: str) -> None:
+    found = tree["dialogs"][dialog]
+    assert "error" not in found, f"{dialog}: {found.get('error')}"
+    assert found["objects"] > 0, f"{dialog}: AT-SPI shows no controls"
+    assert not found["unnamed"], f"{dialog}: unnamed {found['unnamed']}"
+    assert not found["label_not_in_name"], f"{dialog}: {found['label_not_in_name']}"
+    assert not found["not_focusable"], f"{dialog}: not reachable {found['not_focusable']}"
