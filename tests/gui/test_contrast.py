@@ -224,3 +224,22 @@ def test_every_picture_follows_the_theme_when_it_changes(qtbot, database_file: P
         win.dispose()
         qapp.setPalette(before)
         QApplication.styleHints().unsetColorScheme()
+
+
+def test_text_fields_have_an_edge_you_can_see(qtbot, window: MainWindow, themed: str) -> None:
+    """WCAG 1.4.11: a field's boundary at 3:1 against the window and against the field."""
+    from PySide6.QtWidgets import QLineEdit
+
+    window.places.setCurrentRow(PLACES.index("History"))
+    page = window.history_page
+    fields = [f for f in page.findChildren(QLineEdit) if f.isVisible() and f.hasFrame()]
+    assert fields, "the History page has a search field"
+    palette = QApplication.palette()
+    for field in fields:
+        image = field.grab().toImage()
+        edge = image.pixelColor(0, image.height() // 2)
+        for back in (QPalette.ColorRole.Window, QPalette.ColorRole.Base):
+            ratio = contrast_ratio(edge, palette.color(back))
+            assert ratio >= 3, (
+                f"{themed}: {field.accessibleName()} edge on {back.name}: {ratio:.2f}"
+            )
