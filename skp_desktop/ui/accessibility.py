@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAccessible,
     QAccessibleAnnouncementEvent,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QDateTimeEdit,
     QDialog,
     QLineEdit,
+    QListWidget,
     QMainWindow,
     QPlainTextEdit,
     QProxyStyle,
@@ -491,6 +492,17 @@ def use_field_edges(app: QApplication) -> None:
     app.setStyle(FieldEdges(QStyleFactory.create("Fusion")))
 
 
+TARGET_SIZE = 24  # WCAG 2.2's least target size, in pixels at 100%
+
+
+def roomy_rows(view: QListWidget) -> None:
+    """A list's rows at least TARGET_SIZE high, so each is easy to hit (WCAG 2.5.8)."""
+    for row in range(view.count()):
+        item = view.item(row)
+        hint = item.sizeHint()
+        item.setSizeHint(QSize(max(hint.width(), 0), max(hint.height(), TARGET_SIZE)))
+
+
 def install(window: QMainWindow, regions: Callable[[], Sequence[QWidget]]) -> RegionCycle:
     """Focus ring and Tab release app-wide, F6 between `regions` of the main window; the
     window's focusNextPrevChild asks the returned cycle's `tab` first."""
@@ -498,6 +510,9 @@ def install(window: QMainWindow, regions: Callable[[], Sequence[QWidget]]) -> Re
     if isinstance(app, QApplication):
         install_focus_ring(app)
         use_field_edges(app)
+    for region in regions():
+        if isinstance(region, QListWidget):  # the places list
+            roomy_rows(region)
     cycle = RegionCycle(window, regions)
     window.setProperty("regionCycle", True)
     return cycle

@@ -333,3 +333,11 @@ def test_a_refused_key_is_announced_politely(qtbot, asc, monkeypatch) -> None:
     page.go_to(rate.code, COLUMN_BY_TITLE["RAG"])
     qtbot.keyClicks(page.grid, "7")
     assert said and "RAG" in said[-1] and "not entered" in said[-1]
+
+
+def test_places_are_targets_big_enough_to_hit(asc) -> None:
+    """WCAG 2.5.8: each place's row at least 24 px high."""
+    from skp_desktop.ui.accessibility import TARGET_SIZE
+
+    for row in range(asc.places.count()):
+        assert asc.places.visualItemRect(asc.places.item(row)).height() >= TARGET_SIZE
