@@ -495,6 +495,11 @@ def use_field_edges(app: QApplication) -> None:
 TARGET_SIZE = 24  # WCAG 2.2's least target size, in pixels at 100%
 
 
+def row_height(view: QWidget) -> int:
+    """A table's row height: its text with room around it, and never under TARGET_SIZE."""
+    return max(TARGET_SIZE, view.fontMetrics().height() + 8)
+
+
 def roomy_rows(view: QListWidget) -> None:
     """A list's rows at least TARGET_SIZE high, so each is easy to hit (WCAG 2.5.8)."""
     for row in range(view.count()):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ReturnQueries, ReturnRow
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.dialog_boxes import QueryChoice
 from skp_desktop.ui.rows_model import RowsModel
 
@@ -86,7 +87,7 @@ class ReviewPanel(QWidget):
         header.resizeSection(0, 100)
         header.resizeSection(1, 320)
         header.setStretchLastSection(True)
-        self._row_height = self.queries_table.fontMetrics().height() + 8
+        self._row_height = row_height(self.queries_table)
         self.queries_table.verticalHeader().setDefaultSectionSize(self._row_height)
 
         layout = QVBoxLayout(self)

@@ -335,9 +335,20 @@ def test_a_refused_key_is_announced_politely(qtbot, asc, monkeypatch) -> None:
     assert said and "RAG" in said[-1] and "not entered" in said[-1]
 
 
-def test_places_are_targets_big_enough_to_hit(asc) -> None:
-    """WCAG 2.5.8: each place's row at least 24 px high."""
+def test_rows_are_targets_big_enough_to_hit(qtbot, asc) -> None:
+    """WCAG 2.5.8: the places' rows and every table's rows at least 24 px high."""
+    from PySide6.QtWidgets import QTableView
+
     from skp_desktop.ui.accessibility import TARGET_SIZE
 
     for row in range(asc.places.count()):
         assert asc.places.visualItemRect(asc.places.item(row)).height() >= TARGET_SIZE
+    for place in PLACES:
+        asc.places.setCurrentRow(PLACES.index(place))
+        qtbot.waitUntil(
+            lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=15000
+        )
+        for table in asc.findChildren(QTableView):
+            if table.isVisible() and table.model() is not None and table.model().rowCount():
+                height = table.rowHeight(0)
+                assert height >= TARGET_SIZE, f"{place}: {table.accessibleName()} rows {height}"

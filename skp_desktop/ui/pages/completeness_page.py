@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from skp_desktop.charts.theme import DARK, LIGHT, STATE_LABELS, STATE_MEANINGS
 from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import Period, parse_period
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.due_date_editor import DueDateEditor, due_text
@@ -320,7 +321,7 @@ def _table(name: str, model: QSortFilterProxyModel) -> QTableView:
     table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's own order until asked
     table.setWordWrap(False)
     table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.verticalHeader().setDefaultSectionSize(row_height(table))
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
     return table
 

@@ -61,6 +61,7 @@ from skp_desktop.domain.periods import (
 )
 from skp_desktop.domain.rag import Rag
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.definitions_models import (
     KEY_ROLE,
     IndicatorListModel,
@@ -228,9 +229,7 @@ class DefinitionsPage(QWidget):
         self.indicator_list.verticalHeader().setVisible(False)
         self.indicator_list.setWordWrap(False)
         self.indicator_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.indicator_list.verticalHeader().setDefaultSectionSize(
-            self.indicator_list.fontMetrics().height() + 8
-        )
+        self.indicator_list.verticalHeader().setDefaultSectionSize(row_height(self.indicator_list))
         heading = self.indicator_list.horizontalHeader()
         heading.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         heading.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

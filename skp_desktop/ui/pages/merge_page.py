@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.pages.completeness_page import (
     PageContext,
@@ -120,9 +121,7 @@ class MergePage(QWidget):
         self.left_out.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.left_out.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.left_out.verticalHeader().setVisible(False)
-        self.left_out.verticalHeader().setDefaultSectionSize(
-            self.left_out.fontMetrics().height() + 8
-        )
+        self.left_out.verticalHeader().setDefaultSectionSize(row_height(self.left_out))
         self.left_out.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )
