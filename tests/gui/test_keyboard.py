@@ -352,3 +352,52 @@ def test_rows_are_targets_big_enough_to_hit(qtbot, asc) -> None:
             if table.isVisible() and table.model() is not None and table.model().rowCount():
                 height = table.rowHeight(0)
                 assert height >= TARGET_SIZE, f"{place}: {table.accessibleName()} rows {height}"
+
+
+@pytest.mark.parametrize("place", PLACES)
+def test_the_focus_ring_surrounds_every_control_tab_reaches(qtbot, asc, place: str) -> None:
+    """Every kind of control (lists, tables and their current cell, buttons, fields, drop-downs,
+    tabs, pictures): the ring is drawn around it when it has the keyboard."""
+    from PySide6.QtCore import QRect
+
+    asc.places.setCurrentRow(PLACES.index(place))
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=15000)
+    page = asc.pages.currentWidget()
+    walk = tab_walk(_first_tab_stop_of(page), limit=400)
+    ring = asc.findChild(QWidget, "focusRing")
+    assert ring is not None
+    for widget in dict.fromkeys(walk):
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        QApplication.processEvents()
+        if QApplication.focusWidget() is not widget:
+            continue
+        ring.refresh()
+        where = QRect(widget.mapTo(asc, widget.rect().topLeft()), widget.size())
+        assert ring.isVisible() and ring.rings, f"{place}: no ring on {widget}"
+        assert ring.rings[0].contains(where.intersected(asc.rect())), (
+            f"{place}: the ring is not around {type(widget).__name__} {widget.accessibleName()}"
+        )
+        if isinstance(widget, QAbstractItemView) and widget.currentIndex().isValid():
+            assert len(ring.rings) == 2, f"{place}: no ring on {widget.accessibleName()}'s cell"
+
+
+def test_tab_leaves_the_chart_dialogs_figures_table(qtbot, asc) -> None:
+    code = asc.controller.view.rows[0].code
+    qtbot.waitUntil(lambda: asc.database is not None, timeout=15000)
+    asc.open_indicator_chart(code)
+    qtbot.waitUntil(lambda: getattr(asc, "indicator_dialog", None) is not None, timeout=15000)
+    dialog = asc.indicator_dialog
+    qtbot.waitExposed(dialog)
+    try:
+        stops = [
+            w
+            for w in dialog.findChildren(QWidget)
+            if is_tab_stop(w) and not isinstance(w.parentWidget(), QLineEdit)
+        ]
+        assert dialog.table in stops
+        walk = tab_walk(dialog.table, limit=200)
+        missed = [f"{type(w).__name__} {w.accessibleName()}" for w in stops if w not in walk]
+        assert not missed, f"Tab from the figures table never reaches {missed}"
+        assert not dialog.table.tabKeyNavigation()
+    finally:
+        dialog.close()
