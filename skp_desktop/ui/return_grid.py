@@ -576,7 +576,10 @@ class FrozenColumns(QWidget):
             return
         frame = grid.frameWidth()
         viewport = grid.viewport().geometry()
-        self.setGeometry(frame, frame, self.width_wanted + 1, viewport.bottom() - frame + 1)
+        rows = grid.model().rowCount()
+        last = grid.rowViewportPosition(rows - 1) + grid.rowHeight(rows - 1) if rows else 0
+        bottom = min(viewport.bottom(), viewport.top() + last)  # down to the last row only
+        self.setGeometry(frame, frame, self.width_wanted + 1, bottom - frame + 1)
         self.raise_()
         self.update()
 
@@ -685,11 +688,12 @@ class ReturnGridView(QTableView):
         model.modelReset.connect(self._span_sections)
         self.frozen = FrozenColumns(self)
         self.horizontalScrollBar().valueChanged.connect(lambda _v: self.frozen.place())
-        self.verticalScrollBar().valueChanged.connect(lambda _v: self.frozen.update())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.frozen.place())
         header.sectionResized.connect(lambda *_a: self.frozen.place())
         self.selectionModel().currentChanged.connect(lambda *_a: self.frozen.update())
         self.selectionModel().selectionChanged.connect(lambda *_a: self.frozen.update())
         model.dataChanged.connect(lambda *_a: self.frozen.update())
+        model.modelReset.connect(lambda: self.frozen.place())
 
     def init_item_option(self, option: QStyleOptionViewItem) -> None:
         """The grid's own cell style, for the frozen columns drawn over it."""
