@@ -9,7 +9,8 @@ QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
 	libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libxcb-xfixes0 \
 	libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core
 
-.PHONY: help install run test check lint format bench qt-libs clean dist dist-check pg-server c-compiler office
+.PHONY: help install run test check lint format bench qt-libs clean dist dist-check pg-server c-compiler \
+	office at-spi
 
 help:
 	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
@@ -84,6 +85,21 @@ office:
 	    || echo "Could not install $(OFFICE_PACKAGES): the LibreOffice re-save test will be skipped"; \
 	else echo "No LibreOffice: its re-save test will be skipped (sudo apt-get install $(OFFICE_PACKAGES))"; fi
 
+# The accessibility bus for tests/gui/test_accessibility_tree.py (Debian/Ubuntu): the app is
+# read as Orca reads it, under Xvfb on a private D-Bus session; without them it is skipped.
+AT_SPI_PACKAGES := at-spi2-core python3-pyatspi dbus dbus-x11 xvfb $(QT_XCB_PACKAGES)
+at-spi:
+	@missing=""; \
+	if [ "$$(uname -s)" = Linux ] && command -v dpkg >/dev/null 2>&1; then \
+	  for p in $(AT_SPI_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	fi; \
+	if [ -z "$$missing" ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing the accessibility bus for the tests:$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null \
+	    || echo "Could not install$$missing: the accessibility-tree tests will be skipped"; \
+	else echo "No AT-SPI test set-up: its tests will be skipped (sudo apt-get install$$missing)"; fi
+
 # A C compiler for the bundle: build_installer.spec rebuilds ICU's data library with English
 # only (28 MB smaller); without one the bundle is bigger and tests/e2e/test_dist.py says so.
 c-compiler:
@@ -94,7 +110,7 @@ c-compiler:
 	    || echo "Could not install gcc: ICU's data goes in whole, 28 MB more than its English subset"; \
 	else echo "No C compiler (sudo apt-get install gcc): ICU's data goes in whole, 28 MB more"; fi
 
-test: lint pg-server c-compiler office
+test: lint pg-server c-compiler office at-spi
 	# a test module runs whole on one worker: its fixtures (a server, a built bundle) are made once
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist loadfile --durations=15
 

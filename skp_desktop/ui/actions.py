@@ -226,7 +226,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         enabled=_open,
     ),
     ActionSpec(
-        N.VERIFY_HISTORY, "Hi&story", "&Verify history", lambda w: w.verify_history_from_menu()
+        N.VERIFY_HISTORY, "Histor&y", "&Verify history", lambda w: w.verify_history_from_menu()
     ),
     ActionSpec(
         N.HELP_ENTRY, "&Help", "&Entering values", lambda w: w.show_entry_help(), ("HelpContents",)

@@ -108,7 +108,8 @@ class ChartView(QWidget):
     """Holds one figure at a time; matplotlib's Qt backend loads with the first figure shown."""
 
     # The size changed enough that a figure drawn for the old one would crop or wrap badly (in a
-    # scrolling view only the width counts: the figure keeps its own height there).
+    # scrolling view only the width counts: the figure keeps its own height there), or the
+    # theme went from light to dark or back: a picture is drawn in the window's theme.
     resized = Signal()
 
     def __init__(
@@ -138,6 +139,9 @@ class ChartView(QWidget):
         self._placeholder.setWordWrap(True)
         self._layout.addWidget(self._placeholder)
         self._on_click: Callable[[str], None] | None = None
+        from skp_desktop.ui.rag_style import is_dark
+
+        self._drawn_dark = is_dark()
 
     def fitting_size(
         self, default: tuple[float, float], *, minimum: tuple[float, float] = (2.2, 1.8)
@@ -151,6 +155,16 @@ class ChartView(QWidget):
         if width < 50 or height < 50:
             return default
         return (max(minimum[0], width / FIGURE_DPI), max(minimum[1], height / FIGURE_DPI))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            from skp_desktop.ui.rag_style import is_dark
+
+            dark = is_dark()
+            if dark != getattr(self, "_drawn_dark", dark):
+                self.resized.emit()  # drawn again, in the new theme
+            self._drawn_dark = dark
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -212,7 +212,7 @@ class ComparatorsEditor(QWidget):
         self.save_button.setEnabled(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.status.setAccessibleName("Comparators status")
+        self.status.setAccessibleDescription("Comparators status")
         source_row = QHBoxLayout()
         source_row.addWidget(source_label)
         source_row.addWidget(self.source, 1)

@@ -52,12 +52,12 @@ class DueDateEditor(QWidget):
         self.date_edit = QDateEdit()
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("dd/MM/yyyy")
-        self.date_edit.setAccessibleName("Due date")
+        self.date_edit.setAccessibleName("Due date is on")
         self.date_edit.setAccessibleDescription(
             "The date the quarter's returns are due by: type it as day/month/year, or press "
             "Alt+Down for a calendar"
         )
-        date_label = QLabel("is o&n")
+        date_label = QLabel("&is on")
         date_label.setBuddy(self.date_edit)
         self.set_button = QPushButton("Set d&ue date")
         self.set_button.setToolTip("Returns for this quarter are due by the date shown")
@@ -66,7 +66,7 @@ class DueDateEditor(QWidget):
             "Go back to the usual date: the last day of the month after the quarter"
         )
         self.note = QLabel()
-        self.note.setAccessibleName("About the due date")
+        self.note.setAccessibleDescription("About the due date")
         self.note.setWordWrap(True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

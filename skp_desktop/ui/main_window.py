@@ -151,9 +151,9 @@ class MainWindow(QMainWindow):
         self.side_panel.setMinimumWidth(260)
 
         self.status_state = QLabel("Opening the database…")
-        self.status_state.setAccessibleName("Return status")
+        self.status_state.setAccessibleDescription("Return status")  # the name is its text
         self.status_db = QLabel()
-        self.status_db.setAccessibleName("Database")
+        self.status_db.setAccessibleDescription("Database")
         self.statusBar().addWidget(self.status_state, 1)
         self.statusBar().addPermanentWidget(self.status_db)
         self.desk.status.connect(self.status_state.setText)
@@ -166,6 +166,11 @@ class MainWindow(QMainWindow):
         splitter = self._settings.splitter_state()
         if splitter is not None:
             self.splitter.restoreState(splitter)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab from one region to the next: places list, page, side panel (accessibility.py)."""
+        regions = getattr(self, "_regions", None)
+        return bool(regions and regions.tab(next)) or super().focusNextPrevChild(next)
 
     def _dock_side_panel(self) -> None:
         """The side panel joins the window with the pages, after the first paint: placing a
@@ -209,12 +214,15 @@ class MainWindow(QMainWindow):
             self.pages.addWidget(QWidget())  # stands in until the place is first visited
         self.pages.removeWidget(self._opening)
         self._opening.deleteLater()
-        self.side_tabs.addTab(self.definition_panel, "&Indicator")
-        self.side_tabs.addTab(self.problems_panel, "Pro&blems")
+        self.side_tabs.addTab(self.definition_panel, "Indicator")  # F6 reaches the panel
+        self.side_tabs.addTab(self.problems_panel, "Problems")
         self.event_panel = QTextBrowser()
         self.event_panel.setAccessibleName("Event details")
-        self.side_tabs.addTab(self.event_panel, "E&vent")
+        self.side_tabs.addTab(self.event_panel, "Event")
         self.places.setCurrentRow(0)
+        from skp_desktop.ui.accessibility import install
+
+        self._regions = install(self, lambda: (self.places, self.pages, self.side_panel))
 
     # --- the places other than Return, built on first use --------------------------------
 
@@ -364,13 +372,12 @@ class MainWindow(QMainWindow):
             self.dashboard_page.refresh()
 
     def show_entry_help(self) -> None:
-        from skp_desktop.ui.pages.return_page import PASTE_HELP
+        from skp_desktop.ui.pages.return_page import GRID_KEYS, PASTE_HELP
 
         dialogs.information(
             self,
             "Entering values",
-            "Type into a cell to enter a value; Enter moves down, Tab moves right, F2 edits, "
-            "Escape cancels. Rates take a numerator and a denominator; the value is worked "
+            GRID_KEYS + " Rates take a numerator and a denominator; the value is worked "
             "out. Type [x] when a figure is not available and [z] when it does not apply. "
             "Every value is saved as soon as you leave the cell; Ctrl+Z undoes it.\n\n"
             + PASTE_HELP,

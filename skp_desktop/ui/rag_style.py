@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from skp_desktop.domain.rag import Rag
 
 # Okabe-Ito-derived hues: told apart with the common colour-vision deficiencies.
-_LIGHT = {Rag.GREEN: "#007a4d", Rag.AMBER: "#b35c00", Rag.RED: "#c0362c"}
+_LIGHT = {Rag.GREEN: "#007a4d", Rag.AMBER: "#a35200", Rag.RED: "#c0362c"}
 _DARK = {Rag.GREEN: "#4fd1a1", Rag.AMBER: "#f0a848", Rag.RED: "#ff7b72"}
 
 

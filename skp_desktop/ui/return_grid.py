@@ -14,11 +14,11 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
+    QRect,
     Qt,
-    QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QStyle,
     QStyledItemDelegate,
+    QStyleOptionHeader,
     QStyleOptionViewItem,
     QTableView,
     QWidget,
@@ -36,6 +37,7 @@ from skp_desktop.domain.validation import Problem, Severity
 from skp_desktop.domain.values import canonical_text, format_number
 from skp_desktop.services.dto import ReturnRow, ReturnView
 from skp_desktop.services.entries import preview_change
+from skp_desktop.ui.accessibility import KEEPS_TAB, leave
 from skp_desktop.ui.rag_style import is_dark, rag_colour
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -483,10 +485,13 @@ class CellEditor(QLineEdit):
 
 
 class ReturnGridDelegate(QStyledItemDelegate):
-    """Editors that check as people type; Enter commits and moves down."""
+    """Editors that check as people type; Enter commits and moves down, Tab commits and moves
+    right (the view decides where, as Excel does)."""
 
     live_message = Signal(str)  # empty when the typed text would be accepted
     enter_pressed = Signal()
+    tab_pressed = Signal(bool)  # forward; Ctrl+Tab leaves the grid
+    leave_pressed = Signal(bool)  # forward
 
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -514,7 +519,8 @@ class ReturnGridDelegate(QStyledItemDelegate):
         self.live_message.emit(f"{row.code} {column.title.lower()}: {message}" if message else "")
 
     def setEditorData(self, editor: QWidget, index: _Index) -> None:
-        if isinstance(editor, QLineEdit):
+        # Qt refreshes open editors whenever a save lands: what was typed meanwhile stays.
+        if isinstance(editor, QLineEdit) and not editor.isModified():
             editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
 
     def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
@@ -529,22 +535,144 @@ class ReturnGridDelegate(QStyledItemDelegate):
                 self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
                 self.enter_pressed.emit()
                 return True
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                forward = event.key() == Qt.Key.Key_Tab and not (
+                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+                )
+                leaving = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+                self.live_message.emit("")
+                self.commitData.emit(editor)
+                self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+                (self.leave_pressed if leaving else self.tab_pressed).emit(forward)
+                return True
             if event.key() == Qt.Key.Key_Escape:
                 self.live_message.emit("")
         return super().eventFilter(editor, event)
 
 
+FROZEN_COLUMNS = 2  # Code and Indicator stay in view when the grid scrolls sideways
+
+
+class FrozenColumns(QWidget):
+    """Code and Indicator drawn over the grid's left edge while it is scrolled sideways, as
+    Excel's Freeze Panes: the same cells, drawn by the grid's delegate, never a second table
+    (a screen reader meets the grid's own cells once)."""
+
+    def __init__(self, grid: ReturnGridView) -> None:
+        super().__init__(grid)
+        self._grid = grid
+        self.setObjectName("frozenColumns")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.hide()
+
+    @property
+    def width_wanted(self) -> int:
+        return sum(self._grid.columnWidth(c) for c in range(FROZEN_COLUMNS))
+
+    def place(self) -> None:
+        """Shown over the grid's left edge only while it is scrolled sideways."""
+        grid = self._grid
+        scrolled = grid.horizontalScrollBar().value() > 0
+        self.setVisible(scrolled)
+        if not scrolled:
+            return
+        frame = grid.frameWidth()
+        viewport = grid.viewport().geometry()
+        rows = grid.model().rowCount()
+        last = grid.rowViewportPosition(rows - 1) + grid.rowHeight(rows - 1) if rows else 0
+        bottom = min(viewport.bottom(), viewport.top() + last)  # down to the last row only
+        self.setGeometry(frame, frame, self.width_wanted + 1, bottom - frame + 1)
+        self.raise_()
+        self.update()
+
+    def cell_rect(self, row: int, column: int) -> QRect:
+        """Where a frozen cell is drawn, in the strip's coordinates."""
+        grid = self._grid
+        header = grid.horizontalHeader().height()
+        top = grid.rowViewportPosition(row) + header
+        left = sum(grid.columnWidth(c) for c in range(column))
+        width = grid.columnWidth(column)
+        if grid.columnSpan(row, 0) > 1 and column == 0:
+            width = self.width_wanted
+        return QRect(left, top, width, grid.rowHeight(row))
+
+    def paintEvent(self, event: Any) -> None:
+        grid = self._grid
+        model = grid.model()
+        painter = QPainter(self)
+        header = grid.horizontalHeader()
+        for column in range(FROZEN_COLUMNS):  # the headers, as the grid's header draws them
+            option = QStyleOptionHeader()
+            option.initFrom(header)
+            option.rect = QRect(
+                sum(grid.columnWidth(c) for c in range(column)),
+                0,
+                grid.columnWidth(column),
+                header.height(),
+            )
+            option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
+            option.section = column
+            header.style().drawControl(QStyle.ControlElement.CE_Header, option, painter, header)
+        painter.setClipRect(QRect(0, header.height(), self.width(), self.height()))
+        first = max(grid.rowAt(0), 0)
+        last = grid.rowAt(grid.viewport().height())
+        last = model.rowCount() - 1 if last < 0 else last
+        current = grid.currentIndex()
+        selection = grid.selectionModel()
+        pen = QPen(grid.palette().color(QPalette.ColorRole.Mid))
+        for row in range(first, last + 1):
+            spanned = grid.columnSpan(row, 0) > 1
+            for column in range(1 if spanned else FROZEN_COLUMNS):
+                index = model.index(row, column)
+                option = QStyleOptionViewItem()
+                grid.init_item_option(option)
+                option.rect = self.cell_rect(row, column)
+                if selection.isSelected(index):
+                    option.state |= QStyle.StateFlag.State_Selected
+                if index == current:
+                    option.state |= QStyle.StateFlag.State_HasFocus
+                grid.itemDelegate().paint(painter, option, index)
+                painter.setPen(pen)
+                painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+        painter.setPen(QPen(grid.palette().color(QPalette.ColorRole.Dark), 2))
+        painter.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
+        painter.end()
+
+    def mousePressEvent(self, event: Any) -> None:
+        """A click on a frozen cell chooses that cell, as on the grid."""
+        grid = self._grid
+        y = event.position().toPoint().y() - grid.horizontalHeader().height()
+        row = grid.rowAt(y)
+        x = event.position().toPoint().x()
+        column = 0 if x < grid.columnWidth(0) else 1
+        if row >= 0:
+            grid.setFocus(Qt.FocusReason.MouseFocusReason)
+            grid.setCurrentIndex(grid.model().index(row, column))
+
+
 class ReturnGridView(QTableView):
-    """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits."""
+    """The grid: typing starts editing, Enter moves down, Tab moves right, F2 edits.
+
+    As in Excel, Enter after a run of Tabs goes back to the column where the run began, on
+    the next row. Tab keeps to the cells; Ctrl+Tab (and F6) leave the grid, and so does Tab
+    from its last cell.
+    """
 
     paste_requested = Signal(str)
+    key_refused = Signal(str)  # a typed key no cell here can take: where values go instead
 
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.setProperty(KEEPS_TAB, True)
+        self._run_column: int | None = None  # where the current run of Tabs began
         self.grid_delegate = ReturnGridDelegate(model, self)
         self.setItemDelegate(self.grid_delegate)
-        self.grid_delegate.enter_pressed.connect(lambda: QTimer.singleShot(0, self.move_down))
+        self.grid_delegate.enter_pressed.connect(self.enter_move)
+        self.grid_delegate.tab_pressed.connect(self.tab_move)
+        self.grid_delegate.leave_pressed.connect(lambda forward: leave(self, forward=forward))
         self.setEditTriggers(
             QAbstractItemView.EditTrigger.AnyKeyPressed
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -562,6 +690,55 @@ class ReturnGridView(QTableView):
         for number, column in enumerate(COLUMNS):
             header.resizeSection(number, column.width)
         model.modelReset.connect(self._span_sections)
+        self.frozen = FrozenColumns(self)
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.frozen.place())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.frozen.place())
+        header.sectionResized.connect(lambda *_a: self.frozen.place())
+        self.selectionModel().currentChanged.connect(lambda *_a: self.frozen.update())
+        self.selectionModel().selectionChanged.connect(lambda *_a: self.frozen.update())
+        model.dataChanged.connect(lambda *_a: self.frozen.update())
+        model.modelReset.connect(lambda: self.frozen.place())
+
+    def init_item_option(self, option: QStyleOptionViewItem) -> None:
+        """The grid's own cell style, for the frozen columns drawn over it."""
+        self.initViewItemOption(option)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.frozen.place()
+
+    def current_cell_rect(self) -> QRect | None:
+        """Where the current cell shows, in the viewport's coordinates (a frozen one where it
+        is drawn over the grid), for the focus ring."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return None
+        if index.column() < FROZEN_COLUMNS and self.frozen.isVisible():
+            rect = self.frozen.cell_rect(index.row(), index.column())
+            rect.translate(0, -self.horizontalHeader().height())
+            return rect
+        rect = self.visualRect(index)
+        if self.frozen.isVisible() and rect.left() < self.frozen.width_wanted:
+            rect.setLeft(self.frozen.width_wanted)
+        return rect
+
+    def scrollTo(
+        self,
+        index: _Index,
+        hint: QAbstractItemView.ScrollHint = QAbstractItemView.ScrollHint.EnsureVisible,
+    ) -> None:
+        """Bring a cell into view beside the frozen columns, never under them; a frozen cell
+        scrolls the grid up or down only."""
+        bar = self.horizontalScrollBar()
+        across = bar.value()
+        super().scrollTo(index, hint)
+        if index.column() < FROZEN_COLUMNS:
+            bar.setValue(across)
+            return
+        left = self.columnViewportPosition(index.column())
+        frozen = self.frozen.width_wanted
+        if bar.value() > 0 and left < frozen:
+            bar.setValue(bar.value() - (frozen - left))
 
     def _span_sections(self) -> None:
         self.clearSpans()
@@ -570,15 +747,90 @@ class ReturnGridView(QTableView):
             if isinstance(model.item(row), SectionRow):  # type: ignore[attr-defined]
                 self.setSpan(row, 0, 1, len(COLUMNS))
 
-    def move_down(self) -> None:
-        """Go to the next indicator row in the same column."""
+    def move_down(self, column: int | None = None) -> None:
+        """Go to the next indicator row, in the same column or in `column`."""
         current = self.currentIndex()
         model = self.model()
         row = current.row() + 1
         while row < model.rowCount() and model.return_row(row) is None:  # type: ignore[attr-defined]
             row += 1
         if row < model.rowCount():
-            self.setCurrentIndex(model.index(row, current.column()))
+            self.setCurrentIndex(model.index(row, current.column() if column is None else column))
+
+    def enter_move(self) -> None:
+        """Enter: down one row; after a run of Tabs, to the column where the run began."""
+        column, self._run_column = self._run_column, None
+        self.move_down(column)
+
+    def tab_move(self, forward: bool = True) -> None:
+        """Tab (Shift+Tab): the next (previous) cell; from the last (first), out of the grid."""
+        current = self.currentIndex()
+        if forward and self._run_column is None and current.isValid():
+            self._run_column = current.column()
+        action = (
+            QAbstractItemView.CursorAction.MoveNext
+            if forward
+            else QAbstractItemView.CursorAction.MovePrevious
+        )
+        target = self.moveCursor(action, Qt.KeyboardModifier.NoModifier)
+        ends = (target.row(), target.column()) < (current.row(), current.column())
+        if not forward:
+            ends = (target.row(), target.column()) > (current.row(), current.column())
+        if not target.isValid() or target == current or ends:
+            self._run_column = None
+            leave(self, forward=forward)
+            return
+        self.setCurrentIndex(target)
+
+    def mousePressEvent(self, event: Any) -> None:
+        self._run_column = None
+        super().mousePressEvent(event)
+
+    def _refuse_key(self, event: QKeyEvent) -> bool:
+        """A printable key on a cell that cannot take it: send it to the one cell of the row
+        that can, or say where values go. True if handled (never silently dropped)."""
+        text = event.text()
+        if not text or not text.isprintable():
+            return False
+        if event.modifiers() & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        ):
+            return False
+        index = self.currentIndex()
+        if not index.isValid() or index.flags() & Qt.ItemFlag.ItemIsEditable:
+            return False
+        model: ReturnGridModel = self.model()  # type: ignore[assignment]
+        row = model.return_row(index.row())
+        title = COLUMNS[index.column()].title
+        if row is None:
+            message = "This is a heading: values go in the indicator rows below it."
+        elif model.read_only:
+            message = (
+                "This revision cannot be changed: choose Reopen to start the next one "
+                "(the return's state is above the grid)."
+            )
+        else:
+            takers = [c for c in range(len(COLUMNS)) if model.is_editable(row, c)]
+            numeric = [c for c in takers if COLUMNS[c].numeric]
+            if COLUMNS[index.column()].numeric and len(numeric) == 1:
+                # e.g. a count's Numerator: its figure goes in Value; the typing moves there
+                target = model.index(index.row(), numeric[0])
+                self.setCurrentIndex(target)
+                self.edit(target, QAbstractItemView.EditTrigger.AnyKeyPressed, event)
+                self.key_refused.emit(
+                    f"{row.code}: {title} takes no figure here, so your typing went to "
+                    f"{COLUMNS[numeric[0]].title}."
+                )
+                return True
+            places = " or ".join(COLUMNS[c].title for c in numeric) or "Commentary"
+            why = (
+                "is worked out from the numerator and denominator"
+                if title == "Value"
+                else "cannot be typed into"
+            )
+            message = f"{row.code} {title} {why}: type its figures in {places}."
+        self.key_refused.emit(f"{message} (“{text}” was not entered.)")
+        return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Paste):
@@ -587,10 +839,24 @@ class ReturnGridView(QTableView):
         if event.matches(QKeySequence.StandardKey.Copy):
             self.copy_selection()
             return
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.state() != (
-            QAbstractItemView.State.EditingState
-        ):
-            self.move_down()
+        editing = self.state() == QAbstractItemView.State.EditingState
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not editing:
+            self.enter_move()
+            return
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and not editing:
+            forward = key == Qt.Key.Key_Tab and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self._run_column = None
+                leave(self, forward=forward)
+            else:
+                self.tab_move(forward)
+            return
+        if key in _MOVES:
+            self._run_column = None
+        if self._refuse_key(event):
             return
         if event.key() == Qt.Key.Key_Delete and self.state() != (
             QAbstractItemView.State.EditingState
@@ -612,6 +878,18 @@ class ReturnGridView(QTableView):
         columns = sorted({i.column() for i in indexes})
         lines = ["\t".join(cells.get(c, "") for c in columns) for _, cells in sorted(rows.items())]
         QApplication.clipboard().setText("\n".join(lines))
+
+
+_MOVES = {
+    Qt.Key.Key_Up,
+    Qt.Key.Key_Down,
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_PageUp,
+    Qt.Key.Key_PageDown,
+}
 
 
 def parse_pasted_block(text: str) -> list[list[str]]:

@@ -131,13 +131,14 @@ class ReturnPlace(QObject):
             from skp_desktop.charts.trend import empty_figure, trend_figure
             from skp_desktop.services.trends import indicator_trend
             from skp_desktop.ui.chart_view import Picture
+            from skp_desktop.ui.chart_words import describe_trend
 
             series = indicator_trend(db, code, service=service)
             if not series.has_values:
                 description = f"{code}: no figures yet. The trend appears once values are entered."
                 figure = empty_figure(description, theme=theme, size=size)
             else:
-                description = f"Trend of {series.title}"
+                description = describe_trend(series)  # the figures, as the chart's table
                 figure = trend_figure(series, theme=theme, size=size, compact=True)
             return code, figure, Picture.from_raster(rasterise(figure, scale=ratio)), description
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.values import format_number
 from skp_desktop.services.dto import ReturnQueries, ReturnRow
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.dialog_boxes import QueryChoice
 from skp_desktop.ui.rows_model import RowsModel
 
@@ -49,9 +50,9 @@ class ReviewPanel(QWidget):
         super().__init__(parent)
         self.selected_label = QLabel(NO_SELECTION)
         self.selected_label.setWordWrap(True)
-        self.open_button = QPushButton("&Open return")
+        self.open_button = QPushButton("Open retur&n")
         self.open_button.setToolTip("See the selected return's values on the Return page")
-        self.feedback_button = QPushButton("&Feedback file…")
+        self.feedback_button = QPushButton("Feed&back file…")
         self.feedback_button.setToolTip(
             "Save the returned return with its queries as a file for the service to import"
         )
@@ -73,7 +74,7 @@ class ReviewPanel(QWidget):
 
         self.queries_label = QLabel()
         self.queries_label.setWordWrap(True)
-        self.queries_label.setAccessibleName("Queries on the selected return")
+        self.queries_label.setAccessibleDescription("Queries on the selected return")
         self.queries_model = RowsModel(QUERY_HEADERS, parent=self)
         self.queries_table = QTableView()
         self.queries_table.setAccessibleName("Queries and answers")
@@ -86,7 +87,7 @@ class ReviewPanel(QWidget):
         header.resizeSection(0, 100)
         header.resizeSection(1, 320)
         header.setStretchLastSection(True)
-        self._row_height = self.queries_table.fontMetrics().height() + 8
+        self._row_height = row_height(self.queries_table)
         self.queries_table.verticalHeader().setDefaultSectionSize(self._row_height)
 
         layout = QVBoxLayout(self)

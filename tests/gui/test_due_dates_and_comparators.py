@@ -115,7 +115,7 @@ def test_the_coordinator_sets_a_quarters_due_date_and_overdue_follows_it(qtbot, 
     assert due.date_edit.date() == QDate(2024, 7, 31)
     assert due.note.text().startswith("The usual date")
     assert not due.set_button.isEnabled() and not due.usual_button.isEnabled()
-    assert due.date_edit.accessibleName() == "Due date"
+    assert due.date_edit.accessibleName() == "Due date is on"
     assert due.period_picker.accessibleName()
 
     _type_date(qtbot, due.date_edit, "12/07/2024")

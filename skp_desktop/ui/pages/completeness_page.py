@@ -15,6 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
+    QEvent,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.due_date_editor import DueDateEditor
@@ -49,6 +51,7 @@ from skp_desktop.ui.pages.completeness_models import (
     cell_description,
 )
 from skp_desktop.ui.pages.shared import NOT_DUE, quarter_range
+from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 
 if TYPE_CHECKING:
@@ -65,7 +68,7 @@ def _table(name: str, model: QSortFilterProxyModel) -> QTableView:
     table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)  # the service's own order until asked
     table.setWordWrap(False)
     table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+    table.verticalHeader().setDefaultSectionSize(row_height(table))
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
     return table
 
@@ -87,7 +90,7 @@ class CompletenessPage(QWidget):
         self.filter_box.setAccessibleName("Filter services")
         self.filter_box.setClearButtonEnabled(True)
         QShortcut(QKeySequence.StandardKey.Find, self, self.filter_box.setFocus)
-        self.refresh_button = QPushButton("Re&fresh")
+        self.refresh_button = QPushButton("Refre&sh")
         self.refresh_button.setToolTip("Read the returns again (after an import, for example)")
         header.addSpacing(12)
         header.addWidget(self.filter_box, 1)
@@ -95,7 +98,7 @@ class CompletenessPage(QWidget):
 
         self.summary = QLabel("Reading the returns…")
         self.summary.setWordWrap(True)
-        self.summary.setAccessibleName("Completeness summary")
+        self.summary.setAccessibleDescription("Completeness summary")
         self.due_editor = DueDateEditor()
 
         self.model = CompletenessModel(self)
@@ -109,7 +112,7 @@ class CompletenessPage(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Completeness views")
         self.tabs.addTab(self.matrix, "&Matrix")
-        self.tabs.addTab(self.heatmap, "&Heatmap")
+        self.tabs.addTab(self.heatmap, "Heatma&p")
 
         self.review = ReviewPanel()
         self.selected_label = self.review.selected_label
@@ -275,6 +278,15 @@ class CompletenessPage(QWidget):
         self.chase_proxy.setFilterFixedString(text)
 
     # --- heatmap -------------------------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            dark = is_dark()
+            if dark != getattr(self, "_heatmap_dark", dark):
+                self._stale_heatmap = True  # a picture is drawn in the window's theme
+                self._draw_heatmap()
+            self._heatmap_dark = dark
 
     def _draw_heatmap(self) -> None:
         """Draw the heatmap when its tab is shown and the matrix changed since."""

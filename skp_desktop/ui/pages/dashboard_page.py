@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.ui.chart_view import ChartView, Picture
+from skp_desktop.ui.chart_words import TREND_HEADERS, describe_trend, trend_cell
 from skp_desktop.ui.comparators_editor import ComparatorsEditor
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.operations import Change, Desk
@@ -44,7 +45,7 @@ _Index = QModelIndex | QPersistentModelIndex
 class TrendTableModel(HeadedTableModel):
     """A trend's figures as a table beside its chart: period, value, RAG, note."""
 
-    HEADERS = ("Period", "Value", "Target", "RAG", "Note")
+    HEADERS = TREND_HEADERS
 
     def __init__(self, series: TrendSeries | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -62,16 +63,7 @@ class TrendTableModel(HeadedTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return None
-        if column == "Period":
-            return point.period.label
-        if column == "Value":
-            return point.gap_text if point.value is None else self._series.format_value(point.value)
-        if column == "Target":
-            target = self._series.target_for(point.period)
-            return "" if target is None else self._series.format_value(target)
-        if column == "RAG":
-            return point.rag.label if point.rag else "—"
-        return "revised" if point.revised else ""
+        return trend_cell(self._series, point, column)
 
 
 class IndicatorChartDialog(QDialog):
@@ -97,7 +89,7 @@ class IndicatorChartDialog(QDialog):
         self.resize(1100, 620)
         self.series = series
         self.chart = ChartView()
-        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.chart.show_figure(figure, describe_trend(series))
         self.table = QTableView()
         self.table.setAccessibleName("Figures by period")
         self.table.setModel(TrendTableModel(series, self))
@@ -157,7 +149,7 @@ class IndicatorChartDialog(QDialog):
     ) -> None:
         """The indicator again after its comparators changed: chart, figures and editor."""
         self.series = series
-        self.chart.show_figure(figure, f"Trend of {series.title}")
+        self.chart.show_figure(figure, describe_trend(series))
         self.table.setModel(TrendTableModel(series, self))
         if self.comparators is not None:
             self._load_comparators(series, comparators)
@@ -239,7 +231,7 @@ class DashboardPage(QWidget):
         label = QLabel("&Show:")
         label.setBuddy(self.scope_picker)
         self.open_button = QPushButton("&Open indicator…")
-        self.open_button.setAccessibleName("Open an indicator's chart")
+        self.open_button.setAccessibleDescription("Open an indicator's chart")
         self.indicator_picker = QComboBox()
         self.indicator_picker.setAccessibleName("Indicator to open")
         self.open_button.clicked.connect(
@@ -252,7 +244,7 @@ class DashboardPage(QWidget):
         header.addWidget(self.indicator_picker, 1)
         header.addWidget(self.open_button)
         self.board_pack_button = QPushButton("&Board pack…")
-        self.board_pack_button.setAccessibleName("Save the board pack as a PDF")
+        self.board_pack_button.setAccessibleDescription("Save the board pack as a PDF")
         self.board_pack_button.setToolTip(
             "One PDF for the board: a cover, this dashboard and a page per indicator with its "
             "chart, figures and commentary, for the period chosen on the Return page."

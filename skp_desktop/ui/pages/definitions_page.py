@@ -66,6 +66,7 @@ from skp_desktop.domain.periods import (
 )
 from skp_desktop.domain.rag import Rag
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.definitions_models import (
     KEY_ROLE,
     IndicatorListModel,
@@ -209,19 +210,19 @@ class DefinitionsPage(QWidget):
 
         # --- header ---------------------------------------------------------------------
         self.version_label = QLabel("Reading the definitions…")
-        self.version_label.setAccessibleName("Definitions in force")
+        self.version_label.setAccessibleDescription("Definitions in force")
         self.version_label.setWordWrap(True)
         self.version_label.setTextFormat(Qt.TextFormat.RichText)
         self.export_button = QPushButton("Export pac&k…")
-        self.export_button.setAccessibleName("Export the definitions pack")
+        self.export_button.setAccessibleDescription("Export the definitions pack")
         self.export_button.setToolTip("Save the newest definitions as a pack to send to services")
         self.import_button = QPushButton("&Import pack…")
-        self.import_button.setAccessibleName("Import a definitions pack")
+        self.import_button.setAccessibleDescription("Import a definitions pack")
         self.import_button.setToolTip(
             "Check a definitions pack from the coordinator, then import it"
         )
         # services of the five organisations and context figures (issue 18): a window of its own
-        self.partnership_button = QPushButton("Services and conte&xt…")
+        self.partnership_button = QPushButton("&Services and context…")
         self.partnership_button.setAccessibleName("Services and context measures")
         self.partnership_button.setToolTip(
             "Add, rename or retire a service, lay out its return form, record context figures"
@@ -258,15 +259,13 @@ class DefinitionsPage(QWidget):
         self.indicator_list.verticalHeader().setVisible(False)
         self.indicator_list.setWordWrap(False)
         self.indicator_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.indicator_list.verticalHeader().setDefaultSectionSize(
-            self.indicator_list.fontMetrics().height() + 8
-        )
+        self.indicator_list.verticalHeader().setDefaultSectionSize(row_height(self.indicator_list))
         heading = self.indicator_list.horizontalHeader()
         heading.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         heading.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.indicator_list.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.new_button = QPushButton("&New indicator")
-        self.new_button.setAccessibleName("Add a new indicator")
+        self.new_button.setAccessibleDescription("Add a new indicator")
         self.new_button.setToolTip("Add an indicator to the next definitions version")
         list_label = QLabel("Indi&cators:")
         list_label.setBuddy(self.indicator_list)
@@ -280,7 +279,7 @@ class DefinitionsPage(QWidget):
 
         # --- the form -------------------------------------------------------------------
         self.form_title = QLabel("Choose an indicator to edit it.")
-        self.form_title.setAccessibleName("Indicator being edited")
+        self.form_title.setAccessibleDescription("Indicator being edited")
         font = self.form_title.font()
         font.setBold(True)
         self.form_title.setFont(font)
@@ -337,12 +336,12 @@ class DefinitionsPage(QWidget):
         )
         self.targets_view.horizontalHeader().setStretchLastSection(True)
         self.targets_view.setMaximumHeight(150)
-        self.add_year_button = QPushButton("Add &year")
-        self.add_year_button.setAccessibleName("Add a year's target")
+        self.add_year_button = QPushButton("Add a tar&get year")
+        self.add_year_button.setAccessibleDescription("Add a year's target")
         self.add_year_button.setToolTip("Add the next year without a target to the table")
         self.targets_error = QLabel()
         self.targets_error.setWordWrap(True)
-        self.targets_error.setAccessibleName("Problems with the targets")
+        self.targets_error.setAccessibleDescription("Problems with the targets")
         self.targets_error.hide()
         targets_note = QLabel(
             "A yearly target covers the whole year: it can be set for years that start on or "
@@ -358,7 +357,7 @@ class DefinitionsPage(QWidget):
         targets_layout.setColumnStretch(1, 1)
 
         self.revert_button = QPushButton("Undo changes to this indicator")
-        self.revert_button.setAccessibleName("Undo the changes to this indicator")
+        self.revert_button.setAccessibleDescription("Undo the changes to this indicator")
         form = QWidget()
         self.form_layout = QVBoxLayout(form)
         self.form_layout.addWidget(self.form_title)
@@ -371,6 +370,7 @@ class DefinitionsPage(QWidget):
         self.form_layout.addLayout(revert_row)
         self.form_layout.addStretch(1)
         self.scroll = QScrollArea()
+        self.scroll.setAccessibleName("Indicator form")
         self.scroll.setWidget(form)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -401,9 +401,9 @@ class DefinitionsPage(QWidget):
         note_label = QLabel("N&ote:")
         note_label.setBuddy(self.note)
         self.discard_button = QPushButton("Discard all changes")
-        self.discard_button.setAccessibleName("Discard every unpublished change")
+        self.discard_button.setAccessibleDescription("Discard every unpublished change")
         self.publish_button = QPushButton("Pu&blish…")
-        self.publish_button.setAccessibleName("Publish the new definitions version")
+        self.publish_button.setAccessibleDescription("Publish the new definitions version")
         self.publish_button.setToolTip("Check the changes, confirm, and publish them")
         publish_row = QHBoxLayout()
         publish_row.addWidget(applies_label)
@@ -414,10 +414,10 @@ class DefinitionsPage(QWidget):
         publish_row.addWidget(self.publish_button)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.summary.setAccessibleName("What will be published")
+        self.summary.setAccessibleDescription("What will be published")
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setAccessibleName("Message")
+        self.message.setAccessibleDescription("Message")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
 
@@ -488,7 +488,7 @@ class DefinitionsPage(QWidget):
         grid.addWidget(editor, row * 2, where + 1, 1, width)
         error = QLabel()
         error.setWordWrap(True)
-        error.setAccessibleName(f"Problem with the {FIELD_LABELS[name]}")
+        error.setAccessibleDescription(f"Problem with the {FIELD_LABELS[name]}")
         error.hide()
         grid.addWidget(error, row * 2 + 1, where + 1, 1, width)
         grid.setColumnStretch(1, 1)

@@ -106,29 +106,29 @@ class HistoryPage(QWidget):
         self.table.doubleClicked.connect(self._open_timeline)
         QShortcut(QKeySequence.StandardKey.Copy, self.table, self.copy_selection)
 
-        self.verify_button = QPushButton("&Verify history")
-        self.verify_button.setAccessibleName("Verify the history")
+        self.verify_button = QPushButton("Verify hi&story")
+        self.verify_button.setAccessibleDescription("Verify the history")
         self.verify_button.setToolTip(
             "Recompute the chain of events and check every value against its history"
         )
-        self.export_button = QPushButton("&Export…")
+        self.export_button = QPushButton("E&xport…")
         self.export_button.setToolTip("Save the events shown by the filter as Excel or CSV")
         self.timeline_button = QPushButton("Value &timeline…")
         self.timeline_button.setToolTip("Every change of the selected value, across revisions")
         self.timeline_button.setEnabled(False)
-        self.extract_button = QPushButton("Signed e&xtract…")
+        self.extract_button = QPushButton("Signed extr&act…")
         self.extract_button.setToolTip(
             "Save the history (of the period in the filter, or all) with the chain's head hash, "
             "so that a later check shows whether anything behind it changed"
         )
-        self.check_button = QPushButton("C&heck extract…")
+        self.check_button = QPushButton("Chec&k extract…")
         self.check_button.setToolTip("Compare an earlier signed extract with the history now")
         self.extract_button.clicked.connect(
             lambda: self.extract_requested.emit(self.period.text().strip() or None)
         )
         self.check_button.clicked.connect(self.check_extract_requested)
         self.count_label = QLabel()
-        self.count_label.setAccessibleName("Events shown")
+        self.count_label.setAccessibleDescription("Events shown")
         buttons = QHBoxLayout()
         buttons.addWidget(self.count_label, 1)
         buttons.addWidget(self.timeline_button)
@@ -139,7 +139,7 @@ class HistoryPage(QWidget):
 
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
-        self.verdict.setAccessibleName("Verification result")
+        self.verdict.setAccessibleDescription("Verification result")
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.verdict.hide()
 

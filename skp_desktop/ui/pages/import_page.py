@@ -47,7 +47,7 @@ STATUS_LOOK = {
     "ACCEPTED": ("✓", "#007a4d", "#4fd1a1", "will be added"),
     "DUPLICATE": ("=", None, None, "already held: nothing to do"),
     "STALE": ("↓", None, None, "older than the revision held: ignored"),
-    "CONFLICT": ("⚠", "#b35c00", "#f0a848", "same revision, different values: you decide"),
+    "CONFLICT": ("⚠", "#a35200", "#f0a848", "same revision, different values: you decide"),
     "REJECTED": ("✗", "#c0362c", "#ff7b72", "not usable: see the reason"),
 }
 EMPTY_TEXT = (
@@ -147,10 +147,10 @@ class ImportPage(QWidget):
         self.cancel_event = threading.Event()
         self.progress_relay = _Progress(self)
 
-        self.add_files = QPushButton("Add &files…")
+        self.add_files = QPushButton("Add fi&les…")
         self.add_folder = QPushButton("Add f&older…")
         self.clear_button = QPushButton("&Clear")
-        self.accept_modified = QCheckBox("Take edited files as a new &revision")
+        self.accept_modified = QCheckBox("Take edited files as a new revi&sion")
         self.accept_modified.setToolTip(
             "A file whose values were changed after export is normally refused. With this, its "
             "visible values are imported as a new revision, recorded as such."
@@ -165,7 +165,7 @@ class ImportPage(QWidget):
         )
         self.accept_unsigned.toggled.connect(self._unsigned_toggled)
         self.commit_button = QPushButton("&Import")
-        self.commit_button.setAccessibleName("Import the checked files")
+        self.commit_button.setAccessibleDescription("Import the checked files")
         self.commit_button.setEnabled(False)
         top = QHBoxLayout()
         for widget in (self.add_files, self.add_folder, self.clear_button):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.pages.shared import quarter_range, state_label
 from skp_desktop.ui.rows_model import RowsModel
@@ -68,7 +69,7 @@ class MergePage(QWidget):
             desk.day(), picker_row, purpose=" to merge"
         )
         self.merge_button = QPushButton("&Merge…")
-        self.merge_button.setAccessibleName("Merge the accepted returns into a workbook")
+        self.merge_button.setAccessibleDescription("Merge the accepted returns into a workbook")
         self.merge_button.setToolTip("Choose where to save the partnership workbook, then write it")
         self.merge_button.setDefault(True)
         picker_row.addSpacing(12)
@@ -77,7 +78,7 @@ class MergePage(QWidget):
 
         self.preview = QLabel("Reading what the range holds…")
         self.preview.setWordWrap(True)
-        self.preview.setAccessibleName("What the merge will count")
+        self.preview.setAccessibleDescription("What the merge will count")
 
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Merge progress")
@@ -91,10 +92,10 @@ class MergePage(QWidget):
 
         self.result_label = QLabel()
         self.result_label.setWordWrap(True)
-        self.result_label.setAccessibleName("Merge result")
+        self.result_label.setAccessibleDescription("Merge result")
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
-        self.open_button = QPushButton("&Open the workbook")
+        self.open_button = QPushButton("O&pen the workbook")
         self.open_button.setToolTip("Open the saved workbook in Excel or LibreOffice")
         self.open_button.clicked.connect(self.open_workbook)
         self.open_button.hide()
@@ -105,7 +106,7 @@ class MergePage(QWidget):
         self.left_out_title = QLabel(
             "<b>Not counted</b>: returns due in these quarters that are not accepted"
         )
-        self.review_button = QPushButton("&Review on the Completeness page")
+        self.review_button = QPushButton("Review on the &Completeness page")
         self.review_button.setToolTip("Accept submitted returns there; they then count here")
         self.review_button.clicked.connect(self.review_requested)
         left_bar = QHBoxLayout()
@@ -118,9 +119,7 @@ class MergePage(QWidget):
         self.left_out.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.left_out.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.left_out.verticalHeader().setVisible(False)
-        self.left_out.verticalHeader().setDefaultSectionSize(
-            self.left_out.fontMetrics().height() + 8
-        )
+        self.left_out.verticalHeader().setDefaultSectionSize(row_height(self.left_out))
         self.left_out.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents
         )

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
+from skp_desktop.ui.accessibility import announce
 from skp_desktop.ui.pages.shared import period_choices
 from skp_desktop.ui.return_grid import (
     ANSWER_COLUMN,
@@ -29,6 +30,14 @@ PASTE_HELP = (
     "Paste a block copied from Excel or LibreOffice onto the grid with Ctrl+V. "
     "The whole paste is saved as one step (Ctrl+Z undoes it), or, if any cell is wrong, "
     "nothing is pasted and the message says which cells to fix."
+)
+
+
+GRID_KEYS = (
+    "Type to enter a value; Enter moves down, Tab moves right, and Enter after a run of Tabs "
+    "goes back to the column where the run began, on the next row. F2 edits, Escape cancels. "
+    "Ctrl+Tab leaves the grid for the buttons, Ctrl+Shift+Tab for the pickers; F6 moves to "
+    "the side panel."
 )
 
 
@@ -62,16 +71,16 @@ class ReturnPage(QWidget):
         period_label.setBuddy(self.period_picker)
 
         self.submit_button = QPushButton("S&ubmit…")
-        self.submit_button.setAccessibleName("Submit the return")
+        self.submit_button.setAccessibleDescription("Submit the return")
         self.submit_button.setToolTip("Check the return and send it (Ctrl+Return)")
         self.submit_button.setShortcut(QKeySequence("Ctrl+Return"))
         self.submit_button.clicked.connect(self.submit_requested)
-        self.reopen_button = QPushButton("&Reopen…")
-        self.reopen_button.setAccessibleName("Reopen the return")
+        self.reopen_button = QPushButton("Re&open…")
+        self.reopen_button.setAccessibleDescription("Reopen the return")
         self.reopen_button.setToolTip("Start the next revision to make changes")
         self.reopen_button.clicked.connect(self.reopen_requested)
         self.export_button = QPushButton("E&xport…")
-        self.export_button.setAccessibleName("Export the return as an Excel file")
+        self.export_button.setAccessibleDescription("Export the return as an Excel file")
         self.export_button.setToolTip("Save the submitted return as an Excel file to send on")
         self.export_button.clicked.connect(self.export_requested)
 
@@ -88,26 +97,27 @@ class ReturnPage(QWidget):
 
         self.heading = QLabel()
         self.heading.setObjectName("returnHeading")
-        self.heading.setAccessibleName("Return heading")
+        self.heading.setAccessibleDescription("Return heading")  # the name is its text
         font = self.heading.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setBold(True)
         self.heading.setFont(font)
         self.state_note = QLabel()
         self.state_note.setWordWrap(True)
-        self.state_note.setAccessibleName("Return state")
+        self.state_note.setAccessibleDescription("Return state")
 
         self.model = ReturnGridModel(self)
         self.grid = ReturnGridView(self.model)
         self.grid.setAccessibleName("Return grid")
-        self.grid.setAccessibleDescription(PASTE_HELP)
+        self.grid.setAccessibleDescription(GRID_KEYS + " " + PASTE_HELP)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
 
         self.message_bar = QLabel()
         self.message_bar.setWordWrap(True)
-        self.message_bar.setAccessibleName("Message")
+        self.message_bar.setAccessibleDescription("Message")
         self.message_bar.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.grid.grid_delegate.live_message.connect(self.show_message)
+        self.grid.key_refused.connect(self._say_where_values_go)
 
         self.empty_state = QLabel()
         self.empty_state.setWordWrap(True)
@@ -122,6 +132,14 @@ class ReturnPage(QWidget):
         layout.addWidget(self.empty_state)
         layout.addWidget(self.message_bar)
         self.show_message("")
+
+        # Tab: Service, Period, the grid (Tab moves between its cells; Ctrl+Tab leaves it),
+        # then Submit, Reopen and Export.
+        self.setTabOrder(self.service_picker, self.period_picker)
+        self.setTabOrder(self.period_picker, self.grid)
+        self.setTabOrder(self.grid, self.submit_button)
+        self.setTabOrder(self.submit_button, self.reopen_button)
+        self.setTabOrder(self.reopen_button, self.export_button)
 
         self.service_picker.currentIndexChanged.connect(self._emit_selection)
         self.period_picker.currentIndexChanged.connect(self._emit_selection)
@@ -200,8 +218,19 @@ class ReturnPage(QWidget):
             self.grid.setFocus()
 
     def show_message(self, text: str) -> None:
+        changed = text != self.message_bar.text()
         self.message_bar.setText(text)
         self.message_bar.setVisible(bool(text))
+        if changed:
+            announce(self.message_bar, text)  # a refusal or a check, said after the cell
+
+    def _say_where_values_go(self, text: str) -> None:
+        """A key typed where no value can go: said here and in the status bar, never lost."""
+        self.show_message(text)
+        window = self.window()
+        status = getattr(window, "statusBar", None)
+        if callable(status):
+            status().showMessage(text, 10000)
 
     # --- signals -------------------------------------------------------------------------
 

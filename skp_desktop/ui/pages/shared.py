@@ -65,7 +65,7 @@ def quarter_range(
     """
     quarters, first, last = quarter_choices(today)
     pickers = []
-    for name, chosen, label_text in (("First", first, "&From:"), ("Last", last, "&to:")):
+    for name, chosen, label_text in (("First", first, "Fr&om:"), ("Last", last, "&to:")):
         picker = QComboBox()
         picker.setAccessibleName(f"{name} quarter{purpose}")
         fill_quarter_picker(picker, quarters, chosen)
