@@ -34,6 +34,7 @@ from skp_desktop.services.errors import (
     TamperingDetected,
     ValidationError,
 )
+from skp_desktop.services.vocabulary import AuditAction, ImportStatus
 
 
 def _lazy(name: str) -> ModuleType:
@@ -377,7 +378,7 @@ def cmd_history(args: argparse.Namespace, db: Database) -> int:
         table = []
         for e in events:
             change = e.new or ""
-            if e.action == "value.set":
+            if e.action == AuditAction.VALUE_SET:
                 change = (
                     f"{entries.describe_value_json(e.old)} -> {entries.describe_value_json(e.new)}"
                 )
@@ -475,11 +476,11 @@ def _print_outcome(outcome: exchange.ImportOutcome) -> None:
     # flushed file by file: a long batch shows progress, and what was stored is on screen even
     # if the process is stopped
     print(outcome.line, flush=True)
-    for warning in outcome.warnings if outcome.status == exchange.ACCEPTED else ():
+    for warning in outcome.warnings if outcome.status == ImportStatus.ACCEPTED else ():
         print(f"warning: {outcome.file}: {warning}", file=sys.stderr, flush=True)
-    for code, question in outcome.queries if outcome.status == exchange.ACCEPTED else ():
+    for code, question in outcome.queries if outcome.status == ImportStatus.ACCEPTED else ():
         print(f"query: {outcome.file}: {code}: {question}", file=sys.stderr, flush=True)
-    if outcome.signature_text and outcome.status != exchange.REJECTED:
+    if outcome.signature_text and outcome.status != ImportStatus.REJECTED:
         print(f"signature: {outcome.file}: {outcome.signature_text}", file=sys.stderr, flush=True)
 
 

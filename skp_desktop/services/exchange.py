@@ -33,6 +33,14 @@ from skp_desktop.domain.periods import Period
 from skp_desktop.domain.rag import direction_label
 from skp_desktop.domain.validation import EntryValues, Severity
 from skp_desktop.domain.values import Symbol, canonical_text, format_decimal, from_canonical
+from skp_desktop.domain.vocabulary import (
+    FAILED_IMPORTS,
+    AuditAction,
+    ImportStatus,
+    ReturnState,
+    Step,
+    allows,
+)
 from skp_desktop.excel.file_signature import Signer
 from skp_desktop.excel.payload import canonical_payload, payload_digest
 from skp_desktop.excel.rejection import RejectedFile
@@ -59,18 +67,11 @@ from skp_desktop.services.dto import IndicatorInfo, ReturnView
 from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.queries import (
-    ACTION_RETURN,
     queries_up_to,
     record_answer,
     record_queries,
 )
 from skp_desktop.services.returns import (
-    ACCEPTED as STATE_ACCEPTED,
-)
-from skp_desktop.services.returns import (
-    DRAFT,
-    RETURNED,
-    SUBMITTED,
     due_indicators,
     get_return,
     problems_with_history,
@@ -88,17 +89,6 @@ from skp_desktop.store.models import (
 )
 
 log = logging.getLogger(__name__)
-
-ACCEPTED, DUPLICATE, STALE, CONFLICT, REJECTED = (
-    "ACCEPTED",
-    "DUPLICATE",
-    "STALE",
-    "CONFLICT",
-    "REJECTED",
-)
-STATUSES = (ACCEPTED, DUPLICATE, STALE, CONFLICT, REJECTED)
-FAILED_STATUSES = frozenset({REJECTED, CONFLICT})  # the command line exits 1 on these
-EXPORTABLE_STATES = (SUBMITTED, STATE_ACCEPTED)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -171,12 +161,12 @@ class ImportOutcome:
 
     @property
     def failed(self) -> bool:
-        return self.status in FAILED_STATUSES
+        return self.status in FAILED_IMPORTS
 
     @property
     def line(self) -> str:
         """`STATUS<TAB>file<TAB>service period revision`, or the reason for REJECTED."""
-        if self.status == REJECTED:
+        if self.status == ImportStatus.REJECTED:
             detail = self.reason or ""
         else:
             detail = f"{self.service} {self.period} {self.revision}"
@@ -215,7 +205,7 @@ class ImportStopped(StoreUnavailable):
     """
 
     def __init__(self, problem: StoreUnavailable, file: str, outcomes: Sequence[ImportOutcome]):
-        done = sum(1 for outcome in outcomes if outcome.status == ACCEPTED)
+        done = sum(1 for outcome in outcomes if outcome.status == ImportStatus.ACCEPTED)
         super().__init__(
             f"{problem}\nThe import stopped at {file}, which is not in the database; "
             f"{len(outcomes)} file{'s' if len(outcomes) != 1 else ''} before it "
@@ -324,7 +314,7 @@ def export_return(
             f"{view.service.name} has no return for {view.period_label} yet: there is nothing "
             "to export."
         )
-    if view.state not in EXPORTABLE_STATES:
+    if not allows(view.state, Step.EXPORT):
         raise StateError(
             f"Revision {view.revision} of {view.service.name}'s return for {view.period_label} "
             f"is {view.state}: only a submitted return can be exported. Submit it first."
@@ -368,7 +358,11 @@ def export_feedback(
             "to send."
         )
     queries = view.queries
-    if view.state != RETURNED or queries is None or queries.asked_revision != view.revision:
+    if (
+        not allows(view.state, Step.EXPORT_FEEDBACK)
+        or queries is None
+        or queries.asked_revision != view.revision
+    ):
         raise StateError(
             f"Revision {view.revision} of {view.service.name}'s return for {view.period_label} "
             f"is {view.state}: only a returned return has feedback to send. Return it with a "
@@ -604,7 +598,7 @@ def _rejected(
     problems = exc.problems if isinstance(exc, RejectedFile) else (exc,)
     reason = exc.reason_text() if isinstance(exc, RejectedFile) else exc.message
     return ImportOutcome(
-        status=REJECTED,
+        status=ImportStatus.REJECTED,
         file=file,
         # What the file says it is, as written, so people can tell whose file was refused.
         service=meta.service[:40] if meta else None,
@@ -796,23 +790,27 @@ def _decide(imported: ImportedReturn, digest: str, held: Sequence[_Held]) -> _De
     for item in held:
         if item.digest == digest:
             return _Decision(
-                DUPLICATE, item.revision, f"the same values are held as revision {item.revision}"
+                ImportStatus.DUPLICATE,
+                item.revision,
+                f"the same values are held as revision {item.revision}",
             )
     highest = max((item.revision for item in held), default=0)
     if meta.kind == KIND_TEMPLATE:
-        return _Decision(ACCEPTED, highest + 1)
+        return _Decision(ImportStatus.ACCEPTED, highest + 1)
     assert meta.revision is not None
     if imported.modified:
         # A new revision after both the one held and the one the file was exported as.
-        return _Decision(ACCEPTED, max(highest, meta.revision) + 1)
+        return _Decision(ImportStatus.ACCEPTED, max(highest, meta.revision) + 1)
     if meta.revision > highest:
-        return _Decision(ACCEPTED, meta.revision)
+        return _Decision(ImportStatus.ACCEPTED, meta.revision)
     if meta.revision < highest:
         return _Decision(
-            STALE, meta.revision, f"revision {highest} is already held: this file is older"
+            ImportStatus.STALE,
+            meta.revision,
+            f"revision {highest} is already held: this file is older",
         )
     return _Decision(
-        CONFLICT,
+        ImportStatus.CONFLICT,
         meta.revision,
         f"revision {meta.revision} is already held with different values: compare the two "
         "and decide which stands (reopen the return to record a correction)",
@@ -958,7 +956,7 @@ def _judge_and_store(
         answers=_answer_pairs(imported.answers),
         **_signer_fields(verdict),
     )
-    if decision.status != ACCEPTED:
+    if decision.status != ImportStatus.ACCEPTED:
         return outcome
     batch.add(service.code, period.code, _Held(decision.revision, digest, entries))
     if not dry_run:
@@ -1070,7 +1068,7 @@ def _store(
             "revision": revision,
             # made a draft and submitted once its values are in: the shared database's rules
             # let values go only into a draft (migration 0006)
-            "state": DRAFT,
+            "state": ReturnState.DRAFT,
             "definitions_version_id": version.id,
             "created_at": now,
             "created_by": actor,
@@ -1089,7 +1087,7 @@ def _store(
             "content": data,
             "imported_at": now,
             "imported_by": actor,
-            "status": ACCEPTED,
+            "status": ImportStatus.ACCEPTED,
             "detail": reason,
             "return_id": return_id,
         },
@@ -1115,7 +1113,9 @@ def _store(
         "file_sha256": sha,
         "at": now,
     }
-    events: list[dict[str, Any]] = [{**context, "action": "return.import", "new": SUBMITTED}]
+    events: list[dict[str, Any]] = [
+        {**context, "action": AuditAction.RETURN_IMPORT, "new": ReturnState.SUBMITTED}
+    ]
     values: list[dict[str, Any]] = []
     for code, entry in entries.items():
         if entry.is_blank:
@@ -1130,11 +1130,16 @@ def _store(
             }
         )
         events.append(
-            {**context, "action": "value.set", "indicator": code, "new": _entry_json(entry)}
+            {
+                **context,
+                "action": AuditAction.VALUE_SET,
+                "indicator": code,
+                "new": _entry_json(entry),
+            }
         )
     if values:
         connection.execute(_INSERT_VALUE, values)
-    connection.execute(_SUBMIT_RETURN, {"return_id": return_id, "state": SUBMITTED})
+    connection.execute(_SUBMIT_RETURN, {"return_id": return_id, "state": ReturnState.SUBMITTED})
     append_events(session, events)
     if imported.answers:
         ret = session.get_one(Return, return_id)
@@ -1201,35 +1206,35 @@ def _judge_feedback(
         )
     )
     highest = max((item.revision for item in held), default=0)
-    status, reason = ACCEPTED, None
+    status, reason = ImportStatus.ACCEPTED, None
     if key in batch.feedback:
-        status, reason = DUPLICATE, "the same feedback is earlier in this batch"
+        status, reason = ImportStatus.DUPLICATE, "the same feedback is earlier in this batch"
     elif same is not None and same.digest != digest:
         status, reason = (
-            CONFLICT,
+            ImportStatus.CONFLICT,
             f"revision {revision} is held here with different values: this feedback is about "
             "another copy of the return; compare the two",
         )
-    elif stored is not None and stored.state == RETURNED:
+    elif stored is not None and stored.state == ReturnState.RETURNED:
         if _query_pairs_held(session, service, period, revision) == pairs:
             status, reason = (
-                DUPLICATE,
+                ImportStatus.DUPLICATE,
                 f"this feedback is already held: revision {revision} is returned with these "
                 "queries",
             )
         else:
             status, reason = (
-                CONFLICT,
+                ImportStatus.CONFLICT,
                 f"revision {revision} is already returned here with other queries",
             )
-    elif stored is not None and stored.state != SUBMITTED:
+    elif stored is not None and stored.state != ReturnState.SUBMITTED:
         status, reason = (
-            CONFLICT,
+            ImportStatus.CONFLICT,
             f"revision {revision} is {stored.state} here, not submitted: it cannot be returned",
         )
     elif same is None and revision < highest:
         status, reason = (
-            STALE,
+            ImportStatus.STALE,
             f"revision {highest} is already held: this feedback is about an older revision",
         )
     outcome = ImportOutcome(
@@ -1252,7 +1257,7 @@ def _judge_feedback(
         queries=tuple((line.code, line.question) for line in queries.lines),
         **_signer_fields(verdict),
     )
-    if status != ACCEPTED:
+    if status != ImportStatus.ACCEPTED:
         return outcome
     batch.feedback.add(key)
     if same is None:
@@ -1288,7 +1293,7 @@ def _judge_feedback(
                 content=data,
                 imported_at=now,
                 imported_by=actor,
-                status=ACCEPTED,
+                status=ImportStatus.ACCEPTED,
                 detail=f"feedback on revision {revision}: returned with "
                 f"{len(queries.lines)} quer{'y' if len(queries.lines) == 1 else 'ies'}",
                 return_id=stored.id,
@@ -1296,17 +1301,17 @@ def _judge_feedback(
         )
     source = f"{source}, {verdict.describe}"
     asked = f"{source}: feedback from {queries.asked_by}" if queries.asked_by else source
-    stored.state, stored.updated_at = RETURNED, now
+    stored.state, stored.updated_at = ReturnState.RETURNED, now
     append_event(
         session,
         actor=actor,
-        action=ACTION_RETURN,
+        action=AuditAction.RETURN_RETURN,
         service=service.code,
         period=period.code,
         revision=revision,
         return_uuid=stored.uuid,
-        old=SUBMITTED,
-        new=RETURNED,
+        old=ReturnState.SUBMITTED,
+        new=ReturnState.RETURNED,
         reason=queries.reason,
         source=asked,
         file_sha256=sha,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
 from skp_desktop.services.entries import describe_value_json
@@ -303,8 +304,8 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
                     e.period,
                     e.revision,
                     e.indicator,
-                    describe_value_json(e.old) if e.action == "value.set" else e.old,
-                    describe_value_json(e.new) if e.action == "value.set" else e.new,
+                    describe_value_json(e.old) if e.action == AuditAction.VALUE_SET else e.old,
+                    describe_value_json(e.new) if e.action == AuditAction.VALUE_SET else e.new,
                     e.reason,
                     e.source,
                 ]
