@@ -36,7 +36,7 @@ from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.domain.vocabulary import AuditAction, ImportStatus, ReturnState
 from skp_desktop.services.database import Database
 from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json, value_json
-from skp_desktop.services.exchange import ImportOutcome, ValueChange
+from skp_desktop.services.exchange_outcomes import ImportOutcome, ValueChange
 from skp_desktop.store.audit import (
     HASHED_FIELDS,
     append_event,
