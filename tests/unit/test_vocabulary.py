@@ -22,7 +22,7 @@ from skp_desktop.domain.vocabulary import (
 
 PACKAGE = Path(__file__).parents[2] / "skp_desktop"
 VOCABULARY = PACKAGE / "domain" / "vocabulary.py"
-SERVER_RULES = PACKAGE / "store" / "migrations" / "versions" / "0006_server_rules.py"
+MIGRATIONS = PACKAGE / "store" / "migrations" / "versions"
 
 
 def test_members_are_the_strings_stored_and_written() -> None:
@@ -54,16 +54,20 @@ def test_each_state_allows_what_the_workflow_says(state: str | None, steps: set[
 
 
 def _server_rules_actions() -> list[str]:
-    spec = importlib.util.spec_from_file_location("server_rules_0006_vocabulary", SERVER_RULES)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return [action for action, _roles, _rule in module.ACTION_ROLES]
+    """The actions migrations list in ACTION_ROLES (0006, and any later one that adds rows)."""
+    listed = []
+    for path in sorted(MIGRATIONS.glob("0*.py")):
+        spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        listed += [action for action, _roles, _rule in getattr(module, "ACTION_ROLES", ())]
+    return listed
 
 
 def test_the_server_says_who_may_record_every_action_the_program_records() -> None:
-    # An action missing from migration 0006's table is refused on PostgreSQL to everyone but
-    # the owner; one listed twice would fail the INSERT.
+    # An action missing from the server's table is refused on PostgreSQL to everyone but the
+    # owner; one listed twice would fail the INSERT.
     listed = _server_rules_actions()
     assert len(listed) == len(set(listed))
     assert set(listed) == set(AuditAction)
