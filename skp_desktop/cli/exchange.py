@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from skp_desktop.cli.common import RETURN, UsageError, exchange, notice, print_json
 from skp_desktop.cli.registry import EXIT_ENVIRONMENT, EXIT_OK, EXIT_REFUSED, arg, command
 from skp_desktop.services.database import Database, open_database, same_database
 from skp_desktop.services.vocabulary import ImportStatus
+
+if TYPE_CHECKING:
+    from skp_desktop.services.exchange_outcomes import ImportOutcome
 
 
 @command(
@@ -66,7 +70,7 @@ def cmd_template(args: argparse.Namespace, db: Database) -> int:
     return EXIT_OK
 
 
-def _print_outcome(outcome: exchange.ImportOutcome) -> None:
+def _print_outcome(outcome: ImportOutcome) -> None:
     # flushed file by file: a long batch shows progress, and what was stored is on screen even
     # if the process is stopped
     print(outcome.line, flush=True)

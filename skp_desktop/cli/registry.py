@@ -116,9 +116,9 @@ def command(
     return register
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     """Add every registered group and command to the top-level subparsers `sub`."""
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    groups: dict[str, argparse._SubParsersAction[Parser]] = {}
     for item in REGISTERED:
         if isinstance(item, Group):
             parent = sub.add_parser(item.name, help=item.help, description=item.help)

@@ -19,9 +19,9 @@ from skp_desktop.excel.return_reader import meta_cells
 from skp_desktop.excel.safe_reader import read_workbook
 from skp_desktop.services import trust
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import AuditEntry, VerifyReport
+from skp_desktop.services.dto import AuditEntry, HistoryFilter, VerifyReport
 from skp_desktop.services.entries import value_json
-from skp_desktop.services.history import HistoryFilter, history_page
+from skp_desktop.services.history import history_page
 from skp_desktop.services.partnership import (
     SERVICE_ACTIONS,
     PartnershipReplay,
@@ -221,13 +221,13 @@ def _findings(session: Session, replay: _Replay) -> tuple[list[tuple[str | None,
                     f"{expected[0]} {expected[1]} revision {expected[2]} '{expected[3]}'",
                 )
             )
-    for uuid, (service, period, revision, _state) in replay.returns.items():
+    for uuid, (service_code, period_code, revision_number, _state) in replay.returns.items():
         if uuid not in held_returns:
             findings.append(
                 (
                     None,
-                    f"return {service} {period} revision {revision} is in the history but "
-                    "missing from the database: it was deleted outside the app",
+                    f"return {service_code} {period_code} revision {revision_number} is in "
+                    "the history but missing from the database: it was deleted outside the app",
                 )
             )
 
@@ -346,7 +346,7 @@ def _kept_file_problems(session: Session) -> list[str]:
         )
     ).all()
     # a revision's signature is its first file's; a later feedback file on it has its own
-    first_files = {}
+    first_files: dict[int | None, int] = {}
     for file_id, _name, return_id in rows:
         first_files.setdefault(return_id, file_id)
     for file_id, name, return_id in rows:
@@ -361,7 +361,7 @@ def _kept_file_problems(session: Session) -> list[str]:
             values = {}
         signature = check_signature(values)
         first = return_id is not None and first_files.get(return_id) == file_id
-        expected = recorded.get(return_id) if first else None
+        expected = recorded.get(return_id) if first and return_id is not None else None
         if signature.status == BROKEN:
             problems.append(f"{where} does not match its signature: it was changed after import")
         elif signature.valid:
@@ -375,7 +375,11 @@ def _kept_file_problems(session: Session) -> list[str]:
                     f"{where} is signed by {signature.signed_by}, but its revision was recorded "
                     f"as signed by {expected}: one of them was changed outside the app"
                 )
-        elif first and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE):
+        elif (
+            first
+            and return_id is not None
+            and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE)
+        ):
             problems.append(
                 f"{where} carries no signature, but its revision was recorded as signed: it was "
                 "changed outside the app"

@@ -511,14 +511,14 @@ def _install(
         reason=plan.note or None,
         **common,  # type: ignore[arg-type]
     )
-    for change in plan.changes:
-        label = FIELD_LABELS[change.field]
+    for field_change in plan.changes:
+        label = FIELD_LABELS[field_change.field]
         append_event(
             session,
             action=AuditAction.DEFINITIONS_CHANGE,
-            indicator=change.code,
-            old=f"{label}: {describe_field_value(change.old)}",
-            new=f"{label}: {describe_field_value(change.new)}",
+            indicator=field_change.code,
+            old=f"{label}: {describe_field_value(field_change.old)}",
+            new=f"{label}: {describe_field_value(field_change.new)}",
             reason=f"definitions version {number}, applies from {plan.applies_from.code}",
             **common,  # type: ignore[arg-type]
         )
@@ -638,6 +638,7 @@ def export_definitions_pack(
     target = Path(out)
     check_output(target, what=".xlsx file")
     with db.reading() as session:
+        chosen: DefinitionsVersion | None
         if version is None:
             chosen = _latest(session)
         else:

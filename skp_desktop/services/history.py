@@ -144,7 +144,9 @@ def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _statement(filters: tuple[str, ...], newest_first: bool, limit: int | None) -> Select[Any]:
+def _statement(
+    filters: tuple[str, ...], newest_first: bool, limit: int | None
+) -> Select[*tuple[Any, ...]]:
     query = select(*ENTRY_COLUMNS).where(*(_CONDITIONS[name]() for name in filters))
     query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     return query if limit is None else query.limit(limit)

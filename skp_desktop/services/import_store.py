@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -266,7 +266,15 @@ def warnings_for(
     )
 
 
-def signer_fields(verdict: trust.SignerVerdict) -> dict[str, str | None]:
+class SignerFields(TypedDict):
+    """How a file was signed, as ImportOutcome's fields of the same names."""
+
+    signature: str | None
+    signed_by: str | None
+    signer: str | None
+
+
+def signer_fields(verdict: trust.SignerVerdict) -> SignerFields:
     return {
         "signature": verdict.status,
         "signed_by": verdict.fingerprint,
@@ -346,7 +354,7 @@ def store_revision(
     connection = session.connection()
     return_uuid = return_uuid_for(session, imported)
     submitted_by = meta.exported_by if meta.kind == KIND_RETURN and meta.exported_by else actor
-    return_id = connection.execute(
+    inserted = connection.execute(
         _INSERT_RETURN,
         {
             "uuid": return_uuid,
@@ -364,7 +372,9 @@ def store_revision(
             "submitted_by": submitted_by[:100],
             "payload_sha256": digest,
         },
-    ).inserted_primary_key[0]
+    ).inserted_primary_key
+    assert inserted is not None
+    return_id = int(inserted[0])
     connection.execute(
         _INSERT_FILE,
         {

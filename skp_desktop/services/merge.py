@@ -132,7 +132,9 @@ class MergeResult:
 def is_small(rules: Definition, number: Decimal | None) -> bool:
     """Whether a count is below the indicator's small-number threshold (so published as [c])."""
     threshold = rules.small_number_threshold
-    return bool(threshold) and number is not None and number < threshold
+    if not threshold or number is None:
+        return False
+    return number < threshold
 
 
 @dataclass(frozen=True)
@@ -283,12 +285,13 @@ def _accepted(
     signatures: dict[int, str] = {}
     held: list[_Held] = []
     for chunk in _chunks(ids):
-        for return_id, sha in session.execute(
+        for file_return_id, sha in session.execute(
             select(ImportedFile.return_id, ImportedFile.sha256).where(
                 ImportedFile.return_id.in_(chunk), ImportedFile.status == ImportStatus.ACCEPTED
             )
         ):
-            files[return_id] = sha
+            if file_return_id is not None:  # always: the query asks for these ids
+                files[file_return_id] = sha
         for return_id, status, signed_by, name, note in session.execute(
             select(
                 ReturnSignature.return_id,

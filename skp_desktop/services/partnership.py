@@ -362,6 +362,8 @@ def set_service_form_in(
 ) -> bool:
     """Set (or, with None, drop) the coordinator's form inside the caller's transaction."""
     stored = session.get(ServiceForm, service.id)
+    old: str | None
+    new: str | None
     if data is None:
         if stored is None:
             return False
@@ -693,11 +695,12 @@ def replay_problems(session: Session, replay: PartnershipReplay) -> list[str]:
         for figure in figures
     }
     recorded_context = {k: v for k, v in replay.context.items() if v is not None}
-    for key in sorted(set(held_context) | set(recorded_context)):
-        held_figure, recorded_figure = held_context.get(key), recorded_context.get(key)
+    for figure_key in sorted(set(held_context) | set(recorded_context)):
+        held_figure = held_context.get(figure_key)
+        recorded_figure = recorded_context.get(figure_key)
         if held_figure != recorded_figure:
             problems.append(
-                f"the figure of {key[0]} for {key[1]} is "
+                f"the figure of {figure_key[0]} for {figure_key[1]} is "
                 f"{held_figure[0] if held_figure else 'not held'} but its history says "
                 f"{recorded_figure[0] if recorded_figure else 'not set'}: it was changed "
                 "outside the app"

@@ -36,7 +36,6 @@ from skp_desktop.excel.return_data import (
 from skp_desktop.excel.return_reader import FileMeta, ImportedReturn, interpret, read_meta
 from skp_desktop.excel.safe_reader import REFORMAT, RawWorkbook, load_file, read_return_workbook
 from skp_desktop.services import trust
-from skp_desktop.services.catalogue import version_in_force
 from skp_desktop.services.database import Database
 from skp_desktop.services.exchange_outcomes import (
     ImportOutcome,
@@ -55,6 +54,7 @@ from skp_desktop.services.import_store import (
     store_revision,
     warnings_for,
 )
+from skp_desktop.services.return_view import version_in_force
 from skp_desktop.services.returns import (
     due_indicators,
     return_period,

@@ -41,8 +41,11 @@ RANGE_NEEDS_VALUES = 4
 
 
 class _Named(Protocol):
-    code: str
-    name: str
+    # read-only, so that a NamedTuple row and an ORM object both fit
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 class _Theme(NamedTuple):
@@ -100,7 +103,8 @@ def themes_of(fetch: Fetch) -> list[tuple[str, str, str]]:
 
 
 class _Version(Protocol):
-    applies_from: str
+    @property
+    def applies_from(self) -> str: ...
 
 
 V = TypeVar("V", bound=_Version)

@@ -402,13 +402,13 @@ def _write(
             setattr(ret, name, value)
     session.flush()
     rows = {row.indicator.code: row for row in ret.values}
-    for code, fields in revision.values.items():
+    for code, value_fields in revision.values.items():
         row = rows.get(code)
         if row is None:
-            row = Value(return_=ret, indicator=indicators[code], **fields)
+            row = Value(return_=ret, indicator=indicators[code], **value_fields)
             session.add(row)
         else:
-            for name, value in fields.items():
+            for name, value in value_fields.items():
                 setattr(row, name, value)
     session.flush()
     ret.state = revision.fields["state"]

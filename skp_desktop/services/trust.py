@@ -219,7 +219,9 @@ class Enrolment:
     rotation: KeyRotation | None = None
 
 
-def _enrolment_fields(name: str, public_key: bytes, made_at: str, rotation: str | None) -> dict:
+def _enrolment_fields(
+    name: str, public_key: bytes, made_at: str, rotation: str | None
+) -> dict[str, Any]:
     fields = {
         "format": ENROLMENT_FORMAT,
         "format_version": "1",

@@ -25,7 +25,7 @@ COLUMNS = (
     "Why",
     "Source",
 )
-ACTION_WORDS = {
+ACTION_WORDS: dict[str, str] = {
     AuditAction.VALUE_SET: "value changed",
     AuditAction.RETURN_CREATE: "return started",
     AuditAction.RETURN_SUBMIT: "submitted",
