@@ -15,7 +15,7 @@ QT_XCB_PACKAGES := libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-image0
 help:
 	@echo "make run    - set up .venv and open SKP Returns on the built-in database"
 	@echo "make test   - set up .venv and run lint, layer contracts and the whole test suite"
-	@echo "make lint   - ruff and the layer contracts only"
+	@echo "make lint   - ruff, the layer contracts and mypy"
 	@echo "make check  - the edit-test loop: lint and the unit tests, in under a minute"
 	@echo "make bench  - benchmarks, printed as ratios against baselines measured in the same run"
 	@echo "make dist   - build dist/skp-returns/ (the app as one folder) and run its self-test"
@@ -52,6 +52,7 @@ lint: install
 	$(BIN)/ruff check skp_desktop tests bench
 	$(BIN)/ruff format --check skp_desktop tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # The fast loop while editing: lint, then tests/unit on every core, on SQLite (no GUI, no
 # command-line subprocesses, no PostgreSQL server, no bundle): ~70 s of CPU, under a minute on

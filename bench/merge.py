@@ -48,6 +48,7 @@ def _build(folder: Path) -> tuple[Path, list[Path], str, str]:
     """RETURNS returns submitted and exported by services, imported and accepted centrally."""
     from skp_desktop.domain.definitions import is_due
     from skp_desktop.domain.periods import parse_period
+    from skp_desktop.domain.vocabulary import ImportStatus
     from skp_desktop.services import exchange, review
     from skp_desktop.services.catalogue import list_indicators, list_services
     from skp_desktop.services.database import open_database
@@ -85,7 +86,7 @@ def _build(folder: Path) -> tuple[Path, list[Path], str, str]:
 
     coordinator = open_database(folder / "coordinator.sqlite3", actor=ACTOR)
     outcomes = exchange.import_files(coordinator, [files], actor=ACTOR)
-    assert all(o.status == exchange.ACCEPTED for o in outcomes), outcomes[:3]
+    assert all(o.status == ImportStatus.ACCEPTED for o in outcomes), outcomes[:3]
     for outcome in outcomes:
         assert outcome.service and outcome.period
         review.accept_return(

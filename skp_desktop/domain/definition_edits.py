@@ -621,9 +621,9 @@ def plan_version(
 
     added: list[str] = []
     for index, fields_given in enumerate(new_indicators, start=1):
-        raw_code = fields_given.get("code")
+        new_code = fields_given.get("code")
         try:
-            label = parse_code(raw_code)
+            label = parse_code(new_code)
         except ValidationError:
             label = f"new indicator {index}"
         spec, found = build_spec(None, fields_given, services=services, themes=themes, code=label)
@@ -676,16 +676,16 @@ def plan_version(
 
     # A target already held must still fit an indicator whose range or unit changed.
     touched = {(t.code, t.year) for t in target_changes}
-    for (code, year), value in sorted(held_targets.items()):
+    for (code, held_year), value in sorted(held_targets.items()):
         spec = specs.get(code)
-        if spec is None or (code, year) in touched or spec == by_code.get(code):
+        if spec is None or (code, held_year) in touched or spec == by_code.get(code):
             continue
         try:
             check_target(spec, value)
         except ValidationError as exc:
             problems.append(
                 FieldProblem(
-                    code, f"target {year}", f"the target held no longer fits: {exc.message}"
+                    code, f"target {held_year}", f"the target held no longer fits: {exc.message}"
                 )
             )
 

@@ -225,11 +225,11 @@ def parse_period(code: str) -> Period:
             raise _bad_code(text, f"{_EXPECTED} (quarters are Q1 to Q4)")
         return Period(PeriodKind.QUARTER, year.fy_start, quarter)
     if match := _MONTH_CODE.fullmatch(upper):
-        year, month = int(match[1]), int(match[2])
+        calendar_year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12:
             raise _bad_code(text, f"{_EXPECTED} (months are 01 to 12)")
-        _check_year(text, year)
-        return period_for_date(PeriodKind.MONTH, date(year, month, 1))
+        _check_year(text, calendar_year)
+        return period_for_date(PeriodKind.MONTH, date(calendar_year, month, 1))
     raise _bad_code(text)
 
 

@@ -239,6 +239,11 @@ class Column:
     wrapped: bool = False
 
 
+def _target_in(year: str) -> Callable[[IndicatorSpec, Mapping[str, Decimal]], object]:
+    """A target column's value: the indicator's target for `year`."""
+    return lambda _spec, targets: targets.get(year)
+
+
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
 
@@ -277,8 +282,7 @@ def columns_for(years: list[str]) -> list[Column]:
         ),
     ]
     targets = [
-        Column(f"{TARGET_PREFIX}{year}", 11, lambda s, t, y=year: t.get(y), number=True)
-        for year in years
+        Column(f"{TARGET_PREFIX}{year}", 11, _target_in(year), number=True) for year in years
     ]
     texts = [
         Column("Definition", 60, lambda s, t: s.definition, wrapped=True),
@@ -589,8 +593,8 @@ def _sheet_differences(sheet: RawSheet, pack: DefinitionsPack) -> list[Validatio
                 )
             )
     for code, spec in signed.items():
-        row = by_code.get(code)
-        if row is None:
+        held_row = by_code.get(code)
+        if held_row is None:
             problems.append(
                 problem(
                     f"{code} is in the signed definitions but has no row: it was deleted",
@@ -598,6 +602,7 @@ def _sheet_differences(sheet: RawSheet, pack: DefinitionsPack) -> list[Validatio
                 )
             )
             continue
+        row = held_row
         targets = pack.targets_of(code)
         for column in columns:
             cell = sheet.get(row, positions[column.header])

@@ -28,6 +28,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.domain.vocabulary import MISSING, ReturnState
 from skp_desktop.excel.return_layout import (
     BOLD,
     RAG_FILLS,
@@ -98,11 +99,11 @@ DATE_FORMAT = "dd/mm/yyyy"
 GENERAL = "General"
 # Light fills with dark text for the completeness states; the word carries the meaning.
 STATE_FILLS = {
-    "missing": PatternFill("solid", fgColor="F7CBB0"),
-    "draft": PatternFill("solid", fgColor="F6EFA6"),
-    "submitted": PatternFill("solid", fgColor="C9E6F8"),
-    "returned": PatternFill("solid", fgColor="EDCDE0"),
-    "accepted": PatternFill("solid", fgColor="B3E3D2"),
+    MISSING: PatternFill("solid", fgColor="F7CBB0"),
+    ReturnState.DRAFT: PatternFill("solid", fgColor="F6EFA6"),
+    ReturnState.SUBMITTED: PatternFill("solid", fgColor="C9E6F8"),
+    ReturnState.RETURNED: PatternFill("solid", fgColor="EDCDE0"),
+    ReturnState.ACCEPTED: PatternFill("solid", fgColor="B3E3D2"),
 }
 NOTE_FONT = Font(italic=True)
 TOP = Alignment(vertical="top")

@@ -42,7 +42,7 @@ def canonical_payload(entries: Iterable[EntryData]) -> str:
         }
         for entry in entries
     ]
-    items.sort(key=lambda item: item["code"])
+    items.sort(key=lambda item: item["code"] or "")
     return json.dumps(items, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -30,7 +30,7 @@ def canonical_queries(queries: QuerySet) -> str:
             "asked_at": queries.asked_at or None,
             "queries": sorted(
                 ({"code": line.code, "question": line.question} for line in queries.lines),
-                key=lambda item: item["code"],
+                key=lambda item: item["code"] or "",
             ),
         }
     )
@@ -46,7 +46,7 @@ def canonical_answers(answers: QuerySet) -> str:
                     {"code": line.code, "question": line.question, "answer": line.answer}
                     for line in answers.lines
                 ),
-                key=lambda item: item["code"],
+                key=lambda item: item["code"] or "",
             ),
         }
     )

@@ -407,7 +407,7 @@ def save_atomically(workbook: Workbook, out: Path) -> None:
     write_atomically(out, lambda stream: save_workbook(workbook, stream))
 
 
-class _InMemoryExcelWriter(ExcelWriter):
+class _InMemoryExcelWriter(ExcelWriter):  # type: ignore[misc]  # openpyxl is untyped
     """openpyxl's writer with each sheet's XML made in memory. openpyxl passes every sheet
     through a temporary file of its own (created, read back, deleted): about 1 ms a sheet on
     Linux, more where a virus scanner looks at each new file. Mirrors

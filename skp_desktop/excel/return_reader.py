@@ -799,7 +799,7 @@ def _queries_and_answers(
                 )
     what = "queries" if queries is not None else "answers"
     for code, row in by_code.items():
-        line = shown.line(code) if shown is not None else None
+        held = shown.line(code) if shown is not None else None
         for column in QUERY_COLUMNS:
             if column not in row.refs:
                 continue
@@ -810,8 +810,8 @@ def _queries_and_answers(
             if column in signed_columns:
                 signed = (
                     None
-                    if line is None
-                    else (line.question if column == QUERY_COLUMN else line.answer)
+                    if held is None
+                    else (held.question if column == QUERY_COLUMN else held.answer)
                 )
                 if comparable_text(text) != comparable_text(signed):
                     problems.append(

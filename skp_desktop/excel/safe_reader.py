@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from skp_desktop.excel.cell_text import read_cell_text
@@ -336,7 +336,7 @@ class _Forbidden(Exception):
     """A DTD, an entity declaration or an external reference: never followed."""
 
 
-def _forbid(*_: object) -> None:
+def _forbid(*_: object) -> NoReturn:
     raise _Forbidden
 
 
@@ -870,12 +870,14 @@ def _shared_strings(
             part = parts.target(workbook, relationship)
     if part is None:
         raise reject("the workbook's text cells point at a table of texts that is missing")
-    handler = _SharedStrings(needed, limits, budget)  # type: ignore[arg-type]
+    handler = _SharedStrings(needed, limits, budget)
     _parse(parts, part, handler)
     return handler.strings
 
 
-def _resolve(sheet: str, cells: list[_PendingCell], strings: Mapping[int, str]) -> dict:
+def _resolve(
+    sheet: str, cells: list[_PendingCell], strings: Mapping[int, str]
+) -> dict[tuple[int, int], RawCell]:
     resolved: dict[tuple[int, int], RawCell] = {}
     for cell in cells:
         kind, text = cell.kind, cell.text

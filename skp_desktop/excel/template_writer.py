@@ -101,7 +101,7 @@ def _validation(line: ReturnLine, guidance: str, error: str, **kwargs: object) -
         prompt=_prompt(line, guidance),
         errorTitle=_limited(f"{line.code}: not accepted", TITLE_LIMIT),
         error=_limited(error, ERROR_LIMIT),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     return validation
 

@@ -12,19 +12,17 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.vocabulary import AuditAction, ReturnState
 from skp_desktop.excel.file_signature import BROKEN, check_signature
 from skp_desktop.excel.return_data import META_SHEET
 from skp_desktop.excel.return_reader import meta_cells
 from skp_desktop.excel.safe_reader import read_workbook
 from skp_desktop.services import trust
-from skp_desktop.services.comparators import ACTION_COMPARATOR
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import AuditEntry, VerifyReport
-from skp_desktop.services.due_dates import ACTION_DUE
+from skp_desktop.services.dto import AuditEntry, HistoryFilter, VerifyReport
 from skp_desktop.services.entries import value_json
-from skp_desktop.services.history import HistoryFilter, history_page
+from skp_desktop.services.history import history_page
 from skp_desktop.services.partnership import (
-    ACTION_CONTEXT,
     SERVICE_ACTIONS,
     PartnershipReplay,
     replay_problems,
@@ -42,7 +40,7 @@ from skp_desktop.store.models import (
     Value,
 )
 
-RETURN_STATES = {"draft", "submitted", "accepted", "returned"}
+RETURN_STATES = frozenset(ReturnState)
 
 
 @dataclass(frozen=True)
@@ -113,7 +111,7 @@ class _Replay:
         for event in events:
             self.events += 1
             uuid, action = event[uuid_at], event[action_at]
-            if uuid and action == "value.set" and event[indicator_at]:
+            if uuid and action == AuditAction.VALUE_SET and event[indicator_at]:
                 self.values[(uuid, event[indicator_at])] = event[new_at]
             elif uuid and action.startswith("return.") and event[new_at] in RETURN_STATES:
                 self.returns[uuid] = (
@@ -122,11 +120,11 @@ class _Replay:
                     event[revision_at],
                     event[new_at],
                 )
-            elif action == ACTION_DUE and event[period_at]:
+            elif action == AuditAction.PERIOD_DUE and event[period_at]:
                 self.due[event[period_at]] = event[new_at]
-            elif action == ACTION_COMPARATOR and event[indicator_at] and event[period_at]:
+            elif action == AuditAction.COMPARATOR_SET and event[indicator_at] and event[period_at]:
                 self._comparator(event[indicator_at], event[period_at], event[new_at])
-            elif action in SERVICE_ACTIONS or action == ACTION_CONTEXT:
+            elif action in SERVICE_ACTIONS or action == AuditAction.CONTEXT_SET:
                 self.partnership.note(
                     action,
                     event[service_at],
@@ -223,13 +221,13 @@ def _findings(session: Session, replay: _Replay) -> tuple[list[tuple[str | None,
                     f"{expected[0]} {expected[1]} revision {expected[2]} '{expected[3]}'",
                 )
             )
-    for uuid, (service, period, revision, _state) in replay.returns.items():
+    for uuid, (service_code, period_code, revision_number, _state) in replay.returns.items():
         if uuid not in held_returns:
             findings.append(
                 (
                     None,
-                    f"return {service} {period} revision {revision} is in the history but "
-                    "missing from the database: it was deleted outside the app",
+                    f"return {service_code} {period_code} revision {revision_number} is in "
+                    "the history but missing from the database: it was deleted outside the app",
                 )
             )
 
@@ -348,7 +346,7 @@ def _kept_file_problems(session: Session) -> list[str]:
         )
     ).all()
     # a revision's signature is its first file's; a later feedback file on it has its own
-    first_files = {}
+    first_files: dict[int | None, int] = {}
     for file_id, _name, return_id in rows:
         first_files.setdefault(return_id, file_id)
     for file_id, name, return_id in rows:
@@ -363,7 +361,7 @@ def _kept_file_problems(session: Session) -> list[str]:
             values = {}
         signature = check_signature(values)
         first = return_id is not None and first_files.get(return_id) == file_id
-        expected = recorded.get(return_id) if first else None
+        expected = recorded.get(return_id) if first and return_id is not None else None
         if signature.status == BROKEN:
             problems.append(f"{where} does not match its signature: it was changed after import")
         elif signature.valid:
@@ -377,7 +375,11 @@ def _kept_file_problems(session: Session) -> list[str]:
                     f"{where} is signed by {signature.signed_by}, but its revision was recorded "
                     f"as signed by {expected}: one of them was changed outside the app"
                 )
-        elif first and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE):
+        elif (
+            first
+            and return_id is not None
+            and statuses.get(return_id) in (trust.SIGNED, trust.TEMPLATE)
+        ):
             problems.append(
                 f"{where} carries no signature, but its revision was recorded as signed: it was "
                 "changed outside the app"

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 from skp_desktop.domain.definitions import Frequency, Level, Polarity, Unit
 from skp_desktop.domain.periods import Period, parse_period
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.locations import resources_dir
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
 from skp_desktop.services.return_view import (
@@ -73,7 +74,7 @@ def ensure_default_catalogue(db: Database, *, actor: str) -> bool:
         append_event(
             session,
             actor=actor,
-            action="catalogue.load",
+            action=AuditAction.CATALOGUE_LOAD,
             new=f"definitions version {catalogue['catalogue']['version']}",
             source=f"{CATALOGUE_FILE} sha256:{digest}",
             reason="default catalogue from the Council Plan and the SKP Plan",

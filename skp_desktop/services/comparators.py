@@ -23,12 +23,12 @@ from skp_desktop.domain.definitions import Definition, Frequency, is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.values import canonical_text, format_number, from_canonical, parse_number
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.catalogue import indicator_infos
 from skp_desktop.services.database import Database
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.models import ComparatorValue, Indicator
 
-ACTION_COMPARATOR = "comparator.set"
 # The comparisons the source documents make ("lower than the London and England averages"):
 # offered first, and always columns of the partnership workbook's Summary.
 STANDARD_SERIES = ("London", "England")
@@ -219,7 +219,7 @@ def set_comparators(
             append_event(
                 session,
                 actor=actor,
-                action=ACTION_COMPARATOR,
+                action=AuditAction.COMPARATOR_SET,
                 period=period.code,
                 indicator=the_indicator.code,
                 old=old,

@@ -26,6 +26,7 @@ from skp_desktop.domain.periods import (
     parse_period,
     period_range,
 )
+from skp_desktop.domain.vocabulary import MISSING, ReturnState
 from skp_desktop.services.catalogue import (
     definitions_version_for,
     indicator_infos,
@@ -35,17 +36,21 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
 from skp_desktop.services.due_dates import DueDateInfo, due_dates_in, usual_due_date
 from skp_desktop.services.partnership import is_retired
-from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import Organisation, Return, Service
 
-MISSING = "missing"
 NOT_DUE = "not due"  # the service's return for that quarter asks for nothing
-STATES = (MISSING, DRAFT, SUBMITTED, ACCEPTED, RETURNED)
+STATES = (
+    MISSING,
+    ReturnState.DRAFT,
+    ReturnState.SUBMITTED,
+    ReturnState.ACCEPTED,
+    ReturnState.RETURNED,
+)
 # States in which the service owes the coordinator something; past the due date they are overdue.
 OWED = {
     MISSING: "the return",
-    DRAFT: "the return (a draft is started)",
-    RETURNED: "an answer to a query",
+    ReturnState.DRAFT: "the return (a draft is started)",
+    ReturnState.RETURNED: "an answer to a query",
 }
 DEFAULT_QUARTERS = 4
 MAX_QUARTERS = 80  # twenty years: a longer range is a typing slip
@@ -147,10 +152,12 @@ class Completeness:
         counts = self.counts()
         received = len(expected) - counts[MISSING]
         overdue = sum(1 for cell in expected if cell.overdue)
+        accepted, submitted = counts[ReturnState.ACCEPTED], counts[ReturnState.SUBMITTED]
+        returned, draft = counts[ReturnState.RETURNED], counts[ReturnState.DRAFT]
         return (
-            f"{received} of {len(expected)} returns received ({counts[ACCEPTED]} accepted, "
-            f"{counts[SUBMITTED]} awaiting review, {counts[RETURNED]} returned with a query, "
-            f"{counts[DRAFT]} in draft); {overdue} overdue."
+            f"{received} of {len(expected)} returns received ({accepted} accepted, "
+            f"{submitted} awaiting review, {returned} returned with a query, "
+            f"{draft} in draft); {overdue} overdue."
         )
 
 

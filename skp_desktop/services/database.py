@@ -23,6 +23,7 @@ __all__ = [
     "Database",
     "acting_actor",
     "checked_actor",
+    "database_url",
     "default_actor",
     "open_database",
     "resolve_target",

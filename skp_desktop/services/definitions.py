@@ -54,6 +54,7 @@ from skp_desktop.domain.definitions import Frequency, Level, Polarity, Unit
 from skp_desktop.domain.errors import NotFoundError, StoreUnavailable, ValidationError
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.values import canonical_text, format_decimal
+from skp_desktop.domain.vocabulary import PACK_FILE_STATUS, AuditAction, PackStatus, ReturnState
 from skp_desktop.excel.definitions_pack import (
     DefinitionsPack,
     PackFile,
@@ -82,11 +83,6 @@ from skp_desktop.store.models import (
     Target,
     Theme,
 )
-
-DRAFT = "draft"
-IMPORTED, UP_TO_DATE, REFUSED = "IMPORTED", "UP TO DATE", "REFUSED"
-IMPORTED_FILE_STATUS = "DEFINITIONS"  # ImportedFile.status of a pack (returns say ACCEPTED…)
-
 
 # --- results -------------------------------------------------------------------------------
 
@@ -210,12 +206,12 @@ class PackImport:
 
     @property
     def refused(self) -> bool:
-        return self.status == REFUSED
+        return self.status == PackStatus.REFUSED
 
     @property
     def line(self) -> str:
         """`STATUS<TAB>file<TAB>version N from P`, or the reason."""
-        if self.status == REFUSED:
+        if self.status == PackStatus.REFUSED:
             detail = self.reason or ""
         else:
             detail = f"version {self.version} from {self.applies_from}"
@@ -359,7 +355,7 @@ def _plan(session: Session, publication: Publication) -> tuple[DefinitionsVersio
 
 def _drafts_from(session: Session, plan: PlannedVersion) -> list[Return]:
     drafts = session.scalars(
-        select(Return).where(Return.state == DRAFT).order_by(Return.period, Return.id)
+        select(Return).where(Return.state == ReturnState.DRAFT).order_by(Return.period, Return.id)
     ).all()
     start = plan.applies_from.start
     return [d for d in drafts if parse_period(d.period).start >= start]
@@ -515,14 +511,14 @@ def _install(
         reason=plan.note or None,
         **common,  # type: ignore[arg-type]
     )
-    for change in plan.changes:
-        label = FIELD_LABELS[change.field]
+    for field_change in plan.changes:
+        label = FIELD_LABELS[field_change.field]
         append_event(
             session,
-            action="definitions.change",
-            indicator=change.code,
-            old=f"{label}: {describe_field_value(change.old)}",
-            new=f"{label}: {describe_field_value(change.new)}",
+            action=AuditAction.DEFINITIONS_CHANGE,
+            indicator=field_change.code,
+            old=f"{label}: {describe_field_value(field_change.old)}",
+            new=f"{label}: {describe_field_value(field_change.new)}",
             reason=f"definitions version {number}, applies from {plan.applies_from.code}",
             **common,  # type: ignore[arg-type]
         )
@@ -530,7 +526,7 @@ def _install(
     for code in plan.added:
         append_event(
             session,
-            action="definitions.add",
+            action=AuditAction.DEFINITIONS_ADD,
             indicator=code,
             new=titles[code],
             reason=f"definitions version {number}, applies from {plan.applies_from.code}",
@@ -539,7 +535,7 @@ def _install(
     for change in plan.targets:
         append_event(
             session,
-            action="definitions.target",
+            action=AuditAction.DEFINITIONS_TARGET,
             indicator=change.code,
             period=change.year,
             old=None if change.old is None else canonical_text(change.old),
@@ -552,7 +548,7 @@ def _install(
         draft.definitions_version = version
         append_event(
             session,
-            action="definitions.draft",
+            action=AuditAction.DEFINITIONS_DRAFT,
             service=draft.service.code,
             period=draft.period,
             revision=draft.revision,
@@ -598,7 +594,7 @@ def publish_definitions(
             number=number,
             previous=latest,
             actor=actor,
-            action="definitions.publish",
+            action=AuditAction.DEFINITIONS_PUBLISH,
             source=source,
         )
         return _result(number, latest.number, plan, drafts, written=True)
@@ -642,6 +638,7 @@ def export_definitions_pack(
     target = Path(out)
     check_output(target, what=".xlsx file")
     with db.reading() as session:
+        chosen: DefinitionsVersion | None
         if version is None:
             chosen = _latest(session)
         else:
@@ -684,7 +681,7 @@ def export_definitions_pack(
 
 def _refused(file: str, reason: str, sha: str | None, problems: Sequence[str] = ()) -> PackImport:
     return PackImport(
-        status=REFUSED,
+        status=PackStatus.REFUSED,
         file=file,
         reason=reason,
         problems=tuple(problems) or (reason,),
@@ -700,7 +697,7 @@ def _pack_plan(
     latest = _latest(session)
     if pack.version < latest.number:
         return (
-            REFUSED,
+            PackStatus.REFUSED,
             latest,
             None,
             f"the pack is definitions version {pack.version}, older than version "
@@ -710,9 +707,14 @@ def _pack_plan(
     if pack.version == latest.number:
         held = pack_payload(definitions_only(_pack_of(session, latest)))
         if held == pack_payload(definitions_only(pack)):
-            return UP_TO_DATE, latest, None, f"definitions version {pack.version} is already held"
+            return (
+                PackStatus.UP_TO_DATE,
+                latest,
+                None,
+                f"definitions version {pack.version} is already held",
+            )
         return (
-            REFUSED,
+            PackStatus.REFUSED,
             latest,
             None,
             f"this database already holds a different definitions version {pack.version}: "
@@ -762,7 +764,7 @@ def _pack_plan(
         problems.extend(exc.problems)
     if problems:
         raise DefinitionsRefused(problems)
-    return IMPORTED, latest, plan, None
+    return PackStatus.IMPORTED, latest, plan, None
 
 
 def import_definitions_pack(
@@ -813,7 +815,7 @@ def import_definitions_pack(
             status, latest, plan, reason = _pack_plan(session, read)
             held_number = latest.number
             who = f" exported by {read.exported_by}" if read.exported_by else ""
-            if status != REFUSED and not dry_run:
+            if status != PackStatus.REFUSED and not dry_run:
                 # before the definitions: a new indicator may belong to a service it brings
                 try:
                     changed = apply_pack_services(
@@ -832,7 +834,7 @@ def import_definitions_pack(
                     version=pack.version,
                     applies_from=pack.applies_from,
                     reason=reason,
-                    problems=(reason,) if status == REFUSED and reason else (),
+                    problems=(reason,) if status == PackStatus.REFUSED and reason else (),
                     file_sha256=sha,
                     signed_by=signer,
                     trust_note=trust_note,
@@ -846,7 +848,7 @@ def import_definitions_pack(
                     number=pack.version,
                     previous=latest,
                     actor=actor,
-                    action="definitions.import",
+                    action=AuditAction.DEFINITIONS_IMPORT,
                     source=f"imported from {shown}{who}, {verdict.describe}",
                     file_sha256=sha,
                 )
@@ -858,7 +860,7 @@ def import_definitions_pack(
                         content=data,
                         imported_at=datetime.now(UTC),
                         imported_by=actor,
-                        status=IMPORTED_FILE_STATUS,
+                        status=PACK_FILE_STATUS,
                         detail=f"definitions version {pack.version} from {pack.applies_from}",
                     )
                 )
@@ -878,7 +880,7 @@ def import_definitions_pack(
             f"{held_number}'s definitions."
         )
     return PackImport(
-        status=IMPORTED,
+        status=PackStatus.IMPORTED,
         file=shown,
         version=pack.version,
         applies_from=pack.applies_from,

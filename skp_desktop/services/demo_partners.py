@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.vocabulary import ReturnState
 from skp_desktop.services.database import Database
 from skp_desktop.services.definitions import Publication, definitions_state, publish_definitions
 from skp_desktop.services.partnership import add_service, list_service_records
@@ -107,7 +108,7 @@ def accept_demo_returns(db: Database, *, actor: str, before: str) -> int:
             for code, period in session.execute(
                 select(Service.code, Return.period)
                 .join(Service, Service.id == Return.service_id)
-                .where(Return.state == "submitted", Return.submitted_by == actor)
+                .where(Return.state == ReturnState.SUBMITTED, Return.submitted_by == actor)
                 .order_by(Return.period, Service.code)
             )
             if parse_period(period).start < first_left

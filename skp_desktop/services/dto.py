@@ -11,6 +11,7 @@ from skp_desktop.domain.definitions import Definition
 from skp_desktop.domain.rag import Direction, Rag
 from skp_desktop.domain.validation import Problem, Severity
 from skp_desktop.domain.values import format_number
+from skp_desktop.domain.vocabulary import ReturnState
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class ReturnView:
     @property
     def open_queries(self) -> tuple[QueryInfo, ...]:
         """Queries this revision still has to answer (none once it is submitted)."""
-        if self.queries is None or self.state != "draft":
+        if self.queries is None or self.state != ReturnState.DRAFT:
             return ()
         if self.revision is None or self.revision <= self.queries.asked_revision:
             return ()

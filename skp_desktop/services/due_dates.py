@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.database import Database
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.models import DueDate
 
-ACTION_DUE = "period.due"
 LATEST_AFTER_END = timedelta(days=366)  # a due date more than a year after the quarter: a slip
 
 
@@ -129,7 +129,7 @@ def set_due_date(
             append_event(
                 session,
                 actor=actor,
-                action=ACTION_DUE,
+                action=AuditAction.PERIOD_DUE,
                 period=quarter.code,
                 old=old.isoformat() if old else None,
                 new=due_on.isoformat() if due_on else None,

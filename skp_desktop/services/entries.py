@@ -142,6 +142,7 @@ def apply_entry_text(
     if name in TEXT_FIELDS:
         setattr(state, name, text.strip() if text else None)
         return None
+    parsed: Decimal | Symbol | None
     if name == "symbol":
         if text is None:  # clearing the symbol leaves any numbers as they are
             state.symbol = None

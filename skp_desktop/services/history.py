@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
 from skp_desktop.services.entries import describe_value_json
@@ -143,7 +144,9 @@ def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _statement(filters: tuple[str, ...], newest_first: bool, limit: int | None) -> Select[Any]:
+def _statement(
+    filters: tuple[str, ...], newest_first: bool, limit: int | None
+) -> Select[*tuple[Any, ...]]:
     query = select(*ENTRY_COLUMNS).where(*(_CONDITIONS[name]() for name in filters))
     query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     return query if limit is None else query.limit(limit)
@@ -303,8 +306,8 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
                     e.period,
                     e.revision,
                     e.indicator,
-                    describe_value_json(e.old) if e.action == "value.set" else e.old,
-                    describe_value_json(e.new) if e.action == "value.set" else e.new,
+                    describe_value_json(e.old) if e.action == AuditAction.VALUE_SET else e.old,
+                    describe_value_json(e.new) if e.action == AuditAction.VALUE_SET else e.new,
                     e.reason,
                     e.source,
                 ]

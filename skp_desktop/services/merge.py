@@ -30,6 +30,7 @@ from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.values import Symbol, from_canonical
+from skp_desktop.domain.vocabulary import MISSING, ImportStatus, ReturnState
 from skp_desktop.excel.partnership_workbook import (
     CompletenessRow,
     DataRow,
@@ -45,7 +46,6 @@ from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, ComparatorEntry, comparators_in
 from skp_desktop.services.completeness import (
-    MISSING,
     NOT_DUE,
     Completeness,
     completeness_in,
@@ -56,7 +56,6 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import context_figures_in
-from skp_desktop.services.returns import ACCEPTED, DRAFT, RETURNED, SUBMITTED
 from skp_desktop.store.models import (
     ImportedFile,
     Indicator,
@@ -68,13 +67,12 @@ from skp_desktop.store.models import (
 
 STATE_TEXT = {
     MISSING: "✗ missing",
-    DRAFT: "✎ draft",
-    SUBMITTED: "➤ submitted",
-    RETURNED: "↩ returned",
-    ACCEPTED: "✓ accepted",
+    ReturnState.DRAFT: "✎ draft",
+    ReturnState.SUBMITTED: "➤ submitted",
+    ReturnState.RETURNED: "↩ returned",
+    ReturnState.ACCEPTED: "✓ accepted",
     NOT_DUE: "— not due",
 }
-IMPORT_ACCEPTED = "ACCEPTED"  # ImportedFile.status of the file a revision came from
 _CHUNK = 500  # ids per IN (…) list: well under every engine's limit on parameters
 
 
@@ -110,9 +108,9 @@ class MergeResult:
             text += f" ({self.suppressed} published as [c])"
         text += "."
         words = {
-            SUBMITTED: "awaiting review",
-            RETURNED: "returned with a query",
-            DRAFT: "in draft",
+            ReturnState.SUBMITTED: "awaiting review",
+            ReturnState.RETURNED: "returned with a query",
+            ReturnState.DRAFT: "in draft",
             MISSING: "missing",
         }
         left = [f"{n} {words[state]}" for state, n in self.left_out.items() if n]
@@ -134,7 +132,9 @@ class MergeResult:
 def is_small(rules: Definition, number: Decimal | None) -> bool:
     """Whether a count is below the indicator's small-number threshold (so published as [c])."""
     threshold = rules.small_number_threshold
-    return bool(threshold) and number is not None and number < threshold
+    if not threshold or number is None:
+        return False
+    return number < threshold
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,7 @@ def _accepted(
     chosen: dict[tuple[int, str], tuple[int, int, datetime]] = {}
     for return_id, service_id, code, revision, updated in session.execute(
         select(Return.id, Return.service_id, Return.period, Return.revision, Return.updated_at)
-        .where(Return.state == ACCEPTED)
+        .where(Return.state == ReturnState.ACCEPTED)
         .order_by(Return.revision)
     ):
         if return_id in leave_out:
@@ -285,12 +285,13 @@ def _accepted(
     signatures: dict[int, str] = {}
     held: list[_Held] = []
     for chunk in _chunks(ids):
-        for return_id, sha in session.execute(
+        for file_return_id, sha in session.execute(
             select(ImportedFile.return_id, ImportedFile.sha256).where(
-                ImportedFile.return_id.in_(chunk), ImportedFile.status == IMPORT_ACCEPTED
+                ImportedFile.return_id.in_(chunk), ImportedFile.status == ImportStatus.ACCEPTED
             )
         ):
-            files[return_id] = sha
+            if file_return_id is not None:  # always: the query asks for these ids
+                files[file_return_id] = sha
         for return_id, status, signed_by, name, note in session.execute(
             select(
                 ReturnSignature.return_id,
@@ -364,7 +365,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
     held, updated_at = _accepted(session, last, unbacked)
     refused = tuple(
         sorted(
-            (r for r in unbacked.values() if r.state == ACCEPTED),
+            (r for r in unbacked.values() if r.state == ReturnState.ACCEPTED),
             key=lambda r: (r.service, r.period, r.revision),
         )
     )
@@ -412,7 +413,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
                 target=_figure(target, rules.decimals),
                 rag=rag.value if rag else None,
                 revision=item.revision,
-                status=ACCEPTED,
+                status=ReturnState.ACCEPTED,
                 source_sha256=item.source_sha256,
                 signed_by=item.signature,
             )
@@ -460,7 +461,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
     definitions += context.definitions
 
     report = completeness_in(session, quarters, today)
-    left_out = {SUBMITTED: 0, RETURNED: 0, DRAFT: 0, MISSING: 0}
+    left_out = {ReturnState.SUBMITTED: 0, ReturnState.RETURNED: 0, ReturnState.DRAFT: 0, MISSING: 0}
     newer_waiting = 0
     accepted_keys = {(h.service_id, h.period.code) for h in in_range}
     ids_by_code = {s.code: s.id for s in services}
@@ -468,7 +469,7 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
         taken = (ids_by_code[cell.service.code], cell.period.code) in accepted_keys
         if cell.state in left_out and not taken:
             left_out[cell.state] += 1
-        elif cell.state != ACCEPTED and taken:
+        elif cell.state != ReturnState.ACCEPTED and taken:
             newer_waiting += 1
     merged = {(h.service_id, h.period.code) for h in in_range}
     # The newest acceptance among the returns merged: "as held on", with no clock involved.
@@ -668,9 +669,10 @@ def _completeness_rows(report: Completeness) -> tuple[CompletenessRow, ...]:
 def _notes(
     merged: int, left_out: dict[str, int], newer_waiting: int, suppressed: int, as_at: datetime
 ) -> tuple[str, ...]:
+    submitted, returned = left_out[ReturnState.SUBMITTED], left_out[ReturnState.RETURNED]
     left = (
-        f"{left_out[SUBMITTED]} submitted and awaiting review, {left_out[RETURNED]} returned "
-        f"with a query, {left_out[DRAFT]} in draft and {left_out[MISSING]} missing"
+        f"{submitted} submitted and awaiting review, {returned} returned "
+        f"with a query, {left_out[ReturnState.DRAFT]} in draft and {left_out[MISSING]} missing"
     )
     notes = [
         f"Only accepted returns are counted: {merged} here. Not counted: {left}"

@@ -30,6 +30,7 @@ from skp_desktop.domain.definitions import Frequency, is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.values import canonical_text, format_number, parse_number
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.excel.pack_services import PackForm, PackService
 from skp_desktop.services.catalogue import (
     get_service,
@@ -58,16 +59,11 @@ from skp_desktop.store.models import (
     ServiceForm,
 )
 
-ACTION_SERVICE_ADD = "service.add"
-ACTION_SERVICE_RENAME = "service.rename"
-ACTION_SERVICE_RETIRE = "service.retire"
-ACTION_SERVICE_FORM = "service.form"
-ACTION_CONTEXT = "context.set"
 SERVICE_ACTIONS = (
-    ACTION_SERVICE_ADD,
-    ACTION_SERVICE_RENAME,
-    ACTION_SERVICE_RETIRE,
-    ACTION_SERVICE_FORM,
+    AuditAction.SERVICE_ADD,
+    AuditAction.SERVICE_RENAME,
+    AuditAction.SERVICE_RETIRE,
+    AuditAction.SERVICE_FORM,
 )
 SERVICE_CODE = re.compile(r"[A-Z][A-Z0-9-]{1,31}")
 MAX_NAME = 200
@@ -195,7 +191,7 @@ def add_service_in(
     append_event(
         session,
         actor=actor,
-        action=ACTION_SERVICE_ADD,
+        action=AuditAction.SERVICE_ADD,
         service=code,
         new=canonical_json({"name": name, "organisation": owner.code}),
         source=source,
@@ -230,7 +226,7 @@ def rename_service_in(
     append_event(
         session,
         actor=actor,
-        action=ACTION_SERVICE_RENAME,
+        action=AuditAction.SERVICE_RENAME,
         service=service.code,
         old=canonical_json({"name": service.name}),
         new=canonical_json({"name": name}),
@@ -280,7 +276,7 @@ def retire_service_in(
     append_event(
         session,
         actor=actor,
-        action=ACTION_SERVICE_RETIRE,
+        action=AuditAction.SERVICE_RETIRE,
         service=service.code,
         period=period,
         old=canonical_json({"retired_from": service.retired_from}),
@@ -366,6 +362,8 @@ def set_service_form_in(
 ) -> bool:
     """Set (or, with None, drop) the coordinator's form inside the caller's transaction."""
     stored = session.get(ServiceForm, service.id)
+    old: str | None
+    new: str | None
     if data is None:
         if stored is None:
             return False
@@ -388,7 +386,7 @@ def set_service_form_in(
     append_event(
         session,
         actor=actor,
-        action=ACTION_SERVICE_FORM,
+        action=AuditAction.SERVICE_FORM,
         service=service.code,
         old=old,
         new=new,
@@ -556,7 +554,7 @@ def set_context_figure(
         append_event(
             session,
             actor=actor,
-            action=ACTION_CONTEXT,
+            action=AuditAction.CONTEXT_SET,
             indicator=indicator.code,
             period=the_period.code,
             old=old,
@@ -630,7 +628,7 @@ class PartnershipReplay:
     ) -> None:
         """Take in one event (anything unreadable is left to verify_chain to name)."""
         try:
-            if action == ACTION_CONTEXT and indicator and period:
+            if action == AuditAction.CONTEXT_SET and indicator and period:
                 new = json.loads(new_text or "")
                 value = new.get("value")
                 self.context[(indicator, period)] = (
@@ -639,17 +637,17 @@ class PartnershipReplay:
                 return
             if not service:
                 return
-            if action == ACTION_SERVICE_FORM:
+            if action == AuditAction.SERVICE_FORM:
                 self.forms[service] = new_text
                 return
             new = json.loads(new_text or "")
             state = self.services.setdefault(service, {})
-            if action == ACTION_SERVICE_ADD:
+            if action == AuditAction.SERVICE_ADD:
                 self.added.add(service)
                 state.update(name=new["name"], organisation=new["organisation"])
-            elif action == ACTION_SERVICE_RENAME:
+            elif action == AuditAction.SERVICE_RENAME:
                 state["name"] = new["name"]
-            elif action == ACTION_SERVICE_RETIRE:
+            elif action == AuditAction.SERVICE_RETIRE:
                 state["retired_from"] = new["retired_from"]
         except (ValueError, TypeError, KeyError, AttributeError):
             return
@@ -697,11 +695,12 @@ def replay_problems(session: Session, replay: PartnershipReplay) -> list[str]:
         for figure in figures
     }
     recorded_context = {k: v for k, v in replay.context.items() if v is not None}
-    for key in sorted(set(held_context) | set(recorded_context)):
-        held_figure, recorded_figure = held_context.get(key), recorded_context.get(key)
+    for figure_key in sorted(set(held_context) | set(recorded_context)):
+        held_figure = held_context.get(figure_key)
+        recorded_figure = recorded_context.get(figure_key)
         if held_figure != recorded_figure:
             problems.append(
-                f"the figure of {key[0]} for {key[1]} is "
+                f"the figure of {figure_key[0]} for {figure_key[1]} is "
                 f"{held_figure[0] if held_figure else 'not held'} but its history says "
                 f"{recorded_figure[0] if recorded_figure else 'not set'}: it was changed "
                 "outside the app"

@@ -17,11 +17,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import ValidationError
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.excel.query_payload import MAX_QUERY_TEXT
 from skp_desktop.services import return_view
 from skp_desktop.services.dto import ReturnQueries
-from skp_desktop.services.return_view import ACTION_ANSWER, ACTION_ASK
-from skp_desktop.services.return_view import ACTION_RETURN as ACTION_RETURN  # re-exported
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.engine import connection_fetch
 from skp_desktop.store.models import Return, Service
@@ -68,7 +67,7 @@ def record_queries(
         append_event(
             session,
             actor=actor,
-            action=ACTION_ASK,
+            action=AuditAction.QUERY_ASK,
             service=ret.service.code,
             period=ret.period,
             revision=ret.revision,
@@ -97,7 +96,7 @@ def record_answer(
     append_event(
         session,
         actor=actor,
-        action=ACTION_ANSWER,
+        action=AuditAction.QUERY_ANSWER,
         service=ret.service.code,
         period=ret.period,
         revision=ret.revision,

@@ -20,6 +20,7 @@ from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.rag import direction_of_travel, rag_status
 from skp_desktop.domain.validation import History, validate_entry
 from skp_desktop.domain.values import from_canonical
+from skp_desktop.domain.vocabulary import NOT_STARTED, AuditAction, ReturnState
 from skp_desktop.services.dto import (
     BaselineInfo,
     IndicatorInfo,
@@ -34,20 +35,17 @@ from skp_desktop.services.forms import FormLayout, form_for, layout_from_json
 from skp_desktop.store import return_reads as reads
 from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow, VersionRow
 
-NOT_STARTED = "not started"
-# The audit actions of the coordinator's queries (services/queries.py explains them).
-ACTION_ASK = "query.ask"
-ACTION_ANSWER = "query.answer"
-ACTION_RETURN = "return.return"
-_RETURNED = "returned"  # returns.RETURNED
 # A range says something once there is a year of values; with one or two, every new figure is
 # "outside the range" and the change against the previous period already warns.
 RANGE_NEEDS_VALUES = 4
 
 
 class _Named(Protocol):
-    code: str
-    name: str
+    # read-only, so that a NamedTuple row and an ORM object both fit
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
 
 
 class _Theme(NamedTuple):
@@ -105,7 +103,8 @@ def themes_of(fetch: Fetch) -> list[tuple[str, str, str]]:
 
 
 class _Version(Protocol):
-    applies_from: str
+    @property
+    def applies_from(self) -> str: ...
 
 
 V = TypeVar("V", bound=_Version)
@@ -309,21 +308,28 @@ def queries_up_to(
     in the revisions after it (up to `revision`); None when no such revision was returned."""
     if revision is None:
         return None
-    returned = reads.last_revision_in_state(fetch, service_id, period, _RETURNED, revision)
+    returned = reads.last_revision_in_state(
+        fetch, service_id, period, ReturnState.RETURNED, revision
+    )
     if returned is None:
         return None
     asked_revision, uuid = returned
     events = reads.query_events(
-        fetch, service_code, period, (ACTION_ASK, ACTION_ANSWER, ACTION_RETURN)
+        fetch,
+        service_code,
+        period,
+        (AuditAction.QUERY_ASK, AuditAction.QUERY_ANSWER, AuditAction.RETURN_RETURN),
     )
     reason = returned_by = returned_at = source = None
     asked: dict[str, QueryInfo] = {}
     answers: dict[str, tuple[str | None, str, datetime, int]] = {}
     for event in events:
-        if event.action == ACTION_RETURN and event.return_uuid == uuid:
+        if event.action == AuditAction.RETURN_RETURN and event.return_uuid == uuid:
             reason, returned_by, returned_at = event.reason, event.actor, event.at
             source = event.source
-        elif event.action == ACTION_ASK and event.return_uuid == uuid and event.indicator:
+        elif (
+            event.action == AuditAction.QUERY_ASK and event.return_uuid == uuid and event.indicator
+        ):
             asked[event.indicator] = QueryInfo(
                 code=event.indicator,
                 question=event.reason or "",
@@ -333,7 +339,7 @@ def queries_up_to(
                 source=event.source,
             )
         elif (
-            event.action == ACTION_ANSWER
+            event.action == AuditAction.QUERY_ANSWER
             and event.indicator
             and event.revision is not None
             and asked_revision < event.revision <= revision

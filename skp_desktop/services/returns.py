@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.domain.periods import Period
 from skp_desktop.domain.validation import EntryValues, Problem, validate_entry
+from skp_desktop.domain.vocabulary import AuditAction, ReturnState, Step, allows
 from skp_desktop.services.catalogue import (
     DefinitionsSnapshot,
     definitions_version_for,
@@ -75,7 +76,6 @@ from skp_desktop.store.models import (
 )
 from skp_desktop.store.return_reads import Fetch, RevisionRow, ServiceRow
 
-DRAFT, SUBMITTED, ACCEPTED, RETURNED = "draft", "submitted", "accepted", "returned"
 # --- lookups -----------------------------------------------------------------------------
 
 
@@ -213,7 +213,7 @@ def _new_revision(
         service=service,
         period=period.code,
         revision=revision,
-        state=DRAFT,
+        state=ReturnState.DRAFT,
         definitions_version=definitions_version_for(session, period),
         created_at=now,
         created_by=actor,
@@ -242,13 +242,13 @@ def _draft_for_editing(
         append_event(
             session,
             actor=actor,
-            action="return.create",
-            new=DRAFT,
+            action=AuditAction.RETURN_CREATE,
+            new=ReturnState.DRAFT,
             at=now,
             **_event_context(ret),  # type: ignore[arg-type]
         )
         return ret
-    if ret.state != DRAFT:
+    if not allows(ret.state, Step.EDIT):
         raise StateError(
             f"{service.name}'s return for {period.label} is {ret.state} (revision "
             f"{ret.revision}) and cannot be changed. Reopen it with a reason to start "
@@ -343,7 +343,7 @@ def _record_in(
         append_event(
             session,
             actor=actor,
-            action="value.set",
+            action=AuditAction.VALUE_SET,
             indicator=code,
             old=old,
             new=state.as_json(),
@@ -389,7 +389,7 @@ def submit_return(
             raise StateError(
                 f"{owner.name} has no return for {the_period.label} yet: enter its values first."
             )
-        if ret.state != DRAFT:
+        if not allows(ret.state, Step.SUBMIT):
             raise StateError(
                 f"Revision {ret.revision} of {owner.name}'s return for {the_period.label} is "
                 f"already {ret.state}."
@@ -426,14 +426,14 @@ def submit_return(
         ]
         if refusals:
             raise SubmissionRefused(refusals)
-        ret.state = SUBMITTED
+        ret.state = ReturnState.SUBMITTED
         ret.submitted_at, ret.submitted_by, ret.updated_at = now, actor, now
         append_event(
             session,
             actor=actor,
-            action="return.submit",
-            old=DRAFT,
-            new=SUBMITTED,
+            action=AuditAction.RETURN_SUBMIT,
+            old=ReturnState.DRAFT,
+            new=ReturnState.SUBMITTED,
             at=now,
             **_event_context(ret),  # type: ignore[arg-type]
         )
@@ -459,7 +459,7 @@ def reopen_return(
         ret = latest_return(session, owner, the_period)
         if ret is None:
             raise StateError(f"{owner.name} has no return for {the_period.label} to reopen.")
-        if ret.state == DRAFT:
+        if not allows(ret.state, Step.REOPEN):
             raise StateError(
                 f"Revision {ret.revision} of {owner.name}'s return for {the_period.label} is "
                 "still a draft: it can be changed as it is."
@@ -469,9 +469,9 @@ def reopen_return(
         append_event(
             session,
             actor=actor,
-            action="return.reopen",
+            action=AuditAction.RETURN_REOPEN,
             old=f"revision {ret.revision} {ret.state}",
-            new=DRAFT,
+            new=ReturnState.DRAFT,
             reason=reason.strip(),
             at=now,
             **_event_context(new),  # type: ignore[arg-type]
@@ -488,7 +488,7 @@ def reopen_return(
             append_event(
                 session,
                 actor=actor,
-                action="value.set",
+                action=AuditAction.VALUE_SET,
                 indicator=old_row.indicator.code,
                 old=None,
                 new=value_json(copy),

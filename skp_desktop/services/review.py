@@ -13,29 +13,23 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
+from skp_desktop.domain.vocabulary import AuditAction, ReturnState, Step, allows
 from skp_desktop.services.catalogue import get_service
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import ReturnQueries, ReturnView
 from skp_desktop.services.queries import (
-    ACTION_RETURN,
     clean_text,
     queries_up_to,
     record_answer,
     record_queries,
 )
 from skp_desktop.services.returns import (
-    ACCEPTED,
-    DRAFT,
-    RETURNED,
-    SUBMITTED,
     due_indicators,
     latest_return,
     return_period,
     view_in_transaction,
 )
 from skp_desktop.store.audit import append_event
-
-ACTION_ACCEPT = "return.accept"
 
 
 def _review(
@@ -62,7 +56,7 @@ def _review(
                 f"{owner.name}'s return for {the_period.label} is now at revision "
                 f"{ret.revision}, not {revision}: look at the newer revision first."
             )
-        if ret.state != SUBMITTED:
+        if not allows(ret.state, Step.REVIEW):
             raise StateError(
                 f"Revision {ret.revision} of {owner.name}'s return for {the_period.label} is "
                 f"{ret.state}: only a submitted return can be accepted or returned."
@@ -117,8 +111,8 @@ def accept_return(
         service=service,
         period=period,
         actor=actor,
-        new_state=ACCEPTED,
-        action=ACTION_ACCEPT,
+        new_state=ReturnState.ACCEPTED,
+        action=AuditAction.RETURN_ACCEPT,
         reason=None,
         revision=revision,
     )
@@ -149,8 +143,8 @@ def return_with_query(
         service=service,
         period=period,
         actor=actor,
-        new_state=RETURNED,
-        action=ACTION_RETURN,
+        new_state=ReturnState.RETURNED,
+        action=AuditAction.RETURN_RETURN,
         reason=reason,
         revision=revision,
         queries=queries,
@@ -189,12 +183,12 @@ def answer_queries(
         where = f"{owner.name}'s return for {the_period.label}"
         if ret is None or queries is None or not queries.queries:
             raise StateError(f"{where} has no queries to answer.")
-        if ret.state == RETURNED and ret.revision == queries.asked_revision:
+        if ret.state == ReturnState.RETURNED and ret.revision == queries.asked_revision:
             raise StateError(
                 f"Revision {ret.revision} of {where} is returned: reopen it first (the answers "
                 f"go with revision {ret.revision + 1}, with the corrections)."
             )
-        if ret.state != DRAFT:
+        if not allows(ret.state, Step.EDIT):
             raise StateError(
                 f"Revision {ret.revision} of {where} is {ret.state}: its answers can no longer "
                 "change."

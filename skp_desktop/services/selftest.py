@@ -31,6 +31,7 @@ from typing import TextIO
 from skp_desktop import __version__
 from skp_desktop.domain.definitions import Definition, Unit
 from skp_desktop.domain.errors import SkpError
+from skp_desktop.domain.vocabulary import ImportStatus
 from skp_desktop.locations import forms_dir, install_root, resources_dir
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import ReturnView
@@ -296,7 +297,7 @@ def check_excel(scratch: _Scratch) -> str:
         )
     with _opened(scratch.folder / "self-test-import.sqlite3") as other:
         outcomes = exchange.import_files(other, [out], actor=ACTOR)
-        if [o.status for o in outcomes] != [exchange.ACCEPTED]:
+        if [o.status for o in outcomes] != [ImportStatus.ACCEPTED]:
             said = "; ".join(o.line for o in outcomes) or "no outcome"
             raise CheckFailed(f"the return written did not import: {said}")
         read = _figures(get_return(other, scratch.service, PERIOD))

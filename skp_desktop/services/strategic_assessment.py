@@ -33,6 +33,7 @@ from skp_desktop.domain.definitions import Definition, is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
+from skp_desktop.domain.vocabulary import AuditAction, ReturnState
 from skp_desktop.services.audit import unbacked_returns
 from skp_desktop.services.catalogue import indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, comparators_in
@@ -43,7 +44,6 @@ from skp_desktop.services.due_dates import due_dates_in
 from skp_desktop.services.merge import _accepted, _Catalogue, _unit, publish
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import context_figures_in
-from skp_desktop.services.returns import ACCEPTED
 from skp_desktop.services.trends import context_series
 from skp_desktop.store.models import AuditEvent, Return, Service, Theme
 
@@ -122,6 +122,7 @@ def _figure(number: Decimal | None, decimals: int) -> AssessedFigure:
 
 def _measure(reader: _Reader, info: IndicatorInfo) -> tuple[AssessedMeasure, TrendSeries | None]:
     rules = info.rules
+    held: dict[str, tuple[AssessedFigure, Decimal | None]]
     if info.kind == "context":
         held = {
             f.period.code: (_figure(f.value, rules.decimals), f.value)
@@ -234,7 +235,7 @@ def _series(
                 rag=rag_status(number, target, rules.polarity, rules.amber_tolerance),
             )
         )
-    targets = []
+    targets: list[tuple[Period, Decimal]] = []
     for point in points:
         target = reader.catalogue.target(info.code, point.period)
         if target is not None and (not targets or targets[-1][1] != target):
@@ -297,9 +298,9 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
                     f"revision {revision}" + (f": {reason}" if reason else ""),
                 )
             )
-    for service, period, reason in session.execute(
+    for event_service, event_period, reason in session.execute(
         select(AuditEvent.service, AuditEvent.period, AuditEvent.reason)
-        .where(AuditEvent.action == "return.import", AuditEvent.period.in_(codes))
+        .where(AuditEvent.action == AuditAction.RETURN_IMPORT, AuditEvent.period.in_(codes))
         .order_by(AuditEvent.id)
     ):
         text = reason or ""
@@ -314,8 +315,8 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
         notes.append(
             QualityNote(
                 "Taken unsigned or modified",
-                _service_name(session, service),
-                labels.get(period or "", period or ""),
+                _service_name(session, event_service),
+                labels.get(event_period or "", event_period or ""),
                 detail,
             )
         )
@@ -329,11 +330,13 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
                     f"revision {item.revision}: " + "; ".join(item.reasons),
                 )
             )
-    for service_id, code, period in reader.not_available:
-        notes.append(QualityNote("Not available [x]", names[service_id], period.short_label, code))
+    for service_id, code, missing_period in reader.not_available:
+        notes.append(
+            QualityNote("Not available [x]", names[service_id], missing_period.short_label, code)
+        )
     report = completeness_in(session, quarters, today)
     for cell in report.expected_cells():
-        if cell.state != ACCEPTED:
+        if cell.state != ReturnState.ACCEPTED:
             notes.append(
                 QualityNote(
                     "Not accepted",

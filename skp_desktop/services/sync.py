@@ -33,18 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError
+from skp_desktop.domain.vocabulary import AuditAction, ImportStatus, ReturnState
 from skp_desktop.services.database import Database
 from skp_desktop.services.entries import VALUE_FIELDS, describe_value_json, value_json
-from skp_desktop.services.exchange import (
-    ACCEPTED,
-    CONFLICT,
-    DUPLICATE,
-    REJECTED,
-    STALE,
-    ImportOutcome,
-    ValueChange,
-)
-from skp_desktop.services.returns import DRAFT
+from skp_desktop.services.exchange_outcomes import ImportOutcome, ValueChange
 from skp_desktop.store.audit import (
     HASHED_FIELDS,
     append_event,
@@ -64,7 +56,6 @@ from skp_desktop.store.models import (
     Value,
 )
 
-SYNC_ACTION = "return.sync"
 # What makes two copies of an event the same change (the chain's links and the source differ).
 # Not the actor: a shared database records every event in the name of the login that put it
 # there (migration 0006), so a laptop's "Hana" is the server's "hana" or her coordinator's.
@@ -82,11 +73,6 @@ RETURN_FIELDS = (
 VALUE_ROW_FIELDS = (*VALUE_FIELDS, "updated_at", "updated_by")
 
 __all__ = [
-    "ACCEPTED",
-    "CONFLICT",
-    "DUPLICATE",
-    "REJECTED",
-    "STALE",
     "SyncOutcome",
     "SyncRefused",
     "synchronise",
@@ -157,7 +143,7 @@ def _history(events: Iterable[Mapping[str, Any]]) -> tuple[tuple[Any, ...], ...]
     return tuple(
         tuple(_comparable(event[name]) for name in SAME_CHANGE)
         for event in events
-        if event["action"] != SYNC_ACTION
+        if event["action"] != AuditAction.RETURN_SYNC
     )
 
 
@@ -261,7 +247,7 @@ def _replay_problem(revision: _Revision) -> str | None:
     recorded: dict[str, str | None] = {}
     state = None
     for event in revision.events:
-        if event["action"] == "value.set" and event["indicator"]:
+        if event["action"] == AuditAction.VALUE_SET and event["indicator"]:
             recorded[event["indicator"]] = event["new"]
         elif event["action"].startswith("return.") and event["new"]:
             state = event["new"]
@@ -334,31 +320,41 @@ def _decide(session: Session, revision: _Revision, held: Sequence[_HeldRevision]
             )
         ours, theirs = revision.history, same.history
         if ours == theirs:
-            return _Decision(DUPLICATE, "the same revision with the same history is held")
+            return _Decision(
+                ImportStatus.DUPLICATE, "the same revision with the same history is held"
+            )
         if ours[: len(theirs)] == theirs:
             return _Decision(
-                ACCEPTED, f"{len(ours) - len(theirs)} later changes added", len(theirs)
+                ImportStatus.ACCEPTED, f"{len(ours) - len(theirs)} later changes added", len(theirs)
             )
         if theirs[: len(ours)] == ours:
-            return _Decision(STALE, "the revision held has later changes than this copy")
+            return _Decision(
+                ImportStatus.STALE, "the revision held has later changes than this copy"
+            )
         if same.digest == revision.digest:  # e.g. imported from the return file it exported
-            return _Decision(DUPLICATE, "the same values are held, recorded another way")
+            return _Decision(
+                ImportStatus.DUPLICATE, "the same values are held, recorded another way"
+            )
         return _Decision(
-            CONFLICT,
+            ImportStatus.CONFLICT,
             f"revision {revision.revision} was changed in both databases: compare the two and "
             "decide which stands (reopen the return to record a correction)",
         )
     for item in held:
         # the same revision number only: a reopened revision may rightly repeat the one before
         if item.revision == revision.revision and item.digest == revision.digest:
-            return _Decision(DUPLICATE, f"the same values are held as revision {item.revision}")
+            return _Decision(
+                ImportStatus.DUPLICATE, f"the same values are held as revision {item.revision}"
+            )
     highest = max((item.revision for item in held), default=0)
     if revision.revision > highest:
-        return _Decision(ACCEPTED)
+        return _Decision(ImportStatus.ACCEPTED)
     if revision.revision < highest:
-        return _Decision(STALE, f"revision {highest} is already held: this copy is older")
+        return _Decision(
+            ImportStatus.STALE, f"revision {highest} is already held: this copy is older"
+        )
     return _Decision(
-        CONFLICT,
+        ImportStatus.CONFLICT,
         f"revision {revision.revision} is already held with different values: compare the two "
         "and decide which stands (reopen the return to record a correction)",
     )
@@ -397,7 +393,7 @@ def _write(
             period=revision.period,
             revision=revision.revision,
             definitions_version=version,
-            state=DRAFT,
+            state=ReturnState.DRAFT,
             **fields,
         )
         session.add(ret)
@@ -406,18 +402,20 @@ def _write(
             setattr(ret, name, value)
     session.flush()
     rows = {row.indicator.code: row for row in ret.values}
-    for code, fields in revision.values.items():
+    for code, value_fields in revision.values.items():
         row = rows.get(code)
         if row is None:
-            row = Value(return_=ret, indicator=indicators[code], **fields)
+            row = Value(return_=ret, indicator=indicators[code], **value_fields)
             session.add(row)
         else:
-            for name, value in fields.items():
+            for name, value in value_fields.items():
                 setattr(row, name, value)
     session.flush()
     ret.state = revision.fields["state"]
     source = f"synchronised from {origin}"
-    for event in [e for e in revision.events if e["action"] != SYNC_ACTION][decision.already :]:
+    for event in [e for e in revision.events if e["action"] != AuditAction.RETURN_SYNC][
+        decision.already :
+    ]:
         fields = {name: event[name] for name in HASHED_FIELDS if name != "prev_hash"}
         said = source
         if recorded_actor(session, event["actor"]) != event["actor"]:
@@ -428,7 +426,7 @@ def _write(
     append_event(
         session,
         actor=actor,
-        action=SYNC_ACTION,
+        action=AuditAction.RETURN_SYNC,
         service=revision.service,
         period=revision.period,
         revision=revision.revision,
@@ -470,7 +468,7 @@ def _apply(
     decision = _decide(session, revision, held)
     latest = max(held, key=lambda h: h.revision) if held else None
     after = {code: _value_json(fields) for code, fields in revision.values.items()}
-    if decision.status == ACCEPTED:
+    if decision.status == ImportStatus.ACCEPTED:
         _write(
             session,
             revision,
@@ -500,7 +498,7 @@ def _where(revision: _Revision, origin: str) -> dict[str, Any]:
 
 def _refused(revision: _Revision, origin: str, exc: Exception) -> SyncOutcome:
     return SyncOutcome(
-        status=REJECTED,
+        status=ImportStatus.REJECTED,
         reason=str(exc),
         refused_by_server=isinstance(exc, PermissionRefused),
         **_where(revision, origin),
@@ -513,7 +511,7 @@ def _unusable(revision: _Revision, origin: str) -> SyncOutcome | None:
     if problem is None:
         return None
     return SyncOutcome(
-        status=REJECTED, reason=f"in {origin}, {problem}", **_where(revision, origin)
+        status=ImportStatus.REJECTED, reason=f"in {origin}, {problem}", **_where(revision, origin)
     )
 
 
@@ -559,7 +557,10 @@ def synchronise(
     origin = source.display_name
     revisions, broken = _read_source(source, services)
     if broken:
-        return [SyncOutcome(status=REJECTED, reason=broken, **_where(r, origin)) for r in revisions]
+        return [
+            SyncOutcome(status=ImportStatus.REJECTED, reason=broken, **_where(r, origin))
+            for r in revisions
+        ]
     if not dry_run:
         return [
             _unusable(r, origin) or _one(target, r, origin=origin, actor=actor) for r in revisions

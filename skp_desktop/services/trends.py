@@ -44,6 +44,12 @@ def _held(
     return held
 
 
+def _owner(indicator: Indicator) -> Service:
+    """The service that reports an indicator (every indicator but a context measure has one)."""
+    assert indicator.service is not None, indicator.code
+    return indicator.service
+
+
 def _series(
     session: Session,
     info: IndicatorInfo,
@@ -182,8 +188,8 @@ def indicator_trend(
         indicator = _indicator(session, code)
         if indicator.kind == "context" and service is None:
             last = parse_period(through) if through else None
-            info = next(i for i in _context_infos(session, last) if i.code == indicator.code)
-            return context_series(session, info, last)
+            measure = next(i for i in _context_infos(session, last) if i.code == indicator.code)
+            return context_series(session, measure, last)
         owner = get_service(session, service) if service else indicator.service
         if owner is None:
             raise NotFoundError(f"{indicator.code} has no service that reports it.")
@@ -211,7 +217,7 @@ def dashboard_tiles(
         for info in infos:
             indicator = _indicator(session, info.code)
             compared = comparator_series(held.get(info.code, ()))
-            series = _series(session, info, indicator, indicator.service, None, compared)
+            series = _series(session, info, indicator, _owner(indicator), None, compared)
             tiles.append(DashboardTile(series=series, direction_label=_direction(series, info)))
         if owner is None:  # context measures belong to no service: beside their theme's
             wanted = theme.strip().upper() if theme else None
@@ -282,5 +288,5 @@ def series_through(
     and its direction of travel at the latest figure (as a dashboard tile shows it); the
     revisions in `leave_out` (return ids) are not used."""
     indicator = _indicator(session, info.code)
-    series = _series(session, info, indicator, indicator.service, through, leave_out=leave_out)
+    series = _series(session, info, indicator, _owner(indicator), through, leave_out=leave_out)
     return series, _direction(series, info)

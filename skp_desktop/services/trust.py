@@ -37,6 +37,7 @@ from skp_desktop.domain.signatures import (
     signed_text,
     verify_signature,
 )
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.excel.file_signature import (
     BROKEN,
     UNSIGNED,
@@ -55,11 +56,12 @@ from skp_desktop.store.models import SigningKey as KeyRow
 
 # Every audit action this module records: the one place they are named (the server's rules on
 # which role may append which action list them too).
-ACTION_KEY_TRUST = "key.trust"  # a key enrolled (or this installation's own key, at creation)
-ACTION_KEY_REVOKE = "key.revoke"
-ACTION_KEY_ROTATE = "key.rotate"  # a key replaced by the one its rotation statement names
-ACTION_KEY_PIN = "key.pin"  # the coordinator's key pinned on a service's database
-TRUST_ACTIONS = (ACTION_KEY_TRUST, ACTION_KEY_REVOKE, ACTION_KEY_ROTATE, ACTION_KEY_PIN)
+TRUST_ACTIONS = (
+    AuditAction.KEY_TRUST,
+    AuditAction.KEY_REVOKE,
+    AuditAction.KEY_ROTATE,
+    AuditAction.KEY_PIN,
+)
 
 ROLE_OWN, ROLE_SERVICE, ROLE_COORDINATOR = "own", "service", "coordinator"
 KEY_FILE_NAME = "signing-key.pem"
@@ -217,7 +219,9 @@ class Enrolment:
     rotation: KeyRotation | None = None
 
 
-def _enrolment_fields(name: str, public_key: bytes, made_at: str, rotation: str | None) -> dict:
+def _enrolment_fields(
+    name: str, public_key: bytes, made_at: str, rotation: str | None
+) -> dict[str, Any]:
     fields = {
         "format": ENROLMENT_FORMAT,
         "format_version": "1",
@@ -435,7 +439,7 @@ def enrol_installation_key(db: Database, *, actor: str) -> TrustedKey | None:
         append_event(
             session,
             actor=actor,
-            action=ACTION_KEY_TRUST,
+            action=AuditAction.KEY_TRUST,
             new=_state_json(row),
             reason="this installation's own key, enrolled when the database was made",
             source=f"key file {own.path.name}",
@@ -517,7 +521,7 @@ def trust_key(
         append_event(
             session,
             actor=actor,
-            action=ACTION_KEY_TRUST,
+            action=AuditAction.KEY_TRUST,
             new=_state_json(row),
             reason=f"fingerprint {enrolment.fingerprint} confirmed by the coordinator",
             source=f"enrolment file {Path(path).name}",
@@ -545,7 +549,7 @@ def revoke_key(db: Database, fp: str, *, reason: str, actor: str) -> TrustedKey:
         append_event(
             session,
             actor=actor,
-            action=ACTION_KEY_REVOKE,
+            action=AuditAction.KEY_REVOKE,
             new=_state_json(row),
             reason=reason.strip(),
             at=now,
@@ -574,7 +578,7 @@ def _rotate(
     append_event(
         session,
         actor=actor,
-        action=ACTION_KEY_ROTATE,
+        action=AuditAction.KEY_ROTATE,
         old=_state_json(old),
         new=_state_json(row, replaces=old.fingerprint),
         reason=f"a rotation signed by {old.fingerprint} names {new_fp}",
@@ -867,7 +871,7 @@ def judge_pack_signature(
         append_event(
             session,
             actor=actor,
-            action=ACTION_KEY_PIN,
+            action=AuditAction.KEY_PIN,
             new=_state_json(pinned),
             reason=f"fingerprint {fp} confirmed with the coordinator; pinned on the first pack",
             at=now,

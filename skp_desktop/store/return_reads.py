@@ -263,7 +263,9 @@ def service_definitions(fetch: Fetch, service_id: int, version_id: int) -> list[
     rows = fetch(_DEFINITIONS, {"service_id": service_id, "version_id": version_id})
     has_fraction = DefinitionRow._fields.index("has_fraction")
     return [
-        DefinitionRow(*row[:has_fraction], bool(row[has_fraction]), *row[has_fraction + 1 :])
+        DefinitionRow._make(
+            (*row[:has_fraction], bool(row[has_fraction]), *row[has_fraction + 1 :])
+        )
         for row in rows
     ]
 
@@ -308,7 +310,7 @@ def query_events(
         {"service": service, "period": period, "ask": ask, "answer": answer, "returned": returned},
     )
     at = QueryEvent._fields.index("at")
-    return [QueryEvent(*row[:at], utc_datetime(row[at]), *row[at + 1 :]) for row in rows]
+    return [QueryEvent._make((*row[:at], utc_datetime(row[at]), *row[at + 1 :])) for row in rows]
 
 
 def schema_revision(fetch: Fetch) -> str | None:

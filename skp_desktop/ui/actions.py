@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from skp_desktop.domain.vocabulary import Step, allows
+
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
@@ -107,16 +109,19 @@ def _editable(state: ActionState) -> bool:
 
 
 def _can_submit(state: ActionState) -> bool:
-    return state.database_open and state.writable and state.return_state == "draft"
+    return state.database_open and state.writable and allows(state.return_state, Step.SUBMIT)
 
 
 def _can_reopen(state: ActionState) -> bool:
-    closed = state.return_state not in (None, "draft", "not started")
-    return state.database_open and state.writable and closed
+    reopenable = allows(state.return_state, Step.REOPEN)
+    return state.database_open and state.writable and reopenable
 
 
 def _can_export(state: ActionState) -> bool:
-    return state.database_open and state.return_state in ("submitted", "accepted", "returned")
+    exportable = allows(state.return_state, Step.EXPORT) or allows(
+        state.return_state, Step.EXPORT_FEEDBACK
+    )
+    return state.database_open and exportable
 
 
 def _place(number: int) -> Callable[[Any], object]:

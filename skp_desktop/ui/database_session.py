@@ -67,9 +67,14 @@ class DatabaseSession(QObject):
         self.place = place
 
     @property
-    def controller(self) -> ReturnController:
+    def attached(self) -> ReturnPlace:
+        """The Return place (every use is after `attach`)."""
         assert self.place is not None, "attach() the Return place first"
-        return self.place.controller
+        return self.place
+
+    @property
+    def controller(self) -> ReturnController:
+        return self.attached.controller
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -92,7 +97,7 @@ class DatabaseSession(QObject):
             self.desk.say("The database is still opening: try again in a moment.")
             return
         read_only = self.read_only
-        self.place.page.setEnabled(False)
+        self.attached.page.setEnabled(False)
         self.desk.say("Opening the database…")
         if self.controller.db is None:
             self._look_first(target, read_only)
@@ -103,8 +108,8 @@ class DatabaseSession(QObject):
         """Show the return from a quick read of a SQLite file (stdlib sqlite3: no SQLAlchemy
         to wait for), then open the database fully; when the quick read cannot be trusted it
         gives nothing and the window opens the database as it always has."""
-        self.place.page.select_period(self.settings.last_period)
-        service, period = self.settings.last_service, self.place.page.current_selection()[1]
+        self.attached.page.select_period(self.settings.last_period)
+        service, period = self.settings.last_service, self.attached.page.current_selection()[1]
         today = self.today
 
         def work() -> Any:
@@ -130,10 +135,10 @@ class DatabaseSession(QObject):
         from skp_desktop.ui.return_controller import PendingDatabase
 
         pending = PendingDatabase(writable=quick.writable and not read_only)
-        self.place.page.set_services(quick.services, quick.view.service.code)
-        self.place.page.select_period(quick.view.period)
+        self.attached.page.set_services(quick.services, quick.view.service.code)
+        self.attached.page.select_period(quick.view.period)
         self.controller.expect_database(pending, quick.view)  # shows it (view_changed)
-        self.place.page.setEnabled(True)
+        self.attached.page.setEnabled(True)
         return pending
 
     def _open_fully(self, target: Any, read_only: bool, pending: PendingDatabase | None) -> None:
@@ -173,7 +178,7 @@ class DatabaseSession(QObject):
                 self._quick_open_failed(exc)
                 return
             if self.controller.db is not None:  # the database open before stays usable
-                self.place.page.setEnabled(True)
+                self.attached.page.setEnabled(True)
             if isinstance(exc, LoginRefused) and is_server(target):
                 # e.g. a recent server database, remembered without its password: ask for it
                 self.desk.say(str(exc).splitlines()[0])
@@ -190,8 +195,8 @@ class DatabaseSession(QObject):
         view = self.controller.view
         if view is not None:
             # as read from the file: nothing typed since is shown as kept
-            self.place.show_view(view)
-        self.place.page.setEnabled(False)
+            self.attached.show_view(view)
+        self.attached.page.setEnabled(False)
         if lost == 0:
             self.desk.failed(exc)  # as when no return was shown first
             return
@@ -201,7 +206,7 @@ class DatabaseSession(QObject):
             else f"The {lost} changes you made while it was opening were NOT saved."
         )
         self.desk.say(f"The database could not be opened. {kept}")
-        self.place.page.show_message(kept)
+        self.attached.page.show_message(kept)
         if not isinstance(exc, SkpError):
             log.error("the database could not be opened", exc_info=exc)
         dialogs.error(self.window, APP_NAME, f"{exc}\n\nThe database could not be opened. {kept}")
@@ -219,7 +224,7 @@ class DatabaseSession(QObject):
         shown_early = self.controller.pending is not None
         self.controller.set_database(db, actor)
         if shown_early:  # a trend asked for while it was opening is drawn now
-            self.place.database_opened()
+            self.attached.database_opened()
         from skp_desktop.services.connection import remembered
 
         # The URL with its password stays in memory (read-only mode reopens it); settings and
@@ -229,13 +234,13 @@ class DatabaseSession(QObject):
         self.recent_changed.emit()
         self.desk.catalogue = (services, themes)
         self.desk.database_opened.emit()
-        page = self.place.page
+        page = self.attached.page
         page.set_services(services, self.settings.last_service)
         page.select_period(self.settings.last_period)
         page.setEnabled(True)
         service, period = page.current_selection()
         if service and period:
-            self.place.open_return(service, period)
+            self.attached.open_return(service, period)
         self.opened.emit(db)
         if db.read_only_reason and not self.read_only:
             self.read_only = True  # so the menu says so; unticking it tries again

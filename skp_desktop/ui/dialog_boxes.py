@@ -99,9 +99,9 @@ class QueriesDialog(QDialog):
             check = QCheckBox(f"{choice.code}  ({choice.shown})")
             check.setToolTip(choice.title)
             check.setAccessibleName(f"Ask about {choice.code}")
-            title = QLabel(choice.title)
-            title.setWordWrap(True)
-            title.setBuddy(check)
+            title_label = QLabel(choice.title)
+            title_label.setWordWrap(True)
+            title_label.setBuddy(check)
             question = QLineEdit()
             question.setPlaceholderText(f"Your question on {choice.code}")
             question.setToolTip(choice.title)
@@ -112,7 +112,7 @@ class QueriesDialog(QDialog):
             question.textChanged.connect(self._update)
             check.toggled.connect(lambda _on: self._update())
             grid.addWidget(check, 2 * number, 0)
-            grid.addWidget(title, 2 * number, 1)
+            grid.addWidget(title_label, 2 * number, 1)
             grid.addWidget(question, 2 * number + 1, 1)
             self.checks[choice.code] = check
             self.questions[choice.code] = question

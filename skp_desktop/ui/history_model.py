@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.dto import AuditEntry
 from skp_desktop.services.entries import describe_value_json
 from skp_desktop.ui.rows_model import HeadedTableModel
@@ -24,23 +25,23 @@ COLUMNS = (
     "Why",
     "Source",
 )
-ACTION_WORDS = {
-    "value.set": "value changed",
-    "return.create": "return started",
-    "return.submit": "submitted",
-    "return.reopen": "reopened",
-    "return.accept": "accepted",
-    "return.return": "returned with query",
-    "return.import": "imported",
-    "query.ask": "query asked",
-    "query.answer": "query answered",
-    "catalogue.load": "catalogue loaded",
-    "definitions.publish": "definitions published",
-    "definitions.import": "definitions pack imported",
-    "definitions.change": "definition changed",
-    "definitions.add": "indicator added",
-    "definitions.target": "target set",
-    "definitions.draft": "draft moved to new definitions",
+ACTION_WORDS: dict[str, str] = {
+    AuditAction.VALUE_SET: "value changed",
+    AuditAction.RETURN_CREATE: "return started",
+    AuditAction.RETURN_SUBMIT: "submitted",
+    AuditAction.RETURN_REOPEN: "reopened",
+    AuditAction.RETURN_ACCEPT: "accepted",
+    AuditAction.RETURN_RETURN: "returned with query",
+    AuditAction.RETURN_IMPORT: "imported",
+    AuditAction.QUERY_ASK: "query asked",
+    AuditAction.QUERY_ANSWER: "query answered",
+    AuditAction.CATALOGUE_LOAD: "catalogue loaded",
+    AuditAction.DEFINITIONS_PUBLISH: "definitions published",
+    AuditAction.DEFINITIONS_IMPORT: "definitions pack imported",
+    AuditAction.DEFINITIONS_CHANGE: "definition changed",
+    AuditAction.DEFINITIONS_ADD: "indicator added",
+    AuditAction.DEFINITIONS_TARGET: "target set",
+    AuditAction.DEFINITIONS_DRAFT: "draft moved to new definitions",
 }
 
 # fetch(before_id) runs the query off the UI thread and calls back with the page.
@@ -48,7 +49,7 @@ Fetcher = Callable[[int | None, Callable[[list[AuditEntry]], None]], None]
 
 
 def change_text(entry: AuditEntry) -> str:
-    if entry.action == "value.set":
+    if entry.action == AuditAction.VALUE_SET:
         return f"{describe_value_json(entry.old)} → {describe_value_json(entry.new)}"
     return " → ".join(t for t in (entry.old, entry.new) if t)
 

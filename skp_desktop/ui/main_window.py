@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
             self._built_pages[place] = page
             index = PLACES.index(place)
             stand_in = self.pages.widget(index)
+            assert stand_in is not None  # every place has a slot from the start
             self.pages.insertWidget(index, page)
             self.pages.removeWidget(stand_in)
             stand_in.deleteLater()
@@ -319,9 +320,9 @@ class MainWindow(QMainWindow):
         page = self.return_page if row == 0 else self._page(PLACES[row])
         self.pages.setCurrentWidget(page)
         if PLACES[row] == "Dashboard":
-            page.refresh()
+            self.dashboard_page.refresh()
         elif PLACES[row] == "History":
-            page.reload()
+            self.history_page.reload()
 
     # --- menus ---------------------------------------------------------------------------
 
@@ -403,7 +404,8 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         """Build the pages and open the database in the background; the frame is on screen."""
         # The system's colour scheme as Qt reports it: before the paint only guessed (theme.py).
-        confirm_system_theme(QApplication.instance(), self._settings.theme)
+        app = QApplication.instance()
+        confirm_system_theme(app if isinstance(app, QApplication) else None, self._settings.theme)
         self._build_pages()
         self.session.attach(self.return_place)
         self.open_database(self.session.target)
@@ -444,6 +446,7 @@ class MainWindow(QMainWindow):
         self.update_actions()
         mode = " (read-only)" if db.read_only else ""
         # on a shared database, the name the server records for this login
+        assert self.controller is not None  # opened after the Return place is built
         who = "" if db.is_sqlite else f" · you act as {self.controller.actor}"
         self.status_db.setText(f"Database: {db.display_name}{mode}{who}")
         place = PLACES[self.places.currentRow()] if self.places.currentRow() >= 0 else ""
@@ -516,7 +519,11 @@ class MainWindow(QMainWindow):
         if isinstance(exc, SkpError):
             self.status_state.setText(str(exc).splitlines()[0])
             self.return_page.show_message(str(exc))
-            if not self.return_page.isEnabled() or self.controller.db is None:
+            if (
+                not self.return_page.isEnabled()
+                or self.controller is None
+                or self.controller.db is None
+            ):
                 dialogs.error(self, APP_NAME, str(exc))
             return
         from skp_desktop.logs import log_path

@@ -224,7 +224,8 @@ class PartnershipPanel(QDialog):
 
     def refresh(self, select: str | None = None) -> None:
         """Read the organisations, services and context figures again."""
-        keep = select or (self.selected().code if self.selected() else None)
+        chosen = self.selected()
+        keep = select or (chosen.code if chosen else None)
 
         def work(db: Any) -> tuple[Any, Any, Any]:
             from skp_desktop.services.partnership import (

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem, QStyle
 
 from skp_desktop.domain.validation import Severity
+from skp_desktop.domain.vocabulary import ReturnState
 from skp_desktop.services.dto import ReturnView
 from skp_desktop.ui.return_grid import ANSWER_COLUMN, FIELD_COLUMN, QUERY_COLUMN, problem_column
 
@@ -61,7 +62,9 @@ class ProblemsPanel(QListWidget):
         queries = view.queries
         if queries is None:
             return
-        answering = view.state == "draft" and (view.revision or 0) > queries.asked_revision
+        answering = (
+            view.state == ReturnState.DRAFT and (view.revision or 0) > queries.asked_revision
+        )
         icon = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
         rows = sorted(
             (row for row in view.rows if row.query is not None),

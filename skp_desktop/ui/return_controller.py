@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
+from skp_desktop.domain.vocabulary import Step, allows
 from skp_desktop.services.dto import ReturnView
 from skp_desktop.services.entries import (
     SOURCE_TYPED,
@@ -265,7 +266,7 @@ class ReturnController(QObject):
     def editable(self) -> bool:
         """Typing is taken: a draft (or a return not started) in a database that can be
         written, open or still opening (the save then waits for it)."""
-        if self.view is None or self.view.state not in ("draft", "not started"):
+        if self.view is None or not allows(self.view.state, Step.EDIT):
             return False
         if self.db is None and self.pending is None:
             return False

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from skp_desktop.domain.rag import Rag, direction_label
 from skp_desktop.domain.validation import Problem, Severity
 from skp_desktop.domain.values import canonical_text, format_number
+from skp_desktop.domain.vocabulary import ReturnState
 from skp_desktop.services.dto import ReturnRow, ReturnView
 from skp_desktop.services.entries import preview_change
 from skp_desktop.ui.accessibility import KEEPS_TAB, leave
@@ -134,7 +135,7 @@ class ReturnGridModel(QAbstractTableModel):
             not read_only
             and queries is not None
             and view is not None
-            and view.state == "draft"
+            and view.state == ReturnState.DRAFT
             and (view.revision or 0) > queries.asked_revision
         )
         if same_shape and read_only == self._read_only:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from skp_desktop import APP_NAME
+from skp_desktop.domain.vocabulary import Step, allows
 from skp_desktop.ui.definition_panel import DefinitionPanel
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.operations import Change, Changed, Desk
@@ -157,7 +158,7 @@ class ReturnPlace(QObject):
         view = self.controller.view
         if view is None or self.desk.database() is None or view.revision is None:
             return
-        feedback = view.state == "returned"
+        feedback = allows(view.state, Step.EXPORT_FEEDBACK)
         name = f"{view.service.code}-{view.period}-r{view.revision}"
         name += "-feedback.xlsx" if feedback else ".xlsx"
         title = "Export the feedback (queries)" if feedback else "Export the return"
@@ -303,7 +304,7 @@ class ReturnPlace(QObject):
         if self._still_opening("submit"):
             return
         view = self.controller.view
-        if view is None or view.state != "draft":
+        if view is None or not allows(view.state, Step.SUBMIT):
             return
         if view.open_queries:
             from skp_desktop.ui.return_grid import ANSWER_COLUMN
@@ -358,7 +359,7 @@ class ReturnPlace(QObject):
         if self._still_opening("reopen"):
             return
         view = self.controller.view
-        if view is None or view.state in ("draft", "not started"):
+        if view is None or not allows(view.state, Step.REOPEN):
             return
         reason = dialogs.ask_text(
             self.page,

@@ -14,13 +14,11 @@ from sqlalchemy import func, select
 
 from skp_desktop.domain.definition_edits import DefinitionsRefused
 from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.domain.vocabulary import PackStatus
 from skp_desktop.services import audit
 from skp_desktop.services.catalogue import get_service, list_services
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.services.definitions import (
-    IMPORTED,
-    REFUSED,
-    UP_TO_DATE,
     Publication,
     definitions_in_force,
     definitions_state,
@@ -281,7 +279,7 @@ def test_a_pack_carries_a_version_to_another_database(
 
     outcome = import_definitions_pack(service_db, made.path, actor="hana")
 
-    assert outcome.status == IMPORTED, outcome
+    assert outcome.status == PackStatus.IMPORTED, outcome
     assert outcome.line == f"IMPORTED\tpack.xlsx\tversion 2 from {FROM}"
     theirs, ours = definitions_state(db), definitions_state(service_db)
     assert ours.latest.number == 2 and ours.latest.applies_from == FROM
@@ -304,12 +302,12 @@ def test_the_same_pack_again_is_up_to_date(
 ) -> None:
     publish_definitions(db, publication(), actor="coordinator")
     path = export_definitions_pack(db, tmp_path / "pack.xlsx", actor="coordinator").path
-    assert import_definitions_pack(service_db, path, actor="hana").status == IMPORTED
+    assert import_definitions_pack(service_db, path, actor="hana").status == PackStatus.IMPORTED
     count = len(audit.history(service_db))
 
     again = import_definitions_pack(service_db, path, actor="hana")
 
-    assert again.status == UP_TO_DATE
+    assert again.status == PackStatus.UP_TO_DATE
     assert again.reason == "definitions version 2 is already held"
     assert len(audit.history(service_db)) == count
 
@@ -320,11 +318,11 @@ def test_an_older_pack_is_refused_naming_both_versions(
     old = export_definitions_pack(db, tmp_path / "v1.xlsx", actor="coordinator").path
     publish_definitions(db, publication(), actor="coordinator")
     new = export_definitions_pack(db, tmp_path / "v2.xlsx", actor="coordinator").path
-    assert import_definitions_pack(service_db, new, actor="hana").status == IMPORTED
+    assert import_definitions_pack(service_db, new, actor="hana").status == PackStatus.IMPORTED
 
     outcome = import_definitions_pack(service_db, old, actor="hana")
 
-    assert outcome.status == REFUSED
+    assert outcome.status == PackStatus.REFUSED
     assert outcome.reason == (
         "the pack is definitions version 1, older than version 2 which this database already "
         "holds: an older pack never replaces newer definitions (ask the coordinator for the "
@@ -342,7 +340,7 @@ def test_the_same_number_with_other_content_is_a_conflict(
 
     outcome = import_definitions_pack(service_db, path, actor="hana")
 
-    assert outcome.status == REFUSED
+    assert outcome.status == PackStatus.REFUSED
     assert "already holds a different definitions version 2" in (outcome.reason or "")
     assert definitions_state(service_db).latest.note == "made locally"
 
@@ -421,7 +419,7 @@ def test_a_tampered_pack_is_refused_naming_the_cell(
 
     outcome = import_definitions_pack(service_db, tampered, actor="hana")
 
-    assert outcome.status == REFUSED
+    assert outcome.status == PackStatus.REFUSED
     assert message in (outcome.reason or ""), outcome.reason
     assert definitions_state(service_db).latest.number == 1
 
@@ -433,7 +431,7 @@ def test_a_pack_saved_again_unchanged_is_still_the_pack(
     path = export_definitions_pack(db, tmp_path / "pack.xlsx", actor="coordinator").path
     resaved = tmp_path / "resaved.xlsx"
     openpyxl.load_workbook(path).save(resaved)
-    assert import_definitions_pack(service_db, resaved, actor="hana").status == IMPORTED
+    assert import_definitions_pack(service_db, resaved, actor="hana").status == PackStatus.IMPORTED
 
 
 @pytest.mark.parametrize(
@@ -449,7 +447,7 @@ def test_a_file_that_is_no_workbook_is_refused(
     path = tmp_path / "odd.xlsx"
     make(path)  # type: ignore[operator]
     outcome = import_definitions_pack(service_db, path, actor="hana")
-    assert outcome.status == REFUSED
+    assert outcome.status == PackStatus.REFUSED
     assert message in (outcome.reason or "").lower() or message in (outcome.reason or "")
 
 
@@ -459,7 +457,7 @@ def test_a_return_file_is_not_a_pack(db: Database, service_db: Database, tmp_pat
     path = tmp_path / "return.xlsx"
     export_return(db, service="HIGHWAYS", period="FY2024-25-Q1", out=path, actor="hana")
     outcome = import_definitions_pack(service_db, path, actor="hana")
-    assert outcome.status == REFUSED
+    assert outcome.status == PackStatus.REFUSED
     assert "not a definitions pack (it is a return file: import it on the Import page)" in (
         outcome.reason or ""
     )
@@ -474,7 +472,7 @@ def test_a_dry_run_says_what_would_happen_and_writes_nothing(
 
     outcome = import_definitions_pack(service_db, path, actor="hana", dry_run=True)
 
-    assert outcome.status == IMPORTED and not outcome.written
+    assert outcome.status == PackStatus.IMPORTED and not outcome.written
     assert outcome.result is not None
     assert outcome.result.drafts_moved == ("Highways 2025/26 Q1 (Apr–Jun 2025) revision 1",)
     assert "Would publish definitions version 2" in (outcome.reason or "")
@@ -494,7 +492,7 @@ def test_a_pack_that_skips_versions_says_so(
 
     outcome = import_definitions_pack(service_db, path, actor="hana")
 
-    assert outcome.status == IMPORTED
+    assert outcome.status == PackStatus.IMPORTED
     assert "Versions 2 to 2 were never imported here" in (outcome.reason or "")
     assert definitions_state(service_db).latest.number == 3
     assert definitions_in_force(service_db, "FY2026-27-Q1").indicator(REPAIRS).target == 97

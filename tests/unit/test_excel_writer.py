@@ -29,7 +29,7 @@ from skp_desktop.domain.errors import StateError, StoreUnavailable, ValidationEr
 from skp_desktop.excel import return_layout
 from skp_desktop.excel.payload import split_payload
 from skp_desktop.excel.return_data import ReturnFile
-from skp_desktop.services import exchange
+from skp_desktop.services import return_export
 from skp_desktop.services.database import Database
 from skp_desktop.services.returns import EntryChange, record_entries, submit_return
 
@@ -227,14 +227,14 @@ def test_files_are_saved_as_openpyxl_saves_them(
     # save_workbook mirrors Workbook.save without its temporary files; an openpyxl upgrade
     # that changes how a sheet is written shows here.
     commsafety(db, **{TRAINED: "=1+1"})
-    write = getattr(exchange, writer)
+    write = getattr(return_export, writer)
     given: list[tuple[ReturnFile, object]] = []
 
     def keep(data: ReturnFile, out: Path, signer: object = None) -> object:
         given.append((data, signer))
         return write(data, out, signer)
 
-    monkeypatch.setattr(exchange, writer, keep)
+    monkeypatch.setattr(return_export, writer, keep)
     ours = members(
         export(db, tmp_path) if writer == "write_return_file" else template(db, tmp_path)
     )

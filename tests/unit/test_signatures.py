@@ -37,6 +37,7 @@ from exchange_support import (
 )
 from signing_support import database_bytes, edit_meta, key_of, meta_values
 
+from skp_desktop.domain.errors import ValidationError
 from skp_desktop.domain.signatures import SigningKey, fingerprint, normalise_fingerprint
 from skp_desktop.excel.payload import canonical_payload, parse_payload, payload_digest
 from skp_desktop.services import audit, exchange, review, trust
@@ -104,7 +105,7 @@ def test_enrolment_needs_the_fingerprint_confirmed_out_of_band(
     with key_of(tmp_path / "laptop"):
         file, info = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
     other = SigningKey.generate().fingerprint
-    with pytest.raises(exchange.ValidationError, match="is not the fingerprint of the key"):
+    with pytest.raises(ValidationError, match="is not the fingerprint of the key"):
         trust.trust_key(
             coordinator, file, services=[COMMSAFETY], fingerprint_given=other, actor=ACTOR
         )
@@ -127,7 +128,7 @@ def test_an_edited_enrolment_file_is_refused(coordinator: Database, tmp_path: Pa
     data = json.loads(file.read_text())
     data["name"] = "Coordinator"
     file.write_text(json.dumps(data))
-    with pytest.raises(exchange.ValidationError, match="changed after it was made"):
+    with pytest.raises(ValidationError, match="changed after it was made"):
         trust.trust_key(
             coordinator,
             file,

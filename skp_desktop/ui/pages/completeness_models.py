@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QApplication
 
 from skp_desktop.charts.theme import DARK, LIGHT, STATE_MEANINGS
+from skp_desktop.domain.vocabulary import MISSING, ReturnState
 from skp_desktop.ui.due_date_editor import due_text
 from skp_desktop.ui.pages.shared import NOT_DUE, state_label
 from skp_desktop.ui.rag_style import is_dark
@@ -28,7 +29,14 @@ _Index = QModelIndex | QPersistentModelIndex
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the CompletenessCell behind an index
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 # Worst first when a column is sorted: what to chase comes to the top.
-STATE_ORDER = {"missing": 0, "returned": 1, "draft": 2, "submitted": 3, "accepted": 4, NOT_DUE: 5}
+STATE_ORDER = {
+    MISSING: 0,
+    ReturnState.RETURNED: 1,
+    ReturnState.DRAFT: 2,
+    ReturnState.SUBMITTED: 3,
+    ReturnState.ACCEPTED: 4,
+    NOT_DUE: 5,
+}
 
 
 def cell_text(cell: CompletenessCell) -> str:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.vocabulary import Step, allows
 from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.chart_view import ChartView
 from skp_desktop.ui.dialogs import dialogs
@@ -321,11 +322,13 @@ class CompletenessPage(QWidget):
         writable = self._writable()
         if cell is not None:
             self.due_editor.follow(cell.period.code)
-        submitted = cell is not None and cell.state == "submitted"
+        submitted = cell is not None and allows(cell.state, Step.REVIEW)
         self.accept_button.setEnabled(submitted and writable)
         self.query_button.setEnabled(submitted and writable)
         self.open_button.setEnabled(cell is not None and cell.state != NOT_DUE)
-        self.feedback_button.setEnabled(cell is not None and cell.state == "returned")
+        self.feedback_button.setEnabled(
+            cell is not None and allows(cell.state, Step.EXPORT_FEEDBACK)
+        )
         if cell is None:
             self.selected_label.setText(NO_SELECTION)
         else:
@@ -362,7 +365,7 @@ class CompletenessPage(QWidget):
 
     def accept_selected(self) -> None:
         cell = self.selected_cell()
-        if cell is None or cell.state != "submitted":
+        if cell is None or not allows(cell.state, Step.REVIEW):
             return
         if not dialogs.confirm(
             self,
@@ -376,7 +379,11 @@ class CompletenessPage(QWidget):
     def save_feedback(self) -> None:
         """Save the selected returned return with its queries as a feedback file."""
         cell = self.selected_cell()
-        if cell is None or cell.state != "returned" or self.desk.database() is None:
+        if (
+            cell is None
+            or not allows(cell.state, Step.EXPORT_FEEDBACK)
+            or self.desk.database() is None
+        ):
             return
         path = dialogs.save_file(
             self,
@@ -408,7 +415,7 @@ class CompletenessPage(QWidget):
     def query_selected(self) -> None:
         """Read the return's indicators, then ask which to query and what (one dialog)."""
         cell = self.selected_cell()
-        if cell is None or cell.state != "submitted":
+        if cell is None or not allows(cell.state, Step.REVIEW):
             return
         service, period = cell.service.code, cell.period.code
 

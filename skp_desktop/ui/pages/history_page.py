@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.dto import HistoryFilter, Timeline, VerifyReport
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.history_model import HistoryModel
@@ -485,8 +486,8 @@ class TimelineDialog(QDialog):
                     e.actor,
                     e.action,
                     "" if step.revision is None else str(step.revision),
-                    step.old_text if e.action == "value.set" else (e.old or ""),
-                    step.new_text if e.action == "value.set" else (e.new or ""),
+                    step.old_text if e.action == AuditAction.VALUE_SET else (e.old or ""),
+                    step.new_text if e.action == AuditAction.VALUE_SET else (e.new or ""),
                     e.reason or "",
                     source,
                     "" if step.definitions_version is None else f"v{step.definitions_version}",

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skp_desktop.domain.vocabulary import ImportStatus
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.operations import Change
 from skp_desktop.ui.rag_style import is_dark
@@ -44,11 +45,16 @@ _Index = QModelIndex | QPersistentModelIndex
 
 # Each status with a symbol and a word, never colour alone.
 STATUS_LOOK = {
-    "ACCEPTED": ("✓", "#007a4d", "#4fd1a1", "will be added"),
-    "DUPLICATE": ("=", None, None, "already held: nothing to do"),
-    "STALE": ("↓", None, None, "older than the revision held: ignored"),
-    "CONFLICT": ("⚠", "#a35200", "#f0a848", "same revision, different values: you decide"),
-    "REJECTED": ("✗", "#c0362c", "#ff7b72", "not usable: see the reason"),
+    ImportStatus.ACCEPTED: ("✓", "#007a4d", "#4fd1a1", "will be added"),
+    ImportStatus.DUPLICATE: ("=", None, None, "already held: nothing to do"),
+    ImportStatus.STALE: ("↓", None, None, "older than the revision held: ignored"),
+    ImportStatus.CONFLICT: (
+        "⚠",
+        "#a35200",
+        "#f0a848",
+        "same revision, different values: you decide",
+    ),
+    ImportStatus.REJECTED: ("✗", "#c0362c", "#ff7b72", "not usable: see the reason"),
 }
 EMPTY_TEXT = (
     "No return files chosen yet — drag return files or folders here, or choose Add files… "
@@ -290,7 +296,9 @@ class ImportPage(QWidget):
             self.status.setText(f"Reading {done + 1} of {total}: {name}")
 
     def _can_commit(self) -> bool:
-        return not self.model.committed and any(o.status == "ACCEPTED" for o in self.model.outcomes)
+        return not self.model.committed and any(
+            o.status == ImportStatus.ACCEPTED for o in self.model.outcomes
+        )
 
     def show_outcomes(self, outcomes: list[Any], *, committed: bool, cancelled: bool) -> None:
         self.model.set_outcomes(outcomes, committed=committed)
@@ -304,7 +312,7 @@ class ImportPage(QWidget):
             text = f"Imported: {summary}."
         else:
             text = f"Checked {len(outcomes)} file{'s' if len(outcomes) != 1 else ''}: {summary}."
-            if counts.get("ACCEPTED"):
+            if counts.get(ImportStatus.ACCEPTED):
                 text += " Nothing is stored yet: choose Import to add the accepted ones."
         if cancelled:
             text += " Cancelled before the last files."

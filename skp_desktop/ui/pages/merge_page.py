@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.domain.periods import parse_period
+from skp_desktop.domain.vocabulary import MISSING, ReturnState
 from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.pages.shared import quarter_range, state_label
@@ -189,26 +190,27 @@ class MergePage(QWidget):
             return  # the range changed while reading; the newer answer is on its way
         counts = report.counts()
         expected = sum(counts.values())
-        not_yet = expected - counts["accepted"]
+        accepted = counts[ReturnState.ACCEPTED]
+        not_yet = expected - accepted
         text = (
             f"{report.periods[0].label} to {report.periods[-1].label}: "
-            f"<b>{counts['accepted']} of {expected}</b> returns are accepted and will be merged."
+            f"<b>{accepted} of {expected}</b> returns are accepted and will be merged."
         )
         if not_yet:
             parts = [
-                f"{counts['submitted']} awaiting review",
-                f"{counts['returned']} returned with a query",
-                f"{counts['draft']} in draft",
-                f"{counts['missing']} missing",
+                f"{counts[ReturnState.SUBMITTED]} awaiting review",
+                f"{counts[ReturnState.RETURNED]} returned with a query",
+                f"{counts[ReturnState.DRAFT]} in draft",
+                f"{counts[MISSING]} missing",
             ]
             text += " Not counted: " + ", ".join(p for p in parts if not p.startswith("0 ")) + "."
-        if not counts["accepted"]:
+        if not counts[ReturnState.ACCEPTED]:
             text += (
                 " Accept submitted returns on the Completeness page first: the workbook would "
                 "have no figures."
             )
         self.preview.setText(text)
-        left = [cell for cell in report.expected_cells() if cell.state != "accepted"]
+        left = [cell for cell in report.expected_cells() if cell.state != ReturnState.ACCEPTED]
         rows = [
             (
                 cell.service.name,
@@ -227,7 +229,7 @@ class MergePage(QWidget):
             else "<b>Every return due in these quarters is accepted.</b>"
         )
         self.left_out.setVisible(bool(left))
-        self.review_button.setVisible(any(cell.state == "submitted" for cell in left))
+        self.review_button.setVisible(any(cell.state == ReturnState.SUBMITTED for cell in left))
 
     # --- the annual strategic assessment (issue 18) --------------------------------------
 

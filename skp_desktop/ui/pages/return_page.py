@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skp_desktop.domain.vocabulary import NOT_STARTED, Step, allows
 from skp_desktop.services.dto import ReturnRow, ReturnView, ServiceInfo
 from skp_desktop.ui.accessibility import announce
 from skp_desktop.ui.pages.shared import period_choices
@@ -168,7 +169,7 @@ class ReturnPage(QWidget):
         return self.service_picker.currentData(), self.period_picker.currentData()
 
     def show_return(self, view: ReturnView, *, read_only_database: bool = False) -> None:
-        editable = view.state in ("draft", "not started") and not read_only_database
+        editable = allows(view.state, Step.EDIT) and not read_only_database
         current = self.grid.currentIndex()
         self.model.set_view(view, read_only=not editable)
         for column in (QUERY_COLUMN, ANSWER_COLUMN):
@@ -177,7 +178,7 @@ class ReturnPage(QWidget):
         self.heading.setText(f"{view.service.name} · {view.period_label} · {state}")
         if read_only_database:
             note = "The database is open read-only: everything can be seen, nothing changed."
-        elif view.state == "not started":
+        elif view.state == NOT_STARTED:
             note = "Type a value to start this return; every value is saved as you enter it."
         elif editable:
             note = "Every value is saved as you enter it. Ctrl+Z undoes the last change."
@@ -187,14 +188,13 @@ class ReturnPage(QWidget):
                 f"start revision {view.revision + 1} (you will be asked why)."
             )
         self.state_note.setText(_query_note(view, editable) + note)
-        self.submit_button.setEnabled(view.state == "draft" and not read_only_database)
-        self.reopen_button.setEnabled(
-            view.state not in ("draft", "not started") and not read_only_database
-        )
-        self.export_button.setEnabled(view.state in ("submitted", "accepted", "returned"))
+        self.submit_button.setEnabled(allows(view.state, Step.SUBMIT) and not read_only_database)
+        self.reopen_button.setEnabled(allows(view.state, Step.REOPEN) and not read_only_database)
+        feedback = allows(view.state, Step.EXPORT_FEEDBACK)
+        self.export_button.setEnabled(allows(view.state, Step.EXPORT) or feedback)
         self.export_button.setToolTip(
             "Save the returned return with its queries as a feedback file for the service"
-            if view.state == "returned"
+            if feedback
             else "Save the submitted return as an Excel file to send on"
         )
         if not view.rows:

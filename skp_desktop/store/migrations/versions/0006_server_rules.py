@@ -14,7 +14,8 @@ itself decides who did what, whatever program connects:
 - skp_action_roles(action, roles, rule): which roles may record each audit action; the ONE
   place that says it. An action not listed is refused to coordinators and service managers;
   the owner (who sets the server up) may record any. A later migration adds its actions with
-  one INSERT each, e.g. ('key.trust', '{coordinator}', 'only a coordinator enrols keys').
+  one INSERT each, e.g. ('key.trust', '{coordinator}', 'only a coordinator enrols keys'),
+  and a member of domain/vocabulary.AuditAction.
 - audit_events: a BEFORE INSERT trigger fills or checks the actor, refuses an action the
   login's role may not record, takes the chain lock, gives the event the next id, and fills or
   checks prev_hash and hash (computed here with the same canonical JSON as store/audit.py).
@@ -33,6 +34,10 @@ from __future__ import annotations
 
 from alembic import op
 
+# The action names are the program's own (domain/vocabulary.py: plain Python, safe to import
+# here); their strings never change, since the audit chain has them.
+from skp_desktop.domain.vocabulary import AuditAction
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -45,37 +50,41 @@ CHAIN_LOCK_KEY = 0x534B50
 
 # (action, roles that may record it, the rule in words). "manager" is a service manager.
 ACTION_ROLES = (
-    ("catalogue.load", "{coordinator}", "only a coordinator loads the catalogue"),
-    ("value.set", "{coordinator,manager}", "values are entered by service managers"),
-    ("return.create", "{coordinator,manager}", "service managers start their returns"),
-    ("return.submit", "{coordinator,manager}", "service managers submit their returns"),
-    ("return.reopen", "{coordinator,manager}", "service managers reopen their returns"),
-    ("return.import", "{coordinator,manager}", "a return file is imported"),
-    ("return.sync", "{coordinator,manager}", "a laptop's returns are synchronised"),
-    ("query.answer", "{coordinator,manager}", "service managers answer queries"),
-    ("return.accept", "{coordinator}", "only a coordinator accepts a return"),
-    ("return.return", "{coordinator}", "only a coordinator returns a return with a query"),
-    ("query.ask", "{coordinator}", "only a coordinator asks a query"),
-    ("definitions.publish", "{coordinator}", "only a coordinator publishes definitions"),
-    ("definitions.import", "{coordinator}", "only a coordinator imports definitions"),
-    ("definitions.change", "{coordinator}", "only a coordinator changes definitions"),
-    ("definitions.add", "{coordinator}", "only a coordinator adds indicators"),
-    ("definitions.target", "{coordinator}", "only a coordinator sets targets"),
+    (AuditAction.CATALOGUE_LOAD, "{coordinator}", "only a coordinator loads the catalogue"),
+    (AuditAction.VALUE_SET, "{coordinator,manager}", "values are entered by service managers"),
+    (AuditAction.RETURN_CREATE, "{coordinator,manager}", "service managers start their returns"),
+    (AuditAction.RETURN_SUBMIT, "{coordinator,manager}", "service managers submit their returns"),
+    (AuditAction.RETURN_REOPEN, "{coordinator,manager}", "service managers reopen their returns"),
+    (AuditAction.RETURN_IMPORT, "{coordinator,manager}", "a return file is imported"),
+    (AuditAction.RETURN_SYNC, "{coordinator,manager}", "a laptop's returns are synchronised"),
+    (AuditAction.QUERY_ANSWER, "{coordinator,manager}", "service managers answer queries"),
+    (AuditAction.RETURN_ACCEPT, "{coordinator}", "only a coordinator accepts a return"),
+    (
+        AuditAction.RETURN_RETURN,
+        "{coordinator}",
+        "only a coordinator returns a return with a query",
+    ),
+    (AuditAction.QUERY_ASK, "{coordinator}", "only a coordinator asks a query"),
+    (AuditAction.DEFINITIONS_PUBLISH, "{coordinator}", "only a coordinator publishes definitions"),
+    (AuditAction.DEFINITIONS_IMPORT, "{coordinator}", "only a coordinator imports definitions"),
+    (AuditAction.DEFINITIONS_CHANGE, "{coordinator}", "only a coordinator changes definitions"),
+    (AuditAction.DEFINITIONS_ADD, "{coordinator}", "only a coordinator adds indicators"),
+    (AuditAction.DEFINITIONS_TARGET, "{coordinator}", "only a coordinator sets targets"),
     # a draft follows the definitions the coordinator published (also pushed from a laptop)
-    ("definitions.draft", "{coordinator,manager}", "a draft moves to new definitions"),
-    ("period.due", "{coordinator}", "only a coordinator sets due dates"),
-    ("comparator.set", "{coordinator}", "only a coordinator sets comparator figures"),
+    (AuditAction.DEFINITIONS_DRAFT, "{coordinator,manager}", "a draft moves to new definitions"),
+    (AuditAction.PERIOD_DUE, "{coordinator}", "only a coordinator sets due dates"),
+    (AuditAction.COMPARATOR_SET, "{coordinator}", "only a coordinator sets comparator figures"),
     # signing keys and their enrolment (migration 0005, issue 16)
-    ("key.trust", "{coordinator}", "only a coordinator trusts signing keys"),
-    ("key.revoke", "{coordinator}", "only a coordinator revokes signing keys"),
-    ("key.rotate", "{coordinator}", "only a coordinator takes a rotated key"),
-    ("key.pin", "{coordinator}", "only a coordinator pins the coordinator's key"),
+    (AuditAction.KEY_TRUST, "{coordinator}", "only a coordinator trusts signing keys"),
+    (AuditAction.KEY_REVOKE, "{coordinator}", "only a coordinator revokes signing keys"),
+    (AuditAction.KEY_ROTATE, "{coordinator}", "only a coordinator takes a rotated key"),
+    (AuditAction.KEY_PIN, "{coordinator}", "only a coordinator pins the coordinator's key"),
     # the partnership's services and context figures (migration 0007)
-    ("service.add", "{coordinator}", "only a coordinator adds services"),
-    ("service.rename", "{coordinator}", "only a coordinator renames services"),
-    ("service.retire", "{coordinator}", "only a coordinator retires services"),
-    ("service.form", "{coordinator}", "only a coordinator lays out return forms"),
-    ("context.set", "{coordinator}", "only a coordinator records context figures"),
+    (AuditAction.SERVICE_ADD, "{coordinator}", "only a coordinator adds services"),
+    (AuditAction.SERVICE_RENAME, "{coordinator}", "only a coordinator renames services"),
+    (AuditAction.SERVICE_RETIRE, "{coordinator}", "only a coordinator retires services"),
+    (AuditAction.SERVICE_FORM, "{coordinator}", "only a coordinator lays out return forms"),
+    (AuditAction.CONTEXT_SET, "{coordinator}", "only a coordinator records context figures"),
 )
 
 

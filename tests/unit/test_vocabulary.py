@@ -1,0 +1,103 @@
+"""The program's vocabulary (domain/vocabulary.py) is stated once and used everywhere: the
+workflow's rules, the strings stored, and the server's list of who may record each action."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from skp_desktop.domain.vocabulary import (
+    MISSING,
+    NOT_STARTED,
+    AuditAction,
+    ImportStatus,
+    ReturnState,
+    Step,
+    allows,
+)
+
+PACKAGE = Path(__file__).parents[2] / "skp_desktop"
+VOCABULARY = PACKAGE / "domain" / "vocabulary.py"
+MIGRATIONS = PACKAGE / "store" / "migrations" / "versions"
+
+
+def test_members_are_the_strings_stored_and_written() -> None:
+    # A member is its string: compared with a stored value, in JSON and in messages.
+    assert ReturnState.DRAFT == "draft"
+    assert json.dumps({"state": ReturnState.SUBMITTED}) == '{"state": "submitted"}'
+    assert f"{AuditAction.VALUE_SET}" == "value.set"
+    assert ReturnState("accepted") is ReturnState.ACCEPTED
+    assert "returned" in frozenset(ReturnState)
+    assert ImportStatus("REJECTED") is ImportStatus.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("state", "steps"),
+    [
+        (NOT_STARTED, {Step.EDIT}),
+        (ReturnState.DRAFT, {Step.EDIT, Step.SUBMIT}),
+        (ReturnState.SUBMITTED, {Step.REOPEN, Step.EXPORT, Step.REVIEW}),
+        (ReturnState.ACCEPTED, {Step.REOPEN, Step.EXPORT}),
+        (ReturnState.RETURNED, {Step.REOPEN, Step.EXPORT_FEEDBACK}),
+        (MISSING, set()),
+        (None, set()),
+    ],
+)
+def test_each_state_allows_what_the_workflow_says(state: str | None, steps: set[Step]) -> None:
+    assert {step for step in Step if allows(state, step)} == steps
+    if state in set(ReturnState):
+        assert {step for step in Step if ReturnState(state).allows(step)} == steps
+
+
+def _server_rules_actions() -> list[str]:
+    """The actions migrations list in ACTION_ROLES (0006, and any later one that adds rows)."""
+    listed = []
+    for path in sorted(MIGRATIONS.glob("0*.py")):
+        spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        listed += [action for action, _roles, _rule in getattr(module, "ACTION_ROLES", ())]
+    return listed
+
+
+def test_the_server_says_who_may_record_every_action_the_program_records() -> None:
+    # An action missing from the server's table is refused on PostgreSQL to everyone but the
+    # owner; one listed twice would fail the INSERT.
+    listed = _server_rules_actions()
+    assert len(listed) == len(set(listed))
+    assert set(listed) == set(AuditAction)
+
+
+def _literals_outside_the_vocabulary() -> list[str]:
+    words = {member.value for member in AuditAction}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == VOCABULARY:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value in words
+                and id(node) not in docstrings
+            ):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
+    return found
+
+
+def test_every_audit_action_the_code_records_is_named_from_the_vocabulary() -> None:
+    assert _literals_outside_the_vocabulary() == []
