@@ -108,7 +108,7 @@ class FormEditor(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.header().setStretchLastSection(True)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        self.tree.setColumnWidth(0, 340)
+        self.tree.setColumnWidth(0, 420)
         release_tab(self.tree)
 
         self.add_section_button = QPushButton("Add &section")
@@ -119,11 +119,13 @@ class FormEditor(QWidget):
             "indicators (Delete)"
         )
         self.up_button = QPushButton("Move up")
-        self.up_button.setToolTip("Alt+Up: one place up (past the top: into the section before)")
+        self.up_button.setToolTip(
+            "Alt+Up in the list: one place up (past the top: into the section before)"
+        )
         self.up_button.setAccessibleName("Move up")
         self.down_button = QPushButton("Move down")
         self.down_button.setToolTip(
-            "Alt+Down: one place down (past the bottom: into the section after)"
+            "Alt+Down in the list: one place down (past the bottom: into the section after)"
         )
         self.down_button.setAccessibleName("Move down")
         self.target_section = QComboBox()
@@ -405,7 +407,6 @@ class FormEditor(QWidget):
         for number, section in enumerate(draft.sections if draft else ()):
             top = QTreeWidgetItem([section.title or "(no title)", ""])
             top.setData(0, KEY_ROLE, ("section", number))
-            top.setFirstColumnSpanned(False)
             for item in section.items:
                 child = QTreeWidgetItem([self._title_of(item.code), item.help.replace("\n", " ")])
                 child.setData(0, KEY_ROLE, ("indicator", item.code))
@@ -413,6 +414,7 @@ class FormEditor(QWidget):
                 child.setToolTip(0, self._title_of(item.code))
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)  # a section's title across the whole width
             top.setExpanded(True)
         self.tree.blockSignals(False)
         for edit, text in ((self.title, draft.title if draft else ""),):
@@ -430,7 +432,7 @@ class FormEditor(QWidget):
             for code in draft.missing(self.choices.indicators):
                 self.indicator_choice.addItem(self._title_of(code), code)
             if not self.indicator_choice.count():
-                self.indicator_choice.addItem("every indicator is on the form", None)
+                self.indicator_choice.addItem("all on the form already", None)
         self._select(key)
         if self.tree.currentItem() is None and self.tree.topLevelItemCount():
             self._select(("section", 0))

@@ -112,7 +112,7 @@ class PartnershipPanel(QDialog):
         self.reloading = False
         self.setWindowTitle("Services and context measures")
         self.setModal(False)
-        self.resize(1100, 700)
+        self.resize(1100, 680)  # fits a 1366×768 screen with its title bar
         self.model = ServicesModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
