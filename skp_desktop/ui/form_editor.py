@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.services.form_editing import FormChoices, FormDraft
-from skp_desktop.ui.accessibility import release_tab
+from skp_desktop.ui.accessibility import announce, release_tab
 
 KEY_ROLE = Qt.ItemDataRole.UserRole  # ("section", index) or ("indicator", code)
 NEW_SECTION = "New section"
@@ -389,6 +389,7 @@ class FormEditor(QWidget):
         if problems:
             self.problems.setText("Not saved: " + " ".join(problems))
             self.problems.setFocus(Qt.FocusReason.OtherFocusReason)
+            announce(self.problems, self.problems.text(), assertive=True)
             return
         self.save_requested.emit(self.draft.data())
 

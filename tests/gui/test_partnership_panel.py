@@ -305,3 +305,18 @@ def test_the_services_model_shows_an_organisation_without_services(qtmodeltester
     qtmodeltester.check(model)
     assert model.index(0, 2).data() == "no service yet: add one below"
     assert model.service_at(0) is None
+
+
+def test_a_section_moves_with_alt_arrows_and_takes_its_indicators(
+    qtbot, window: MainWindow
+) -> None:
+    panel = _panel(qtbot, window)
+    editor = _form_loaded(qtbot, panel, "ASC")
+    before = _tree(editor)
+    _choose(qtbot, editor, ("section", 1))
+    qtbot.keyClick(editor.tree, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert _tree(editor) == [before[1], before[0]]
+    assert editor.tree.currentItem().text(0) == before[1][0]  # the moved section stays chosen
+    qtbot.keyClick(editor.tree, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert _tree(editor) == before and not editor.dirty
+    panel.close()
