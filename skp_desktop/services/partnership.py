@@ -40,6 +40,7 @@ from skp_desktop.services.catalogue import (
 )
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
+from skp_desktop.services.form_editing import FormChoices
 from skp_desktop.services.forms import (
     FormLayout,
     form_for,
@@ -311,7 +312,9 @@ def _service_codes_of(session: Session, service: Service) -> list[str]:
     return [
         code
         for (code,) in session.execute(
-            select(Indicator.code).where(Indicator.service_id == service.id)
+            select(Indicator.code)
+            .where(Indicator.service_id == service.id)
+            .order_by(Indicator.position)
         )
     ]
 
@@ -324,20 +327,39 @@ def service_form_in(session: Session, service: Service) -> FormLayout | None:
     return form_for(service.code)
 
 
+def _form_or_default_in(session: Session, service: Service) -> FormLayout:
+    layout = service_form_in(session, service)
+    if layout is not None:
+        return layout
+    infos = indicator_infos(session, service=service)
+    return layout_from_data(
+        service.code,
+        {
+            "title": f"{service.name} return",
+            "sections": _theme_sections(infos),
+        },
+    )
+
+
 def service_form(db: Database, code: str) -> FormLayout:
     """The form a service's return is laid out with (one section per theme when none is set)."""
     with db.reading() as session:
+        return _form_or_default_in(session, get_service(session, code))
+
+
+def form_choices(db: Database, code: str) -> FormChoices:
+    """What the form editor shows for a service: its form, whether the coordinator set it, and
+    every indicator it may put on it (the service's own, as `set_service_form` allows)."""
+    with db.reading() as session:
         service = get_service(session, code)
-        layout = service_form_in(session, service)
-        if layout is not None:
-            return layout
-        infos = indicator_infos(session, service=service)
-        return layout_from_data(
-            service.code,
-            {
-                "title": f"{service.name} return",
-                "sections": _theme_sections(infos),
-            },
+        titles = {info.code: info.title for info in indicator_infos(session, service=service)}
+        indicators = {c: titles.get(c, c) for c in _service_codes_of(session, service)}
+        return FormChoices(
+            service=service.code,
+            service_name=service.name,
+            layout=_form_or_default_in(session, service),
+            custom=session.get(ServiceForm, service.id) is not None,
+            indicators=indicators,
         )
 
 

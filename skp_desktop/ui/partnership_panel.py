@@ -1,5 +1,6 @@
 """The whole partnership, for the coordinator (issue 18): the five organisations' services
-(add, rename, retire, lay out a return form) and the context measures' later figures.
+(add, rename, retire, edit a return form in `ui/form_editor.py`) and the context measures'
+later figures.
 
 A window of its own opened from the Definitions place (Services and context…). Every change
 runs a use case of services/partnership.py in the page's worker and reads the list again;
@@ -8,7 +9,6 @@ refusals are shown on the panel's message line, as the Definitions place shows i
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.domain.errors import SkpError, StoreUnavailable
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.form_editor import FormEditor
 from skp_desktop.ui.operations import Change, Desk
 
 if TYPE_CHECKING:
@@ -108,9 +109,10 @@ class PartnershipPanel(QDialog):
         super().__init__(parent)
         self.desk = desk
         self.busy = False
+        self.reloading = False
         self.setWindowTitle("Services and context measures")
         self.setModal(False)
-        self.resize(820, 560)
+        self.resize(1100, 680)  # fits a 1366×768 screen with its title bar
         self.model = ServicesModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -148,27 +150,25 @@ class PartnershipPanel(QDialog):
             selected_row.addWidget(button)
         selected_row.addStretch(1)
 
-        self.form_text = QPlainTextEdit()
-        self.form_text.setAccessibleName("The selected service's return form, as JSON")
-        self.form_text.setToolTip(
-            "title, intro and sections; each section a title and its indicators (code, help), "
-            "in the order the return shows them"
-        )
-        self.save_form_button = QPushButton("Save &form")
-        self.reset_form_button = QPushButton("Back to the &usual form")
-        form_row = QHBoxLayout()
-        form_row.addStretch(1)
-        form_row.addWidget(self.reset_form_button)
-        form_row.addWidget(self.save_form_button)
+        self.form_editor = FormEditor()
+        self.shown_service: str | None = None  # whose form the editor holds
 
+        listing = QWidget()
+        listing_layout = QVBoxLayout(listing)
+        listing_layout.setContentsMargins(0, 0, 0, 0)
+        listing_layout.addWidget(self.table, 1)
+        listing_layout.addLayout(add_row)
+        listing_layout.addLayout(selected_row)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(listing)
+        splitter.addWidget(self.form_editor)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        self.table.setMinimumHeight(110)
         services = QWidget()
         services_layout = QVBoxLayout(services)
-        services_layout.addWidget(self.table, 2)
-        services_layout.addLayout(add_row)
-        services_layout.addLayout(selected_row)
-        services_layout.addWidget(QLabel("Return form of the selected service:"))
-        services_layout.addWidget(self.form_text, 1)
-        services_layout.addLayout(form_row)
+        services_layout.addWidget(splitter, 1)
 
         self.measure = QComboBox()
         self.measure.setAccessibleName("Context measure")
@@ -206,10 +206,10 @@ class PartnershipPanel(QDialog):
         self.rename_button.clicked.connect(self.rename_service)
         self.retire_button.clicked.connect(self.retire_service)
         self.back_button.clicked.connect(lambda: self._retire(None))
-        self.save_form_button.clicked.connect(self.save_form)
-        self.reset_form_button.clicked.connect(lambda: self._save_form(None))
+        self.form_editor.save_requested.connect(self._save_form)
+        self.form_editor.default_requested.connect(lambda: self._save_form(None))
         self.record_button.clicked.connect(self.record_figure)
-        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_form())
+        self.table.selectionModel().currentRowChanged.connect(self._service_changed)
         self._enable()
 
     # --- reading -------------------------------------------------------------------------
@@ -238,6 +238,7 @@ class PartnershipPanel(QDialog):
 
         def done(result: tuple[Any, Any, Any]) -> None:
             organisations, measures, figures = result
+            self.reloading = True  # the list is read again: not the coordinator's choice
             self.model.load(organisations)
             current = self.organisation.currentData()
             self.organisation.clear()
@@ -260,33 +261,56 @@ class PartnershipPanel(QDialog):
             )
             if keep:
                 self.select(keep)
+            self.reloading = False
             self._show_form()
             self._enable()
 
         self.desk.query(work, done, failure=self._failed)
 
+    def _service_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        if self.reloading:
+            return
+        service = self.model.service_at(current.row())
+        code = service.code if service is not None else None
+        if code != self.shown_service and self.form_editor.dirty:
+            leave = dialogs.confirm(
+                self,
+                "Unsaved return form",
+                f"The changes to {self.shown_service}'s return form are not saved. Leave them?",
+            )
+            if not leave:  # back to the service whose form is being edited
+                self.table.selectionModel().blockSignals(True)
+                self.table.setCurrentIndex(self.model.index(previous.row(), 1))
+                self.table.selectionModel().blockSignals(False)
+                return
+        self._show_form()
+
     def _show_form(self) -> None:
         service = self.selected()
         db = self.desk.database()
         if service is None or db is None:
-            self.form_text.setPlainText("")
+            self.shown_service = None
+            self.form_editor.load(None, writable=False)
             self._enable()
             return
 
         def work(db: Any) -> Any:
-            from skp_desktop.services.partnership import layout_data, service_form
+            from skp_desktop.services.partnership import form_choices
 
-            return layout_data(service_form(db, service.code))
+            return form_choices(db, service.code)
 
-        def done(data: Any) -> None:
-            self.form_text.setPlainText(json.dumps(data, ensure_ascii=False, indent=2))
+        def done(choices: Any) -> None:
+            if self.selected() is None or self.selected().code != choices.service:
+                return  # another service was chosen meanwhile: its own reading follows
+            self.shown_service = choices.service
+            self.form_editor.load(choices, writable=self._writable())
             self._enable()
 
         self.desk.query(work, done, failure=self._failed)
 
     # --- changing ------------------------------------------------------------------------
 
-    def _run(self, work: Any, said: str, select: str | None = None) -> None:
+    def _run(self, work: Any, said: str, select: str | None = None, then: Any = None) -> None:
         if self.desk.database() is None or self.busy:
             return
         self.busy = True
@@ -294,6 +318,8 @@ class PartnershipPanel(QDialog):
 
         def done(_result: Any) -> None:
             self.busy = False
+            if then is not None:
+                then()
             self.message.setText(said)
             self.changed.emit()
             self.refresh(select)
@@ -364,17 +390,10 @@ class PartnershipPanel(QDialog):
         )
         self._run(work, said, select=service.code)
 
-    def save_form(self) -> None:
-        try:
-            data = json.loads(self.form_text.toPlainText())
-        except ValueError as exc:
-            self.message.setText(f"Not saved: the form is not valid JSON ({exc}).")
-            return
-        self._save_form(data)
-
     def _save_form(self, data: Any) -> None:
+        """One audited `service.form` change; a refusal leaves the editor's draft as it is."""
         service = self.selected()
-        if service is None:
+        if service is None or self.busy:
             return
 
         def work(db: Any, actor: str) -> Any:
@@ -385,9 +404,10 @@ class PartnershipPanel(QDialog):
         said = (
             f"Saved the return form of {service.name}."
             if data is not None
-            else f"{service.name}'s return is laid out as usual again."
+            else f"{service.name}'s return is laid out with the default form again."
         )
-        self._run(work, said, select=service.code)
+        # saved: the draft is what is held (for the default form, what is read next replaces it)
+        self._run(work, said, select=service.code, then=self.form_editor.mark_saved)
 
     def record_figure(self) -> None:
         code, period = self.measure.currentData(), self.period.text().strip()
@@ -410,17 +430,18 @@ class PartnershipPanel(QDialog):
             return
         self.desk.failed(exc)
 
-    def _enable(self) -> None:
+    def _writable(self) -> bool:
         db = self.desk.database()
-        writable = db is not None and not getattr(db, "read_only", False) and not self.busy
+        return db is not None and not getattr(db, "read_only", False)
+
+    def _enable(self) -> None:
+        writable = self._writable() and not self.busy
         chosen = self.selected() is not None
         self.add_button.setEnabled(writable)
         for button in (
             self.rename_button,
             self.retire_button,
             self.back_button,
-            self.save_form_button,
-            self.reset_form_button,
         ):
             button.setEnabled(writable and chosen)
         self.record_button.setEnabled(writable)

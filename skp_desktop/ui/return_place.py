@@ -82,12 +82,13 @@ class ReturnPlace(QObject):
         desk.changed.connect(self._on_changed)
 
     def _on_changed(self, changed: Changed) -> None:
-        """A return changed elsewhere (accepted on Completeness, imported) or a definitions
-        version was published: the open return is read again."""
+        """A return changed elsewhere (accepted on Completeness, imported), a definitions
+        version was published, or a service or its form changed: the open return is read
+        again (its rows follow the form's sections, order and help)."""
         controller = self.controller
         if changed.source is controller or controller.db is None:
             return
-        if changed.touches(Change.RETURNS | Change.DEFINITIONS):
+        if changed.touches(Change.RETURNS | Change.DEFINITIONS | Change.CATALOGUE):
             controller.reload()
 
     def reload(self) -> None:
