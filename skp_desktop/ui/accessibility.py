@@ -69,8 +69,9 @@ def is_tab_stop(widget: QWidget) -> bool:
 def next_tab_stop(widget: QWidget, *, forward: bool = True) -> QWidget | None:
     """The widget Tab (or Shift+Tab) reaches from `widget` in its window, skipping its children."""
     window = widget.window()
-    candidate = widget
+    candidate: QWidget | None = widget
     for _ in range(2000):  # the focus chain is a ring; this bounds a broken one
+        assert candidate is not None
         candidate = candidate.nextInFocusChain() if forward else candidate.previousInFocusChain()
         if candidate is None or candidate is widget:
             return None
@@ -134,10 +135,12 @@ def name_parts(root: QWidget) -> None:
 class _TabOutOfSections(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(watched, QAbstractSpinBox):
-            key = QKeyEvent(event).key() if not isinstance(event, QKeyEvent) else event.key()
+            if not isinstance(event, QKeyEvent):  # PySide6 hands key presses over as QKeyEvent
+                return False
+            key = event.key()
             if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
                 forward = key == Qt.Key.Key_Tab and not (
-                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier  # type: ignore[attr-defined]
+                    event.modifiers() & Qt.KeyboardModifier.ShiftModifier
                 )
                 return leave(watched, forward=forward)
         return False
@@ -229,8 +232,9 @@ class FocusRing(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind in _MOVES:
-            if watched is self.parentWidget() and kind == QEvent.Type.Resize:
-                self.setGeometry(self.parentWidget().rect())
+            parent = self.parentWidget()
+            if parent is not None and watched is parent and kind == QEvent.Type.Resize:
+                self.setGeometry(parent.rect())
             QTimer.singleShot(0, self._refresh_if_alive)
         return False
 
@@ -423,10 +427,11 @@ class RegionCycle(QObject):
             pass
         if is_tab_stop(region):
             return region
-        candidate: QWidget = region
+        candidate: QWidget | None = region
         for _ in range(2000):
+            assert candidate is not None
             candidate = candidate.nextInFocusChain()
-            if candidate is region:
+            if candidate is region or candidate is None:
                 return None
             if region.isAncestorOf(candidate) and is_tab_stop(candidate):
                 return candidate
@@ -436,8 +441,9 @@ class RegionCycle(QObject):
 def _stops_in(region: QWidget) -> list[QWidget]:
     """A region's Tab stops in focus-chain order."""
     stops = [region] if is_tab_stop(region) else []
-    candidate = region
+    candidate: QWidget | None = region
     for _ in range(5000):
+        assert candidate is not None
         candidate = candidate.nextInFocusChain()
         if candidate is region or candidate is None:
             break

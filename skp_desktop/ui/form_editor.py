@@ -63,7 +63,9 @@ class _Edit(QUndoCommand):
         self.editor._show(self.before)
 
 
-def _shortcut(key: QKeySequence | str, parent: QWidget, slot: Any) -> QShortcut:
+def _shortcut(
+    key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget, slot: Any
+) -> QShortcut:
     shortcut = QShortcut(QKeySequence(key), parent)
     shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     shortcut.activated.connect(slot)
@@ -329,9 +331,9 @@ class FormEditor(QWidget):
             if self.draft.sections:
                 self._select(("section", min(at, len(self.draft.sections) - 1)))
         else:
-            code, at = key[1], self._section_index()
+            code, section = key[1], self._section_index()
             self._edit(lambda d: d.remove_indicator(code), f"Take {code} off the form")
-            self._select(("section", at))
+            self._select(("section", section))
 
     def move_selected(self, step: int) -> None:
         key = self._key()
@@ -446,8 +448,10 @@ class FormEditor(QWidget):
             return
         for top_index in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(top_index)
+            if top is None:
+                continue
             for item in (top, *(top.child(i) for i in range(top.childCount()))):
-                if item.data(0, KEY_ROLE) == key:
+                if item is not None and item.data(0, KEY_ROLE) == key:
                     self.tree.setCurrentItem(item)
                     self.tree.scrollToItem(item)
                     return

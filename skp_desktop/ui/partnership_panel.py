@@ -300,7 +300,8 @@ class PartnershipPanel(QDialog):
             return form_choices(db, service.code)
 
         def done(choices: Any) -> None:
-            if self.selected() is None or self.selected().code != choices.service:
+            chosen = self.selected()
+            if chosen is None or chosen.code != choices.service:
                 return  # another service was chosen meanwhile: its own reading follows
             self.shown_service = choices.service
             self.form_editor.load(choices, writable=self._writable())
