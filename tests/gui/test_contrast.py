@@ -118,7 +118,11 @@ def test_every_place_draws_its_text_at_aa(qtbot, window: MainWindow, themed: str
     checked = 0
     for number, place in enumerate(PLACES):
         window.places.setCurrentRow(number)
+        qtbot.wait(100)  # a page asks for its data once shown: let it ask, then wait for it
         qtbot.waitUntil(lambda: not window.controller.busy, timeout=15000)
+        qtbot.waitUntil(
+            lambda: not window.desk.worker.busy and not window.desk.charts.busy, timeout=15000
+        )
         qtbot.waitUntil(
             lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=15000
         )
