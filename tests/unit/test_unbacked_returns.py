@@ -121,3 +121,23 @@ def test_a_value_changed_outside_the_app_keeps_its_return_out_of_the_board_pack(
     assert all(point.value != 99 for point in trained.tile.series.points)
     made = export_board_pack(accepted, Q1, str(tmp_path / "pack.pdf"), service=COMMSAFETY)
     assert len(made.left_out) == 1 and made.left_out[0].startswith(f"{COMMSAFETY} {Q1}")
+
+
+def test_an_altered_event_keeps_its_return_out_of_the_merge(
+    accepted: Database, tmp_path: Path
+) -> None:
+    # Merge checks only each return's newest events (not the whole chain): an edit to the
+    # acceptance itself must still keep the return out, and say so.
+    altered = "UPDATE audit_events SET reason = 'nothing to see' WHERE action = 'return.accept'"
+    if accepted.is_sqlite:
+        assert accepted.url.database is not None
+        with sqlite3.connect(accepted.url.database) as raw:
+            raw.executescript(f"DROP TRIGGER audit_events_no_update; {altered};")
+    else:
+        _tamper(accepted, altered)
+
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 0 and _data_rows(tmp_path / "merged.xlsx") == []
+    (found,) = result.unbacked
+    assert found.service == COMMSAFETY
+    assert "(return.accept) was altered after it was recorded" in found.line
