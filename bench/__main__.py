@@ -13,11 +13,13 @@ from bench import (
     exchange,
     frozen_startup,
     history,
+    load,
     merge,
     pg_throughput,
     signatures,
     startup,
     strategic_assessment,
+    ten_years,
 )
 from bench.results import Result
 
@@ -33,6 +35,8 @@ BENCHMARKS = (
     dashboard_stall,
     merge,
     strategic_assessment,
+    ten_years,
+    load,
 )
 
 
@@ -47,12 +51,12 @@ def main() -> int:
     ):
         for module in BENCHMARKS:
             rows += module.run()
-    print(f"{'benchmark':<34} {'ours':>10} {'baseline':>10} {'ratio':>7} {'goal':>7}  holds")
+    print(f"{'benchmark':<36} {'ours':>10} {'baseline':>10} {'ratio':>7} {'goal':>7}  holds")
     for row in rows:
         goal = "—" if row.goal == float("inf") else f"{row.goal:.1f}x"
         holds = ("yes" if row.holds else "NO") if row.goal != float("inf") else ""
         print(
-            f"{row.name:<34} {row.ours * 1000:>8.1f}ms {row.baseline * 1000:>8.1f}ms "
+            f"{row.name:<36} {row.ours * 1000:>8.1f}ms {row.baseline * 1000:>8.1f}ms "
             f"{row.ratio:>6.2f}x {goal:>7}  {holds} {row.note}".rstrip()
         )
     return 0

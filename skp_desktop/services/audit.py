@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.vocabulary import AuditAction, ReturnState
 from skp_desktop.excel.file_signature import BROKEN, check_signature
 from skp_desktop.excel.return_data import META_SHEET
@@ -27,7 +29,16 @@ from skp_desktop.services.partnership import (
     PartnershipReplay,
     replay_problems,
 )
-from skp_desktop.store.audit import HASHED_FIELDS, iter_event_tuples, verify_chain
+from skp_desktop.store.audit import (
+    EVENT_HASH,
+    EVENT_ID,
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    event_columns,
+    hash_values,
+    iter_event_tuples,
+    verify_chain,
+)
 from skp_desktop.store.models import (
     AuditEvent,
     ComparatorValue,
@@ -299,6 +310,164 @@ def unbacked_returns(session: Session) -> dict[int, UnbackedReturn]:
                 service, period, revision, state, tuple(dict.fromkeys(reasons[uuid]))
             )
     return unbacked
+
+
+_STATE_EVENT = (
+    select(AuditEvent.id)
+    .where(
+        AuditEvent.return_uuid == Return.uuid,
+        AuditEvent.indicator.is_(None),
+        AuditEvent.action.like("return.%"),
+        AuditEvent.new.in_(sorted(RETURN_STATES)),
+    )
+    .order_by(AuditEvent.id.desc())
+    .limit(1)
+    .correlate(Return)
+    .scalar_subquery()
+)
+_VALUE_EVENT = (
+    select(AuditEvent.id)
+    .where(
+        AuditEvent.return_uuid == Return.uuid,
+        AuditEvent.indicator == Indicator.code,
+        AuditEvent.action == AuditAction.VALUE_SET,
+    )
+    .order_by(AuditEvent.id.desc())
+    .limit(1)
+    .correlate(Return, Indicator)
+    .scalar_subquery()
+)
+
+
+def _deciding_events(session: Session, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """The events `ids` (hashed fields, id, hash) with whether the event they follow is there
+    and whether the event after them (if any) still follows them: a deciding event rewritten
+    with a hash made anew breaks the link of the event after it."""
+    previous, following = aliased(AuditEvent), aliased(AuditEvent)
+    newest = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1))
+    found: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), 500):
+        for row in session.execute(
+            select(
+                *event_columns(stored_times=True),
+                previous.id.is_not(None) | (AuditEvent.prev_hash == GENESIS_HASH),
+                following.id.is_not(None) | (AuditEvent.id == newest),
+            )
+            .outerjoin(previous, previous.hash == AuditEvent.prev_hash)
+            .outerjoin(following, following.prev_hash == AuditEvent.hash)
+            .where(AuditEvent.id.in_(ids[start : start + 500]))
+        ):
+            found[row[EVENT_ID]] = tuple(row)
+    return found
+
+
+def _event_problem(event: tuple[Any, ...] | None) -> str | None:
+    if event is None:
+        return None
+    if hash_values(event[:EVENT_ID]) != event[EVENT_HASH]:
+        return (
+            f"its history: event {event[EVENT_ID]} ({event[_AT['action']]}) was altered after "
+            "it was recorded"
+        )
+    if not event[EVENT_HASH + 1]:
+        return (
+            f"its history: event {event[EVENT_ID]} does not follow the event before it: an "
+            "event was removed or inserted here"
+        )
+    if not event[EVENT_HASH + 2]:
+        return (
+            f"its history: the event after event {event[EVENT_ID]} does not follow it: an "
+            "event was altered, removed or inserted here"
+        )
+    return None
+
+
+def unbacked_published(session: Session, since: date | None = None) -> dict[int, UnbackedReturn]:
+    """In the caller's session: the return revisions (of periods starting on or after `since`,
+    or all) whose state or values are not what their newest audit events say, or whose deciding
+    events were altered or lost the event before them; by return id.
+
+    What merge and the board pack use to leave out what the history does not back. Unlike
+    unbacked_returns it does not replay the whole chain: it reads, through an index, only the
+    newest event of each return's state and of each value, so its cost follows the returns
+    published, not the years of history (verify still checks every event).
+    """
+    held: dict[int, tuple[str, str, str, int, str]] = {}
+    state_event: dict[int, int | None] = {}
+    for return_id, uuid, service, period, revision, state, event_id in session.execute(
+        select(
+            Return.id,
+            Return.uuid,
+            Service.code,
+            Return.period,
+            Return.revision,
+            Return.state,
+            _STATE_EVENT,
+        ).join(Service, Service.id == Return.service_id)
+    ):
+        if since is not None and parse_period(period).start < since:
+            continue
+        held[return_id] = (uuid, service, period, revision, state)
+        state_event[return_id] = event_id
+    value_event: list[tuple[int, str, str | None, int | None]] = []
+    for start in range(0, len(held), 500):
+        chunk = list(held)[start : start + 500]
+        for row, code, event_id in session.execute(
+            select(Value, Indicator.code, _VALUE_EVENT)
+            .join(Return, Return.id == Value.return_id)
+            .join(Indicator, Indicator.id == Value.indicator_id)
+            .where(Value.return_id.in_(chunk))
+        ):
+            value_event.append((row.return_id, code, value_json(row), event_id))
+    wanted = [i for i in state_event.values() if i is not None]
+    wanted += [i for *_rest, i in value_event if i is not None]
+    events = _deciding_events(session, sorted(set(wanted)))
+    reasons: dict[int, list[str]] = {}
+    for return_id, event_id in state_event.items():
+        _uuid, service, period, revision, state = held[return_id]
+        name = f"{service} {period} revision {revision}"
+        event = events.get(event_id) if event_id is not None else None
+        if event is None:
+            reasons.setdefault(return_id, []).append(
+                f"return {name} has no history: it was added outside the app"
+            )
+            continue
+        said = (event[_AT["service"]], event[_AT["period"]], event[_AT["revision"]])
+        if said != (service, period, revision) or event[_AT["new"]] != state:
+            reasons.setdefault(return_id, []).append(
+                f"return {name} is '{state}' but its history says {said[0]} {said[1]} revision "
+                f"{said[2]} '{event[_AT['new']]}'"
+            )
+        problem = _event_problem(event)
+        if problem:
+            reasons.setdefault(return_id, []).append(problem)
+    for return_id, code, entry, event_id in value_event:
+        _uuid, service, period, revision, _state = held[return_id]
+        where = f"value of {code} in {service} {period} revision {revision}"
+        event = events.get(event_id) if event_id is not None else None
+        if event is None:
+            reasons.setdefault(return_id, []).append(
+                f"{where} has no history: it was added outside the app"
+            )
+        elif event[_AT["new"]] != entry:
+            reasons.setdefault(return_id, []).append(
+                f"{where} differs from its history: it was changed outside the app "
+                f"(held {entry}, recorded {event[_AT['new']]})"
+            )
+        else:
+            problem = _event_problem(event)
+            if problem:
+                reasons.setdefault(return_id, []).append(problem)
+    return {
+        return_id: UnbackedReturn(
+            held[return_id][1],
+            held[return_id][2],
+            held[return_id][3],
+            held[return_id][4],
+            tuple(dict.fromkeys(found)),
+        )
+        for return_id, found in reasons.items()
+    }
 
 
 def returns_not_backed(db: Database) -> tuple[UnbackedReturn, ...]:

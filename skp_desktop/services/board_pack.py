@@ -15,7 +15,7 @@ from skp_desktop.charts.series import DashboardTile
 from skp_desktop.domain.definitions import is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
-from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
+from skp_desktop.services.audit import UnbackedReturn, unbacked_published
 from skp_desktop.services.catalogue import get_service, indicator_infos
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo
@@ -148,7 +148,7 @@ def board_pack(
 
     with db.reading() as session:
         if unbacked is None:
-            unbacked = unbacked_returns(session)
+            unbacked = unbacked_published(session)
         owner = get_service(session, service) if service else None
         infos = indicator_infos(session, service=owner, period=the_period)
         scope = f"Service: {owner.name}" if owner else "Every indicator"
@@ -221,7 +221,7 @@ def export_board_pack(
     target = Path(out)
     check_output(target, suffixes=(".pdf",), what="board pack")
     with db.reading() as session:
-        unbacked = unbacked_returns(session)
+        unbacked = unbacked_published(session)
     pack = board_pack(db, period, service=service, theme=theme, made=made, unbacked=unbacked)
     end = pack.period.end
     left_out = tuple(

@@ -30,6 +30,7 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
 from skp_desktop.services.entries import describe_value_json
 from skp_desktop.services.output_files import check_output, writing
+from skp_desktop.store.engine import like_ignoring_case
 from skp_desktop.store.models import (
     AuditEvent,
     DefinitionsVersion,
@@ -107,12 +108,12 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "action": lambda: AuditEvent.action == bindparam("action"),
     "since": lambda: AuditEvent.at >= bindparam("since"),
     "until": lambda: AuditEvent.at < bindparam("until"),
-    # ilike: SQLite's LIKE ignores case and PostgreSQL's does not; people expect the former
+    # SQLite's LIKE ignores case and PostgreSQL's does not; people expect the former
     "pattern": lambda: or_(
-        AuditEvent.new.ilike(bindparam("pattern")),
-        AuditEvent.old.ilike(bindparam("pattern")),
-        AuditEvent.reason.ilike(bindparam("pattern")),
-        AuditEvent.source.ilike(bindparam("pattern")),
+        *(
+            like_ignoring_case(column, bindparam("pattern"))
+            for column in (AuditEvent.new, AuditEvent.old, AuditEvent.reason, AuditEvent.source)
+        )
     ),
     "before_id": lambda: AuditEvent.id < bindparam("before_id"),
 }

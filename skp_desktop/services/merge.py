@@ -42,7 +42,7 @@ from skp_desktop.excel.partnership_workbook import (
     write_partnership_workbook,
 )
 from skp_desktop.excel.return_layout import UNIT_LABELS
-from skp_desktop.services.audit import UnbackedReturn, unbacked_returns
+from skp_desktop.services.audit import UnbackedReturn, unbacked_published
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, ComparatorEntry, comparators_in
 from skp_desktop.services.completeness import (
@@ -361,7 +361,8 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
     service_order = {s.id: i for i, s in enumerate(services)}
     names = {s.id: (s.code, s.name) for s in services}
     # A return whose state or values its history does not back is never published as it is.
-    unbacked = unbacked_returns(session)
+    # Only the returns it can show: the range, and the year before it (direction of travel).
+    unbacked = unbacked_published(session, since=first.year_earlier().start)
     held, updated_at = _accepted(session, last, unbacked)
     refused = tuple(
         sorted(

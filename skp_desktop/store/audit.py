@@ -213,6 +213,12 @@ def _event_columns(*, stored_times: bool) -> list[Any]:
     ]
 
 
+def event_columns(*, stored_times: bool) -> list[Any]:
+    """The columns of an event row: the hashed fields in HASHED_FIELDS order, then id and hash
+    (`stored_times`: the time as the database holds it, as iter_event_tuples reads it)."""
+    return _event_columns(stored_times=stored_times)
+
+
 def iter_events(session: Session, batch: int = 20000) -> Iterator[Row[Any]]:
     """Every event in chain order as rows, read in batches (a million fit easily)."""
     columns = _event_columns(stored_times=False)

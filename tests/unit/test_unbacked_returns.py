@@ -142,3 +142,64 @@ def test_the_strategic_assessment_leaves_out_a_return_accepted_outside_the_app(
     (note,) = [n for n in assessment.quality if n.topic.startswith("Left out")]
     assert note.service == "Highways" or "Highways" in note.service
     assert note.period == "2024/25 Q1" and "revision 1" in note.detail
+
+
+def test_an_altered_event_keeps_its_return_out_of_the_merge(
+    accepted: Database, tmp_path: Path
+) -> None:
+    # Merge checks only each return's newest events (not the whole chain): an edit to the
+    # acceptance itself must still keep the return out, and say so.
+    altered = "UPDATE audit_events SET reason = 'nothing to see' WHERE action = 'return.accept'"
+    if accepted.is_sqlite:
+        assert accepted.url.database is not None
+        with sqlite3.connect(accepted.url.database) as raw:
+            raw.executescript(f"DROP TRIGGER audit_events_no_update; {altered};")
+    else:
+        _tamper(accepted, altered)
+
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 0 and _data_rows(tmp_path / "merged.xlsx") == []
+    (found,) = result.unbacked
+    assert found.service == COMMSAFETY
+    assert "(return.accept) was altered after it was recorded" in found.line
+
+
+def test_an_event_rewritten_with_a_new_hash_keeps_its_return_out_of_the_merge(
+    accepted: Database, tmp_path: Path
+) -> None:
+    # The forger rewrites the acceptance and computes its hash again, so that the event checks
+    # out alone; the event recorded after it still names the old hash, and that is seen.
+    from sqlalchemy import select
+
+    from skp_desktop.store.audit import EVENT_ID, HASHED_FIELDS, event_columns, hash_values
+    from skp_desktop.store.models import AuditEvent
+
+    record_entries(  # an event after the acceptance
+        accepted,
+        service=HIGHWAYS,
+        period="FY2024-25-Q2",
+        changes=[EntryChange(CAT1, {"numerator": "1", "denominator": "2"})],
+        actor="t",
+    )
+    with accepted.reading() as session:
+        row = session.execute(
+            select(*event_columns(stored_times=True)).where(AuditEvent.action == "return.accept")
+        ).one()
+    fields = list(row[:EVENT_ID])
+    fields[HASHED_FIELDS.index("reason")] = "nothing to see"
+    new_hash = hash_values(fields)
+    rewrite = (
+        f"UPDATE audit_events SET reason = 'nothing to see', hash = '{new_hash}' "
+        f"WHERE id = {row[EVENT_ID]}"
+    )
+    if accepted.is_sqlite:
+        assert accepted.url.database is not None
+        with sqlite3.connect(accepted.url.database) as raw:
+            raw.executescript(f"DROP TRIGGER audit_events_no_update; {rewrite};")
+    else:
+        _tamper(accepted, rewrite)
+
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 0
+    (found,) = result.unbacked
+    assert found.service == COMMSAFETY and "does not follow it" in found.line

@@ -1,0 +1,694 @@
+"""Thirty people on the shared server at the deadline: a load test on PostgreSQL.
+
+A throwaway server (tests/postgres_server.py, fsync on, Unix socket only) holds the generated
+partnership (bench/partnership.py: ten years unless SKP_BENCH_LOAD_YEARS says otherwise).
+Thirty client processes, each with its own login and role, work on it for SKP_BENCH_LOAD_SECONDS
+(120) with a deadline day's mix:
+
+- 18 service managers (a login per manager, mapped to its service in `service_roles`; three
+  services have two) type their service's FY2026-27 Q2 return (and its months, for services
+  with monthly indicators) a value at a time, submit it, and reopen it to correct it;
+- 6 coordinators import return files, accept submitted returns (a few go back with a query)
+  and merge a year now and then;
+- 6 auditors page the History with a filter (service, indicator, actor, period, text); one of
+  them verifies the whole chain once.
+
+Each client pauses between actions as people do. Refusals the rules intend (a return someone
+else just submitted, a file already imported, a return the other coordinator accepted first)
+are counted, not failures; "busy" (a deadlock or serialisation failure reported by the server)
+is retried where the action is safe to repeat (saves set a value, so repeating one changes
+nothing; reads), and counted. After the run: every acknowledged save, submit, accept and import
+is in the history, and `verify` passes.
+
+Then the same again for SKP_BENCH_LOAD_KILL_SECONDS (60) while the server is killed
+(`pg_ctl stop -m immediate`) a third of the way in and started again 3 s later: clients say
+that the server went away, carry on when it is back, and nothing acknowledged is lost.
+
+`python -m bench.load` prints the whole report; `run()` gives the rows of `make bench`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.results import Result
+
+SECONDS = float(os.environ.get("SKP_BENCH_LOAD_SECONDS", "120"))
+KILL_SECONDS = float(os.environ.get("SKP_BENCH_LOAD_KILL_SECONDS", "60"))
+YEARS = int(os.environ.get("SKP_BENCH_LOAD_YEARS", "10"))
+MANAGERS, COORDINATORS, AUDITORS = 18, 6, 6
+QUARTER = "FY2026-27-Q2"
+MONTHS = ("2026-07", "2026-08", "2026-09")
+IMPORTED = "FY2026-27-Q1"  # the quarter whose return files the coordinators import
+MERGED = ("FY2025-26-Q1", "FY2025-26-Q4")
+SAVE_BUDGET = 0.050  # p95 of one save, seconds
+
+
+# --------------------------------------------------------------------------- the server
+
+
+@contextlib.contextmanager
+def _server() -> Iterator[Any]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from postgres_server import running_server  # the test suite's throwaway server
+
+    with running_server(durable=True) as server:
+        yield server
+
+
+def _restart(server: Any) -> None:
+    """Start the killed server again on its data, as its administrator would."""
+    options = " ".join(
+        [
+            "-c listen_addresses=''",
+            f"-k {server.socket_dir}",
+            "-p 5432",
+            "-c max_connections=60",
+            "-c shared_buffers=32MB",
+        ]
+    )
+    started = server._run(
+        "pg_ctl",
+        "start",
+        "--pgdata",
+        str(server.folder / "data"),
+        "--wait",
+        "--timeout",
+        "60",
+        "--log",
+        str(server.folder / "server.log"),
+        "-o",
+        options,
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"the server did not start again: {started.stderr}")
+
+
+def _logins(server: Any, database: str, services: list[str]) -> list[tuple[str, str, str | None]]:
+    """(login, role, service) for each client; logins made in their group roles."""
+    clients: list[tuple[str, str, str | None]] = []
+    for number in range(MANAGERS):
+        clients.append((f"load_sm{number:02d}", "manager", services[number % len(services)]))
+    clients += [(f"load_co{n:02d}", "coordinator", None) for n in range(COORDINATORS)]
+    clients += [(f"load_au{n:02d}", "auditor", None) for n in range(AUDITORS)]
+    groups = {
+        "manager": "skp_service_manager",
+        "coordinator": "skp_coordinator",
+        "auditor": "skp_auditor",
+    }
+    with server.connect(database) as admin:
+        for login, role, service in clients:
+            admin.execute(f'CREATE ROLE "{login}" LOGIN IN ROLE {groups[role]}')
+            if service:
+                admin.execute(
+                    "INSERT INTO service_roles (service_code, role_name) VALUES (%s, %s)",
+                    [service, login],
+                )
+    return clients
+
+
+def _return_files(folder: Path, services: list[str]) -> list[Path]:
+    """A submitted FY2026-27 Q1 return file per service, from a scratch copy of the catalogue."""
+    from bench.partnership import add_generated_services
+    from skp_desktop.domain.definitions import is_due
+    from skp_desktop.domain.periods import parse_period
+    from skp_desktop.services import exchange
+    from skp_desktop.services.catalogue import list_indicators
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import get_return, record_entries, submit_return
+    from skp_desktop.services.setup import _demo_value
+
+    source = open_database(folder / "files.sqlite3")
+    add_generated_services(source)
+    period = parse_period(IMPORTED)
+    files = []
+    rng = random.Random(IMPORTED)
+    try:
+        for service in services:
+            due = [
+                i
+                for i in list_indicators(source, service=service)
+                if is_due(i.rules.frequency, period)
+            ]
+            if not due:
+                continue
+            changes = [EntryChange(i.code, _demo_value(i, 40, rng)) for i in due]
+            record_entries(source, service=service, period=IMPORTED, changes=changes, actor="x")
+            view = get_return(source, service, IMPORTED)
+            explain = {r.code: "checked" for r in view.rows if r.needs_explanation}
+            submit_return(source, service=service, period=IMPORTED, actor="x", explanations=explain)
+            out = folder / f"{service.lower()}-{IMPORTED}.xlsx"
+            exchange.export_return(source, service=service, period=IMPORTED, out=out, actor="x")
+            files.append(out)
+    finally:
+        source.dispose()
+    return files
+
+
+# --------------------------------------------------------------------------- the clients
+
+
+class _Client:
+    """One person: a login, a role, a log of what they did (one JSON line per action)."""
+
+    def __init__(self, url: str, login: str, log: Path, deadline: float, phase: str) -> None:
+        from skp_desktop.services.database import open_database
+
+        self.login, self.deadline, self.phase = login, deadline, phase
+        seed = f"{login}-{phase}"
+        self.rng = random.Random(seed)
+        self.log = log.open("a", encoding="utf-8")
+        self.db = open_database(url, actor=login)
+        self.db.server_identity()  # connected, and the server knows the login
+
+    def act(self, op: str, work: Any, *, retry: bool, ack: dict[str, Any] | None = None) -> Any:
+        """Run `work`; log its time and outcome. A busy server is retried when `retry`; a
+        server gone away is said and the action dropped (not acknowledged)."""
+        from skp_desktop.services.errors import StoreUnavailable
+
+        refusals = _refusal_types()
+        attempts = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                result = work()
+            except refusals as exc:
+                self._write(op, start, "refused", str(exc)[:200])
+                return None
+            except StoreUnavailable as exc:
+                text = str(exc)
+                if "busy" in text and retry and attempts < 5:
+                    attempts += 1
+                    self._write(op, start, "busy-retried", text[:200])
+                    continue
+                self._write(op, start, "unavailable", text[:200])
+                print(
+                    f"{self.login}: the server is unavailable ({text[:90]}); carrying on",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(1.0)
+                return None
+            except Exception as exc:
+                self._write(op, start, "error", f"{type(exc).__name__}: {exc}"[:400])
+                traceback.print_exc()
+                return None
+            self._write(op, start, "ok", None, ack)
+            return result
+
+    def _write(self, op: str, start: float, outcome: str, detail: str | None, ack=None) -> None:  # type: ignore[no-untyped-def]
+        record = {
+            "op": op,
+            "s": time.perf_counter() - start,
+            "outcome": outcome,
+            "detail": detail,
+            "ack": ack if outcome == "ok" else None,
+            "login": self.login,
+        }
+        self.log.write(json.dumps(record) + "\n")
+        self.log.flush()
+
+    def pause(self, low: float, high: float) -> bool:
+        """Think for a moment; False once the run is over."""
+        time.sleep(self.rng.uniform(low, high))
+        return time.monotonic() < self.deadline
+
+
+def _refusal_types() -> tuple[type[BaseException], ...]:
+    """What the rules and validation refuse on purpose (the server's refusals included)."""
+    from skp_desktop.services.errors import NotFoundError, StateError, ValidationError
+    from skp_desktop.store.postgres import PermissionRefused
+
+    return (StateError, ValidationError, NotFoundError, PermissionRefused)
+
+
+def _manager(client: _Client, service: str) -> None:
+    from skp_desktop.domain.definitions import is_due
+    from skp_desktop.domain.periods import parse_period
+    from skp_desktop.services.catalogue import list_indicators
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import (
+        get_return,
+        record_entries,
+        reopen_return,
+        submit_return,
+    )
+    from skp_desktop.services.setup import _demo_value
+
+    infos = list_indicators(client.db, service=service)
+    periods = [
+        p
+        for p in (*MONTHS, QUARTER)
+        if any(is_due(i.rules.frequency, parse_period(p)) for i in infos)
+    ]
+    saves = 0
+    if not periods:  # nothing due this quarter (a service reporting once a year)
+        while client.pause(2.0, 6.0):
+            pass
+        return
+    while True:
+        for period in periods:
+            due = [i for i in infos if is_due(i.rules.frequency, parse_period(period))]
+            view = client.act(
+                "open return", lambda p=period: get_return(client.db, service, p), retry=True
+            )
+            if view is not None and view.state != "draft" and view.exists:
+                client.act(
+                    "reopen",
+                    lambda p=period: reopen_return(
+                        client.db,
+                        service=service,
+                        period=p,
+                        reason="a correction",
+                        actor=client.login,
+                    ),
+                    retry=False,
+                    ack={"action": "return.reopen", "service": service, "period": period},
+                )
+            for info in due:
+                if not client.pause(2.0, 6.0):  # a value typed, checked, then the next
+                    return
+                saves += 1
+                marker = f"load {client.login} {client.phase} #{saves}"
+                fields = {**_demo_value(info, saves % 20, client.rng), "commentary": marker}
+                client.act(
+                    "save",
+                    lambda p=period, i=info, f=fields: record_entries(
+                        client.db,
+                        service=service,
+                        period=p,
+                        changes=[EntryChange(i.code, f)],
+                        actor=client.login,
+                    ),
+                    retry=True,
+                    ack={"action": "value.set", "marker": marker},
+                )
+            if not client.pause(2.0, 4.0):
+                return
+            view = client.act(
+                "open return", lambda p=period: get_return(client.db, service, p), retry=True
+            )
+            explain = (
+                {r.code: "checked with the team" for r in view.rows if r.needs_explanation}
+                if view
+                else {}
+            )
+            client.act(
+                "submit",
+                lambda p=period, e=explain: submit_return(
+                    client.db, service=service, period=p, actor=client.login, explanations=e
+                ),
+                retry=False,
+                ack={"action": "return.submit", "service": service, "period": period},
+            )
+
+
+def _coordinator(client: _Client, files: list[Path], number: int) -> None:
+    from datetime import date
+
+    from skp_desktop.services import exchange, review
+    from skp_desktop.services.completeness import completeness
+    from skp_desktop.services.merge import merge_export
+
+    mine = files[number::COORDINATORS]
+    out = Path(tempfile.mkdtemp()) / "merged.xlsx"
+    today = date(2026, 11, 20)
+    while client.pause(2.0, 5.0):
+        choice = client.rng.random()
+        if mine and choice < 0.25:
+            path = mine.pop(0)
+            outcomes = client.act(
+                "import file",
+                lambda p=path: exchange.import_files(client.db, [p], actor=client.login),
+                retry=False,
+            )
+            if outcomes:
+                for outcome in outcomes:
+                    if outcome.status == "ACCEPTED":
+                        client._write(
+                            "import acknowledged",
+                            time.perf_counter(),
+                            "ok",
+                            None,
+                            {
+                                "action": "return.import",
+                                "service": outcome.service,
+                                "period": outcome.period,
+                            },
+                        )
+        elif choice < 0.85:
+            report = client.act(
+                "completeness",
+                lambda: completeness(client.db, first="FY2026-27-Q1", last=QUARTER, today=today),
+                retry=True,
+            )
+            waiting = (
+                [c for row in report.cells for c in row if c.state == "submitted"] if report else []
+            )
+            if waiting:
+                cell = client.rng.choice(waiting)
+                code, period = cell.service.code, cell.period.code
+                if client.rng.random() < 0.15:
+                    client.act(
+                        "return with query",
+                        lambda c=code, p=period, r=cell.revision: review.return_with_query(
+                            client.db,
+                            service=c,
+                            period=p,
+                            reason="please check",
+                            actor=client.login,
+                            revision=r,
+                        ),
+                        retry=False,
+                        ack={"action": "return.return", "service": code, "period": period},
+                    )
+                else:
+                    client.act(
+                        "accept",
+                        lambda c=code, p=period, r=cell.revision: review.accept_return(
+                            client.db, service=c, period=p, actor=client.login, revision=r
+                        ),
+                        retry=False,
+                        ack={"action": "return.accept", "service": code, "period": period},
+                    )
+        elif choice < 0.92:
+            client.act(
+                "merge a year",
+                lambda: merge_export(
+                    client.db, out=out, first=MERGED[0], last=MERGED[1], today=today
+                ),
+                retry=True,
+            )
+
+
+def _auditor(client: _Client, number: int, services: list[str]) -> None:
+    from skp_desktop.services.audit import verify
+    from skp_desktop.services.dto import HistoryFilter
+    from skp_desktop.services.history import history_page
+
+    if number == 0:
+        report = client.act("verify", lambda: verify(client.db), retry=True)
+        if report is not None and not report.ok:
+            client._write("verify problems", time.perf_counter(), "error", str(report.problems[:3]))
+    while client.pause(1.0, 4.0):
+        pick = client.rng.choice(("service", "indicator", "actor", "period", "text"))
+        flt = {
+            "service": HistoryFilter(service=client.rng.choice(services)),
+            "indicator": HistoryFilter(indicator="GEN-PS-1"),
+            "actor": HistoryFilter(actor="coordinator.anna"),
+            "period": HistoryFilter(period=client.rng.choice(("FY2025-26-Q2", QUARTER))),
+            "text": HistoryFilter(text="queried"),
+        }[pick]
+        before = None
+        for _page in range(3):
+            page = client.act(
+                f"history by {pick}",
+                lambda b=before, f=flt: history_page(client.db, f, before_id=b),
+                retry=True,
+            )
+            if not page:
+                break
+            before = page[-1].id
+
+
+def _client_main(
+    url: str,
+    login: str,
+    role: str,
+    service: str | None,
+    log: str,
+    seconds: float,
+    files: list[str],
+    number: int,
+    services: list[str],
+    ready: Any,
+) -> None:
+    os.environ.setdefault("SKP_LOG_DIR", tempfile.mkdtemp())
+    faulthandler.dump_traceback_later(seconds + 600, exit=True)  # a stuck client says where
+    client = _Client(url, login, Path(log), 0.0, Path(log).parent.name)
+    ready.wait()  # everyone starts together, once all thirty are connected
+    client.deadline = time.monotonic() + seconds
+    try:
+        if role == "manager":
+            assert service
+            _manager(client, service)
+        elif role == "coordinator":
+            _coordinator(client, [Path(f) for f in files], number)
+        else:
+            _auditor(client, number, services)
+    finally:
+        client.db.dispose()
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def _phase(
+    server: Any,
+    database: str,
+    clients: list[tuple[str, str, str | None]],
+    files: list[Path],
+    seconds: float,
+    logs: Path,
+    kill_at: float | None,
+    services: list[str],
+) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    processes = []
+    counters: Counter[str] = Counter()
+    ready = context.Barrier(len(clients) + 1)
+    for index, (login, role, service) in enumerate(clients):
+        number = index if role == "manager" else int(login[-2:])
+        url = server.url(database, user=login)
+        process = context.Process(
+            target=_client_main,
+            args=(
+                url,
+                login,
+                role,
+                service,
+                str(logs / f"{login}.jsonl"),
+                seconds,
+                [str(f) for f in files],
+                number,
+                services,
+                ready,
+            ),
+            daemon=True,
+        )
+        process.start()
+        processes.append(process)
+    ready.wait(timeout=300)  # the clients have started and connected
+    start = time.monotonic()
+    if kill_at is not None:
+        time.sleep(kill_at)
+        print(
+            f"load: killing the server (pg_ctl stop -m immediate) at {kill_at:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        server.stop()
+        time.sleep(3)
+        _restart(server)
+        print("load: the server is running again", file=sys.stderr, flush=True)
+        counters["kills"] += 1
+    for process in processes:
+        process.join(timeout=seconds + 660)  # bounded: a client stops by itself at the deadline
+        if process.is_alive():
+            process.kill()
+            counters["clients killed at the end"] += 1
+    counters["wall"] = int(time.monotonic() - start)
+    return dict(counters)
+
+
+def _read_logs(logs: Path) -> list[dict[str, Any]]:
+    records = []
+    for path in sorted(logs.glob("*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            records += [json.loads(line) for line in handle if line.strip()]
+    return records
+
+
+def _check_acknowledged(url: str, records: list[dict[str, Any]], first_event: int) -> list[str]:
+    """Every acknowledged write is in the history: a missing one is named."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        events = connection.execute(
+            text("SELECT actor, action, service, period, new FROM audit_events WHERE id > :first"),
+            {"first": first_event},
+        ).all()
+    engine.dispose()
+    markers = set()
+    counts: Counter[tuple[str, str, str | None, str | None]] = Counter()
+    for actor, action, service, period, new in events:
+        if action == "value.set" and new:
+            with contextlib.suppress(ValueError):
+                commentary = json.loads(new).get("commentary")
+                if commentary:
+                    markers.add(commentary)
+        counts[(actor, action, service, period)] += 1
+    acked: Counter[tuple[str, str, str | None, str | None]] = Counter()
+    missing = []
+    for record in records:
+        ack = record.get("ack")
+        if not ack:
+            continue
+        if ack["action"] == "value.set":
+            if ack["marker"] not in markers:
+                missing.append(f"save {ack['marker']}")
+        else:
+            acked[(record["login"], ack["action"], ack["service"], ack["period"])] += 1
+    for key, number in acked.items():
+        if counts[key] < number:
+            missing.append(f"{key}: {number} acknowledged, {counts[key]} recorded")
+    return missing
+
+
+def _percentiles(times: list[float]) -> tuple[float, float, float]:
+    if len(times) < 2:
+        value = times[0] if times else 0.0
+        return value, value, value
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return statistics.median(times), cuts[94], cuts[98]
+
+
+def _report(name: str, records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    by_op: dict[str, list[float]] = defaultdict(list)
+    outcomes: Counter[tuple[str, str]] = Counter()
+    for record in records:
+        outcomes[(record["op"], record["outcome"])] += 1
+        if record["outcome"] == "ok":
+            by_op[record["op"]].append(record["s"])
+    print(f"\n{name}: {len(records)} actions in {seconds:.0f} s")
+    print(
+        f"  {'operation':<22} {'ok':>6} {'/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        "  other outcomes"
+    )
+    for op in sorted({op for op, _ in outcomes}):
+        times = by_op.get(op, [])
+        p50, p95, p99 = _percentiles(times)
+        others = ", ".join(
+            f"{o} {n}" for (o_op, o), n in sorted(outcomes.items()) if o_op == op and o != "ok"
+        )
+        print(
+            f"  {op:<22} {len(times):>6} {len(times) / seconds:>6.1f} {p50 * 1000:>8.1f} "
+            f"{p95 * 1000:>8.1f} {p99 * 1000:>8.1f}  {others}"
+        )
+    errors = [r for r in records if r["outcome"] == "error"]
+    for record in errors[:5]:
+        print(f"  error in {record['op']} ({record['login']}): {record['detail']}")
+    saves = by_op.get("save", [])
+    return {
+        "save": _percentiles(saves),
+        "saves": len(saves),
+        "errors": len(errors),
+        "actions": sum(len(t) for t in by_op.values()),
+        "unavailable": sum(n for (_op, o), n in outcomes.items() if o == "unavailable"),
+        "busy": sum(n for (_op, o), n in outcomes.items() if o == "busy-retried"),
+    }
+
+
+def run() -> list[Result]:
+    from bench.partnership import copy_to_postgresql, partnership_file
+    from skp_desktop.services.audit import verify
+    from skp_desktop.services.database import open_database
+
+    work = Path(tempfile.mkdtemp(prefix="skp-load-"))
+    rows: list[Result] = []
+    try:
+        source = partnership_file(YEARS)
+        with _server() as server:
+            with server.connect() as admin:
+                admin.execute('CREATE DATABASE "load"')
+            owner_url = server.url("load")
+            start = time.perf_counter()
+            copy_to_postgresql(source, owner_url)
+            print(
+                f"load: {YEARS} years copied to PostgreSQL in {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+            )
+            db = open_database(owner_url)
+            from skp_desktop.services.catalogue import list_services
+
+            services = [s.code for s in list_services(db)]
+            db.dispose()
+            clients = _logins(server, "load", services)
+            files = _return_files(work, services)
+            for phase, seconds, kill_at in (
+                ("load", SECONDS, None),
+                ("load, server killed", KILL_SECONDS, KILL_SECONDS / 3),
+            ):
+                with server.connect("load") as admin:
+                    (first_event,) = admin.execute("SELECT max(id) FROM audit_events").fetchone()
+                logs = work / phase.replace(" ", "_").replace(",", "")
+                logs.mkdir()
+                counters = _phase(server, "load", clients, files, seconds, logs, kill_at, services)
+                records = _read_logs(logs)
+                summary = _report(phase, records, seconds)
+                missing = _check_acknowledged(owner_url, records, first_event)
+                for line in missing[:10]:
+                    print(f"  LOST: {line}")
+                db = open_database(owner_url)
+                started = time.perf_counter()
+                report = verify(db)
+                verify_s = time.perf_counter() - started
+                db.dispose()
+                print(
+                    f"  verify: {'clean' if report.ok else report.problems[:3]} "
+                    f"({report.events_checked:,} events, {verify_s:.0f} s); {counters}; "
+                    f"acknowledged writes lost: {len(missing)}"
+                )
+                p50, p95, p99 = summary["save"]
+                tag = "load" if kill_at is None else "load, killed"
+                rows.append(
+                    Result(
+                        f"{tag}: save p95 vs 50 ms",
+                        p95,
+                        SAVE_BUDGET,
+                        1.0,
+                        f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; {summary['saves']} "
+                        f"saves, {summary['actions'] / seconds:.1f} actions/s, "
+                        f"{summary['busy']} busy retried"
+                        + (f", {summary['unavailable']} while down" if kill_at else ""),
+                    )
+                )
+                # Failures counted (errors, acknowledged writes lost, verify): the goal is none.
+                failures = summary["errors"] + len(missing) + (0 if report.ok else 1)
+                rows.append(
+                    Result(
+                        f"{tag}: failures (count/1000)",
+                        failures / 1000,
+                        1.0,
+                        0.0,
+                        f"errors {summary['errors']}, acknowledged writes lost {len(missing)}, "
+                        f"verify {'clean' if report.ok else 'FAILED'} at "
+                        f"{report.events_checked:,} events",
+                    )
+                )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SKP_LOG_DIR", tempfile.mkdtemp())
+    for row in run():
+        print(f"{row.name:<30} {row.ours * 1000:8.1f} ms  goal {row.goal}  {row.note}")

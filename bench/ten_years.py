@@ -1,0 +1,141 @@
+"""Ten years of the whole partnership against one: how the costs grow.
+
+Both databases come from bench/partnership.py (the same 15 services; one financial year,
+FY2025-26, against ten, FY2016-17 to FY2025-26, with about 2.1 million audit events), built
+once and cached. Each row is the big database's time against the small one's, measured in the
+same run ("ours" is ten years, "baseline" one year):
+
+- start to the return grid ready for typing (goal ≤ 1.5×), as bench/startup.py measures it;
+- the dashboard's tiles of every indicator (≤ 1.5×);
+- the Completeness page for one year (≤ 1.5×);
+- the History's first page with each filter: service, indicator, actor, period, text (≤ 2×);
+- the partnership workbook (merge) of one year (≤ 1.5×), and of all ten years against one
+  year on the big database (≤ 10×);
+- the board pack of one quarter (≤ 1.5×);
+- `verify`, per event, at both sizes (linear: ≤ 1.5×; the note gives µs per event).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bench.results import Result
+
+YEAR = ("FY2025-26-Q1", "FY2025-26-Q4")
+QUARTER = "FY2025-26-Q3"
+TODAY = date(2026, 6, 1)
+STARTS = int(os.environ.get("SKP_BENCH_STARTS", "5"))
+
+
+def _median(work: Callable[[], object], runs: int) -> float:
+    work()  # warm caches on both sides alike
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _measure(path: Path, folder: Path) -> dict[str, float]:
+    from skp_desktop.services.audit import verify
+    from skp_desktop.services.board_pack import export_board_pack
+    from skp_desktop.services.completeness import completeness
+    from skp_desktop.services.database import open_database
+    from skp_desktop.services.dto import HistoryFilter
+    from skp_desktop.services.history import history_page
+    from skp_desktop.services.merge import merge_export
+    from skp_desktop.services.trends import dashboard_tiles
+
+    found: dict[str, float] = {}
+    db = open_database(path)
+    try:
+        found["dashboard"] = _median(lambda: dashboard_tiles(db), 5)
+        found["completeness"] = _median(
+            lambda: completeness(db, first=YEAR[0], last=YEAR[1], today=TODAY), 5
+        )
+        filters = {
+            "service": HistoryFilter(service="HIGHWAYS"),
+            "indicator": HistoryFilter(indicator="GEN-PS-1"),
+            "actor": HistoryFilter(actor="coordinator.anna"),
+            "period": HistoryFilter(period="FY2025-26-Q2"),
+            "text": HistoryFilter(text="queried"),
+        }
+        for name, flt in filters.items():
+            found[f"history {name}"] = _median(lambda flt=flt: history_page(db, flt), 9)
+        out = folder / "merge.xlsx"
+        found["merge year"] = _median(
+            lambda: merge_export(db, out=out, first=YEAR[0], last=YEAR[1], today=TODAY), 2
+        )
+        found["merge all"] = _median(
+            lambda: merge_export(db, out=out, first="FY2016-17-Q1", last=YEAR[1], today=TODAY), 1
+        )
+        pack = folder / "pack.pdf"
+        found["board pack"] = _median(
+            lambda: export_board_pack(db, QUARTER, str(pack), made=TODAY), 2
+        )
+        start = time.perf_counter()
+        report = verify(db)
+        found["verify"] = (time.perf_counter() - start) / report.events_checked
+        found["events"] = report.events_checked
+        assert report.ok, report.problems[:3]
+    finally:
+        db.dispose()
+    return found
+
+
+def _grid_ready(small: Path, big: Path, folder: Path) -> tuple[float, float]:
+    """Start to the return grid ready, on each database, runs interleaved."""
+    from bench.startup import _once
+
+    times: dict[Path, list[float]] = {small: [], big: []}
+    for path in (small, big):
+        _once("grid", str(path), str(folder))  # the day's backup is made on the first start
+    for _ in range(STARTS):
+        for path in (small, big):
+            times[path].append(_once("grid", str(path), str(folder))[0])
+    return statistics.median(times[big]), statistics.median(times[small])
+
+
+def run() -> list[Result]:
+    from bench.partnership import partnership_file
+
+    small, big = partnership_file(1), partnership_file(10)
+    with tempfile.TemporaryDirectory() as work:
+        folder = Path(work)
+        one, ten = _measure(small, folder), _measure(big, folder)
+        grid_big, grid_small = _grid_ready(small, big, folder)
+    rows = [
+        Result("ten years: start to grid ready", grid_big, grid_small, 1.5),
+        Result("ten years: dashboard", ten["dashboard"], one["dashboard"], 1.5),
+        Result("ten years: completeness 1 year", ten["completeness"], one["completeness"], 1.5),
+    ]
+    for name in ("service", "indicator", "actor", "period", "text"):
+        key = f"history {name}"
+        rows.append(Result(f"ten years: history by {name}", ten[key], one[key], 2.0))
+    rows += [
+        Result("ten years: merge 1 year", ten["merge year"], one["merge year"], 1.5),
+        Result("ten years: merge 10 vs 1 year", ten["merge all"], ten["merge year"], 10.0),
+        Result("ten years: board pack 1 quarter", ten["board pack"], one["board pack"], 1.5),
+        Result(
+            "ten years: verify per event",
+            ten["verify"],
+            one["verify"],
+            1.5,
+            f"{ten['verify'] * 1e6:.1f} µs/event at {ten['events']:,.0f}, "
+            f"{one['verify'] * 1e6:.1f} at {one['events']:,.0f}",
+        ),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SKP_LOG_DIR", tempfile.mkdtemp())
+    for row in run():
+        print(f"{row.name:<36} {row.ours:9.4f} {row.baseline:9.4f} {row.ratio:6.2f} {row.goal}")
