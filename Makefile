@@ -87,8 +87,9 @@ office:
 	else echo "No LibreOffice: its re-save test will be skipped (sudo apt-get install $(OFFICE_PACKAGES))"; fi
 
 # The accessibility bus for tests/gui/test_accessibility_tree.py (Debian/Ubuntu): the app is
-# read as Orca reads it, under Xvfb on a private D-Bus session; without them it is skipped.
-AT_SPI_PACKAGES := at-spi2-core python3-pyatspi dbus dbus-x11 xvfb $(QT_XCB_PACKAGES)
+# read as Orca reads it, under Xvfb on a private D-Bus session, with xdotool typing the keys
+# (and giving the window X's focus: Xvfb has no window manager); without them it is skipped.
+AT_SPI_PACKAGES := at-spi2-core python3-pyatspi dbus dbus-x11 xvfb xdotool $(QT_XCB_PACKAGES)
 at-spi:
 	@missing=""; \
 	if [ "$$(uname -s)" = Linux ] && command -v dpkg >/dev/null 2>&1; then \

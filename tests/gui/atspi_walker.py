@@ -1,16 +1,22 @@
 """Reads SKP Returns through AT-SPI as a screen reader does; run by Debian's /usr/bin/python3
 (python3-pyatspi) from tests/gui/test_accessibility_tree.py, which it answers in JSON.
 
-Waits for the app on the accessibility bus, visits each place by selecting it in the Places
-list with the keyboard (as Orca's user would), and reports every showing interactive object that
-is unnamed, not focusable, or whose name does not contain its visible label.
+Waits for the app on the accessibility bus, gives its window X's input focus with xdotool, and
+visits each place by selecting it in the Places list with the keyboard (as Orca's user would).
+It reports every showing interactive object that is unnamed, not focusable, or whose name does
+not contain its visible label; then presses Tab, and Shift+Tab, from the Places list until the
+focus comes back to it, recording each object the bus says took the focus, and reports a trap
+and the controls never reached. Then it opens each dialog of DIALOGS by keyboard and does the
+same inside it. Arguments: the places, comma-separated; a file to type into Restore a backup.
 """
 
 import json
+import subprocess
 import sys
 import time
 
 import pyatspi
+from gi.repository import GLib
 
 INTERACTIVE = {
     pyatspi.ROLE_PUSH_BUTTON,
@@ -27,7 +33,6 @@ INTERACTIVE = {
     pyatspi.ROLE_PAGE_TAB,
     pyatspi.ROLE_SLIDER,
 }
-HOME, DOWN = 0xFF50, 0xFF54  # X keysyms
 
 
 def find_app(name, timeout):
@@ -114,38 +119,190 @@ def choose(place_list, number):
     """Show a place as a keyboard user would: into the Places list, Home, then Down to it."""
     place_list.queryComponent().grabFocus()
     time.sleep(0.3)
-    pyatspi.Registry.generateKeyboardEvent(HOME, None, pyatspi.KEY_SYM)
-    time.sleep(0.2)
+    key("Home")
     for _ in range(number):
-        pyatspi.Registry.generateKeyboardEvent(DOWN, None, pyatspi.KEY_SYM)
-        time.sleep(0.2)
+        key("Down")
+        time.sleep(0.1)
 
 
-# Dialogs a keyboard user opens by a shortcut from the Return place: what to press, and the
-# X keysyms with the modifier mask to hold (Control 4, Alt 8).
-DIALOGS = (
-    ("Help: Entering values (F1)", 0, 0xFFBE),
-    ("Open database (Ctrl+O)", 4, ord("o")),
-    ("Connect to a shared database (Alt+F, C)", 8, ord("f"), ord("c")),
-)
-ESCAPE = 0xFF1B
+# --- the keyboard, as X delivers it, and focus as AT-SPI reports it ---------------------------
+#
+# Without a window manager X gives no window the input focus, so keys synthesised on the
+# accessibility bus reached nothing and no focus event came back. xdotool gives the app's window
+# X's input focus (windowfocus: Xvfb has no window manager for windowactivate) and types into it;
+# the focus events come back on the bus as Orca hears them.
+
+FOCUSED = []  # the objects that took the focus since the last key, oldest first
 
 
-def press(mask, *keysyms):
-    if mask:
-        pyatspi.Registry.generateKeyboardEvent(mask, None, pyatspi.KEY_LOCKMODIFIERS)
-    pyatspi.Registry.generateKeyboardEvent(keysyms[0], None, pyatspi.KEY_SYM)
-    if mask:
-        pyatspi.Registry.generateKeyboardEvent(mask, None, pyatspi.KEY_UNLOCKMODIFIERS)
-    for keysym in keysyms[1:]:
-        time.sleep(0.4)
-        pyatspi.Registry.generateKeyboardEvent(keysym, None, pyatspi.KEY_SYM)
+def _on_focus(event):
+    if event.detail1:
+        FOCUSED.append(event.source)
+
+
+def pump(seconds, until=None):
+    """Deliver the bus's events for up to `seconds`, or until `until()` holds."""
+    context = GLib.MainContext.default()
+    end = time.time() + seconds
+    while time.time() < end:
+        while context.iteration(False):
+            pass
+        if until is not None and until():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def key(*names, wait=0.05):
+    FOCUSED.clear()
+    for name in names:
+        subprocess.run(["xdotool", "key", "--clearmodifiers", name], check=False)
+        pump(wait)
+
+
+def focus_window():
+    found = subprocess.run(
+        ["xdotool", "search", "--onlyvisible", "--name", "^SKP Returns"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    for window in found:
+        subprocess.run(["xdotool", "windowfocus", "--sync", window], check=False)
+    return bool(found)
+
+
+CONTAINERS = {pyatspi.ROLE_TABLE, pyatspi.ROLE_TREE_TABLE, pyatspi.ROLE_LIST, pyatspi.ROLE_TREE}
+ITEMS = {
+    pyatspi.ROLE_TABLE_CELL,
+    pyatspi.ROLE_LIST_ITEM,
+    pyatspi.ROLE_TREE_ITEM,
+    pyatspi.ROLE_COLUMN_HEADER,
+    pyatspi.ROLE_ROW_HEADER,
+}
+
+
+def stop_of(node):
+    """(the object Tab is in, the cell in it): a cell counts as its table."""
+    try:
+        parent = node.parent
+        if node.getRole() in ITEMS and parent is not None and parent.getRole() in CONTAINERS:
+            return parent, node.getIndexInParent()
+    except Exception:
+        pass
+    return node, None
+
+
+def cells(container):
+    try:
+        table = container.queryTable()
+        return table.nRows * table.nColumns
+    except Exception:
+        try:
+            return container.childCount
+        except Exception:
+            return 0
+
+
+def ancestors(node, root):
+    paths = set()
+    for _ in range(60):
+        if node is None:
+            break
+        paths.add(node.path)
+        if node.path == root.path:
+            break
+        try:
+            node = node.parent
+        except Exception:
+            break
+    return paths
+
+
+def tab_round(root, start, controls, forward=True, limit=150):
+    """Tab (or Shift+Tab) from `start` until the focus comes back to it. Reports the stops,
+    whether it came back, and any object Tab could not leave: the same cell twice running
+    (Tab did nothing), or more Tabs in one table than it has cells."""
+    if start is not None:
+        start.queryComponent().grabFocus()
+        pump(0.4)
+    else:  # a dialog: from wherever it put the focus
+        pump(0.3)
+    first = None if start is None else start.path
+    reached, stops, trap = set(), [], None
+    for node in walk(root, set()) if start is None else ():
+        if node.getState().contains(pyatspi.STATE_FOCUSED):  # where the dialog put it
+            reached |= ancestors(node, root)
+    previous, run = None, 0
+    for _ in range(limit):
+        key("Tab" if forward else "shift+Tab", wait=0)
+        if not pump(1.0, until=lambda: bool(FOCUSED)):
+            if len(controls) <= 1:  # one control: Tab rightly stays on it
+                break
+            trap = f"Tab did nothing after {stops[-1] if stops else 'the start'}"
+            break
+        pump(0.05)
+        node = FOCUSED[-1]
+        container, cell = stop_of(node)
+        where = describe(container) + ("" if cell is None else f" cell {cell}")
+        stops.append(where)
+        reached |= ancestors(node, root)
+        if first is None:
+            first = container.path
+        elif container.path == first and (previous is None or previous[0] != first):
+            break  # back round to where it started
+        same = previous is not None and previous[0] == container.path
+        run = run + 1 if same else 1
+        if same and previous[1] == cell:
+            trap = f"Tab stayed on {where}"
+            break
+        if run > cells(container) + 2:
+            trap = f"Tab stayed inside {describe(container)} for {run} presses"
+            break
+        previous = (container.path, cell)
+    else:
+        trap = trap or "Tab never came back round"
+    came_back = trap is None
+    return {"stops": stops, "came_back": came_back, "trap": trap}, reached
+
+
+def interactive(root):
+    """The showing, enabled, focusable controls Tab should reach (a page tab is reached
+    through its tab bar; the side panel's title-bar Close through F9)."""
+    found = []
+    for node in walk(root, set()):
+        role = node.getRole()
+        if role not in INTERACTIVE or role == pyatspi.ROLE_PAGE_TAB:
+            continue
+        states = node.getState()
+        if not states.contains(pyatspi.STATE_ENABLED):
+            continue
+        if not states.contains(pyatspi.STATE_FOCUSABLE):
+            continue
+        if role == pyatspi.ROLE_PUSH_BUTTON and node.name == "Close":
+            continue
+        found.append(node)
+    return found
+
+
+def keyboard(root, start):
+    """Both Tab rounds from `start`, and the controls neither reached."""
+    report = {}
+    controls = interactive(root)
+    for direction, forward in (("forward", True), ("back", False)):
+        round_, reached = tab_round(root, start, controls, forward)
+        report[direction] = round_
+        missed = [describe(n) for n in controls if n.path not in reached]
+        report[f"never_focused_{direction}"] = missed
+    return report
 
 
 def other_windows(app, window):
+    """The app's showing dialogs. (After the places are visited a second frame with the main
+    window's title shows on the bus: not a dialog.)"""
     found = []
     for child in app:
-        if child is None or child == window:
+        if child is None or child.path == window.path or child.getRole() == pyatspi.ROLE_FRAME:
             continue
         try:
             if child.getState().contains(pyatspi.STATE_SHOWING):
@@ -155,28 +312,94 @@ def other_windows(app, window):
     return found
 
 
-def visit_dialogs(app, window, place_list, report):
-    for name, mask, *keys in DIALOGS:
-        choose(place_list, 0)
-        window.queryComponent().grabFocus()
-        time.sleep(0.3)
-        press(mask, *keys)
-        dialog = None
-        end = time.time() + 8
-        while dialog is None and time.time() < end:
-            time.sleep(0.5)
-            shown = other_windows(app, window)
-            dialog = shown[0] if shown else None
+def find(root, role, name):
+    for node in walk(root, set()):
+        if node.getRole() == role and node.name == name:
+            return node
+    return None
+
+
+def select_first_row(window, table_name):
+    table = find(window, pyatspi.ROLE_TABLE, table_name)
+    if table is None:
+        return
+    table.queryComponent().grabFocus()
+    pump(0.3)
+    key("ctrl+Home", "Down", "Up")
+
+
+# Each dialog: the place it is opened from, the table whose first row to select there first, the
+# keys that open it, and whether a file's name is typed into a file chooser on the way.
+DIALOGS = (
+    ("Help: Entering values (F1)", "Return", None, ("F1",)),
+    ("Open database (Ctrl+O)", "Return", None, ("ctrl+o",)),
+    ("Connect to a shared database (Alt+F, C)", "Return", None, ("alt+f", "c")),
+    ("Keys (Alt+F, K)", "Return", None, ("alt+f", "k")),
+    ("Submit a filled return (Alt+R, S)", "Return", None, ("alt+r", "s")),
+    ("About (Alt+H, A)", "Return", None, ("alt+h", "a")),
+    ("Indicator chart (Dashboard, Alt+O)", "Dashboard", None, ("alt+o",)),
+    ("Services and context (Definitions, Alt+S)", "Definitions", None, ("alt+s",)),
+    ("Value timeline (History, Alt+T)", "History", "Audit events", ("alt+t",)),
+    ("Restore a backup's confirmation (Alt+F, T, a file)", "Return", None, ("alt+f", "t"), True),
+)
+ESCAPE = "Escape"
+
+
+def wait_for_dialog(app, window, seconds):
+    end = time.time() + seconds
+    while time.time() < end:
+        pump(0.3)
+        shown = other_windows(app, window)
+        if shown:
+            return shown[-1]
+    return None
+
+
+def close_dialogs(app, window):
+    for _ in range(4):  # Escape closes it (a file dialog's list may take one first)
+        key(ESCAPE)
+        if pump(1.0, until=lambda: not other_windows(app, window)):
+            return
+
+
+def visit_dialogs(app, window, place_list, places, report, file_to_type=""):
+    for name, place, row_of, keys, *through_a_file in DIALOGS:
+        # a closed dialog leaves X's input focus nowhere (no window manager hands it back)
+        focus_window()
+        choose(place_list, places.index(place))
+        pump(1.0 if place != "Return" else 0.3)
+        if row_of:
+            select_first_row(window, row_of)
+        else:
+            window.queryComponent().grabFocus()
+            pump(0.2)
+        key(*keys, wait=0.4)
+        dialog = wait_for_dialog(app, window, 10)
+        if dialog is not None and through_a_file:
+            chooser = dialog.path
+            subprocess.run(["xdotool", "type", "--delay", "20", file_to_type], check=False)
+            key("Return")
+            end, dialog = time.time() + 10, None
+            while dialog is None and time.time() < end:
+                pump(0.3)
+                dialog = next((w for w in other_windows(app, window) if w.path != chooser), None)
         if dialog is None:
             report[name] = {"error": "did not open"}
             continue
-        time.sleep(0.5)
-        report[name] = check(dialog)
-        for _ in range(3):  # Escape closes it (a file dialog's list may take one first)
-            press(0, ESCAPE)
-            time.sleep(0.5)
-            if not other_windows(app, window):
-                break
+        pump(0.4)
+        found = check(dialog)
+        found["title"] = dialog.name
+        found["keyboard"] = keyboard(dialog, None)
+        report[name] = found
+        close_dialogs(app, window)
+        progress(name)
+
+
+STARTED = time.time()
+
+
+def progress(what):
+    print(f"{time.time() - STARTED:6.1f}s {what}", file=sys.stderr, flush=True)
 
 
 def main():
@@ -185,22 +408,24 @@ def main():
     if window is None:
         print(json.dumps({"error": "the app did not appear on the accessibility bus"}))
         return
+    pyatspi.Registry.registerEventListener(_on_focus, "object:state-changed:focused")
     time.sleep(3)  # the database opens and the Return page fills
+    if not focus_window():
+        print(json.dumps({"error": "xdotool found no window named SKP Returns"}))
+        return
     report = {}
-    place_list = None
-    for node in walk(window, set()):
-        if node.getRole() == pyatspi.ROLE_LIST and node.name == "Places":
-            place_list = node
-            break
+    place_list = find(window, pyatspi.ROLE_LIST, "Places")
     if place_list is None:
         print(json.dumps({"error": "no list named Places"}))
         return
     for number, place in enumerate(places):
         choose(place_list, number)
-        time.sleep(2.0 if number else 0.5)
+        pump(1.5 if number else 0.3)
         report[place] = check(window)
+        report[place]["keyboard"] = keyboard(window, place_list)
+        progress(place)
     dialogs = {}
-    visit_dialogs(app, window, place_list, dialogs)
+    visit_dialogs(app, window, place_list, places, dialogs, sys.argv[2])
     print(json.dumps({"places": report, "dialogs": dialogs}))
 
 

@@ -520,6 +520,8 @@ class DefinitionsPage(QWidget):
             self.partnership = PartnershipPanel(self.desk, self)
             self.partnership.changed.connect(self.refresh)  # a service is a definitions choice
         self.partnership.show()
+        # the keyboard goes with it, also when it was already open behind the main window
+        self.partnership.activateWindow()
         self.partnership.refresh()
         return self.partnership
 
