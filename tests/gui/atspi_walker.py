@@ -375,6 +375,11 @@ def visit_dialogs(app, window, place_list, places, report, file_to_type=""):
             pump(0.2)
         key(*keys, wait=0.4)
         dialog = wait_for_dialog(app, window, 10)
+        if dialog is None:  # on a busy machine the keys can land before the window takes them
+            focus_window()
+            pump(1.0)
+            key(*keys, wait=0.4)
+            dialog = wait_for_dialog(app, window, 15)
         if dialog is not None and through_a_file:
             chooser = dialog.path
             subprocess.run(["xdotool", "type", "--delay", "20", file_to_type], check=False)
