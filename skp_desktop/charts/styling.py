@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -72,7 +73,10 @@ _WIDTHS: dict[tuple[float, str, float, bool], float] = {}
 
 
 def new_figure(
-    theme: ChartTheme, size: tuple[float, float], *, layout: str | None = "constrained"
+    theme: ChartTheme,
+    size: tuple[float, float],
+    *,
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
 ) -> Figure:
     """A Figure with the theme's background, laid out by matplotlib's constrained layout.
 

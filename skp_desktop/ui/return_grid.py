@@ -502,10 +502,12 @@ class ReturnGridDelegate(QStyledItemDelegate):
         editor = CellEditor(parent)
         editor.setFrame(False)
         column = COLUMNS[index.column()]
-        editor.setAccessibleName(f"{column.title} of {self._model.return_row(index.row()).code}")
+        row = self._model.return_row(index.row())
+        # only an indicator's row is editable (flags()); a section heading never gets an editor
+        assert row is not None
+        editor.setAccessibleName(f"{column.title} of {row.code}")
         if column.numeric:
             editor.setAlignment(Qt.AlignmentFlag.AlignRight)
-        row = self._model.return_row(index.row())
         editor.textChanged.connect(lambda text: self._check(editor, row, column, text))
         return editor
 
@@ -605,17 +607,19 @@ class FrozenColumns(QWidget):
         painter = QPainter(self)
         header = grid.horizontalHeader()
         for column in range(FROZEN_COLUMNS):  # the headers, as the grid's header draws them
-            option = QStyleOptionHeader()
-            option.initFrom(header)
-            option.rect = QRect(
+            header_option = QStyleOptionHeader()
+            header_option.initFrom(header)
+            header_option.rect = QRect(
                 sum(grid.columnWidth(c) for c in range(column)),
                 0,
                 grid.columnWidth(column),
                 header.height(),
             )
-            option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
-            option.section = column
-            header.style().drawControl(QStyle.ControlElement.CE_Header, option, painter, header)
+            header_option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
+            header_option.section = column
+            header.style().drawControl(
+                QStyle.ControlElement.CE_Header, header_option, painter, header
+            )
         painter.setClipRect(QRect(0, header.height(), self.width(), self.height()))
         first = max(grid.rowAt(0), 0)
         last = grid.rowAt(grid.viewport().height())

@@ -369,18 +369,18 @@ class DefinitionsPage(QWidget):
         revert_row.addWidget(self.revert_button)
         self.form_layout.addLayout(revert_row)
         self.form_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setAccessibleName("Indicator form")
-        self.scroll.setWidget(form)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setAccessibleName("Indicator form")
+        self.form_scroll.setWidget(form)
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.form = form
 
         splitter = QSplitter()
         splitter.setObjectName("definitionsSplitter")
         splitter.addWidget(left)
-        splitter.addWidget(self.scroll)
+        splitter.addWidget(self.form_scroll)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([340, 640])
@@ -742,7 +742,7 @@ class DefinitionsPage(QWidget):
         self._fill_targets(key)
         self._show_problems()
         self._update_enabled()
-        self.scroll.ensureVisible(0, 0)
+        self.form_scroll.ensureVisible(0, 0)
 
     def _read_form(self) -> dict[str, object]:
         read: dict[str, object] = {}

@@ -160,10 +160,10 @@ class MergePage(QWidget):
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.cancel_event.clear()
-        for widget in (self.progress, self.progress_text, self.cancel_button):
-            widget.setVisible(busy)
-        for widget in (self.merge_button, self.first_picker, self.last_picker):
-            widget.setEnabled(not busy)
+        for shown in (self.progress, self.progress_text, self.cancel_button):
+            shown.setVisible(busy)
+        for enabled in (self.merge_button, self.first_picker, self.last_picker):
+            enabled.setEnabled(not busy)
         self.progress_text.setText(text)
 
     def _on_step(self, done: int, total: int, text: str) -> None:
