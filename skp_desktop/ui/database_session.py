@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from PySide6.QtWidgets import QWidget
 
+    from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ServiceInfo
     from skp_desktop.ui.operations import Desk
     from skp_desktop.ui.return_controller import PendingDatabase, ReturnController
@@ -260,7 +261,7 @@ class DatabaseSession(QObject):
         """Once a day of use, kept for a week; made after the return is asked for, so a big
         database's copy does not hold up the grid."""
 
-        def work(db: Any) -> str:
+        def work(db: Database) -> str:
             from skp_desktop.services.backups import daily_backup
 
             try:
@@ -282,7 +283,7 @@ class DatabaseSession(QObject):
     # --- backups and read-only ------------------------------------------------------------
 
     def backup_now(self) -> None:
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.backups import backup_now
 
             return backup_now(db)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from PySide6.QtGui import QCloseEvent
 
+    from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ReturnView
     from skp_desktop.ui.definition_panel import DefinitionPanel
     from skp_desktop.ui.pages.completeness_page import CompletenessPage
@@ -442,7 +443,7 @@ class MainWindow(QMainWindow):
         self.read_only_action.setChecked(read_only)
         self.read_only_action.blockSignals(False)
 
-    def _on_opened(self, db: Any) -> None:
+    def _on_opened(self, db: Database) -> None:
         self.update_actions()
         mode = " (read-only)" if db.read_only else ""
         # on a shared database, the name the server records for this login

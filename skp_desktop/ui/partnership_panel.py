@@ -35,6 +35,7 @@ from skp_desktop.ui.form_editor import FormEditor
 from skp_desktop.ui.operations import Change, Desk
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.services.partnership import OrganisationInfo, ServiceRecord
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -227,7 +228,7 @@ class PartnershipPanel(QDialog):
         chosen = self.selected()
         keep = select or (chosen.code if chosen else None)
 
-        def work(db: Any) -> tuple[Any, Any, Any]:
+        def work(db: Database) -> tuple[Any, Any, Any]:
             from skp_desktop.services.partnership import (
                 context_figures,
                 context_measures,
@@ -294,7 +295,7 @@ class PartnershipPanel(QDialog):
             self._enable()
             return
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.partnership import form_choices
 
             return form_choices(db, service.code)
@@ -338,7 +339,7 @@ class PartnershipPanel(QDialog):
         code, name = self.code.text().strip().upper(), self.name.text().strip()
         organisation = self.organisation.currentData()
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.partnership import add_service
 
             return add_service(db, code=code, name=name, organisation=organisation, actor=actor)
@@ -355,7 +356,7 @@ class PartnershipPanel(QDialog):
         if not name:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.partnership import rename_service
 
             return rename_service(db, code=service.code, name=name, actor=actor)
@@ -379,7 +380,7 @@ class PartnershipPanel(QDialog):
         if service is None:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.partnership import retire_service
 
             return retire_service(db, code=service.code, retired_from=period, actor=actor)
@@ -397,7 +398,7 @@ class PartnershipPanel(QDialog):
         if service is None or self.busy:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.partnership import set_service_form
 
             return set_service_form(db, code=service.code, form=data, actor=actor)
@@ -414,7 +415,7 @@ class PartnershipPanel(QDialog):
         code, period = self.measure.currentData(), self.period.text().strip()
         value, source = self.value.text().strip(), self.source.text().strip() or None
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.partnership import set_context_figure
 
             return set_context_figure(

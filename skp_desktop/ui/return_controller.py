@@ -24,6 +24,7 @@ from skp_desktop.services.entries import (
 )
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.ui.operations import Desk
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class PendingDatabase:
         self._actor = "unknown"
         self._error: BaseException | None = None
 
-    def resolve(self, db: Any, actor: str) -> None:
+    def resolve(self, db: Database, actor: str) -> None:
         """The database is open (called in the thread that opened it)."""
         self._db, self._actor = db, actor
         self._settled.set()
@@ -165,7 +166,7 @@ class ReturnController(QObject):
 
     # --- set-up --------------------------------------------------------------------------
 
-    def set_database(self, db: Any, actor: str) -> None:
+    def set_database(self, db: Database, actor: str) -> None:
         self.db = db
         self._actor = actor
         self.pending = None
@@ -373,7 +374,7 @@ class ReturnController(QObject):
     def submit(self, explanations: dict[str, str]) -> None:
         actor = self._actor
 
-        def call(db: Any, service: str, period: str) -> ReturnView:
+        def call(db: Database, service: str, period: str) -> ReturnView:
             from skp_desktop.services.returns import submit_return
 
             return submit_return(
@@ -385,7 +386,7 @@ class ReturnController(QObject):
     def reopen(self, reason: str) -> None:
         actor = self._actor
 
-        def call(db: Any, service: str, period: str) -> ReturnView:
+        def call(db: Database, service: str, period: str) -> ReturnView:
             from skp_desktop.services.returns import reopen_return
 
             return reopen_return(db, service=service, period=period, reason=reason, actor=actor)

@@ -24,6 +24,7 @@ from skp_desktop.ui.return_controller import ReturnController
 if TYPE_CHECKING:
     from PySide6.QtGui import QUndoStack
 
+    from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ReturnView
     from skp_desktop.ui.settings import Settings
 
@@ -126,7 +127,7 @@ class ReturnPlace(QObject):
         ratio = chart.devicePixelRatioF()
         chart.show_message("Drawing the trend…")
 
-        def work(db: Any) -> tuple[str, Any, Any, str]:
+        def work(db: Database) -> tuple[str, Any, Any, str]:
             # Pixels too: drawing a trend takes 100-200 ms, which the grid's typing must not wait
             # for on the UI thread.
             from skp_desktop.charts.raster import rasterise
@@ -167,7 +168,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.exchange import export_feedback, export_return
 
             export = export_feedback if feedback else export_return
@@ -194,7 +195,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.exchange import write_template
 
             return write_template(db, service=service, period=period, out=path, actor=actor)

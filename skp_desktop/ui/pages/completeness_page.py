@@ -57,6 +57,7 @@ from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
+    from skp_desktop.services.database import Database
 
 EMPTY_CHASE = "Nobody to chase: every return due in these quarters is in."
 
@@ -226,7 +227,7 @@ class CompletenessPage(QWidget):
         self._loading = True
         self.summary.setText("Reading the returns…")
 
-        def work(db: Any) -> Completeness:
+        def work(db: Database) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -347,7 +348,7 @@ class CompletenessPage(QWidget):
             return
         service, period, revision = key  # type: ignore[misc]
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.review import return_queries
 
             return return_queries(db, service=service, period=period)
@@ -397,7 +398,7 @@ class CompletenessPage(QWidget):
             path += ".xlsx"
         service, period = cell.service.code, cell.period.code
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.exchange import export_feedback
 
             return export_feedback(db, service=service, period=period, out=path, actor=actor)
@@ -419,7 +420,7 @@ class CompletenessPage(QWidget):
             return
         service, period = cell.service.code, cell.period.code
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.returns import get_return
 
             return get_return(db, service, period)
@@ -454,7 +455,7 @@ class CompletenessPage(QWidget):
         self.accept_button.setEnabled(False)
         self.query_button.setEnabled(False)
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services import review
 
             if accept:
@@ -490,7 +491,7 @@ class CompletenessPage(QWidget):
     def set_due_date(self, period: str, when: date | None) -> None:
         """Set (or, with None, clear) the date a quarter's returns are due by, then re-read."""
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> Any:
             from skp_desktop.services.due_dates import set_due_date
 
             return set_due_date(db, period, when, actor)
@@ -560,7 +561,7 @@ class CompletenessPage(QWidget):
             for row in range(self.chase_proxy.rowCount())
         ]
 
-        def work(_db: Any) -> int:
+        def work(_db: Database) -> int:
             from skp_desktop.services.completeness import export_chase_list
 
             return export_chase_list(report, path, cells)

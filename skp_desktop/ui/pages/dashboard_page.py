@@ -38,6 +38,7 @@ from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.comparators import ComparatorEntry
+    from skp_desktop.services.database import Database
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -387,7 +388,7 @@ class DashboardPage(QWidget):
         self._queued.add(key)
         known = kept.stamp if kept is not None else None
 
-        def work(db: Any) -> DrawnDashboard | None:
+        def work(db: Database) -> DrawnDashboard | None:
             from skp_desktop.charts.dashboard import dashboard_figure
             from skp_desktop.charts.raster import rasterise
             from skp_desktop.services.history import change_stamp
@@ -447,7 +448,7 @@ class DashboardPage(QWidget):
         assert dialog is not None
         changes, source = payload
 
-        def work(db: Any, actor: str) -> tuple[Any, Any, Any]:
+        def work(db: Database, actor: str) -> tuple[Any, Any, Any]:
             from skp_desktop.services.comparators import ComparatorChange, set_comparators
 
             set_comparators(
@@ -502,7 +503,7 @@ class DashboardPage(QWidget):
         button.setEnabled(False)
         self.desk.say(f"Making the board pack for {label}…")
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.board_pack import export_board_pack
 
             return export_board_pack(
@@ -530,7 +531,7 @@ class DashboardPage(QWidget):
         self.desk.query(work, done, failure=failed, charts=True)
 
 
-def indicator_chart(db: Any, code: str, theme: str) -> tuple[Any, Any, Any]:
+def indicator_chart(db: Database, code: str, theme: str) -> tuple[Any, Any, Any]:
     """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
     from skp_desktop.charts.trend import trend_figure
     from skp_desktop.services.comparators import list_comparators

@@ -79,6 +79,7 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rag_style import rag_colour
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.services.definitions import (
         DefinitionsState,
         PackExport,
@@ -553,7 +554,7 @@ class DefinitionsPage(QWidget):
         if self._loading:
             return
 
-        def work(db: Any) -> DefinitionsState:
+        def work(db: Database) -> DefinitionsState:
             from skp_desktop.services.definitions import definitions_state
 
             return definitions_state(db)
@@ -1059,7 +1060,7 @@ class DefinitionsPage(QWidget):
         publication = self.publication()
         self.set_busy(True, "Checking the changes…")
 
-        def preview(db: Any) -> PublishResult:
+        def preview(db: Database) -> PublishResult:
             from skp_desktop.services.definitions import preview_publication
 
             return preview_publication(db, publication)
@@ -1076,7 +1077,7 @@ class DefinitionsPage(QWidget):
     def _run_publish(self, publication: Publication) -> None:
         self.set_busy(True, "Publishing…")
 
-        def work(db: Any, actor: str) -> PublishResult:
+        def work(db: Database, actor: str) -> PublishResult:
             from skp_desktop.services.definitions import publish_definitions
 
             return publish_definitions(db, publication, actor=actor)
@@ -1119,7 +1120,7 @@ class DefinitionsPage(QWidget):
             path += ".xlsx"
         self.set_busy(True, "Writing the definitions pack…")
 
-        def work(db: Any, actor: str) -> PackExport:
+        def work(db: Database, actor: str) -> PackExport:
             from skp_desktop.services.definitions import export_definitions_pack
 
             return export_definitions_pack(db, path, actor=actor)
@@ -1155,7 +1156,7 @@ class DefinitionsPage(QWidget):
     def _run_import(self, path: str, *, dry_run: bool, fingerprint: str | None = None) -> None:
         self.set_busy(True, "Checking the pack…" if dry_run else "Importing the pack…")
 
-        def work(db: Any, actor: str) -> PackImport:
+        def work(db: Database, actor: str) -> PackImport:
             from skp_desktop.services.definitions import import_definitions_pack
 
             return import_definitions_pack(

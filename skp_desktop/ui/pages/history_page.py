@@ -34,6 +34,7 @@ from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.ui.operations import Desk
 
 ANY = "Any"
@@ -323,7 +324,7 @@ class HistoryPage(QWidget):
         actions the history holds."""
         services = [s.code for s in self.desk.catalogue[0]]
 
-        def work(db: Any) -> tuple[list[str], list[str], list[str]]:
+        def work(db: Database) -> tuple[list[str], list[str], list[str]]:
             from skp_desktop.services.catalogue import list_indicators
             from skp_desktop.services.history import history_choices
 
@@ -343,7 +344,7 @@ class HistoryPage(QWidget):
         model = self.model
 
         def fetch(before: int | None, deliver: Any) -> None:
-            def work(db: Any) -> list[Any]:
+            def work(db: Database) -> list[Any]:
                 from skp_desktop.services.history import history_page
 
                 return history_page(db, flt, before_id=before)
@@ -363,7 +364,7 @@ class HistoryPage(QWidget):
         self.show_verdict(None, "Verifying the history… (every event and value is checked)")
         self.verify_button.setEnabled(False)
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.audit import verify
 
             return verify(db)
@@ -386,7 +387,7 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> int:
+        def work(db: Database) -> int:
             from skp_desktop.services.history import export_history
 
             return export_history(db, flt, path)
@@ -400,7 +401,7 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> int:
+        def work(db: Database) -> int:
             from skp_desktop.services.history import write_audit_extract
 
             return write_audit_extract(db, path, period=period)
@@ -414,7 +415,7 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.history import check_audit_extract
 
             return check_audit_extract(db, path)
@@ -432,7 +433,7 @@ class HistoryPage(QWidget):
         self.desk.query(work, done)
 
     def open_timeline(self, service: str, period: str, indicator: str) -> None:
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Any:
             from skp_desktop.services.history import value_timeline
 
             return value_timeline(db, service=service, period=period, indicator=indicator)
@@ -445,7 +446,7 @@ class HistoryPage(QWidget):
         self.desk.query(work, done)
 
     def save_imported_file(self, file_id: int) -> None:
-        def work(db: Any) -> tuple[str, bytes]:
+        def work(db: Database) -> tuple[str, bytes]:
             from skp_desktop.services.history import imported_file
 
             return imported_file(db, file_id)

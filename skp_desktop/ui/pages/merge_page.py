@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
@@ -30,6 +30,7 @@ from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness
+    from skp_desktop.services.database import Database
     from skp_desktop.services.merge import MergeResult
     from skp_desktop.ui.operations import Desk
 
@@ -178,7 +179,7 @@ class MergePage(QWidget):
         first, last = self.current_range()
         today = self.desk.day()
 
-        def work(db: Any) -> Completeness:
+        def work(db: Database) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -318,7 +319,7 @@ class MergePage(QWidget):
         self.result_label.setText("")
         self.open_button.hide()
 
-        def work(db: Any) -> MergeResult:
+        def work(db: Database) -> MergeResult:
             from skp_desktop.services.merge import merge_export
 
             return merge_export(
