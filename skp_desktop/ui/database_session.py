@@ -23,8 +23,10 @@ if TYPE_CHECKING:
 
     from PySide6.QtWidgets import QWidget
 
+    from skp_desktop.services.backups import BackupInfo
     from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ServiceInfo
+    from skp_desktop.services.quick_open import QuickStart
     from skp_desktop.ui.operations import Desk
     from skp_desktop.ui.return_controller import PendingDatabase, ReturnController
     from skp_desktop.ui.return_place import ReturnPlace
@@ -113,12 +115,12 @@ class DatabaseSession(QObject):
         service, period = self.settings.last_service, self.attached.page.current_selection()[1]
         today = self.today
 
-        def work() -> Any:
+        def work() -> QuickStart | None:
             from skp_desktop.services.quick_open import quick_start
 
             return quick_start(target, service, period, today=today)
 
-        def done(quick: Any) -> None:
+        def done(quick: QuickStart | None) -> None:
             if self.disposed:
                 return
             pending = None
@@ -283,7 +285,7 @@ class DatabaseSession(QObject):
     # --- backups and read-only ------------------------------------------------------------
 
     def backup_now(self) -> None:
-        def work(db: Database) -> Any:
+        def work(db: Database) -> BackupInfo:
             from skp_desktop.services.backups import backup_now
 
             return backup_now(db)
@@ -312,12 +314,12 @@ class DatabaseSession(QObject):
         self.controller.db = None
         db.dispose()
 
-        def work() -> Any:
+        def work() -> BackupInfo | None:
             from skp_desktop.services.backups import restore
 
             return restore(target, path)
 
-        def done(before: Any) -> None:
+        def done(before: BackupInfo | None) -> None:
             self.open_database(target)
             # A dialog, not the status line: loading the return rewrites that at once.
             kept = f"\n\nThe database as it was is kept as {before.path}." if before else ""

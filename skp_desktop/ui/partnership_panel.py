@@ -36,7 +36,9 @@ from skp_desktop.ui.operations import Change, Desk
 
 if TYPE_CHECKING:
     from skp_desktop.services.database import Database
-    from skp_desktop.services.partnership import OrganisationInfo, ServiceRecord
+    from skp_desktop.services.form_editing import FormChoices
+    from skp_desktop.services.forms import FormLayout
+    from skp_desktop.services.partnership import ContextFigure, OrganisationInfo, ServiceRecord
 
 _Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Organisation", "Code", "Service", "Retired from")
@@ -295,12 +297,12 @@ class PartnershipPanel(QDialog):
             self._enable()
             return
 
-        def work(db: Database) -> Any:
+        def work(db: Database) -> FormChoices:
             from skp_desktop.services.partnership import form_choices
 
             return form_choices(db, service.code)
 
-        def done(choices: Any) -> None:
+        def done(choices: FormChoices) -> None:
             chosen = self.selected()
             if chosen is None or chosen.code != choices.service:
                 return  # another service was chosen meanwhile: its own reading follows
@@ -339,7 +341,7 @@ class PartnershipPanel(QDialog):
         code, name = self.code.text().strip().upper(), self.name.text().strip()
         organisation = self.organisation.currentData()
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import add_service
 
             return add_service(db, code=code, name=name, organisation=organisation, actor=actor)
@@ -356,7 +358,7 @@ class PartnershipPanel(QDialog):
         if not name:
             return
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import rename_service
 
             return rename_service(db, code=service.code, name=name, actor=actor)
@@ -380,7 +382,7 @@ class PartnershipPanel(QDialog):
         if service is None:
             return
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import retire_service
 
             return retire_service(db, code=service.code, retired_from=period, actor=actor)
@@ -398,7 +400,7 @@ class PartnershipPanel(QDialog):
         if service is None or self.busy:
             return
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> FormLayout | None:
             from skp_desktop.services.partnership import set_service_form
 
             return set_service_form(db, code=service.code, form=data, actor=actor)
@@ -415,7 +417,7 @@ class PartnershipPanel(QDialog):
         code, period = self.measure.currentData(), self.period.text().strip()
         value, source = self.value.text().strip(), self.source.text().strip() or None
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ContextFigure | None:
             from skp_desktop.services.partnership import set_context_figure
 
             return set_context_figure(

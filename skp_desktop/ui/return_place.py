@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ReturnView
+    from skp_desktop.services.exchange_outcomes import ExportResult
     from skp_desktop.ui.settings import Settings
 
 
@@ -168,7 +169,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ExportResult:
             from skp_desktop.services.exchange import export_feedback, export_return
 
             export = export_feedback if feedback else export_return
@@ -195,7 +196,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Database, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ExportResult:
             from skp_desktop.services.exchange import write_template
 
             return write_template(db, service=service, period=period, out=path, actor=actor)

@@ -37,6 +37,7 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
+    from skp_desktop.services.board_pack import BoardPackFile
     from skp_desktop.services.comparators import ComparatorEntry
     from skp_desktop.services.database import Database
 
@@ -503,7 +504,7 @@ class DashboardPage(QWidget):
         button.setEnabled(False)
         self.desk.say(f"Making the board pack for {label}…")
 
-        def work(db: Database) -> Any:
+        def work(db: Database) -> BoardPackFile:
             from skp_desktop.services.board_pack import export_board_pack
 
             return export_board_pack(
@@ -514,7 +515,7 @@ class DashboardPage(QWidget):
                 theme=code if kind == "theme" else None,
             )
 
-        def done(made: Any) -> None:
+        def done(made: BoardPackFile) -> None:
             button.setEnabled(True)
             self.desk.say(f"Board pack saved to {made.path} ({made.pages} pages).")
 

@@ -35,6 +35,7 @@ from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.database import Database
+    from skp_desktop.services.history import ExtractCheck
     from skp_desktop.ui.operations import Desk
 
 ANY = "Any"
@@ -364,12 +365,12 @@ class HistoryPage(QWidget):
         self.show_verdict(None, "Verifying the history… (every event and value is checked)")
         self.verify_button.setEnabled(False)
 
-        def work(db: Database) -> Any:
+        def work(db: Database) -> VerifyReport:
             from skp_desktop.services.audit import verify
 
             return verify(db)
 
-        def done(report: Any) -> None:
+        def done(report: VerifyReport) -> None:
             self.verify_button.setEnabled(True)
             self.show_verdict(report)
 
@@ -415,12 +416,12 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Database) -> Any:
+        def work(db: Database) -> ExtractCheck:
             from skp_desktop.services.history import check_audit_extract
 
             return check_audit_extract(db, path)
 
-        def done(check: Any) -> None:
+        def done(check: ExtractCheck) -> None:
             if check.ok:
                 self.show_verdict(
                     None,
@@ -433,12 +434,12 @@ class HistoryPage(QWidget):
         self.desk.query(work, done)
 
     def open_timeline(self, service: str, period: str, indicator: str) -> None:
-        def work(db: Database) -> Any:
+        def work(db: Database) -> Timeline:
             from skp_desktop.services.history import value_timeline
 
             return value_timeline(db, service=service, period=period, indicator=indicator)
 
-        def done(timeline: Any) -> None:
+        def done(timeline: Timeline) -> None:
             self.timeline_dialog = TimelineDialog(timeline, self.window())
             self.timeline_dialog.save_file_requested.connect(self.save_imported_file)
             self.timeline_dialog.open()
