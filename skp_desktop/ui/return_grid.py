@@ -126,7 +126,7 @@ class ReturnGridModel(QAbstractTableModel):
                 items.append(SectionRow(section))
             items.append(row)
         same_shape = [type(i) for i in items] == [type(i) for i in self._items] and all(
-            isinstance(a, SectionRow) or a.code == b.code  # type: ignore[union-attr]
+            isinstance(a, SectionRow) or (isinstance(b, ReturnRow) and a.code == b.code)
             for a, b in zip(items, self._items, strict=True)
         )
         self._pending.clear()
@@ -671,6 +671,7 @@ class ReturnGridView(QTableView):
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self._grid_model = model  # model() is typed as any QAbstractItemModel
         self.setProperty(KEEPS_TAB, True)
         self._run_column: int | None = None  # where the current run of Tabs began
         self.grid_delegate = ReturnGridDelegate(model, self)
@@ -703,6 +704,10 @@ class ReturnGridView(QTableView):
         self.selectionModel().selectionChanged.connect(lambda *_a: self.frozen.update())
         model.dataChanged.connect(lambda *_a: self.frozen.update())
         model.modelReset.connect(lambda: self.frozen.place())
+
+    def grid_model(self) -> ReturnGridModel:
+        """The grid's own model, with its rows' types (the one given when it was made)."""
+        return self._grid_model
 
     def init_item_option(self, option: QStyleOptionViewItem) -> None:
         """The grid's own cell style, for the frozen columns drawn over it."""
@@ -747,17 +752,17 @@ class ReturnGridView(QTableView):
 
     def _span_sections(self) -> None:
         self.clearSpans()
-        model = self.model()
+        model = self.grid_model()
         for row in range(model.rowCount()):
-            if isinstance(model.item(row), SectionRow):  # type: ignore[attr-defined]
+            if isinstance(model.item(row), SectionRow):
                 self.setSpan(row, 0, 1, len(COLUMNS))
 
     def move_down(self, column: int | None = None) -> None:
         """Go to the next indicator row, in the same column or in `column`."""
         current = self.currentIndex()
-        model = self.model()
+        model = self.grid_model()
         row = current.row() + 1
-        while row < model.rowCount() and model.return_row(row) is None:  # type: ignore[attr-defined]
+        while row < model.rowCount() and model.return_row(row) is None:
             row += 1
         if row < model.rowCount():
             self.setCurrentIndex(model.index(row, current.column() if column is None else column))
@@ -804,7 +809,7 @@ class ReturnGridView(QTableView):
         index = self.currentIndex()
         if not index.isValid() or index.flags() & Qt.ItemFlag.ItemIsEditable:
             return False
-        model: ReturnGridModel = self.model()  # type: ignore[assignment]
+        model = self.grid_model()
         row = model.return_row(index.row())
         title = COLUMNS[index.column()].title
         if row is None:

@@ -349,7 +349,7 @@ class CompletenessPage(QWidget):
         if cell is None or db is None or not cell.revision:
             self.review.show_queries(None, None)
             return
-        service, period, revision = key  # type: ignore[misc]
+        service, period, revision = cell.service.code, cell.period.code, cell.revision
 
         def work(db: Database) -> ReturnQueries | None:
             from skp_desktop.services.review import return_queries

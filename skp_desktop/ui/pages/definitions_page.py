@@ -51,6 +51,7 @@ from skp_desktop.domain.definition_edits import (
     DefinitionsRefused,
     FieldProblem,
     IndicatorSpec,
+    PlannedVersion,
     parse_code,
     parse_field,
     plan_version,
@@ -911,7 +912,7 @@ class DefinitionsPage(QWidget):
         self._show_problems()
         self._update_enabled()
 
-    def _describe(self, plan: Any) -> None:
+    def _describe(self, plan: PlannedVersion | None) -> None:
         if plan is None:
             wrong = [p for p in self._problems if p.field not in ("note",)]
             count = len(wrong)
@@ -939,8 +940,9 @@ class DefinitionsPage(QWidget):
             parts.append(f"{len(plan.added)} new indicator{'s' if len(plan.added) != 1 else ''}")
         if plan.targets:
             parts.append(f"{len(plan.targets)} target{'s' if len(plan.targets) != 1 else ''}")
+        assert self.state is not None  # a plan is made from the definitions shown
         self.summary.setText(
-            f"Ready to publish version {self.state.latest.number + 1} "  # type: ignore[union-attr]
+            f"Ready to publish version {self.state.latest.number + 1} "
             f"from {plan.applies_from.label}: " + ", ".join(parts) + "."
         )
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness
     from skp_desktop.services.database import Database
     from skp_desktop.services.merge import MergeResult
+    from skp_desktop.services.strategic_assessment import AssessmentFile
     from skp_desktop.ui.operations import Desk
 
 INTRO = (
@@ -280,14 +281,14 @@ class MergePage(QWidget):
         self.assessment_button.setEnabled(False)
         self.assessment_result.setText("Writing the strategic assessment…")
 
-        def work() -> object:
+        def work() -> AssessmentFile:
             from skp_desktop.services.strategic_assessment import write_assessment
 
             return write_assessment(db, year=year, out=path, made=self.desk.today)
 
-        def done(result: object) -> None:
+        def done(result: AssessmentFile) -> None:
             self.assessment_button.setEnabled(True)
-            self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")  # type: ignore[attr-defined]
+            self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")
 
         def failed(exc: Exception) -> None:
             self.assessment_button.setEnabled(True)
