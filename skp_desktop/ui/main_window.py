@@ -551,7 +551,7 @@ class MainWindow(QMainWindow):
         self.dashboard_page.open_indicator_chart(code)
 
     @property
-    def database(self) -> Any:
+    def database(self) -> Database | None:
         return self.controller.db if self.controller is not None else None
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -37,11 +37,15 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from skp_desktop.services.board_pack import BoardPackFile
     from skp_desktop.services.comparators import ComparatorEntry
     from skp_desktop.services.database import Database
 
 _Index = QModelIndex | QPersistentModelIndex
+# an indicator's trend, its chart as the dialog shows it, and its comparators
+IndicatorChart = tuple[TrendSeries, "Figure", "list[ComparatorEntry]"]
 
 
 class TrendTableModel(HeadedTableModel):
@@ -80,7 +84,7 @@ class IndicatorChartDialog(QDialog):
     def __init__(
         self,
         series: TrendSeries,
-        figure: Any,
+        figure: Figure,
         parent: QWidget | None = None,
         *,
         comparators: Sequence[ComparatorEntry] | None = None,
@@ -147,7 +151,7 @@ class IndicatorChartDialog(QDialog):
         super().reject()
 
     def show_series(
-        self, series: TrendSeries, figure: Any, comparators: Sequence[ComparatorEntry]
+        self, series: TrendSeries, figure: Figure, comparators: Sequence[ComparatorEntry]
     ) -> None:
         """The indicator again after its comparators changed: chart, figures and editor."""
         self.series = series
@@ -201,7 +205,7 @@ class DrawnDashboard:
     stamp: str  # services.history.change_stamp when the tiles were read
     tiles: list[DashboardTile]
     picture: Picture
-    figure: Any
+    figure: Figure
 
 
 # Pictures kept for revisits: a few scopes at a few widths (a picture is 8-32 MB).
@@ -433,7 +437,7 @@ class DashboardPage(QWidget):
             return
         theme, editable = self.desk.chart_theme(), self.desk.writable
 
-        def done(result: tuple[Any, Any, Any]) -> None:
+        def done(result: IndicatorChart) -> None:
             series, figure, comparators = result
             self.indicator_dialog = IndicatorChartDialog(
                 series, figure, parent=self.window(), comparators=comparators, editable=editable
@@ -449,7 +453,7 @@ class DashboardPage(QWidget):
         assert dialog is not None
         changes, source = payload
 
-        def work(db: Database, actor: str) -> tuple[Any, Any, Any]:
+        def work(db: Database, actor: str) -> IndicatorChart:
             from skp_desktop.services.comparators import ComparatorChange, set_comparators
 
             set_comparators(
@@ -532,7 +536,7 @@ class DashboardPage(QWidget):
         self.desk.query(work, done, failure=failed, charts=True)
 
 
-def indicator_chart(db: Database, code: str, theme: str) -> tuple[Any, Any, Any]:
+def indicator_chart(db: Database, code: str, theme: str) -> IndicatorChart:
     """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
     from skp_desktop.charts.trend import trend_figure
     from skp_desktop.services.comparators import list_comparators
