@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     Qt,
@@ -107,7 +108,7 @@ class ReturnGridModel(QAbstractTableModel):
     edit_requested = Signal(str, dict)  # indicator code, {field: new text or None}
     answer_requested = Signal(str, str)  # indicator code, the answer to its query ("" withdraws)
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[SectionRow | ReturnRow] = []
         self._read_only = True

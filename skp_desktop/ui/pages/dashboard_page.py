@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -53,7 +53,7 @@ class TrendTableModel(HeadedTableModel):
 
     HEADERS = TREND_HEADERS
 
-    def __init__(self, series: TrendSeries | None = None, parent: Any = None) -> None:
+    def __init__(self, series: TrendSeries | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._series = series
 

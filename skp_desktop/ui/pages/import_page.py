@@ -68,7 +68,7 @@ class OutcomeModel(HeadedTableModel):
 
     HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason", "Signed by")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.outcomes: list[Any] = []
         self.committed = False
