@@ -11,7 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -19,7 +21,19 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -86,7 +100,7 @@ class SectionRow:
     title: str
 
 
-def _numbers(value: Any, decimals: int) -> str:
+def _numbers(value: Decimal | None, decimals: int) -> str:
     return "" if value is None else format_number(value, decimals)
 
 
@@ -393,7 +407,7 @@ class ReturnGridModel(QAbstractTableModel):
             return Severity.ERROR
         return Severity.WARNING if problems else None
 
-    def _icon(self, row: ReturnRow, column: int) -> Any:
+    def _icon(self, row: ReturnRow, column: int) -> QIcon | None:
         style = QApplication.style()
         if row.query is not None and column == QUERY_COLUMN:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
@@ -407,7 +421,7 @@ class ReturnGridModel(QAbstractTableModel):
         )
         return style.standardIcon(pixmap)
 
-    def _background(self, row: ReturnRow, column: int) -> Any:
+    def _background(self, row: ReturnRow, column: int) -> QBrush | None:
         if column in (QUERY_COLUMN, ANSWER_COLUMN) and row.query is not None:
             # A query to answer is tinted like a warning; an answered one like the alternate rows.
             if column == ANSWER_COLUMN and self.can_answer(row) and not row.query.answered:
@@ -527,11 +541,11 @@ class ReturnGridDelegate(QStyledItemDelegate):
         if isinstance(editor, QLineEdit) and not editor.isModified():
             editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
 
-    def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: _Index) -> None:
         if isinstance(editor, QLineEdit):
             model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)
 
-    def eventFilter(self, editor: Any, event: Any) -> bool:
+    def eventFilter(self, editor: QObject, event: QEvent) -> bool:
         if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.live_message.emit("")  # first: committing may put a refusal there
@@ -602,7 +616,7 @@ class FrozenColumns(QWidget):
             width = self.width_wanted
         return QRect(left, top, width, grid.rowHeight(row))
 
-    def paintEvent(self, event: Any) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         grid = self._grid
         model = grid.model()
         painter = QPainter(self)
@@ -646,7 +660,7 @@ class FrozenColumns(QWidget):
         painter.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
         painter.end()
 
-    def mousePressEvent(self, event: Any) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         """A click on a frozen cell chooses that cell, as on the grid."""
         grid = self._grid
         y = event.position().toPoint().y() - grid.horizontalHeader().height()
@@ -714,7 +728,7 @@ class ReturnGridView(QTableView):
         """The grid's own cell style, for the frozen columns drawn over it."""
         self.initViewItemOption(option)
 
-    def resizeEvent(self, event: Any) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.frozen.place()
 
@@ -793,7 +807,7 @@ class ReturnGridView(QTableView):
             return
         self.setCurrentIndex(target)
 
-    def mousePressEvent(self, event: Any) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self._run_column = None
         super().mousePressEvent(event)
 
