@@ -42,9 +42,12 @@ from skp_desktop.ui.theme import apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
     from datetime import date
+    from os import PathLike
 
     from PySide6.QtGui import QCloseEvent
+    from sqlalchemy.engine import URL
 
+    from skp_desktop.services.connection import ServerAddress
     from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ReturnView
     from skp_desktop.ui.definition_panel import DefinitionPanel
@@ -418,12 +421,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_database(path)
 
-    def connect_to_server(self, address: Any = None, message: str = "") -> None:
+    def connect_to_server(self, address: ServerAddress | None = None, message: str = "") -> None:
         """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
         if self.controller is not None:
             self.session.connect_to_server(address, message)
 
-    def open_database(self, target: Any) -> None:
+    def open_database(self, target: str | PathLike[str] | URL | None) -> None:
         """Open a SQLite path or a server URL (text, or a URL holding the password)."""
         if self.controller is not None:
             self.session.open_database(target)
