@@ -9,6 +9,7 @@ refusals are shown on the panel's message line, as the Definitions place shows i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -43,12 +44,19 @@ from skp_desktop.ui.operations import Change, Desk
 
 if TYPE_CHECKING:
     from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import IndicatorInfo
     from skp_desktop.services.form_editing import FormChoices
     from skp_desktop.services.forms import FormLayout
     from skp_desktop.services.partnership import ContextFigure, OrganisationInfo, ServiceRecord
 
 _Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Organisation", "Code", "Service", "Retired from")
+
+# what the panel reads in one go: organisations, the measures context figures are for, and
+# the figures by measure
+_PanelData = tuple[
+    "list[OrganisationInfo]", "list[IndicatorInfo]", "dict[str, list[ContextFigure]]"
+]
 
 
 class ServicesModel(QAbstractTableModel):
@@ -237,7 +245,7 @@ class PartnershipPanel(QDialog):
         chosen = self.selected()
         keep = select or (chosen.code if chosen else None)
 
-        def work(db: Database) -> tuple[Any, Any, Any]:
+        def work(db: Database) -> _PanelData:
             from skp_desktop.services.partnership import (
                 context_figures,
                 context_measures,
@@ -246,7 +254,7 @@ class PartnershipPanel(QDialog):
 
             return list_organisations(db), context_measures(db), context_figures(db)
 
-        def done(result: tuple[Any, Any, Any]) -> None:
+        def done(result: _PanelData) -> None:
             organisations, measures, figures = result
             self.reloading = True  # the list is read again: not the coordinator's choice
             self.model.load(organisations)
@@ -321,13 +329,19 @@ class PartnershipPanel(QDialog):
 
     # --- changing ------------------------------------------------------------------------
 
-    def _run(self, work: Any, said: str, select: str | None = None, then: Any = None) -> None:
+    def _run(
+        self,
+        work: Callable[[Database, str], object],
+        said: str,
+        select: str | None = None,
+        then: Callable[[], object] | None = None,
+    ) -> None:
         if self.desk.database() is None or self.busy:
             return
         self.busy = True
         self._enable()
 
-        def done(_result: Any) -> None:
+        def done(_result: object) -> None:
             self.busy = False
             if then is not None:
                 then()
@@ -401,7 +415,7 @@ class PartnershipPanel(QDialog):
         )
         self._run(work, said, select=service.code)
 
-    def _save_form(self, data: Any) -> None:
+    def _save_form(self, data: Mapping[str, Any] | None) -> None:
         """One audited `service.form` change; a refusal leaves the editor's draft as it is."""
         service = self.selected()
         if service is None or self.busy:
