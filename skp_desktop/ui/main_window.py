@@ -49,12 +49,12 @@ if TYPE_CHECKING:
 
     from skp_desktop.services.connection import ServerAddress
     from skp_desktop.services.database import Database
-    from skp_desktop.services.dto import ReturnView
+    from skp_desktop.services.dto import AuditEntry, ReturnView
     from skp_desktop.ui.definition_panel import DefinitionPanel
     from skp_desktop.ui.pages.completeness_page import CompletenessPage
-    from skp_desktop.ui.pages.dashboard_page import DashboardPage
+    from skp_desktop.ui.pages.dashboard_page import DashboardPage, IndicatorChartDialog
     from skp_desktop.ui.pages.definitions_page import DefinitionsPage
-    from skp_desktop.ui.pages.history_page import HistoryPage
+    from skp_desktop.ui.pages.history_page import HistoryPage, TimelineDialog
     from skp_desktop.ui.pages.import_page import ImportPage
     from skp_desktop.ui.pages.merge_page import MergePage
     from skp_desktop.ui.pages.return_page import ReturnPage
@@ -471,12 +471,12 @@ class MainWindow(QMainWindow):
         self.history_page.verify()
 
     @property
-    def timeline_dialog(self) -> Any:
+    def timeline_dialog(self) -> TimelineDialog | None:
         """The value's timeline opened last from the History page (None before)."""
         page = self._built_pages.get("History")
         return page.timeline_dialog if page is not None else None
 
-    def _show_event(self, entry: Any) -> None:
+    def _show_event(self, entry: AuditEntry | None) -> None:
         from skp_desktop.ui.pages.history_page import describe_event
 
         self.event_panel.setHtml(describe_event(entry))
@@ -545,7 +545,7 @@ class MainWindow(QMainWindow):
     # --- closing -------------------------------------------------------------------------
 
     @property
-    def indicator_dialog(self) -> Any:
+    def indicator_dialog(self) -> IndicatorChartDialog | None:
         """The indicator's chart opened last from the dashboard (None before)."""
         page = self._built_pages.get("Dashboard")
         return page.indicator_dialog if page is not None else None

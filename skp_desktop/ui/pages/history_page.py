@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.domain.vocabulary import AuditAction
-from skp_desktop.services.dto import HistoryFilter, Timeline, VerifyReport
+from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, VerifyReport
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.history_model import HistoryModel
 from skp_desktop.ui.operations import Change, Changed
@@ -268,7 +269,7 @@ class HistoryPage(QWidget):
             bool(entry and entry.indicator and entry.service and entry.period)
         )
 
-    def _open_timeline(self, index: Any) -> None:
+    def _open_timeline(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
         entry = self.model.entry(index.row())
@@ -344,8 +345,8 @@ class HistoryPage(QWidget):
             return
         model = self.model
 
-        def fetch(before: int | None, deliver: Any) -> None:
-            def work(db: Database) -> list[Any]:
+        def fetch(before: int | None, deliver: Callable[[list[AuditEntry]], None]) -> None:
+            def work(db: Database) -> list[AuditEntry]:
                 from skp_desktop.services.history import history_page
 
                 return history_page(db, flt, before_id=before)
@@ -515,7 +516,7 @@ class TimelineDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
 
-    def _on_current(self, current: Any, *_args: Any) -> None:
+    def _on_current(self, current: QModelIndex, *_args: object) -> None:
         row = current.row()
         step = self.timeline.steps[row] if 0 <= row < len(self.timeline.steps) else None
         self.save_button.setEnabled(bool(step and step.file_id))
@@ -526,7 +527,7 @@ class TimelineDialog(QDialog):
             self.save_file_requested.emit(self.timeline.steps[row].file_id)
 
 
-def describe_event(entry: Any) -> str:
+def describe_event(entry: AuditEntry | None) -> str:
     """HTML for the side panel: every recorded field of one audit event."""
     from html import escape
 
