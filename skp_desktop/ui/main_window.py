@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.session.read_only_changed.connect(self._show_read_only)
         self.session.recent_changed.connect(self._fill_recent)
         self._showing_store_problem = False
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack: QUndoStack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
         self.setWindowTitle(APP_NAME)
