@@ -428,7 +428,7 @@ class CompletenessPage(QWidget):
 
             return get_return(db, service, period)
 
-        def ask(view: Any) -> None:
+        def ask(view: ReturnView) -> None:
             if view.revision != cell.revision:
                 self.refresh()  # a newer revision came in meanwhile: look at it first
                 return

@@ -37,6 +37,8 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from matplotlib.figure import Figure
 
     from skp_desktop.services.board_pack import BoardPackFile
@@ -447,7 +449,9 @@ class DashboardPage(QWidget):
 
         self.desk.query(lambda db: indicator_chart(db, code, theme), done, charts=True)
 
-    def _save_comparators(self, code: str, payload: tuple[Any, str | None]) -> None:
+    def _save_comparators(
+        self, code: str, payload: tuple[list[tuple[str, str, Decimal | None]], str | None]
+    ) -> None:
         """Write the comparator figures typed in the indicator's dialog, then redraw it."""
         dialog, theme = self.indicator_dialog, self.desk.chart_theme()
         assert dialog is not None

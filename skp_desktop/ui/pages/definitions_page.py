@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -646,7 +646,7 @@ class DefinitionsPage(QWidget):
         self.indicator_list.setCurrentIndex(index)
         self._show_indicator(key)
 
-    def _on_current_row(self, current: Any, _previous: Any) -> None:
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         key = current.data(KEY_ROLE) if current.isValid() else None
         if key and key != self._current:
             self._show_indicator(key)
