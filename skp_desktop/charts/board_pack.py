@@ -28,7 +28,7 @@ from matplotlib.text import Text
 from skp_desktop.charts.dashboard import dashboard_figure
 from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
-from skp_desktop.charts.styling import SMALL_FONTS
+from skp_desktop.charts.styling import SMALL_FONTS, agg_renderer
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
     NEUTRAL_SHAPE,
@@ -140,8 +140,7 @@ class TextMeasure:
 
     def __init__(self) -> None:
         self._figure = Figure(figsize=PAGE_SIZE)
-        FigureCanvasAgg(self._figure)
-        self._renderer = self._figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        self._renderer = FigureCanvasAgg(self._figure).get_renderer()
         self._widths: dict[tuple[str, float, str, str], float] = {}
 
     def __call__(
@@ -1087,7 +1086,7 @@ def _chart_legend(
     if not entries.labels:
         return 0.0
     figure = panel.get_figure(root=True)
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(figure)
     # As many columns (up to 4) as fit across the chart.
     for columns in range(min(4, len(entries.labels)), 0, -1):
         legend = panel.legend(

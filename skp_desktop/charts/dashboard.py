@@ -15,7 +15,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from skp_desktop.charts.series import DashboardTile, TrendSeries
-from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, measure_in, new_figure, wrap
+from skp_desktop.charts.styling import (
+    COMPACT_FONTS,
+    FULL_FONTS,
+    agg_renderer,
+    measure_in,
+    new_figure,
+    wrap,
+)
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
     NOT_DUE,
@@ -141,7 +148,7 @@ def _key_under_grid(
     if not fig.legends:
         return
     key = fig.legends[0]
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(fig)
     key_width = key.get_window_extent(renderer).width / fig.dpi
     width, height = fig.get_size_inches()
     centre = (grid[0] + grid[1]) / 2
@@ -155,7 +162,7 @@ def _key_height(fig: Figure) -> float:
     """Inches at the bottom of the figure taken by its key (the legend), with a margin."""
     if not fig.legends:
         return PAD
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(fig)
     return fig.legends[0].get_window_extent(renderer).height / fig.dpi + PAD
 
 
