@@ -13,10 +13,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Literal, cast
 
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.font_manager import FontProperties
 from matplotlib.gridspec import GridSpec
 from matplotlib.lines import Line2D
@@ -26,7 +28,7 @@ from matplotlib.text import Text
 from skp_desktop.charts.dashboard import dashboard_figure
 from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
-from skp_desktop.charts.styling import SMALL_FONTS
+from skp_desktop.charts.styling import SMALL_FONTS, agg_renderer
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
     NEUTRAL_SHAPE,
@@ -130,17 +132,19 @@ class PlannedPage:
     parts: int = 1  # how many pages the indicator takes
 
 
+FontStyle = Literal["normal", "italic", "oblique"]
+
+
 class TextMeasure:
     """Text widths in inches, from an Agg renderer, remembered for this pack."""
 
     def __init__(self) -> None:
         self._figure = Figure(figsize=PAGE_SIZE)
-        FigureCanvasAgg(self._figure)
-        self._renderer = self._figure.canvas.get_renderer()  # type: ignore[attr-defined]
+        self._renderer = FigureCanvasAgg(self._figure).get_renderer()
         self._widths: dict[tuple[str, float, str, str], float] = {}
 
     def __call__(
-        self, text: str, size: float, weight: str = "normal", style: str = "normal"
+        self, text: str, size: float, weight: str = "normal", style: FontStyle = "normal"
     ) -> float:
         key = (text, size, weight, style)
         width = self._widths.get(key)
@@ -159,7 +163,7 @@ class TextMeasure:
         width: float,
         size: float,
         weight: str = "normal",
-        style: str = "normal",
+        style: FontStyle = "normal",
     ) -> list[str]:
         """`text` in lines no wider than `width` inches; paragraphs kept, long words split."""
         space = self(" ", size, weight, style)
@@ -181,7 +185,9 @@ class TextMeasure:
             lines.append(line)
         return lines
 
-    def _pieces(self, word: str, width: float, size: float, weight: str, style: str) -> list[str]:
+    def _pieces(
+        self, word: str, width: float, size: float, weight: str, style: FontStyle
+    ) -> list[str]:
         """A word that is wider than a line, cut into pieces that fit (a long web address)."""
         if not word or self(word, size, weight, style) <= width:
             return [word] if word else []
@@ -849,9 +855,9 @@ def _contents(
     y = top - 0.32
     code_width = max(measure(code, size, "bold") for code, *_ in shown) + 0.12
     rag_width = measure("▲ Amber", size, "bold") + 0.15
-    for code, title, rag, number in shown:
+    for code, title, rag_key, page_number in shown:
         page.text(left, y, code, size=size, weight="bold", gid="contents-code")
-        page.text(right, y, number, size=size, ha="right", gid="contents-page")
+        page.text(right, y, page_number, size=size, ha="right", gid="contents-page")
         title_width = right - left - code_width - rag_width - 0.35
         page.text(
             left + code_width,
@@ -860,14 +866,14 @@ def _contents(
             size=size,
             gid="contents-title",
         )
-        if rag:
+        if rag_key:
             page.text(
                 right - 0.3 - rag_width + 0.1,
                 y,
-                Rag(rag.removeprefix("rag:")).label,
+                Rag(rag_key.removeprefix("rag:")).label,
                 size=size,
                 weight="bold",
-                colour=rag,
+                colour=rag_key,
                 gid="contents-rag",
             )
         y -= size * LINE_SPACING / 72
@@ -1074,17 +1080,18 @@ def _chart(
 
 
 def _chart_legend(
-    panel: Figure, entries: LegendEntries, theme: ChartTheme, size: float, width: float
+    panel: SubFigure, entries: LegendEntries, theme: ChartTheme, size: float, width: float
 ) -> float:
     """A key under the chart, read left to right; returns its height in inches."""
     if not entries.labels:
         return 0.0
     figure = panel.get_figure(root=True)
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(figure)
     # As many columns (up to 4) as fit across the chart.
     for columns in range(min(4, len(entries.labels)), 0, -1):
         legend = panel.legend(
-            entries.handles,
+            # The stub wants Artists only; a tuple of them is one entry (HandlerTuple).
+            cast(list[Artist], entries.handles),
             entries.labels,
             loc="lower center",
             ncols=columns,

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.gridspec import GridSpec
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from skp_desktop.charts.series import DashboardTile, TrendSeries
-from skp_desktop.charts.styling import COMPACT_FONTS, FULL_FONTS, measure_in, new_figure, wrap
+from skp_desktop.charts.styling import (
+    COMPACT_FONTS,
+    FULL_FONTS,
+    agg_renderer,
+    measure_in,
+    new_figure,
+    wrap,
+)
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
     NOT_DUE,
@@ -47,6 +56,9 @@ TITLE_PAD = 4.0  # points between the headline and the plot
 HEADLINE_GAP = 0.15  # inches at least between a tile's headline and its RAG word
 TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
 LABEL_MARGIN = 0.15  # inches between a heatmap's edge and its row names
+
+# Where the key under the tiles is anchored: its top or its bottom edge.
+KeyLoc = Literal["upper center", "lower center"]
 
 
 def _default_columns(count: int) -> int:
@@ -99,7 +111,7 @@ def dashboard_figure(
     if tile_size is None:
         tile_size = (room / columns, max(size[1] - key_height - top - bottom, 0.5) / rows)
         # The key's row runs from the tiles to the bottom margin; the key stands on it.
-        key_at = ("lower center", bottom)
+        key_at: tuple[KeyLoc, float] = ("lower center", bottom)
     else:
         key_at = ("upper center", size[1] - top - tile_size[1] * rows)
     grid_width, grid_height = tile_size[0] * columns, tile_size[1] * rows
@@ -125,7 +137,10 @@ def dashboard_figure(
 
 
 def _key_under_grid(
-    fig: Figure, grid: tuple[float, float], room: tuple[float, float], at: tuple[str, float]
+    fig: Figure,
+    grid: tuple[float, float],
+    room: tuple[float, float],
+    at: tuple[KeyLoc, float],
 ) -> None:
     """Centre the key under the tiles' `grid` (left and right edges, inches), kept within
     `room`: a key wider than the grid moves along. `at` is the key's side that is fixed
@@ -133,7 +148,7 @@ def _key_under_grid(
     if not fig.legends:
         return
     key = fig.legends[0]
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(fig)
     key_width = key.get_window_extent(renderer).width / fig.dpi
     width, height = fig.get_size_inches()
     centre = (grid[0] + grid[1]) / 2
@@ -147,12 +162,12 @@ def _key_height(fig: Figure) -> float:
     """Inches at the bottom of the figure taken by its key (the legend), with a margin."""
     if not fig.legends:
         return PAD
-    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    renderer = agg_renderer(fig)
     return fig.legends[0].get_window_extent(renderer).height / fig.dpi + PAD
 
 
 def _draw_tile(
-    cell: Figure, tile: DashboardTile, theme: ChartTheme, size: tuple[float, float]
+    cell: SubFigure, tile: DashboardTile, theme: ChartTheme, size: tuple[float, float]
 ) -> None:
     """One tile: code and title, then the latest value, direction and RAG, then the trend."""
     series = tile.series
@@ -204,7 +219,7 @@ def _draw_tile(
 
 
 def _fit_headline(
-    cell: Figure, latest: str, direction: str, rag: Rag, plot_width: float
+    cell: SubFigure, latest: str, direction: str, rag: Rag, plot_width: float
 ) -> tuple[bool, float]:
     """Where the RAG word goes beside the headline, and the headline's size, so that the two
     never touch: on the value's line; else on the direction's line; else on the value's line
@@ -226,7 +241,7 @@ def _fit_headline(
     return True, size
 
 
-def _place_axes(ax: Axes, cell: Figure, title_lines: int, size: tuple[float, float]) -> None:
+def _place_axes(ax: Axes, cell: SubFigure, title_lines: int, size: tuple[float, float]) -> None:
     """Put the plot where the tile's title, headline and tick labels leave room for it."""
     width, height = size
     fonts = COMPACT_FONTS
@@ -339,7 +354,9 @@ def heatmap_figure(
     size = size or (width, height)
     fig = new_figure(chart_theme, size)
     # Room between the figure's left edge and the longest service name.
-    fig.get_layout_engine().set(w_pad=LABEL_MARGIN)  # type: ignore[union-attr]
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)  # new_figure's default layout
+    engine.set(w_pad=LABEL_MARGIN)
     ax = fig.add_subplot()
     ax.set_gid("heatmap")
     states = (*RETURN_STATES, NOT_DUE)

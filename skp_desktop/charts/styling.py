@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
@@ -44,6 +45,14 @@ COMPACT_FONTS = FontSizes(
 )
 
 
+def agg_renderer(figure: Figure) -> RendererAgg:
+    """The renderer that measures text on `figure`: every figure here is on an Agg canvas
+    (new_figure gives it one; the Qt canvas that shows a figure is an Agg canvas too)."""
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    return canvas.get_renderer()
+
+
 def fonts_for(size: tuple[float, float], *, compact: bool) -> FontSizes:
     """Text sizes for a figure: smaller for a small figure, never below 7 pt."""
     if compact:
@@ -59,7 +68,7 @@ def measure_in(fig: Figure, text: str, fontsize: float, *, bold: bool = False) -
     key = (root.dpi, text, fontsize, bold)
     width = _WIDTHS.get(key)
     if width is None:
-        renderer = root.canvas.get_renderer()  # type: ignore[attr-defined]
+        renderer = agg_renderer(root)
         properties = FontProperties(size=fontsize, weight="bold" if bold else "normal")
         pixels, _, _ = renderer.get_text_width_height_descent(text, properties, ismath=False)
         width = pixels / root.dpi
@@ -72,7 +81,10 @@ _WIDTHS: dict[tuple[float, str, float, bool], float] = {}
 
 
 def new_figure(
-    theme: ChartTheme, size: tuple[float, float], *, layout: str | None = "constrained"
+    theme: ChartTheme,
+    size: tuple[float, float],
+    *,
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
 ) -> Figure:
     """A Figure with the theme's background, laid out by matplotlib's constrained layout.
 

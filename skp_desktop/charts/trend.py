@@ -7,11 +7,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Literal, TypeVar, cast
 
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
 from matplotlib.cbook import STEP_LOOKUP_MAP
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
 from matplotlib.path import Path
@@ -75,22 +77,32 @@ def polarity_text(polarity: Polarity) -> str:
     return _POLARITY_TEXT[Polarity(polarity)]
 
 
+_T = TypeVar("_T")
+HorizontalAlignment = Literal["left", "center", "right"]
+VerticalAlignment = Literal["bottom", "baseline", "center", "center_baseline", "top"]
+# A label's place beside its point: offset in points (x, y) and its alignments.
+_Place = tuple[float, float, HorizontalAlignment, VerticalAlignment]
+
+
 @dataclass
 class LegendEntries:
     """Handles and labels for a legend, in the order they should be read."""
 
-    handles: list[object] = field(default_factory=list)
+    # an entry of two artists drawn over each other is a tuple (matplotlib's HandlerTuple)
+    handles: list[Artist | tuple[Artist, ...]] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     colours: list[str | None] = field(default_factory=list)  # a word's own colour, e.g. RAG
 
-    def add(self, handle: object, label: str, colour: str | None = None) -> None:
+    def add(
+        self, handle: Artist | tuple[Artist, ...], label: str, colour: str | None = None
+    ) -> None:
         """Add one entry unless the same label, in the same colour, is already there."""
         if (label, colour) not in zip(self.labels, self.colours, strict=True):
             self.handles.append(handle)
             self.labels.append(label)
             self.colours.append(colour)
 
-    def add_rag(self, handle: object, rag: Rag, theme: ChartTheme) -> None:
+    def add_rag(self, handle: Artist, rag: Rag, theme: ChartTheme) -> None:
         """A RAG level: its shape in the handle, its word in its own colour beside it."""
         self.add(handle, rag.value, theme.rag_text[rag])
 
@@ -202,7 +214,7 @@ def draw_trend(
                 markeredgecolor=theme.text,
                 markeredgewidth=1.3,
             ),
-            ring.get_label(),
+            str(ring.get_label()),
         )
 
     _draw_target(ax, series, theme, scale, legend)
@@ -489,7 +501,7 @@ class LatestLabel(Annotation):
             **kwargs,  # type: ignore[arg-type]
         )
         side = 4.0  # points the label reaches past its point when it sits to one side
-        self.places: tuple[tuple[float, float, str, str], ...] = (
+        self.places: tuple[_Place, ...] = (
             (0, offset, "center", "bottom"),
             (0, -offset, "center", "top"),
             (side, offset, "right", "bottom"),
@@ -511,9 +523,10 @@ class LatestLabel(Annotation):
         ax = self.axes
         assert ax is not None
         plot = ax.get_window_extent(renderer)
-        pad = 2.5 * renderer.points_to_pixels(1.0)
+        # The stub says ArrayLike; a float in gives a float out (points * dpi / 72).
+        pad = 2.5 * cast(float, renderer.points_to_pixels(1.0))
         segments = [s for line in ax.get_lines() if _avoided(line) for s in _segments(line)]
-        best: tuple[tuple[bool, int, int], tuple[float, float, str, str]] | None = None
+        best: tuple[tuple[bool, int, int], _Place] | None = None
         for index, place in enumerate(self.places):
             self._set_place(place)
             box = super().get_window_extent(renderer).padded(pad)
@@ -529,7 +542,7 @@ class LatestLabel(Annotation):
         assert best is not None
         self._set_place(best[1])
 
-    def _set_place(self, place: tuple[float, float, str, str]) -> None:
+    def _set_place(self, place: _Place) -> None:
         dx, dy, ha, va = place
         self.xyann = (dx, dy)
         self.set_horizontalalignment(ha)
@@ -544,7 +557,9 @@ def _avoided(line: Line2D) -> bool:
 
 def _segments(line: Line2D) -> list[list[tuple[float, float]]]:
     """The straight pieces of `line` as drawn, in pixels, without the breaks at gaps."""
-    xs, ys = line.get_xdata(), line.get_ydata()
+    # The stub says ArrayLike; a Line2D's data is always a sequence of numbers.
+    xs = cast(Sequence[float], line.get_xdata())
+    ys = cast(Sequence[float], line.get_ydata())
     style = line.get_drawstyle()
     if style in STEP_LOOKUP_MAP and style != "default":
         xs, ys = STEP_LOOKUP_MAP[style](xs, ys)
@@ -574,9 +589,22 @@ def _compact_ticks(count: int, slot: float, needed: float) -> set[int]:
     return {0, last}
 
 
+def _panel(ax: Axes) -> Figure | SubFigure:
+    """The figure, or the dashboard tile (subfigure), holding `ax`: every axes here has one."""
+    panel = ax.get_figure(root=False)
+    assert panel is not None
+    return panel
+
+
+def _root_figure(ax: Axes) -> Figure:
+    figure = ax.get_figure(root=True)
+    assert figure is not None
+    return figure
+
+
 def _panel_width_in(ax: Axes) -> float:
     """The width in inches of the figure, or the dashboard tile (subfigure), holding `ax`."""
-    panel = ax.get_figure(root=False)
+    panel = _panel(ax)
     return panel.bbox.width / panel.dpi
 
 
@@ -597,7 +625,7 @@ def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool)
     slot = max(_panel_width_in(ax) - margin, 0.5) / len(labels)
     gap = 0.25 if compact else 0.14
 
-    fig = ax.get_figure(root=True)
+    fig = _root_figure(ax)
 
     def widest(texts: list[str]) -> float:
         lines = [line for text in texts for line in text.split("\n")]
@@ -605,7 +633,7 @@ def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool)
 
     one_line = widest(labels)
     two_lines = [label.replace(" ", "\n", 1) for label in labels]
-    panel = ax.get_figure(root=False)
+    panel = _panel(ax)
     panel_height = panel.bbox.height / panel.dpi  # a short figure keeps its height for the plot
     if one_line + gap <= slot:
         texts, step = labels, 1
@@ -721,7 +749,7 @@ def headroom(
 
 def _set_y_axis(ax: Axes, series: TrendSeries, compact: bool, fonts: FontSizes) -> None:
     """Limits from y_limits, tick labels in en-GB style with the unit's suffix."""
-    panel = ax.get_figure(root=False)
+    panel = _panel(ax)
     panel_height = panel.bbox.height / panel.dpi
     bins = 3 if compact else (5 if panel_height >= 4 else 4)
     low, high = y_limits(series, bins=bins)
@@ -761,7 +789,7 @@ def compact_title(series: TrendSeries, width_in: float, fontsize: float) -> str:
     return wrap(f"{series.code} {series.title}", width_in, fontsize, max_lines=2, bold=True)
 
 
-def _row_major(items: list[object], columns: int) -> list[object]:
+def _row_major(items: Sequence[_T], columns: int) -> list[_T]:
     """Reorder `items` so a legend, which fills column by column, reads left to right."""
     rows = math.ceil(len(items) / columns)
     grid = [items[row * columns : (row + 1) * columns] for row in range(rows)]
@@ -798,7 +826,8 @@ def add_legend(
         return
     columns = _legend_columns(fig, entries.labels, fontsize, width)
     legend = fig.legend(
-        _row_major(entries.handles, columns),
+        # The stub wants Artists only; a tuple of them is one entry (HandlerTuple).
+        cast(list[Artist], _row_major(entries.handles, columns)),
         _row_major(list(entries.labels), columns),
         loc="outside lower center",
         ncols=columns,

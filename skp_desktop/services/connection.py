@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -102,7 +103,7 @@ def server_url(address: ServerAddress, password: str = "") -> URL:
     )
 
 
-def is_server(target: object) -> bool:
+def is_server(target: object) -> TypeGuard[str | URL]:
     """Whether a database target (a path, a URL text or a URL) names a server, not a file."""
     if isinstance(target, URL):
         return target.get_backend_name() != "sqlite"

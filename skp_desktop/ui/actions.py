@@ -28,7 +28,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from skp_desktop.domain.vocabulary import Step, allows
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
+    from PySide6.QtWidgets import QMainWindow, QMenu, QMenuBar, QWidget
 
 # The places, in the order of the list on the left and of Ctrl+1 … Ctrl+7.
 PLACES = ("Return", "Dashboard", "Import", "Completeness", "Merge", "Definitions", "History")
@@ -81,7 +81,9 @@ class ActionState:
     return_state: str | None = None  # of the return on the Return page
 
 
-Run = Callable[[Any], object] | str  # given the window; or "module:function" to import
+Run = (
+    Callable[[Any], object] | str
+)  # given the window (MainWindow: not imported, a cycle); or "module:function" to import
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,7 @@ class Actions:
             menu.addAction(action)
             self._actions[spec.name] = action
 
-    def _menu(self, bar: Any, path: str) -> QMenu:
+    def _menu(self, bar: QMenuBar, path: str) -> QMenu:
         if path not in self.menus:
             parent, _, title = path.rpartition("/")
             self.menus[path] = (self._menu(bar, parent) if parent else bar).addMenu(title)

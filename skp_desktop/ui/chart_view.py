@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
@@ -20,6 +20,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
+    from matplotlib.backend_bases import MouseEvent
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+    from matplotlib.figure import Figure
+
     from skp_desktop.charts.raster import Raster
 
 # matplotlib's default: a figure of w inches is w * 100 pixels on screen (before scaling).
@@ -131,9 +135,10 @@ class ChartView(QWidget):
         else:
             self._layout = outer
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._canvas: Any = None
+        self._canvas: FigureCanvasQTAgg | None = None
         self._picture: _PictureWidget | None = None
-        self._picture_figure: Any = None  # what the picture was drawn from, never drawn here
+        # what the picture was drawn from, never drawn here
+        self._picture_figure: Figure | None = None
         self._placeholder = QLabel(placeholder)
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setWordWrap(True)
@@ -174,7 +179,7 @@ class ChartView(QWidget):
             self.resized.emit()
 
     @property
-    def figure(self) -> Any:
+    def figure(self) -> Figure | None:
         """The figure shown: on the live canvas, or the one the picture was drawn from."""
         if self._canvas is not None:
             return self._canvas.figure
@@ -186,7 +191,7 @@ class ChartView(QWidget):
         return self._picture
 
     @property
-    def canvas(self) -> Any:
+    def canvas(self) -> FigureCanvasQTAgg | None:
         return self._canvas
 
     def show_message(self, text: str) -> None:
@@ -194,7 +199,7 @@ class ChartView(QWidget):
         self._placeholder.setText(text)
         self._placeholder.show()
 
-    def show_figure(self, figure: Any, description: str = "") -> None:
+    def show_figure(self, figure: Figure, description: str = "") -> None:
         """Show a Figure built elsewhere (often in a worker); call on the UI thread."""
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
@@ -222,7 +227,7 @@ class ChartView(QWidget):
         description: str = "",
         *,
         tips: Mapping[str, str] | None = None,
-        figure: Any = None,
+        figure: Figure | None = None,
     ) -> None:
         """Show a figure drawn in a worker (Picture.from_raster): no drawing on this thread.
 
@@ -250,7 +255,7 @@ class ChartView(QWidget):
         """Call `handler(gid)` with the gid of the axes someone clicks."""
         self._on_click = handler
 
-    def _clicked(self, event: Any) -> None:
+    def _clicked(self, event: MouseEvent) -> None:
         if self._on_click is not None and event.inaxes is not None:
             gid = event.inaxes.get_gid()
             if gid:

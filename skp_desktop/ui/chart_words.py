@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skp_desktop.charts.series import TrendPoint, TrendSeries
 
 TREND_HEADERS = ("Period", "Value", "Target", "RAG", "Note")
 
 
-def trend_cell(series: Any, point: Any, column: str) -> str:
+def trend_cell(series: TrendSeries, point: TrendPoint, column: str) -> str:
     """One cell of a trend's table of figures (a TrendSeries' TrendPoint, by header)."""
     if column == "Period":
         return point.period.label
@@ -21,7 +24,7 @@ def trend_cell(series: Any, point: Any, column: str) -> str:
     return "revised" if point.revised else ""
 
 
-def describe_trend(series: Any) -> str:
+def describe_trend(series: TrendSeries) -> str:
     """The chart's figures as a screen reader reads them, oldest first:
     "Trend of <title>: 2024/25 Q1 (Apr–Jun 2024) 45.0%, target 50.0%, ■ Red; …"."""
     parts = []

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,7 +55,7 @@ class ComparatorTableModel(QAbstractTableModel):
     problem = Signal(str)  # a typed figure that is not a number
     pending_changed = Signal(int)  # how many changes wait to be saved
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.periods: list[Period] = []
         self.series: list[str] = list(STANDARD_SERIES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
@@ -39,6 +39,11 @@ from skp_desktop.services.connection import (
 from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.workers import Worker
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+    from skp_desktop.services.connection import ConnectionCheck
+
 log = logging.getLogger(__name__)
 TITLE = "Connect to a shared database"
 CONNECTING = "Connecting…"
@@ -63,7 +68,7 @@ class ConnectionDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(TITLE)
-        self.target: Any = None
+        self.target: str | URL | None = None
         # File ▸ Open database…'s own chooser, handed in (ui/dialogs.py opens this dialog)
         self._choose_file = choose_file
         self._worker = Worker(self)
@@ -213,7 +218,7 @@ class ConnectionDialog(QDialog):
             self._failed,
         )
 
-    def _checked(self, found: Any, url: Any, connect: bool) -> None:
+    def _checked(self, found: ConnectionCheck, url: URL, connect: bool) -> None:
         self._checking -= 1
         if self._closed:
             self._dispose_if_idle()
@@ -293,7 +298,7 @@ def ask_connection(
     address: ServerAddress | None = None,
     message: str = "",
     choose_file: Callable[[QWidget], str],
-) -> Any:
+) -> str | URL | None:
     """Show the dialog until Connect or Cancel: the target to open, or None."""
     dialog = ConnectionDialog(parent, address=address, message=message, choose_file=choose_file)
     try:

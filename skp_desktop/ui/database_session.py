@@ -10,7 +10,7 @@ fully (migrated, catalogue loaded) in the background; edits made meanwhile wait 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,10 +20,16 @@ from skp_desktop.ui.dialogs import dialogs
 
 if TYPE_CHECKING:
     from datetime import date
+    from os import PathLike
 
     from PySide6.QtWidgets import QWidget
+    from sqlalchemy.engine import URL
 
+    from skp_desktop.services.backups import BackupInfo
+    from skp_desktop.services.connection import ServerAddress
+    from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ServiceInfo
+    from skp_desktop.services.quick_open import QuickStart
     from skp_desktop.ui.operations import Desk
     from skp_desktop.ui.return_controller import PendingDatabase, ReturnController
     from skp_desktop.ui.return_place import ReturnPlace
@@ -45,7 +51,7 @@ class DatabaseSession(QObject):
         desk: Desk,
         settings: Settings,
         *,
-        target: Any,
+        target: str | PathLike[str] | URL | None,
         actor: str | None,
         read_only: bool,
         today: date | None,
@@ -83,13 +89,13 @@ class DatabaseSession(QObject):
         if path:
             self.open_database(path)
 
-    def connect_to_server(self, address: Any = None, message: str = "") -> None:
+    def connect_to_server(self, address: ServerAddress | None = None, message: str = "") -> None:
         """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
         target = dialogs.ask_connection(self.window, address=address, message=message)
         if target is not None:
             self.open_database(target)
 
-    def open_database(self, target: Any) -> None:
+    def open_database(self, target: str | PathLike[str] | URL | None) -> None:
         """Open a SQLite path or a server URL (text, or a URL holding the password)."""
         if self.controller.pending is not None:
             # The window shows a return from a quick read and queues its edits for the
@@ -104,7 +110,7 @@ class DatabaseSession(QObject):
         else:
             self._open_fully(target, read_only, None)
 
-    def _look_first(self, target: Any, read_only: bool) -> None:
+    def _look_first(self, target: str | PathLike[str] | URL | None, read_only: bool) -> None:
         """Show the return from a quick read of a SQLite file (stdlib sqlite3: no SQLAlchemy
         to wait for), then open the database fully; when the quick read cannot be trusted it
         gives nothing and the window opens the database as it always has."""
@@ -112,12 +118,12 @@ class DatabaseSession(QObject):
         service, period = self.settings.last_service, self.attached.page.current_selection()[1]
         today = self.today
 
-        def work() -> Any:
+        def work() -> QuickStart | None:
             from skp_desktop.services.quick_open import quick_start
 
             return quick_start(target, service, period, today=today)
 
-        def done(quick: Any) -> None:
+        def done(quick: QuickStart | None) -> None:
             if self.disposed:
                 return
             pending = None
@@ -131,7 +137,7 @@ class DatabaseSession(QObject):
 
         self.worker.run(work, done, failed)
 
-    def _show_quick(self, quick: Any, read_only: bool) -> PendingDatabase:
+    def _show_quick(self, quick: QuickStart, read_only: bool) -> PendingDatabase:
         from skp_desktop.ui.return_controller import PendingDatabase
 
         pending = PendingDatabase(writable=quick.writable and not read_only)
@@ -141,11 +147,16 @@ class DatabaseSession(QObject):
         self.attached.page.setEnabled(True)
         return pending
 
-    def _open_fully(self, target: Any, read_only: bool, pending: PendingDatabase | None) -> None:
+    def _open_fully(
+        self,
+        target: str | PathLike[str] | URL | None,
+        read_only: bool,
+        pending: PendingDatabase | None,
+    ) -> None:
         """Open (migrate, load the catalogue if need be) in the background; `pending` is the
         database the shown return's queued edits wait for."""
 
-        def work() -> tuple[Any, list[ServiceInfo], list[tuple[str, str, str]], str]:
+        def work() -> tuple[Database, list[ServiceInfo], list[tuple[str, str, str]], str]:
             from skp_desktop.services.catalogue import list_services, list_themes
             from skp_desktop.services.database import (
                 acting_actor,
@@ -212,7 +223,9 @@ class DatabaseSession(QObject):
         dialogs.error(self.window, APP_NAME, f"{exc}\n\nThe database could not be opened. {kept}")
 
     def _on_opened(
-        self, result: tuple[Any, list[ServiceInfo], list[Any], str], target: Any = None
+        self,
+        result: tuple[Database, list[ServiceInfo], list[tuple[str, str, str]], str],
+        target: str | PathLike[str] | URL | None = None,
     ) -> None:
         db, services, themes, actor = result
         if self.disposed:  # closed while it opened: nobody will use it
@@ -260,7 +273,7 @@ class DatabaseSession(QObject):
         """Once a day of use, kept for a week; made after the return is asked for, so a big
         database's copy does not hold up the grid."""
 
-        def work(db: Any) -> str:
+        def work(db: Database) -> str:
             from skp_desktop.services.backups import daily_backup
 
             try:
@@ -282,7 +295,7 @@ class DatabaseSession(QObject):
     # --- backups and read-only ------------------------------------------------------------
 
     def backup_now(self) -> None:
-        def work(db: Any) -> Any:
+        def work(db: Database) -> BackupInfo:
             from skp_desktop.services.backups import backup_now
 
             return backup_now(db)
@@ -311,12 +324,12 @@ class DatabaseSession(QObject):
         self.controller.db = None
         db.dispose()
 
-        def work() -> Any:
+        def work() -> BackupInfo | None:
             from skp_desktop.services.backups import restore
 
             return restore(target, path)
 
-        def done(before: Any) -> None:
+        def done(before: BackupInfo | None) -> None:
             self.open_database(target)
             # A dialog, not the status line: loading the return rewrites that at once.
             kept = f"\n\nThe database as it was is kept as {before.path}." if before else ""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.domain.rag import Rag
@@ -47,7 +47,7 @@ class IndicatorListModel(HeadedTableModel):
 
     HEADERS = ("Code", "Title")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[IndicatorRow] = []
 
@@ -109,7 +109,7 @@ class TargetsModel(HeadedTableModel):
     HEADERS = ("Year", "Target")
     edited = Signal(str, str)  # year, text
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[TargetRow] = []
         self._editable = True

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
+    from sqlalchemy.engine import URL
 
+    from skp_desktop.services.connection import ServerAddress
     from skp_desktop.ui.dialog_boxes import QueriesAnswer, QueryChoice
 
 
@@ -52,8 +54,8 @@ class Dialogs:
         )
 
     def ask_connection(
-        self, parent: QWidget | None, *, address: Any = None, message: str = ""
-    ) -> Any:
+        self, parent: QWidget | None, *, address: ServerAddress | None = None, message: str = ""
+    ) -> str | URL | None:
         """The connection dialog: a server URL (with the password) or a file path to open, or
         None when cancelled. `address` fills the fields in; `message` says why it is asked."""
         from skp_desktop.ui.connection_dialog import ask_connection

@@ -252,8 +252,11 @@ class FormEditor(QWidget):
         """Show a service's form. Unsaved edits of the same service are kept (the panel reads
         everything again after any change); another service's form replaces them."""
         self.writable = writable
-        same = self.choices is not None and choices is not None
-        same = same and self.choices.service == choices.service  # type: ignore[union-attr]
+        same = (
+            self.choices is not None
+            and choices is not None
+            and self.choices.service == choices.service
+        )
         keep = same and self.dirty
         self.choices = choices
         if choices is None:

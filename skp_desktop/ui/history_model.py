@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
 from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.dto import AuditEntry
@@ -60,7 +60,7 @@ class HistoryModel(HeadedTableModel):
     HEADERS = COLUMNS
     loading_changed = Signal(bool)
 
-    def __init__(self, fetch: Fetcher | None = None, parent: Any = None) -> None:
+    def __init__(self, fetch: Fetcher | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._fetch = fetch
         self._rows: list[AuditEntry] = []

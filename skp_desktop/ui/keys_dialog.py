@@ -8,9 +8,9 @@ fingerprint is confirmed by phone, revoke a key.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +30,12 @@ from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.rows_model import HeadedTableModel
 from skp_desktop.ui.workers import Worker
 
+if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
+
 _Index = QModelIndex | QPersistentModelIndex
+# the keys a database trusts live in it
+NO_DATABASE = "Open a database first: the keys it trusts are kept in it."
 
 
 class KeysModel(HeadedTableModel):
@@ -38,7 +43,7 @@ class KeysModel(HeadedTableModel):
 
     HEADERS = ("Fingerprint", "Name", "Trusted for", "Trusted", "Revoked")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.keys: list[trust.TrustedKey] = []
 
@@ -81,7 +86,7 @@ class KeysDialog(QDialog):
     def __init__(
         self,
         *,
-        database: Callable[[], Any],
+        database: Callable[[], Database | None],
         actor: Callable[[], str],
         read_only: bool = False,
         parent: QWidget | None = None,
@@ -252,6 +257,9 @@ class KeysDialog(QDialog):
         if not services:
             return
         db, actor = self.database(), self.actor()
+        if db is None:
+            self.message.setText(NO_DATABASE)
+            return
         codes = [code.strip() for code in services.split(",") if code.strip()]
 
         def work() -> str:
@@ -281,6 +289,9 @@ class KeysDialog(QDialog):
         if not reason:
             return
         db, actor = self.database(), self.actor()
+        if db is None:
+            self.message.setText(NO_DATABASE)
+            return
 
         def work() -> str:
             done = trust.revoke_key(db, key.fingerprint, reason=reason, actor=actor)

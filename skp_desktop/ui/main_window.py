@@ -42,15 +42,19 @@ from skp_desktop.ui.theme import apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
     from datetime import date
+    from os import PathLike
 
     from PySide6.QtGui import QCloseEvent
+    from sqlalchemy.engine import URL
 
-    from skp_desktop.services.dto import ReturnView
+    from skp_desktop.services.connection import ServerAddress
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import AuditEntry, ReturnView
     from skp_desktop.ui.definition_panel import DefinitionPanel
     from skp_desktop.ui.pages.completeness_page import CompletenessPage
-    from skp_desktop.ui.pages.dashboard_page import DashboardPage
+    from skp_desktop.ui.pages.dashboard_page import DashboardPage, IndicatorChartDialog
     from skp_desktop.ui.pages.definitions_page import DefinitionsPage
-    from skp_desktop.ui.pages.history_page import HistoryPage
+    from skp_desktop.ui.pages.history_page import HistoryPage, TimelineDialog
     from skp_desktop.ui.pages.import_page import ImportPage
     from skp_desktop.ui.pages.merge_page import MergePage
     from skp_desktop.ui.pages.return_page import ReturnPage
@@ -107,7 +111,7 @@ class MainWindow(QMainWindow):
         self.session.read_only_changed.connect(self._show_read_only)
         self.session.recent_changed.connect(self._fill_recent)
         self._showing_store_problem = False
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack: QUndoStack = QUndoStack(self)
         self.controller: ReturnController | None = None
         self._built_pages: dict[str, Any] = {}
         self.setWindowTitle(APP_NAME)
@@ -417,12 +421,12 @@ class MainWindow(QMainWindow):
         if path:
             self.open_database(path)
 
-    def connect_to_server(self, address: Any = None, message: str = "") -> None:
+    def connect_to_server(self, address: ServerAddress | None = None, message: str = "") -> None:
         """File ▸ Connect to a shared database…: the dialog, then the window on its choice."""
         if self.controller is not None:
             self.session.connect_to_server(address, message)
 
-    def open_database(self, target: Any) -> None:
+    def open_database(self, target: str | PathLike[str] | URL | None) -> None:
         """Open a SQLite path or a server URL (text, or a URL holding the password)."""
         if self.controller is not None:
             self.session.open_database(target)
@@ -442,7 +446,7 @@ class MainWindow(QMainWindow):
         self.read_only_action.setChecked(read_only)
         self.read_only_action.blockSignals(False)
 
-    def _on_opened(self, db: Any) -> None:
+    def _on_opened(self, db: Database) -> None:
         self.update_actions()
         mode = " (read-only)" if db.read_only else ""
         # on a shared database, the name the server records for this login
@@ -467,12 +471,12 @@ class MainWindow(QMainWindow):
         self.history_page.verify()
 
     @property
-    def timeline_dialog(self) -> Any:
+    def timeline_dialog(self) -> TimelineDialog | None:
         """The value's timeline opened last from the History page (None before)."""
         page = self._built_pages.get("History")
         return page.timeline_dialog if page is not None else None
 
-    def _show_event(self, entry: Any) -> None:
+    def _show_event(self, entry: AuditEntry | None) -> None:
         from skp_desktop.ui.pages.history_page import describe_event
 
         self.event_panel.setHtml(describe_event(entry))
@@ -541,7 +545,7 @@ class MainWindow(QMainWindow):
     # --- closing -------------------------------------------------------------------------
 
     @property
-    def indicator_dialog(self) -> Any:
+    def indicator_dialog(self) -> IndicatorChartDialog | None:
         """The indicator's chart opened last from the dashboard (None before)."""
         page = self._built_pages.get("Dashboard")
         return page.indicator_dialog if page is not None else None
@@ -550,7 +554,7 @@ class MainWindow(QMainWindow):
         self.dashboard_page.open_indicator_chart(code)
 
     @property
-    def database(self) -> Any:
+    def database(self) -> Database | None:
         return self.controller.db if self.controller is not None else None
 
     def closeEvent(self, event: QCloseEvent) -> None:

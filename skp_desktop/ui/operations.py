@@ -27,11 +27,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from enum import Flag, auto
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from skp_desktop.ui.workers import Worker
+
+if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import ServiceInfo
 
 T = TypeVar("T")
 
@@ -71,7 +75,7 @@ class Desk(QObject):
         self,
         parent: QObject | None = None,
         *,
-        database: Callable[[], Any],
+        database: Callable[[], Database | None],
         actor: Callable[[], str],
         show_error: Callable[[Exception], None],
         chart_theme: Callable[[], str],
@@ -86,12 +90,12 @@ class Desk(QObject):
         self._chart_theme = chart_theme
         self.today = today
         # the open database's services and themes (ServiceInfo list, (kind, code, name) list)
-        self.catalogue: tuple[list[Any], list[tuple[str, str, str]]] = ([], [])
+        self.catalogue: tuple[list[ServiceInfo], list[tuple[str, str, str]]] = ([], [])
         self.closed = False  # the window is gone: results arriving now are for nobody
 
     # --- what pages read -------------------------------------------------------------------
 
-    def database(self) -> Any:
+    def database(self) -> Database | None:
         """The open database, or None while it opens."""
         return self._database()
 
@@ -124,7 +128,7 @@ class Desk(QObject):
 
     def query(
         self,
-        op: Callable[[Any], T],
+        op: Callable[[Database], T],
         success: Callable[[T], None] | None = None,
         *,
         failure: Callable[[Exception], None] | None = None,
@@ -141,7 +145,7 @@ class Desk(QObject):
 
     def change(
         self,
-        op: Callable[[Any, str], T],
+        op: Callable[[Database, str], T],
         success: Callable[[T], None] | None = None,
         *,
         changes: Change,
@@ -169,7 +173,7 @@ class Desk(QObject):
         """Tell every page what changed (for changes made outside `change`, e.g. saves)."""
         self.changed.emit(Changed(changes, source))
 
-    def _done(self, db: Any, success: Callable[[T], None] | None) -> Callable[[T], None]:
+    def _done(self, db: Database, success: Callable[[T], None] | None) -> Callable[[T], None]:
         def done(result: T) -> None:
             if success is not None and not self.closed and db is self.database():
                 success(result)

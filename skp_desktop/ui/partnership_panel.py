@@ -9,9 +9,17 @@ refusals are shown on the panel's message line, as the Definitions place shows i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -35,16 +43,26 @@ from skp_desktop.ui.form_editor import FormEditor
 from skp_desktop.ui.operations import Change, Desk
 
 if TYPE_CHECKING:
-    from skp_desktop.services.partnership import OrganisationInfo, ServiceRecord
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import IndicatorInfo
+    from skp_desktop.services.form_editing import FormChoices
+    from skp_desktop.services.forms import FormLayout
+    from skp_desktop.services.partnership import ContextFigure, OrganisationInfo, ServiceRecord
 
 _Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Organisation", "Code", "Service", "Retired from")
+
+# what the panel reads in one go: organisations, the measures context figures are for, and
+# the figures by measure
+_PanelData = tuple[
+    "list[OrganisationInfo]", "list[IndicatorInfo]", "dict[str, list[ContextFigure]]"
+]
 
 
 class ServicesModel(QAbstractTableModel):
     """Every service, by organisation (an organisation with none shows one empty row)."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[str, ServiceRecord | None]] = []
 
@@ -227,7 +245,7 @@ class PartnershipPanel(QDialog):
         chosen = self.selected()
         keep = select or (chosen.code if chosen else None)
 
-        def work(db: Any) -> tuple[Any, Any, Any]:
+        def work(db: Database) -> _PanelData:
             from skp_desktop.services.partnership import (
                 context_figures,
                 context_measures,
@@ -236,7 +254,7 @@ class PartnershipPanel(QDialog):
 
             return list_organisations(db), context_measures(db), context_figures(db)
 
-        def done(result: tuple[Any, Any, Any]) -> None:
+        def done(result: _PanelData) -> None:
             organisations, measures, figures = result
             self.reloading = True  # the list is read again: not the coordinator's choice
             self.model.load(organisations)
@@ -294,12 +312,12 @@ class PartnershipPanel(QDialog):
             self._enable()
             return
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> FormChoices:
             from skp_desktop.services.partnership import form_choices
 
             return form_choices(db, service.code)
 
-        def done(choices: Any) -> None:
+        def done(choices: FormChoices) -> None:
             chosen = self.selected()
             if chosen is None or chosen.code != choices.service:
                 return  # another service was chosen meanwhile: its own reading follows
@@ -311,13 +329,19 @@ class PartnershipPanel(QDialog):
 
     # --- changing ------------------------------------------------------------------------
 
-    def _run(self, work: Any, said: str, select: str | None = None, then: Any = None) -> None:
+    def _run(
+        self,
+        work: Callable[[Database, str], object],
+        said: str,
+        select: str | None = None,
+        then: Callable[[], object] | None = None,
+    ) -> None:
         if self.desk.database() is None or self.busy:
             return
         self.busy = True
         self._enable()
 
-        def done(_result: Any) -> None:
+        def done(_result: object) -> None:
             self.busy = False
             if then is not None:
                 then()
@@ -338,7 +362,7 @@ class PartnershipPanel(QDialog):
         code, name = self.code.text().strip().upper(), self.name.text().strip()
         organisation = self.organisation.currentData()
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import add_service
 
             return add_service(db, code=code, name=name, organisation=organisation, actor=actor)
@@ -355,7 +379,7 @@ class PartnershipPanel(QDialog):
         if not name:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import rename_service
 
             return rename_service(db, code=service.code, name=name, actor=actor)
@@ -379,7 +403,7 @@ class PartnershipPanel(QDialog):
         if service is None:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ServiceRecord:
             from skp_desktop.services.partnership import retire_service
 
             return retire_service(db, code=service.code, retired_from=period, actor=actor)
@@ -391,13 +415,13 @@ class PartnershipPanel(QDialog):
         )
         self._run(work, said, select=service.code)
 
-    def _save_form(self, data: Any) -> None:
+    def _save_form(self, data: Mapping[str, Any] | None) -> None:
         """One audited `service.form` change; a refusal leaves the editor's draft as it is."""
         service = self.selected()
         if service is None or self.busy:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> FormLayout | None:
             from skp_desktop.services.partnership import set_service_form
 
             return set_service_form(db, code=service.code, form=data, actor=actor)
@@ -414,7 +438,7 @@ class PartnershipPanel(QDialog):
         code, period = self.measure.currentData(), self.period.text().strip()
         value, source = self.value.text().strip(), self.source.text().strip() or None
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ContextFigure | None:
             from skp_desktop.services.partnership import set_context_figure
 
             return set_context_figure(

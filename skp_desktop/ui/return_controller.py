@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -24,6 +24,7 @@ from skp_desktop.services.entries import (
 )
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.ui.operations import Desk
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 Changes = dict[str, dict[str, str | None]]
 # Where a background job writes, and as whom: (database, actor), found when the job runs.
-Source = Callable[[], tuple[Any, str]]
+Source = Callable[[], tuple["Database", str]]
 
 
 class DatabaseNotOpened(StoreUnavailable):
@@ -47,11 +48,11 @@ class PendingDatabase:
     def __init__(self, *, writable: bool) -> None:
         self.writable = writable  # as far as the quick read could tell
         self._settled = threading.Event()
-        self._db: Any = None
+        self._db: Database | None = None
         self._actor = "unknown"
         self._error: BaseException | None = None
 
-    def resolve(self, db: Any, actor: str) -> None:
+    def resolve(self, db: Database, actor: str) -> None:
         """The database is open (called in the thread that opened it)."""
         self._db, self._actor = db, actor
         self._settled.set()
@@ -61,7 +62,7 @@ class PendingDatabase:
         self._error = error
         self._settled.set()
 
-    def wait(self) -> tuple[Any, str]:
+    def wait(self) -> tuple[Database, str]:
         """(database, actor) once it is open; DatabaseNotOpened if it could not be."""
         self._settled.wait()
         if self._error is not None:
@@ -70,9 +71,10 @@ class PendingDatabase:
                 "This change was not saved: the database could not be opened"
                 + (f" ({reason})." if reason else ".")
             )
+        assert self._db is not None  # settled without an error: resolve() gave it
         return self._db, self._actor
 
-    def opened(self, timeout: float) -> Any:
+    def opened(self, timeout: float) -> Database | None:
         """The database once open (None if it failed or is still opening after `timeout`)."""
         self._settled.wait(timeout)
         return self._db
@@ -152,7 +154,7 @@ class ReturnController(QObject):
 
         self._desk = desk  # told what each finished change changed
 
-        self.db: Any = None
+        self.db: Database | None = None
         # Set while the window shows a quickly read return and the database is still opening.
         self.pending: PendingDatabase | None = None
         self._changes_waiting = 0  # changes made since, not saved until it opens
@@ -165,7 +167,7 @@ class ReturnController(QObject):
 
     # --- set-up --------------------------------------------------------------------------
 
-    def set_database(self, db: Any, actor: str) -> None:
+    def set_database(self, db: Database, actor: str) -> None:
         self.db = db
         self._actor = actor
         self.pending = None
@@ -206,7 +208,13 @@ class ReturnController(QObject):
                 self._changes_waiting += 1
             return self.pending.wait
         db, actor = self.db, self._actor
-        return lambda: (db, actor)
+
+        def opened() -> tuple[Database, str]:
+            if db is None:  # no database and none opening: pages only ask once one is open
+                raise DatabaseNotOpened("This change was not saved: no database is open.")
+            return db, actor
+
+        return opened
 
     @property
     def actor(self) -> str:
@@ -373,7 +381,7 @@ class ReturnController(QObject):
     def submit(self, explanations: dict[str, str]) -> None:
         actor = self._actor
 
-        def call(db: Any, service: str, period: str) -> ReturnView:
+        def call(db: Database, service: str, period: str) -> ReturnView:
             from skp_desktop.services.returns import submit_return
 
             return submit_return(
@@ -385,7 +393,7 @@ class ReturnController(QObject):
     def reopen(self, reason: str) -> None:
         actor = self._actor
 
-        def call(db: Any, service: str, period: str) -> ReturnView:
+        def call(db: Database, service: str, period: str) -> ReturnView:
             from skp_desktop.services.returns import reopen_return
 
             return reopen_return(db, service=service, period=period, reason=reason, actor=actor)
@@ -398,7 +406,7 @@ class ReturnController(QObject):
 
             self._desk.announce(Change.RETURNS | Change.HISTORY, self)
 
-    def _lifecycle(self, call: Callable[[Any, str, str], ReturnView]) -> None:
+    def _lifecycle(self, call: Callable[[Database, str, str], ReturnView]) -> None:
         # Not while the database is still opening: submitting checks the whole return, and
         # reopening asks for a reason; both wait for the return as the open database has it.
         if self.db is None or self._key is None:

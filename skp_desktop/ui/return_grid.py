@@ -11,14 +11,29 @@ from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -85,7 +100,7 @@ class SectionRow:
     title: str
 
 
-def _numbers(value: Any, decimals: int) -> str:
+def _numbers(value: Decimal | None, decimals: int) -> str:
     return "" if value is None else format_number(value, decimals)
 
 
@@ -107,7 +122,7 @@ class ReturnGridModel(QAbstractTableModel):
     edit_requested = Signal(str, dict)  # indicator code, {field: new text or None}
     answer_requested = Signal(str, str)  # indicator code, the answer to its query ("" withdraws)
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._items: list[SectionRow | ReturnRow] = []
         self._read_only = True
@@ -126,7 +141,7 @@ class ReturnGridModel(QAbstractTableModel):
                 items.append(SectionRow(section))
             items.append(row)
         same_shape = [type(i) for i in items] == [type(i) for i in self._items] and all(
-            isinstance(a, SectionRow) or a.code == b.code  # type: ignore[union-attr]
+            isinstance(a, SectionRow) or (isinstance(b, ReturnRow) and a.code == b.code)
             for a, b in zip(items, self._items, strict=True)
         )
         self._pending.clear()
@@ -392,7 +407,7 @@ class ReturnGridModel(QAbstractTableModel):
             return Severity.ERROR
         return Severity.WARNING if problems else None
 
-    def _icon(self, row: ReturnRow, column: int) -> Any:
+    def _icon(self, row: ReturnRow, column: int) -> QIcon | None:
         style = QApplication.style()
         if row.query is not None and column == QUERY_COLUMN:
             return style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion)
@@ -406,7 +421,7 @@ class ReturnGridModel(QAbstractTableModel):
         )
         return style.standardIcon(pixmap)
 
-    def _background(self, row: ReturnRow, column: int) -> Any:
+    def _background(self, row: ReturnRow, column: int) -> QBrush | None:
         if column in (QUERY_COLUMN, ANSWER_COLUMN) and row.query is not None:
             # A query to answer is tinted like a warning; an answered one like the alternate rows.
             if column == ANSWER_COLUMN and self.can_answer(row) and not row.query.answered:
@@ -502,10 +517,12 @@ class ReturnGridDelegate(QStyledItemDelegate):
         editor = CellEditor(parent)
         editor.setFrame(False)
         column = COLUMNS[index.column()]
-        editor.setAccessibleName(f"{column.title} of {self._model.return_row(index.row()).code}")
+        row = self._model.return_row(index.row())
+        # only an indicator's row is editable (flags()); a section heading never gets an editor
+        assert row is not None
+        editor.setAccessibleName(f"{column.title} of {row.code}")
         if column.numeric:
             editor.setAlignment(Qt.AlignmentFlag.AlignRight)
-        row = self._model.return_row(index.row())
         editor.textChanged.connect(lambda text: self._check(editor, row, column, text))
         return editor
 
@@ -524,11 +541,11 @@ class ReturnGridDelegate(QStyledItemDelegate):
         if isinstance(editor, QLineEdit) and not editor.isModified():
             editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
 
-    def setModelData(self, editor: QWidget, model: Any, index: _Index) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: _Index) -> None:
         if isinstance(editor, QLineEdit):
             model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)
 
-    def eventFilter(self, editor: Any, event: Any) -> bool:
+    def eventFilter(self, editor: QObject, event: QEvent) -> bool:
         if isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.live_message.emit("")  # first: committing may put a refusal there
@@ -599,23 +616,25 @@ class FrozenColumns(QWidget):
             width = self.width_wanted
         return QRect(left, top, width, grid.rowHeight(row))
 
-    def paintEvent(self, event: Any) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
         grid = self._grid
         model = grid.model()
         painter = QPainter(self)
         header = grid.horizontalHeader()
         for column in range(FROZEN_COLUMNS):  # the headers, as the grid's header draws them
-            option = QStyleOptionHeader()
-            option.initFrom(header)
-            option.rect = QRect(
+            header_option = QStyleOptionHeader()
+            header_option.initFrom(header)
+            header_option.rect = QRect(
                 sum(grid.columnWidth(c) for c in range(column)),
                 0,
                 grid.columnWidth(column),
                 header.height(),
             )
-            option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
-            option.section = column
-            header.style().drawControl(QStyle.ControlElement.CE_Header, option, painter, header)
+            header_option.text = str(model.headerData(column, Qt.Orientation.Horizontal))
+            header_option.section = column
+            header.style().drawControl(
+                QStyle.ControlElement.CE_Header, header_option, painter, header
+            )
         painter.setClipRect(QRect(0, header.height(), self.width(), self.height()))
         first = max(grid.rowAt(0), 0)
         last = grid.rowAt(grid.viewport().height())
@@ -641,7 +660,7 @@ class FrozenColumns(QWidget):
         painter.drawLine(self.width() - 1, 0, self.width() - 1, self.height())
         painter.end()
 
-    def mousePressEvent(self, event: Any) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         """A click on a frozen cell chooses that cell, as on the grid."""
         grid = self._grid
         y = event.position().toPoint().y() - grid.horizontalHeader().height()
@@ -667,6 +686,7 @@ class ReturnGridView(QTableView):
     def __init__(self, model: ReturnGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self._grid_model = model  # model() is typed as any QAbstractItemModel
         self.setProperty(KEEPS_TAB, True)
         self._run_column: int | None = None  # where the current run of Tabs began
         self.grid_delegate = ReturnGridDelegate(model, self)
@@ -700,11 +720,15 @@ class ReturnGridView(QTableView):
         model.dataChanged.connect(lambda *_a: self.frozen.update())
         model.modelReset.connect(lambda: self.frozen.place())
 
+    def grid_model(self) -> ReturnGridModel:
+        """The grid's own model, with its rows' types (the one given when it was made)."""
+        return self._grid_model
+
     def init_item_option(self, option: QStyleOptionViewItem) -> None:
         """The grid's own cell style, for the frozen columns drawn over it."""
         self.initViewItemOption(option)
 
-    def resizeEvent(self, event: Any) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self.frozen.place()
 
@@ -743,17 +767,17 @@ class ReturnGridView(QTableView):
 
     def _span_sections(self) -> None:
         self.clearSpans()
-        model = self.model()
+        model = self.grid_model()
         for row in range(model.rowCount()):
-            if isinstance(model.item(row), SectionRow):  # type: ignore[attr-defined]
+            if isinstance(model.item(row), SectionRow):
                 self.setSpan(row, 0, 1, len(COLUMNS))
 
     def move_down(self, column: int | None = None) -> None:
         """Go to the next indicator row, in the same column or in `column`."""
         current = self.currentIndex()
-        model = self.model()
+        model = self.grid_model()
         row = current.row() + 1
-        while row < model.rowCount() and model.return_row(row) is None:  # type: ignore[attr-defined]
+        while row < model.rowCount() and model.return_row(row) is None:
             row += 1
         if row < model.rowCount():
             self.setCurrentIndex(model.index(row, current.column() if column is None else column))
@@ -783,7 +807,7 @@ class ReturnGridView(QTableView):
             return
         self.setCurrentIndex(target)
 
-    def mousePressEvent(self, event: Any) -> None:
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self._run_column = None
         super().mousePressEvent(event)
 
@@ -800,7 +824,7 @@ class ReturnGridView(QTableView):
         index = self.currentIndex()
         if not index.isValid() or index.flags() & Qt.ItemFlag.ItemIsEditable:
             return False
-        model: ReturnGridModel = self.model()  # type: ignore[assignment]
+        model = self.grid_model()
         row = model.return_row(index.row())
         title = COLUMNS[index.column()].title
         if row is None:

@@ -8,7 +8,7 @@ return controller (saves, in order) and the desk (ui/operations.py).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -22,9 +22,14 @@ from skp_desktop.ui.problems_panel import ProblemsPanel
 from skp_desktop.ui.return_controller import ReturnController
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from PySide6.QtGui import QUndoStack
 
-    from skp_desktop.services.dto import ReturnView
+    from skp_desktop.domain.validation import Problem
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import ReturnRow, ReturnView
+    from skp_desktop.services.exchange_outcomes import ExportResult
+    from skp_desktop.ui.chart_view import Picture
     from skp_desktop.ui.settings import Settings
 
 
@@ -58,7 +63,7 @@ class ReturnPlace(QObject):
         page.row_selected.connect(self.definition_panel.show_row)
         # The trend waits until the selection rests: arrowing down the grid draws nothing, and
         # matplotlib's first import does not compete with loading the return.
-        self._trend_row: Any = None
+        self._trend_row: ReturnRow | None = None
         self._trend_wanted = ""
         self._trend_timer = QTimer(self)
         self._trend_timer.setSingleShot(True)
@@ -106,11 +111,11 @@ class ReturnPlace(QObject):
         if self._trend_row is not None:
             self._trend_soon(self._trend_row)
 
-    def _trend_soon(self, row: Any) -> None:
+    def _trend_soon(self, row: ReturnRow | None) -> None:
         self._trend_row = row
         self._trend_timer.start()
 
-    def _show_trend(self, row: Any) -> None:
+    def _show_trend(self, row: ReturnRow | None) -> None:
         """Draw the selected indicator's trend in the side panel, off the UI thread."""
         chart = self.definition_panel.chart
         db = self.desk.database()
@@ -126,7 +131,7 @@ class ReturnPlace(QObject):
         ratio = chart.devicePixelRatioF()
         chart.show_message("Drawing the trend…")
 
-        def work(db: Any) -> tuple[str, Any, Any, str]:
+        def work(db: Database) -> tuple[str, Figure, Picture, str]:
             # Pixels too: drawing a trend takes 100-200 ms, which the grid's typing must not wait
             # for on the UI thread.
             from skp_desktop.charts.raster import rasterise
@@ -144,7 +149,7 @@ class ReturnPlace(QObject):
                 figure = trend_figure(series, theme=theme, size=size, compact=True)
             return code, figure, Picture.from_raster(rasterise(figure, scale=ratio)), description
 
-        def done(result: tuple[str, Any, Any, str]) -> None:
+        def done(result: tuple[str, Figure, Picture, str]) -> None:
             code_drawn, figure, picture, description = result
             if code_drawn == self._trend_wanted:  # the selection may have moved on
                 chart.show_picture(picture, description, figure=figure)
@@ -167,7 +172,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ExportResult:
             from skp_desktop.services.exchange import export_feedback, export_return
 
             export = export_feedback if feedback else export_return
@@ -194,7 +199,7 @@ class ReturnPlace(QObject):
         if not path:
             return
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ExportResult:
             from skp_desktop.services.exchange import write_template
 
             return write_template(db, service=service, period=period, out=path, actor=actor)
@@ -351,7 +356,7 @@ class ReturnPlace(QObject):
             self.controller.submit(explanations)
 
     @staticmethod
-    def problems_panel_column(row: Any, problem: Any) -> int:
+    def problems_panel_column(row: ReturnRow, problem: Problem) -> int:
         from skp_desktop.ui.return_grid import problem_column
 
         return problem_column(row, problem)

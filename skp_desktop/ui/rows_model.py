@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -47,7 +47,10 @@ class RowsModel(HeadedTableModel):
     """Headers and rows of text; the tooltip shows a cell's whole text."""
 
     def __init__(
-        self, headers: Sequence[str], rows: Sequence[Sequence[str]] = (), parent: Any = None
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]] = (),
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.HEADERS = tuple(headers)  # each table of this kind has its own columns

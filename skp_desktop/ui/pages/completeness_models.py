@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
@@ -73,7 +74,7 @@ def state_fill(state: str) -> QColor | None:
 class CompletenessModel(QAbstractTableModel):
     """Services down, quarters across; each cell the state of the latest revision."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.report: Completeness | None = None
 
@@ -153,7 +154,7 @@ class ChaseModel(HeadedTableModel):
 
     HEADERS = ("Service", "Organisation", "Period", "Owes", "Due", "Days overdue")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.cells: list[CompletenessCell] = []
 
@@ -203,7 +204,7 @@ class ChaseModel(HeadedTableModel):
 class _Sorted(QSortFilterProxyModel):
     """Sorts on SORT_ROLE and filters on the service name (column 0)."""
 
-    def __init__(self, source: QAbstractTableModel, parent: Any = None) -> None:
+    def __init__(self, source: QAbstractTableModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.setSourceModel(source)
         self.setSortRole(SORT_ROLE)

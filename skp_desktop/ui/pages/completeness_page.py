@@ -57,6 +57,10 @@ from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness, CompletenessCell
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.dto import ReturnQueries, ReturnView
+    from skp_desktop.services.due_dates import DueDateInfo
+    from skp_desktop.services.exchange_outcomes import ExportResult
 
 EMPTY_CHASE = "Nobody to chase: every return due in these quarters is in."
 
@@ -226,7 +230,7 @@ class CompletenessPage(QWidget):
         self._loading = True
         self.summary.setText("Reading the returns…")
 
-        def work(db: Any) -> Completeness:
+        def work(db: Database) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -345,14 +349,14 @@ class CompletenessPage(QWidget):
         if cell is None or db is None or not cell.revision:
             self.review.show_queries(None, None)
             return
-        service, period, revision = key  # type: ignore[misc]
+        service, period, revision = cell.service.code, cell.period.code, cell.revision
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> ReturnQueries | None:
             from skp_desktop.services.review import return_queries
 
             return return_queries(db, service=service, period=period)
 
-        def done(queries: Any) -> None:
+        def done(queries: ReturnQueries | None) -> None:
             if self._queries_for == key:
                 self.review.show_queries(queries, revision)
 
@@ -397,7 +401,7 @@ class CompletenessPage(QWidget):
             path += ".xlsx"
         service, period = cell.service.code, cell.period.code
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ExportResult:
             from skp_desktop.services.exchange import export_feedback
 
             return export_feedback(db, service=service, period=period, out=path, actor=actor)
@@ -419,12 +423,12 @@ class CompletenessPage(QWidget):
             return
         service, period = cell.service.code, cell.period.code
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> ReturnView:
             from skp_desktop.services.returns import get_return
 
             return get_return(db, service, period)
 
-        def ask(view: Any) -> None:
+        def ask(view: ReturnView) -> None:
             if view.revision != cell.revision:
                 self.refresh()  # a newer revision came in meanwhile: look at it first
                 return
@@ -454,7 +458,7 @@ class CompletenessPage(QWidget):
         self.accept_button.setEnabled(False)
         self.query_button.setEnabled(False)
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> ReturnView:
             from skp_desktop.services import review
 
             if accept:
@@ -471,7 +475,7 @@ class CompletenessPage(QWidget):
                 revision=revision,
             )
 
-        def done(view: Any) -> None:
+        def done(view: ReturnView) -> None:
             self._notice = (
                 f"{view.service.name}'s return for {view.period_label} is now {view.state}. "
             )
@@ -490,12 +494,12 @@ class CompletenessPage(QWidget):
     def set_due_date(self, period: str, when: date | None) -> None:
         """Set (or, with None, clear) the date a quarter's returns are due by, then re-read."""
 
-        def work(db: Any, actor: str) -> Any:
+        def work(db: Database, actor: str) -> DueDateInfo:
             from skp_desktop.services.due_dates import set_due_date
 
             return set_due_date(db, period, when, actor)
 
-        def done(due: Any) -> None:
+        def done(due: DueDateInfo) -> None:
             how = "" if due.is_set else ", the usual date"
             self._notice = (
                 f"Returns for {due.period.label} are now due by "
@@ -560,7 +564,7 @@ class CompletenessPage(QWidget):
             for row in range(self.chase_proxy.rowCount())
         ]
 
-        def work(_db: Any) -> int:
+        def work(_db: Database) -> int:
             from skp_desktop.services.completeness import export_chase_list
 
             return export_chase_list(report, path, cells)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -37,9 +37,17 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from matplotlib.figure import Figure
+
+    from skp_desktop.services.board_pack import BoardPackFile
     from skp_desktop.services.comparators import ComparatorEntry
+    from skp_desktop.services.database import Database
 
 _Index = QModelIndex | QPersistentModelIndex
+# an indicator's trend, its chart as the dialog shows it, and its comparators
+IndicatorChart = tuple[TrendSeries, "Figure", "list[ComparatorEntry]"]
 
 
 class TrendTableModel(HeadedTableModel):
@@ -47,7 +55,7 @@ class TrendTableModel(HeadedTableModel):
 
     HEADERS = TREND_HEADERS
 
-    def __init__(self, series: TrendSeries | None = None, parent: Any = None) -> None:
+    def __init__(self, series: TrendSeries | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._series = series
 
@@ -78,7 +86,7 @@ class IndicatorChartDialog(QDialog):
     def __init__(
         self,
         series: TrendSeries,
-        figure: Any,
+        figure: Figure,
         parent: QWidget | None = None,
         *,
         comparators: Sequence[ComparatorEntry] | None = None,
@@ -145,7 +153,7 @@ class IndicatorChartDialog(QDialog):
         super().reject()
 
     def show_series(
-        self, series: TrendSeries, figure: Any, comparators: Sequence[ComparatorEntry]
+        self, series: TrendSeries, figure: Figure, comparators: Sequence[ComparatorEntry]
     ) -> None:
         """The indicator again after its comparators changed: chart, figures and editor."""
         self.series = series
@@ -199,7 +207,7 @@ class DrawnDashboard:
     stamp: str  # services.history.change_stamp when the tiles were read
     tiles: list[DashboardTile]
     picture: Picture
-    figure: Any
+    figure: Figure
 
 
 # Pictures kept for revisits: a few scopes at a few widths (a picture is 8-32 MB).
@@ -387,7 +395,7 @@ class DashboardPage(QWidget):
         self._queued.add(key)
         known = kept.stamp if kept is not None else None
 
-        def work(db: Any) -> DrawnDashboard | None:
+        def work(db: Database) -> DrawnDashboard | None:
             from skp_desktop.charts.dashboard import dashboard_figure
             from skp_desktop.charts.raster import rasterise
             from skp_desktop.services.history import change_stamp
@@ -431,7 +439,7 @@ class DashboardPage(QWidget):
             return
         theme, editable = self.desk.chart_theme(), self.desk.writable
 
-        def done(result: tuple[Any, Any, Any]) -> None:
+        def done(result: IndicatorChart) -> None:
             series, figure, comparators = result
             self.indicator_dialog = IndicatorChartDialog(
                 series, figure, parent=self.window(), comparators=comparators, editable=editable
@@ -441,13 +449,15 @@ class DashboardPage(QWidget):
 
         self.desk.query(lambda db: indicator_chart(db, code, theme), done, charts=True)
 
-    def _save_comparators(self, code: str, payload: tuple[Any, str | None]) -> None:
+    def _save_comparators(
+        self, code: str, payload: tuple[list[tuple[str, str, Decimal | None]], str | None]
+    ) -> None:
         """Write the comparator figures typed in the indicator's dialog, then redraw it."""
         dialog, theme = self.indicator_dialog, self.desk.chart_theme()
         assert dialog is not None
         changes, source = payload
 
-        def work(db: Any, actor: str) -> tuple[Any, Any, Any]:
+        def work(db: Database, actor: str) -> IndicatorChart:
             from skp_desktop.services.comparators import ComparatorChange, set_comparators
 
             set_comparators(
@@ -502,7 +512,7 @@ class DashboardPage(QWidget):
         button.setEnabled(False)
         self.desk.say(f"Making the board pack for {label}…")
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> BoardPackFile:
             from skp_desktop.services.board_pack import export_board_pack
 
             return export_board_pack(
@@ -513,7 +523,7 @@ class DashboardPage(QWidget):
                 theme=code if kind == "theme" else None,
             )
 
-        def done(made: Any) -> None:
+        def done(made: BoardPackFile) -> None:
             button.setEnabled(True)
             self.desk.say(f"Board pack saved to {made.path} ({made.pages} pages).")
 
@@ -530,7 +540,7 @@ class DashboardPage(QWidget):
         self.desk.query(work, done, failure=failed, charts=True)
 
 
-def indicator_chart(db: Any, code: str, theme: str) -> tuple[Any, Any, Any]:
+def indicator_chart(db: Database, code: str, theme: str) -> IndicatorChart:
     """In a worker: an indicator's trend, its chart as the dialog shows it, and its comparators."""
     from skp_desktop.charts.trend import trend_figure
     from skp_desktop.services.comparators import list_comparators

@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,6 +51,7 @@ from skp_desktop.domain.definition_edits import (
     DefinitionsRefused,
     FieldProblem,
     IndicatorSpec,
+    PlannedVersion,
     parse_code,
     parse_field,
     plan_version,
@@ -79,6 +80,7 @@ from skp_desktop.ui.operations import Change, Desk
 from skp_desktop.ui.rag_style import rag_colour
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.services.definitions import (
         DefinitionsState,
         PackExport,
@@ -369,18 +371,18 @@ class DefinitionsPage(QWidget):
         revert_row.addWidget(self.revert_button)
         self.form_layout.addLayout(revert_row)
         self.form_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setAccessibleName("Indicator form")
-        self.scroll.setWidget(form)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setAccessibleName("Indicator form")
+        self.form_scroll.setWidget(form)
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.form = form
 
         splitter = QSplitter()
         splitter.setObjectName("definitionsSplitter")
         splitter.addWidget(left)
-        splitter.addWidget(self.scroll)
+        splitter.addWidget(self.form_scroll)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([340, 640])
@@ -553,7 +555,7 @@ class DefinitionsPage(QWidget):
         if self._loading:
             return
 
-        def work(db: Any) -> DefinitionsState:
+        def work(db: Database) -> DefinitionsState:
             from skp_desktop.services.definitions import definitions_state
 
             return definitions_state(db)
@@ -644,7 +646,7 @@ class DefinitionsPage(QWidget):
         self.indicator_list.setCurrentIndex(index)
         self._show_indicator(key)
 
-    def _on_current_row(self, current: Any, _previous: Any) -> None:
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         key = current.data(KEY_ROLE) if current.isValid() else None
         if key and key != self._current:
             self._show_indicator(key)
@@ -742,7 +744,7 @@ class DefinitionsPage(QWidget):
         self._fill_targets(key)
         self._show_problems()
         self._update_enabled()
-        self.scroll.ensureVisible(0, 0)
+        self.form_scroll.ensureVisible(0, 0)
 
     def _read_form(self) -> dict[str, object]:
         read: dict[str, object] = {}
@@ -910,7 +912,7 @@ class DefinitionsPage(QWidget):
         self._show_problems()
         self._update_enabled()
 
-    def _describe(self, plan: Any) -> None:
+    def _describe(self, plan: PlannedVersion | None) -> None:
         if plan is None:
             wrong = [p for p in self._problems if p.field not in ("note",)]
             count = len(wrong)
@@ -938,8 +940,9 @@ class DefinitionsPage(QWidget):
             parts.append(f"{len(plan.added)} new indicator{'s' if len(plan.added) != 1 else ''}")
         if plan.targets:
             parts.append(f"{len(plan.targets)} target{'s' if len(plan.targets) != 1 else ''}")
+        assert self.state is not None  # a plan is made from the definitions shown
         self.summary.setText(
-            f"Ready to publish version {self.state.latest.number + 1} "  # type: ignore[union-attr]
+            f"Ready to publish version {self.state.latest.number + 1} "
             f"from {plan.applies_from.label}: " + ", ".join(parts) + "."
         )
 
@@ -1059,7 +1062,7 @@ class DefinitionsPage(QWidget):
         publication = self.publication()
         self.set_busy(True, "Checking the changes…")
 
-        def preview(db: Any) -> PublishResult:
+        def preview(db: Database) -> PublishResult:
             from skp_desktop.services.definitions import preview_publication
 
             return preview_publication(db, publication)
@@ -1076,7 +1079,7 @@ class DefinitionsPage(QWidget):
     def _run_publish(self, publication: Publication) -> None:
         self.set_busy(True, "Publishing…")
 
-        def work(db: Any, actor: str) -> PublishResult:
+        def work(db: Database, actor: str) -> PublishResult:
             from skp_desktop.services.definitions import publish_definitions
 
             return publish_definitions(db, publication, actor=actor)
@@ -1119,7 +1122,7 @@ class DefinitionsPage(QWidget):
             path += ".xlsx"
         self.set_busy(True, "Writing the definitions pack…")
 
-        def work(db: Any, actor: str) -> PackExport:
+        def work(db: Database, actor: str) -> PackExport:
             from skp_desktop.services.definitions import export_definitions_pack
 
             return export_definitions_pack(db, path, actor=actor)
@@ -1155,7 +1158,7 @@ class DefinitionsPage(QWidget):
     def _run_import(self, path: str, *, dry_run: bool, fingerprint: str | None = None) -> None:
         self.set_busy(True, "Checking the pack…" if dry_run else "Importing the pack…")
 
-        def work(db: Any, actor: str) -> PackImport:
+        def work(db: Database, actor: str) -> PackImport:
             from skp_desktop.services.definitions import import_definitions_pack
 
             return import_definitions_pack(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from skp_desktop.domain.vocabulary import AuditAction
-from skp_desktop.services.dto import HistoryFilter, Timeline, VerifyReport
+from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, VerifyReport
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.history_model import HistoryModel
 from skp_desktop.ui.operations import Change, Changed
@@ -34,6 +35,8 @@ from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
+    from skp_desktop.services.history import ExtractCheck
     from skp_desktop.ui.operations import Desk
 
 ANY = "Any"
@@ -266,7 +269,7 @@ class HistoryPage(QWidget):
             bool(entry and entry.indicator and entry.service and entry.period)
         )
 
-    def _open_timeline(self, index: Any) -> None:
+    def _open_timeline(self, index: QModelIndex) -> None:
         if not index.isValid():
             return
         entry = self.model.entry(index.row())
@@ -323,7 +326,7 @@ class HistoryPage(QWidget):
         actions the history holds."""
         services = [s.code for s in self.desk.catalogue[0]]
 
-        def work(db: Any) -> tuple[list[str], list[str], list[str]]:
+        def work(db: Database) -> tuple[list[str], list[str], list[str]]:
             from skp_desktop.services.catalogue import list_indicators
             from skp_desktop.services.history import history_choices
 
@@ -342,8 +345,8 @@ class HistoryPage(QWidget):
             return
         model = self.model
 
-        def fetch(before: int | None, deliver: Any) -> None:
-            def work(db: Any) -> list[Any]:
+        def fetch(before: int | None, deliver: Callable[[list[AuditEntry]], None]) -> None:
+            def work(db: Database) -> list[AuditEntry]:
                 from skp_desktop.services.history import history_page
 
                 return history_page(db, flt, before_id=before)
@@ -363,12 +366,12 @@ class HistoryPage(QWidget):
         self.show_verdict(None, "Verifying the history… (every event and value is checked)")
         self.verify_button.setEnabled(False)
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> VerifyReport:
             from skp_desktop.services.audit import verify
 
             return verify(db)
 
-        def done(report: Any) -> None:
+        def done(report: VerifyReport) -> None:
             self.verify_button.setEnabled(True)
             self.show_verdict(report)
 
@@ -386,7 +389,7 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> int:
+        def work(db: Database) -> int:
             from skp_desktop.services.history import export_history
 
             return export_history(db, flt, path)
@@ -400,7 +403,7 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> int:
+        def work(db: Database) -> int:
             from skp_desktop.services.history import write_audit_extract
 
             return write_audit_extract(db, path, period=period)
@@ -414,12 +417,12 @@ class HistoryPage(QWidget):
         if not path or self.desk.database() is None:
             return
 
-        def work(db: Any) -> Any:
+        def work(db: Database) -> ExtractCheck:
             from skp_desktop.services.history import check_audit_extract
 
             return check_audit_extract(db, path)
 
-        def done(check: Any) -> None:
+        def done(check: ExtractCheck) -> None:
             if check.ok:
                 self.show_verdict(
                     None,
@@ -432,12 +435,12 @@ class HistoryPage(QWidget):
         self.desk.query(work, done)
 
     def open_timeline(self, service: str, period: str, indicator: str) -> None:
-        def work(db: Any) -> Any:
+        def work(db: Database) -> Timeline:
             from skp_desktop.services.history import value_timeline
 
             return value_timeline(db, service=service, period=period, indicator=indicator)
 
-        def done(timeline: Any) -> None:
+        def done(timeline: Timeline) -> None:
             self.timeline_dialog = TimelineDialog(timeline, self.window())
             self.timeline_dialog.save_file_requested.connect(self.save_imported_file)
             self.timeline_dialog.open()
@@ -445,7 +448,7 @@ class HistoryPage(QWidget):
         self.desk.query(work, done)
 
     def save_imported_file(self, file_id: int) -> None:
-        def work(db: Any) -> tuple[str, bytes]:
+        def work(db: Database) -> tuple[str, bytes]:
             from skp_desktop.services.history import imported_file
 
             return imported_file(db, file_id)
@@ -513,7 +516,7 @@ class TimelineDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(buttons)
 
-    def _on_current(self, current: Any, *_args: Any) -> None:
+    def _on_current(self, current: QModelIndex, *_args: object) -> None:
         row = current.row()
         step = self.timeline.steps[row] if 0 <= row < len(self.timeline.steps) else None
         self.save_button.setEnabled(bool(step and step.file_id))
@@ -524,7 +527,7 @@ class TimelineDialog(QDialog):
             self.save_file_requested.emit(self.timeline.steps[row].file_id)
 
 
-def describe_event(entry: Any) -> str:
+def describe_event(entry: AuditEntry | None) -> str:
     """HTML for the side panel: every recorded field of one audit event."""
     from html import escape
 

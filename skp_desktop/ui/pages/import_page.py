@@ -36,6 +36,7 @@ from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 if TYPE_CHECKING:
+    from skp_desktop.services.database import Database
     from skp_desktop.ui.operations import Desk
 
 # what an import (or the part of one before it stopped) changes
@@ -67,7 +68,7 @@ class OutcomeModel(HeadedTableModel):
 
     HEADERS = ("Status", "File", "Service", "Period", "Rev", "Changes / reason", "Signed by")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.outcomes: list[Any] = []
         self.committed = False
@@ -395,7 +396,7 @@ class ImportPage(QWidget):
         unsigned = self.unsigned_reason  # the coordinator's reason for taking unsigned files
         self.set_busy(True, "Checking the files…" if dry_run else "Importing…")
 
-        def work(db: Any, actor: str) -> tuple[list[Any], bool]:
+        def work(db: Database, actor: str) -> tuple[list[Any], bool]:
             from skp_desktop.services.exchange import import_files
 
             outcomes = import_files(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QShowEvent
@@ -30,7 +30,9 @@ from skp_desktop.ui.rows_model import RowsModel
 
 if TYPE_CHECKING:
     from skp_desktop.services.completeness import Completeness
+    from skp_desktop.services.database import Database
     from skp_desktop.services.merge import MergeResult
+    from skp_desktop.services.strategic_assessment import AssessmentFile
     from skp_desktop.ui.operations import Desk
 
 INTRO = (
@@ -160,10 +162,10 @@ class MergePage(QWidget):
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.cancel_event.clear()
-        for widget in (self.progress, self.progress_text, self.cancel_button):
-            widget.setVisible(busy)
-        for widget in (self.merge_button, self.first_picker, self.last_picker):
-            widget.setEnabled(not busy)
+        for shown in (self.progress, self.progress_text, self.cancel_button):
+            shown.setVisible(busy)
+        for enabled in (self.merge_button, self.first_picker, self.last_picker):
+            enabled.setEnabled(not busy)
         self.progress_text.setText(text)
 
     def _on_step(self, done: int, total: int, text: str) -> None:
@@ -178,7 +180,7 @@ class MergePage(QWidget):
         first, last = self.current_range()
         today = self.desk.day()
 
-        def work(db: Any) -> Completeness:
+        def work(db: Database) -> Completeness:
             from skp_desktop.services.completeness import completeness
 
             return completeness(db, first=first, last=last, today=today)
@@ -279,14 +281,14 @@ class MergePage(QWidget):
         self.assessment_button.setEnabled(False)
         self.assessment_result.setText("Writing the strategic assessment…")
 
-        def work() -> object:
+        def work() -> AssessmentFile:
             from skp_desktop.services.strategic_assessment import write_assessment
 
             return write_assessment(db, year=year, out=path, made=self.desk.today)
 
-        def done(result: object) -> None:
+        def done(result: AssessmentFile) -> None:
             self.assessment_button.setEnabled(True)
-            self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")  # type: ignore[attr-defined]
+            self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")
 
         def failed(exc: Exception) -> None:
             self.assessment_button.setEnabled(True)
@@ -318,7 +320,7 @@ class MergePage(QWidget):
         self.result_label.setText("")
         self.open_button.hide()
 
-        def work(db: Any) -> MergeResult:
+        def work(db: Database) -> MergeResult:
             from skp_desktop.services.merge import merge_export
 
             return merge_export(

@@ -183,9 +183,11 @@ class ReturnPage(QWidget):
         elif editable:
             note = "Every value is saved as you enter it. Ctrl+Z undoes the last change."
         else:
+            # only a return not yet started lacks a revision, and that one is editable
+            revision = view.revision or 0
             note = (
-                f"Revision {view.revision} is {view.state} and read-only. Choose Reopen to "
-                f"start revision {view.revision + 1} (you will be asked why)."
+                f"Revision {revision} is {view.state} and read-only. Choose Reopen to "
+                f"start revision {revision + 1} (you will be asked why)."
             )
         self.state_note.setText(_query_note(view, editable) + note)
         self.submit_button.setEnabled(allows(view.state, Step.SUBMIT) and not read_only_database)
