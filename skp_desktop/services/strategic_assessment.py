@@ -44,7 +44,7 @@ from skp_desktop.services.due_dates import due_dates_in
 from skp_desktop.services.merge import _accepted, _Catalogue, _unit, publish
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import context_figures_in
-from skp_desktop.services.trends import context_series
+from skp_desktop.services.trends import context_series, series_of
 from skp_desktop.store.models import AuditEvent, Return, Service, Theme
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ def _series(
     """Five years of figures to the year's end, as the charts draw a trend."""
     if info.kind == "context":
         return context_series(reader.session, info, reader.quarters[-1])
-    from skp_desktop.charts.series import TrendPoint, TrendSeries
+    from skp_desktop.charts.series import TrendPoint
     from skp_desktop.services.comparators import comparator_series
 
     periods = [
@@ -240,19 +240,8 @@ def _series(
         target = reader.catalogue.target(info.code, point.period)
         if target is not None and (not targets or targets[-1][1] != target):
             targets.append((point.period, target))
-    baseline = info.baseline
-    return TrendSeries(
-        code=info.code,
-        title=info.title,
-        unit=rules.unit,
-        polarity=rules.polarity,
-        decimals=rules.decimals,
-        points=tuple(points),
-        targets=tuple(targets),
-        baseline=baseline.value if baseline and baseline.unit == rules.unit.value else None,
-        baseline_label="Baseline (Council Plan)",
-        comparators=comparator_series(reader.comparators.get(info.code, ())),
-    )
+    comparators = comparator_series(reader.comparators.get(info.code, ()))
+    return series_of(info, rules, points, targets, comparators)
 
 
 def _quality(reader: _Reader, today: date) -> list[QualityNote]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from skp_desktop.charts.series import ComparatorSeries, DashboardTile, TrendPoint, TrendSeries
-from skp_desktop.domain.definitions import Frequency, is_due
+from skp_desktop.domain.definitions import Definition, Frequency, is_due
 from skp_desktop.domain.errors import NotFoundError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
@@ -104,12 +104,26 @@ def _series(
         first = next((p.period for p in points if p.period.start >= start.start), None)
         if first is not None and value is not None:
             targets.append((first, value))
-    baseline = info.baseline
     if comparators is None:
         comparators = comparator_series(comparators_in(session, [info.code]).get(info.code, ()))
+    return series_of(info, rules, points, targets, comparators)
+
+
+def series_of(
+    info: IndicatorInfo,
+    rules: Definition,
+    points: Sequence[TrendPoint],
+    targets: Sequence[tuple[Period, Decimal]],
+    comparators: tuple[ComparatorSeries, ...],
+    *,
+    title: str | None = None,
+) -> TrendSeries:
+    """The chart's series of an indicator under `rules`: its Council Plan baseline is drawn
+    only when it is in the indicator's unit."""
+    baseline = info.baseline
     return TrendSeries(
         code=info.code,
-        title=info.title,
+        title=title or info.title,
         unit=rules.unit,
         polarity=rules.polarity,
         decimals=rules.decimals,
@@ -144,19 +158,9 @@ def context_series(
         for f in figures
         if through is None or f.period.start <= through.start
     )
-    rules = info.rules
-    baseline = info.baseline
-    return TrendSeries(
-        code=info.code,
-        title=f"{info.title} {CONTEXT_MARK}",
-        unit=rules.unit,
-        polarity=rules.polarity,
-        decimals=rules.decimals,
-        points=points,
-        targets=(),
-        baseline=baseline.value if baseline and baseline.unit == rules.unit.value else None,
-        baseline_label="Baseline (Council Plan)",
-        comparators=comparator_series(comparators_in(session, [info.code]).get(info.code, ())),
+    comparators = comparator_series(comparators_in(session, [info.code]).get(info.code, ()))
+    return series_of(
+        info, info.rules, points, (), comparators, title=f"{info.title} {CONTEXT_MARK}"
     )
 
 
