@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import traceback
 from collections.abc import Callable
@@ -13,33 +14,59 @@ log = logging.getLogger(__name__)
 
 
 class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(object)
-    skipped = Signal()
+    """One per Worker, living as long as it: a task's results travel with the task's number.
+
+    Not one per task, deleted as its result arrives: that raced the pool thread, which may
+    still be inside emit() on the object, or drop the last reference to it, while the UI thread
+    deletes it (a crash in ~QObject, in about one run of tests/gui/test_workers.py in three).
+    """
+
+    done = Signal(int, object)
+    failed = Signal(int, object)
+    skipped = Signal(int)
+
+
+class _Cancellation:
+    """What a queued task checks before it starts: tasks queued before cancel_pending() belong
+    to an older generation. Tasks hold this, never the Worker: a task is deleted on its pool
+    thread, and the last reference to a Worker must not be dropped there (Qt would destroy the
+    Worker, its signals and its pool off the UI thread)."""
+
+    def __init__(self) -> None:
+        self.generation = 0
 
 
 class _Task(QRunnable):
     def __init__(
-        self, work: Callable[[], Any], signals: _Signals, cancelled: Callable[[], bool]
+        self,
+        number: int,
+        work: Callable[[], Any],
+        signals: _Signals,
+        cancellation: _Cancellation,
     ) -> None:
         super().__init__()
+        self._number = number
         self._work = work
-        self._cancelled = cancelled
+        self._cancellation = cancellation
+        self._generation = cancellation.generation
         self.signals = signals
         self.setAutoDelete(True)
 
     @Slot()
     def run(self) -> None:
-        if self._cancelled():
-            self.signals.skipped.emit()
+        if self._cancellation.generation != self._generation:
+            self.signals.skipped.emit(self._number)
             return
         try:
             result = self._work()
         except Exception as exc:  # handed to the UI thread, which decides how to show it
             log.debug("background task failed:\n%s", traceback.format_exc())
-            self.signals.failed.emit(exc)
+            self.signals.failed.emit(self._number, exc)
         else:
-            self.signals.done.emit(result)
+            self.signals.done.emit(self._number, result)
+
+
+_Callbacks = tuple[Callable[[Any], None], Callable[[Exception], None]]
 
 
 class Worker(QObject):
@@ -47,8 +74,14 @@ class Worker(QObject):
 
     def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
         super().__init__(parent)
-        self._pending: list[_Signals] = []
-        self._generation = 0  # tasks queued before cancel_pending() belong to an older one
+        self._pending: dict[int, _Callbacks] = {}
+        self._numbers = itertools.count()
+        self._cancellation = _Cancellation()
+        # parented: lives on the UI thread, so the slots below run there
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._done)
+        self._signals.failed.connect(self._failed)
+        self._signals.skipped.connect(self._skipped)
         # serial: a pool of one thread runs tasks in the order given (saves must not overtake).
         self._pool = QThreadPool(self) if serial else QThreadPool.globalInstance()
         if serial:
@@ -61,26 +94,30 @@ class Worker(QObject):
         on_error: Callable[[Exception], None],
     ) -> None:
         """Call `work()` in the background, then `on_done(result)` or `on_error(exc)` here."""
-        signals = _Signals(self)  # parented: lives on the UI thread, so slots run there
-        self._pending.append(signals)
+        number = next(self._numbers)
+        self._pending[number] = (on_done, on_error)
+        self._pool.start(_Task(number, work, self._signals, self._cancellation))
 
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
-            self._pending.remove(signals)
-            signals.deleteLater()
-            callback(value)
+    @Slot(int, object)
+    def _done(self, number: int, result: object) -> None:
+        on_done, _on_error = self._pending.pop(number)
+        on_done(result)
 
-        signals.done.connect(lambda result: finish(on_done, result))
-        signals.failed.connect(lambda exc: finish(on_error, exc))
-        signals.skipped.connect(lambda: finish(lambda _none: None, None))
-        generation = self._generation
-        self._pool.start(_Task(work, signals, lambda: self._generation != generation))
+    @Slot(int, object)
+    def _failed(self, number: int, exc: Exception) -> None:
+        _on_done, on_error = self._pending.pop(number)
+        on_error(exc)
+
+    @Slot(int)
+    def _skipped(self, number: int) -> None:
+        del self._pending[number]
 
     def cancel_pending(self) -> None:
         """Tasks not yet started are skipped (no callback); a running one still finishes.
 
         For work whose result nobody will look at, such as charts for a closing window.
         """
-        self._generation += 1
+        self._cancellation.generation += 1
 
     @property
     def busy(self) -> bool:

@@ -74,3 +74,16 @@ def test_emitting_a_signal_keeps_reference_counts_intact(qtbot) -> None:
     assert len(arrived) == 50
     after = sys.getrefcount(True), sys.getrefcount(False), sys.getrefcount(None)
     assert all(a >= b - 5 for a, b in zip(after, before, strict=True)), (before, after)
+
+
+def test_hundreds_of_results_in_a_row_do_not_crash(qtbot) -> None:
+    """Each result once came on its own signal object, deleted as soon as its slot ran: while
+    the pool thread was still inside emit() on it, one run in a few crashed in ~QObject."""
+    worker = Worker(serial=True)
+    arrived: list[int] = []
+    for number in range(300):
+        worker.run(lambda n=number: n, arrived.append, lambda exc: None)
+        qtbot.wait(0)  # deliver results while later tasks are still emitting theirs
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
+    qtbot.wait(10)  # and any deletion a result would have asked for
+    assert arrived == list(range(300))
