@@ -48,6 +48,8 @@ BUDGET_MB = {"linux": 177, "win32": 162, "darwin": 162}
 
 pytestmark = [
     pytest.mark.e2e,
+    # the first test builds the bundle (up to BUILD_TIMEOUT), then runs it
+    pytest.mark.timeout(BUILD_TIMEOUT + 2 * RUN_TIMEOUT),
     pytest.mark.skipif(os.environ.get("SKP_SKIP_DIST") == "1", reason="SKP_SKIP_DIST=1"),
     pytest.mark.skipif(
         importlib.util.find_spec("PyInstaller") is None,

@@ -20,7 +20,8 @@ def _collect_on_ui_thread(qapp: QApplication) -> Iterator[None]:
     """As in the app: no garbage collection in worker threads (it crashes Qt)."""
     collector = MainThreadGarbageCollector(qapp)
     yield
-    QThreadPool.globalInstance().waitForDone()
+    # bounded: a stuck task fails its own test (_no_leaks), it must not hang the run's end
+    QThreadPool.globalInstance().waitForDone(30_000)
     collector.stop()
 
 
