@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 class _Signals(QObject):
-    """One per Worker, living as long as it: a task's results travel with the task's number.
+    """One per Worker, alive while the Worker or a task holds it; results carry the task's
+    number.
 
     Not one per task, deleted as its result arrives: that raced the pool thread, which may
     still be inside emit() on the object, or drop the last reference to it, while the UI thread
@@ -77,8 +78,10 @@ class Worker(QObject):
         self._pending: dict[int, _Callbacks] = {}
         self._numbers = itertools.count()
         self._cancellation = _Cancellation()
-        # parented: lives on the UI thread, so the slots below run there
-        self._signals = _Signals(self)
+        # Not parented: the Worker and each task in flight hold it, so it outlives every emit()
+        # even when the Worker is deleted with its window first (then the connections below
+        # are gone and the result is dropped). The slots are the Worker's, on the UI thread.
+        self._signals = _Signals()
         self._signals.done.connect(self._done)
         self._signals.failed.connect(self._failed)
         self._signals.skipped.connect(self._skipped)
