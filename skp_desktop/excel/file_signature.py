@@ -165,16 +165,15 @@ def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
     signature = decode_bytes(signature_text)
     if public_key is None or signature is None:
         return FileSignature(BROKEN, signed_by=signed_by, detail="its key or signature is garbled")
-    if normalise_fingerprint(signed_by or "") != fingerprint(public_key):
+    key_fingerprint = fingerprint(public_key)
+    if normalise_fingerprint(signed_by or "") != key_fingerprint:
         return FileSignature(
             BROKEN, signed_by=signed_by, detail="signed_by does not name the key it carries"
         )
     fields = _signed_fields(list(texts.items()))
     if not verify_signature(public_key, signature, signed_text(fields)):
-        return FileSignature(BROKEN, signed_by=fingerprint(public_key), public_key=public_key)
+        return FileSignature(BROKEN, signed_by=key_fingerprint, public_key=public_key)
     rotation = read_rotation(texts.get(KEY_ROTATION))
-    if rotation is not None and rotation.new_fingerprint != fingerprint(public_key):
+    if rotation is not None and rotation.new_fingerprint != key_fingerprint:
         rotation = None
-    return FileSignature(
-        VALID, signed_by=fingerprint(public_key), public_key=public_key, rotation=rotation
-    )
+    return FileSignature(VALID, signed_by=key_fingerprint, public_key=public_key, rotation=rotation)
