@@ -154,7 +154,10 @@ UNSIGNED_FILE = FileSignature(UNSIGNED)
 
 def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
     """The signature of a `_meta` sheet given as its value cells by key (first of each)."""
-    texts = {key: cell.text.strip() for key, cell in values.items()}
+    # the long texts are covered by their *_sha256, which is signed: no need to copy them
+    texts = {
+        key: cell.text.strip() for key, cell in values.items() if not _LONG_TEXT.fullmatch(key)
+    }
     signature_text = texts.get(SIGNATURE)
     signed_by = texts.get(SIGNED_BY)
     if not signature_text and not signed_by and not texts.get(PUBLIC_KEY):

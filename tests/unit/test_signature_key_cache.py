@@ -81,3 +81,30 @@ def test_bytes_that_are_no_key_are_refused_every_time() -> None:
     for not_a_key in (b"\x00" * 31, b"\xff" * 33):
         for _ in range(2):
             assert not verify_signature(not_a_key, signature, b"text")
+
+
+def test_text_is_compared_as_a_spreadsheet_gives_it_back_with_or_without_line_endings() -> None:
+    from skp_desktop.excel.cell_text import comparable_text
+
+    assert comparable_text("  Highways  ") == "Highways"
+    assert comparable_text("one\r\ntwo\rthree\n") == "one\ntwo\nthree"
+    assert comparable_text("bell\x07 and tab\tkept") == "bell and tab\tkept"
+    assert comparable_text("\u00a0non-breaking space around\u00a0") == "non-breaking space around"
+    assert comparable_text("") == comparable_text(None) == ""
+
+
+def test_a_long_text_changed_after_signing_is_caught_by_its_signed_digest_not_ignored() -> None:
+    key = SigningKey.generate()
+    fields = [
+        ("format", "skp-return"),
+        ("kind", "return"),
+        ("payload", '{"a":1}'),
+        ("payload_sha256", "cd" * 32),
+    ]
+    signed = fields + signature_pairs(fields, Signer(key))
+    # the payload itself is not in the signed text (its digest is), so changing it alone
+    # leaves the signature valid; the reader then compares the payload with its digest
+    changed_payload = [(k, '{"a":2}' if k == "payload" else v) for k, v in signed]
+    assert check_signature(_meta(changed_payload)).status == VALID
+    changed_digest = [(k, "ef" * 32 if k == "payload_sha256" else v) for k, v in signed]
+    assert check_signature(_meta(changed_digest)).status == BROKEN
