@@ -10,6 +10,7 @@ import resource
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from bench import (
@@ -68,6 +69,7 @@ def main(names: list[str]) -> int:
     chosen = [known[name] for name in names] if names else list(BENCHMARKS)
     rows: list[Result] = []
     spent: list[tuple[str, float, float]] = []
+    failed: list[str] = []
     started = time.perf_counter()
     # files are signed with a throwaway key, never the user's (issue 16)
     with (
@@ -76,7 +78,11 @@ def main(names: list[str]) -> int:
     ):
         for module in chosen:
             wall, cpu = time.perf_counter(), _cpu_seconds()
-            rows += module.run()
+            try:
+                rows += module.run()
+            except Exception:  # one broken module must not lose the others' rows
+                traceback.print_exc()
+                failed.append(_short(module))
             wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
             spent.append((_short(module), wall, cpu))
             print(f"bench: {_short(module)} {wall:.0f} s ({cpu:.0f} s CPU)", file=sys.stderr)
@@ -95,7 +101,9 @@ def main(names: list[str]) -> int:
         + f"; CPU {sum(cpu for _n, _w, cpu in spent):.0f} s"
     )
     print(f"total elapsed: {total / 60:.1f} min ({total:.0f} s)")
-    return 0
+    if failed:
+        print(f"FAILED: {', '.join(failed)} (tracebacks above)")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
