@@ -60,7 +60,7 @@ def _fill(path: str) -> None:
 
 def _filled() -> Path:
     """The database of EVENTS events, kept in bench/cache/ (as bench/partnership.py keeps its
-    files) under this version of _fill, the schema and the size: filling takes a minute."""
+    files) under this version of _fill, the schema and the size: filling takes ~100 s of CPU."""
     from bench.partnership import CACHE
     from skp_desktop.services.database import open_database
     from skp_desktop.store.schema_head import SCHEMA_HEAD
