@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import shutil
@@ -57,15 +58,32 @@ def _make_returns(db_path: Path, folder: Path) -> list[tuple[str, str]]:
     return made
 
 
+# The files made once per run (and signing key): bench/signatures.py imports the same ones.
+_MADE: dict[Path, tuple[Path, list[tuple[str, str]]]] = {}
+
+
+def shared_returns() -> tuple[Path, Path, list[tuple[str, str]]]:
+    """The folder of the RETURNS files, the database they were exported from, and (service,
+    period) of each; made the first time a run asks, removed when it ends."""
+    from skp_desktop.services.trust import key_folder
+
+    key = key_folder()
+    if key not in _MADE:
+        work = Path(tempfile.mkdtemp(prefix="skp-bench-returns-"))
+        atexit.register(shutil.rmtree, work, ignore_errors=True)
+        (work / "returns").mkdir()
+        _MADE[key] = work, _make_returns(work / "source.sqlite3", work / "returns")
+    work, made = _MADE[key]
+    return work / "returns", work / "source.sqlite3", made
+
+
 def run() -> list[Result]:
     from skp_desktop.services import exchange
     from skp_desktop.services.database import open_database
 
     work = Path(tempfile.mkdtemp())
     try:
-        files = work / "returns"
-        files.mkdir()
-        made = _make_returns(work / "source.sqlite3", files)
+        files, source_path, made = shared_returns()
         paths = sorted(files.glob("*.xlsx"))
         assert len(paths) == RETURNS == len(made)
 
@@ -108,7 +126,7 @@ def run() -> list[Result]:
         except ImportError:
             print("python-calamine is not installed: no raw-read lower bound")
 
-        source = open_database(work / "source.sqlite3")
+        source = open_database(source_path)
         service, period = made[len(made) // 2]
         ours, bare = [], []
         from openpyxl import Workbook, load_workbook

@@ -17,75 +17,28 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
+from bench.exchange import shared_returns
 from bench.results import Result
 
 RETURNS = int(os.environ.get("SKP_BENCH_RETURNS", "200"))
 RUNS = 3
-FIRST = "FY2020-21-Q1"
 ACTOR = "bench"
 
 
-def _fields(rules: object, step: int) -> dict[str, str]:
-    """A plausible figure for an indicator, varying a little from quarter to quarter."""
-    from skp_desktop.domain.definitions import Definition, Unit
-
-    assert isinstance(rules, Definition)
-    if rules.has_fraction:
-        if rules.unit is Unit.PERCENT:
-            return {"numerator": str(150 + step % 20), "denominator": "200"}
-        return {"numerator": str(8000 + step % 200), "denominator": "170000"}
-    if rules.unit is Unit.COUNT:
-        return {"value": str(100 + step % 15)}
-    if rules.unit is Unit.SCORE:
-        return {"value": str(Decimal(60) + Decimal(step % 5) / 2)}
-    return {"value": str(70 + step % 10)}
-
-
 def _build(folder: Path) -> tuple[Path, list[Path], str, str]:
-    """RETURNS returns submitted and exported by services, imported and accepted centrally."""
-    from skp_desktop.domain.definitions import is_due
-    from skp_desktop.domain.periods import parse_period
+    """The RETURNS returns made for bench/exchange.py (submitted and exported by the services,
+    made once per run), imported and accepted centrally."""
     from skp_desktop.domain.vocabulary import ImportStatus
     from skp_desktop.services import exchange, review
-    from skp_desktop.services.catalogue import list_indicators, list_services
     from skp_desktop.services.database import open_database
-    from skp_desktop.services.returns import EntryChange, record_entries, submit_return
 
-    source = open_database(folder / "services.sqlite3", actor=ACTOR)
-    files = folder / "returns"
-    files.mkdir()
-    services = [s.code for s in list_services(source)]
-    infos = {code: list_indicators(source, service=code) for code in services}
-    period, made, step, last = parse_period(FIRST), 0, 0, FIRST
-    while made < RETURNS:
-        for service in services:
-            due = [i for i in infos[service] if is_due(i.rules.frequency, period)]
-            if not due or made >= RETURNS:
-                continue
-            changes = [EntryChange(i.code, _fields(i.rules, step)) for i in due]
-            record_entries(
-                source, service=service, period=period.code, changes=changes, actor=ACTOR
-            )
-            submit_return(
-                source,
-                service=service,
-                period=period.code,
-                actor=ACTOR,
-                explanations={i.code: "bench figure" for i in due},
-            )
-            out = files / f"{service}-{period.code}.xlsx"
-            exchange.export_return(
-                source, service=service, period=period.code, out=out, actor=ACTOR
-            )
-            made, last = made + 1, period.code
-        period, step = period.next(), step + 1
-    source.dispose()
-
+    files, _source, made = shared_returns()
+    assert len(made) >= RETURNS, f"bench/exchange.py makes {len(made)} returns"
+    chosen = [files / f"{service}-{period}.xlsx" for service, period in made[:RETURNS]]
     coordinator = open_database(folder / "coordinator.sqlite3", actor=ACTOR)
-    outcomes = exchange.import_files(coordinator, [files], actor=ACTOR)
+    outcomes = exchange.import_files(coordinator, chosen, actor=ACTOR)
     assert all(o.status == ImportStatus.ACCEPTED for o in outcomes), outcomes[:3]
     for outcome in outcomes:
         assert outcome.service and outcome.period
@@ -93,7 +46,8 @@ def _build(folder: Path) -> tuple[Path, list[Path], str, str]:
             coordinator, service=outcome.service, period=outcome.period, actor=ACTOR
         )
     coordinator.dispose()
-    return folder / "coordinator.sqlite3", sorted(files.iterdir()), FIRST, last
+    # made period by period, so the first and the last made are the range's ends
+    return folder / "coordinator.sqlite3", sorted(chosen), made[0][1], made[RETURNS - 1][1]
 
 
 def _median(work: Callable[[], object], runs: int = RUNS) -> float:

@@ -14,6 +14,12 @@ class Result:
     baseline: float
     goal: float
     note: str = ""
+    unit: str = "s"  # "s": seconds, shown in ms; "instructions": CPU instructions counted
+
+    def shown(self, value: float) -> str:
+        if self.unit == "instructions":
+            return f"{value / 1e6:.0f}M in"
+        return f"{value * 1000:.1f}ms"
 
     @property
     def ratio(self) -> float:

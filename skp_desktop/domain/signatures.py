@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -26,6 +27,7 @@ FINGERPRINT_GROUP_DIGITS = 5
 PUBLIC_KEY_BYTES = 32
 
 
+@functools.lru_cache(maxsize=256)  # an import batch asks again for every file a key signed
 def fingerprint(public_key: bytes) -> str:
     """The key's fingerprint: digits from the SHA-256 of the raw public key, in groups of five.
 
@@ -76,12 +78,19 @@ def signed_text(fields: Mapping[str, str]) -> bytes:
     return (SIGNED_TEXT_TAG + body).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=256)
+def _loaded_public_key(public_key: bytes) -> Ed25519PublicKey:
+    """The key loaded once per raw bytes: the files of an import are signed by a few keys."""
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """Whether `signature` is the Ed25519 signature of `message` by `public_key`."""
     if len(public_key) != PUBLIC_KEY_BYTES:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        # every call verifies; only the loading of the key's bytes is remembered
+        _loaded_public_key(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True

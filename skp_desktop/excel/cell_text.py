@@ -27,6 +27,8 @@ def comparable_text(text: str | None) -> str:
     """Text reduced to what survives Excel and LibreOffice: for comparing, never for storing."""
     if not text:
         return ""
+    if text.isprintable():  # no line ending or control character: nothing to replace
+        return text.strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _ILLEGAL.sub("", text).strip()
 

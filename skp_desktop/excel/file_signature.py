@@ -154,7 +154,10 @@ UNSIGNED_FILE = FileSignature(UNSIGNED)
 
 def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
     """The signature of a `_meta` sheet given as its value cells by key (first of each)."""
-    texts = {key: cell.text.strip() for key, cell in values.items()}
+    # the long texts are covered by their *_sha256, which is signed: no need to copy them
+    texts = {
+        key: cell.text.strip() for key, cell in values.items() if not _LONG_TEXT.fullmatch(key)
+    }
     signature_text = texts.get(SIGNATURE)
     signed_by = texts.get(SIGNED_BY)
     if not signature_text and not signed_by and not texts.get(PUBLIC_KEY):
@@ -165,16 +168,15 @@ def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
     signature = decode_bytes(signature_text)
     if public_key is None or signature is None:
         return FileSignature(BROKEN, signed_by=signed_by, detail="its key or signature is garbled")
-    if normalise_fingerprint(signed_by or "") != fingerprint(public_key):
+    key_fingerprint = fingerprint(public_key)
+    if normalise_fingerprint(signed_by or "") != key_fingerprint:
         return FileSignature(
             BROKEN, signed_by=signed_by, detail="signed_by does not name the key it carries"
         )
     fields = _signed_fields(list(texts.items()))
     if not verify_signature(public_key, signature, signed_text(fields)):
-        return FileSignature(BROKEN, signed_by=fingerprint(public_key), public_key=public_key)
+        return FileSignature(BROKEN, signed_by=key_fingerprint, public_key=public_key)
     rotation = read_rotation(texts.get(KEY_ROTATION))
-    if rotation is not None and rotation.new_fingerprint != fingerprint(public_key):
+    if rotation is not None and rotation.new_fingerprint != key_fingerprint:
         rotation = None
-    return FileSignature(
-        VALID, signed_by=fingerprint(public_key), public_key=public_key, rotation=rotation
-    )
+    return FileSignature(VALID, signed_by=key_fingerprint, public_key=public_key, rotation=rotation)
