@@ -401,3 +401,45 @@ def test_tab_leaves_the_chart_dialogs_figures_table(qtbot, asc) -> None:
         assert not dialog.table.tabKeyNavigation()
     finally:
         dialog.close()
+
+
+def _unnamed_tab_stops(dialog: QWidget) -> list[str]:
+    """Tab stops a screen reader would read without a name (a scroll area reads as "filler")."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    return [
+        type(w).__name__
+        for w in dialog.findChildren(QWidget)
+        if is_tab_stop(w)
+        and not isinstance(w.parentWidget(), QLineEdit)
+        and not w.accessibleName()
+        and not (isinstance(w, QAbstractButton) and w.text())
+    ]
+
+
+def test_the_queries_dialog_names_each_tick_with_what_it_shows(qtbot) -> None:
+    """WCAG 2.5.3: a tick box's name holds its own text and the title that labels it; and no
+    unnamed Tab stop (the scroll area round the ticks was one)."""
+    from PySide6.QtWidgets import QLabel
+
+    from skp_desktop.ui.dialog_boxes import QueriesDialog, QueryChoice
+
+    choices = [
+        QueryChoice("SAFER-P1-B2", "number of children looked after", "120"),
+        QueryChoice("SAFER-P1-S3", "% of care leavers in contact", "75.0%"),
+    ]
+    dialog = QueriesDialog("Return with a query", "Tick each indicator", choices)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for check in dialog.checks.values():
+        (label,) = [w for w in dialog.findChildren(QLabel) if w.buddy() is check]
+        name = " ".join(check.accessibleName().split())
+        assert " ".join(check.text().split()) in name
+        assert label.text() in name
+    assert not _unnamed_tab_stops(dialog)
+    first = dialog.checks["SAFER-P1-B2"]
+    for forward in (True, False):
+        walk = tab_walk(first, forward=forward)
+        assert walk[-1] is first, "Tab comes back round"
+        assert dialog.checks["SAFER-P1-S3"] in walk and dialog.note in walk
