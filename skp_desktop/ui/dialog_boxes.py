@@ -55,6 +55,8 @@ class ExplanationsDialog(QDialog):
             label.setWordWrap(True)
             edit = QLineEdit()
             edit.setAccessibleName(f"Explanation for {code}")
+            # read with the field: the warning to explain is in a row of its own above it
+            edit.setAccessibleDescription(message)
             edit.textChanged.connect(self._update)
             form.addRow(label)
             form.addRow(edit)

@@ -404,8 +404,9 @@ def test_tab_leaves_the_chart_dialogs_figures_table(qtbot, asc) -> None:
 
 
 def _unnamed_tab_stops(dialog: QWidget) -> list[str]:
-    """Tab stops a screen reader would read without a name (a scroll area reads as "filler")."""
-    from PySide6.QtWidgets import QAbstractButton
+    """Tab stops a screen reader would read without a name (a scroll area reads as "filler");
+    a tab bar is read by its current tab's text."""
+    from PySide6.QtWidgets import QAbstractButton, QTabBar
 
     return [
         type(w).__name__
@@ -414,6 +415,7 @@ def _unnamed_tab_stops(dialog: QWidget) -> list[str]:
         and not isinstance(w.parentWidget(), QLineEdit)
         and not w.accessibleName()
         and not (isinstance(w, QAbstractButton) and w.text())
+        and not isinstance(w, QTabBar)
     ]
 
 
@@ -443,3 +445,29 @@ def test_the_queries_dialog_names_each_tick_with_what_it_shows(qtbot) -> None:
         walk = tab_walk(first, forward=forward)
         assert walk[-1] is first, "Tab comes back round"
         assert dialog.checks["SAFER-P1-S3"] in walk and dialog.note in walk
+
+
+def test_each_explanation_field_says_the_warning_it_explains(qtbot) -> None:
+    """A screen reader on the field hears which figure and what is unusual about it (the
+    warning shows in a row of its own above the field); Tab reaches every field and Cancel."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from skp_desktop.ui.dialog_boxes import ExplanationsDialog
+
+    warnings = [
+        ("SAFER-P1-S1", "48.1% is 40% lower than the previous period (79.8%)"),
+        ("SAFER-P1-S2", "69.9% is outside the range seen so far (70.1–92.7%)"),
+    ]
+    dialog = ExplanationsDialog(warnings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    fields = [w for w in dialog.findChildren(QLineEdit) if is_tab_stop(w)]
+    assert len(fields) == 2
+    for (code, message), field in zip(warnings, fields, strict=True):
+        assert code in field.accessibleName()
+        assert field.accessibleDescription() == message
+    assert not _unnamed_tab_stops(dialog)
+    cancel = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
+    walk = tab_walk(fields[0])
+    assert fields[1] in walk and cancel in walk and walk[-1] is fields[0]
