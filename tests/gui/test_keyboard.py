@@ -471,3 +471,42 @@ def test_each_explanation_field_says_the_warning_it_explains(qtbot) -> None:
     cancel = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
     walk = tab_walk(fields[0])
     assert fields[1] in walk and cancel in walk and walk[-1] is fields[0]
+
+
+def test_tab_reaches_the_comparators_save_once_a_figure_is_typed(
+    qtbot, database_file: Path, monkeypatch
+) -> None:
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import record_entries
+    from skp_desktop.ui.dialogs import dialogs
+
+    db = open_database(database_file)  # a figure held: a period to compare with
+    change = EntryChange("SAFER-P1-S1", {"numerator": "45", "denominator": "50"})
+    record_entries(db, service="ASC", period=PERIOD, changes=[change], actor="service")
+    db.dispose()
+    asc = open_window(qtbot, database_file, "ASC")
+    qtbot.waitUntil(lambda: asc.database is not None, timeout=15000)
+    asc.open_indicator_chart("SAFER-P1-S1")
+    qtbot.waitUntil(lambda: getattr(asc, "indicator_dialog", None) is not None, timeout=15000)
+    dialog = asc.indicator_dialog
+    qtbot.waitExposed(dialog)
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)  # close without saving
+    try:
+        editor = dialog.comparators
+        assert editor is not None
+        dialog.tabs.setCurrentWidget(editor)
+        assert editor.model.rowCount() > 0, "the indicator has periods to compare"
+        assert editor.model.setData(editor.model.index(0, 1), "50")
+        assert editor.save_button.isEnabled()
+        assert not _unnamed_tab_stops(dialog)
+        for forward in (True, False):
+            walk = tab_walk(editor.table, forward=forward)
+            assert editor.source in walk and editor.save_button in walk, [
+                f"{type(w).__name__} {w.accessibleName()}" for w in walk
+            ]
+            assert walk[-1] is editor.table, "Tab comes back round to the table"
+    finally:
+        dialog.reject()
+        qtbot.waitUntil(lambda: not asc._worker.busy and not asc._charts.busy, timeout=15000)
+        asc.close()
+        asc.dispose()
