@@ -510,3 +510,21 @@ def test_tab_reaches_the_comparators_save_once_a_figure_is_typed(
         qtbot.waitUntil(lambda: not asc._worker.busy and not asc._charts.busy, timeout=15000)
         asc.close()
         asc.dispose()
+
+
+def test_the_due_date_field_says_what_the_keyboard_does_and_it_does(qtbot, asc) -> None:
+    """Its description promised Alt+Down for a calendar, which Qt 6 opens for the mouse only;
+    it says Up and Down instead, and Down, as it says, moves the day the cursor is in."""
+    asc.places.setCurrentRow(PLACES.index("Completeness"))
+    page = asc.completeness_page
+    qtbot.waitUntil(lambda: page.report is not None and not page._loading, timeout=15000)
+    field = page.due_editor.date_edit
+    said = field.accessibleDescription()
+    assert "Alt+Down" not in said and "Up and Down" in said
+    field.setFocus(Qt.FocusReason.TabFocusReason)  # the day is selected
+    qtbot.keyClick(field, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.activePopupWidget() is None, "Qt opens the calendar now: say so"
+    before = field.date()
+    qtbot.keyClick(field, Qt.Key.Key_Down)
+    assert field.date() == before.addDays(-1)
+    assert page.due_editor.set_button.isEnabled()
