@@ -391,12 +391,40 @@ def select_first_row(table_name):
     return prepare
 
 
+def wait_until_shown(window, seconds, holds):
+    """Pump until some showing object of the window satisfies `holds` (the page has read)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        for node in walk(window, set()):
+            try:
+                if holds(node):
+                    return True
+            except Exception:
+                continue
+        pump(0.5)
+    return False
+
+
+def enabled_button(name):
+    def holds(node):
+        return (
+            node.getRole() == pyatspi.ROLE_PUSH_BUTTON
+            and node.name == name
+            and node.getState().contains(pyatspi.STATE_ENABLED)
+        )
+
+    return holds
+
+
 def select_submitted_return(window):
     """Children's Services' return for last quarter, submitted in the demo: the matrix's second
-    row (services in their own order), the column before the last (the quarter due now)."""
-    if focus_on(window, pyatspi.ROLE_TABLE, "Returns by service and quarter"):
-        key("ctrl+Home", "Down", "End", "Left")
-        pump(0.5)
+    row (services in their own order), the column before the last (the quarter due now).
+    Again if the page's reading, finishing late, took the selection away."""
+    for _ in range(3):
+        if focus_on(window, pyatspi.ROLE_TABLE, "Returns by service and quarter"):
+            key("ctrl+Home", "Down", "End", "Left")
+        if wait_until_shown(window, 2.0, enabled_button("Return with query…")):
+            return
 
 
 def type_a_due_date(window):
@@ -405,10 +433,8 @@ def type_a_due_date(window):
     for _ in range(4):
         key("alt+i", wait=0.3)
         key("Down", wait=0.5)  # the day before (Up does nothing on the 31st)
-        button = find(window, pyatspi.ROLE_PUSH_BUTTON, "Set due date")
-        if button is not None and button.getState().contains(pyatspi.STATE_ENABLED):
+        if wait_until_shown(window, 1.5, enabled_button("Set due date")):
             return
-        pump(1.5)
 
 
 def last_quarters_return(window):
@@ -416,7 +442,9 @@ def last_quarters_return(window):
     which the coordinator returned with a query and the service reopened."""
     key("alt+p", wait=0.3)
     key("Down", wait=0.3)
-    pump(2.0)
+    # read once the status line says there is a query to answer
+    wait_until_shown(window, 10.0, lambda node: "to answer" in (node.name or ""))
+    pump(0.5)
 
 
 def then_type(text):
