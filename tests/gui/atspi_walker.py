@@ -7,7 +7,10 @@ It reports every showing interactive object that is unnamed, not focusable, or w
 not contain its visible label; then presses Tab, and Shift+Tab, from the Places list until the
 focus comes back to it, recording each object the bus says took the focus, and reports a trap
 and the controls never reached. Then it opens each dialog of DIALOGS by keyboard and does the
-same inside it. Arguments: the places, comma-separated; a file to type into Restore a backup.
+same inside it, closes it with Escape and reports where the keyboard is then. Then it walks
+places again in another state (AGAIN). Arguments: the places, comma-separated; a file to type
+into Restore a backup; the seconds it may take (after that it reports what it did not walk).
+Every xdotool call is bounded (XDO_SECONDS); the ones that ran out are reported.
 """
 
 import json

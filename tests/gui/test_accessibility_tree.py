@@ -2,13 +2,22 @@
 private D-Bus session, with keys typed by xdotool. Skipped, saying why, where that cannot start
 (`make at-spi` sets it up).
 
-For every place, and for ten dialogs opened by keyboard (Help, Open database, Connect, Keys,
-Submit on a filled return, About, an indicator's chart, Services and context, a value's
-timeline, Restore a backup's confirmation after typing a file's name into its chooser): every
-showing interactive object is named, focusable and named with its visible label; and Tab and
-Shift+Tab, pressed from the Places list (in a dialog, from where it put the focus), go round
-and back without a trap, reaching every one of those objects, as the focus events on the bus
-say. A trap is Tab doing nothing, or more Tabs inside one table than it has cells.
+For every place, two places again in another state (Completeness with a due date typed, the
+Return page on a return with a query to answer), and thirteen dialogs opened by keyboard (Help,
+Open database, Connect, Keys, Submit on a return with a warning and the explanations it asks
+for, the confirmation once explained, About, an indicator's chart and its Comparators tab,
+Services and context, a value's timeline, the coordinator's Return with a query, Restore a
+backup's confirmation after typing a file's name into its chooser): every showing interactive
+object is named, focusable and named with its visible label; and Tab and Shift+Tab, pressed
+from the Places list (in a dialog, from where it put the focus), go round and back without a
+trap or an unnamed stop, reaching every one of those objects, as the focus events on the bus
+say. A trap is Tab doing nothing, or more Tabs inside one table than it has cells. Each dialog
+closes with one Escape and the keyboard is back where it was before the dialog opened.
+
+Bounded, so that it can never hang a test run: every xdotool call has a timeout, the walker
+stops itself after WALKER_BUDGET seconds (what it did not reach is skipped, saying so), and the
+whole session (both buses, the app, the walker) runs in its own process group, killed whole
+after WALK_SECONDS at most, which fails saying so. Xvfb chooses a free display (-displayfd).
 
 Why xdotool: with keys synthesised on the bus (`generateKeyboardEvent`) no focus event ever came
 back, because Xvfb runs no window manager and so X gave no window the input focus. `xdotool
