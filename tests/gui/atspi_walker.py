@@ -562,14 +562,25 @@ def focus_once_closed(window):
     FOCUSED.clear()
     focus_window()
     node = focus_heard(window)
-    detour = node is not None and node.getRole() == pyatspi.ROLE_MENU_BAR
-    if detour:
+    detour = in_menus(node)
+    for _ in range(3):
+        if not in_menus(node):
+            break
         # A bare Alt release the window saw late (xdotool's Alt chords on a loaded machine)
-        # opens the menu bar; Escape leaves it for the control that had the keyboard, as a
-        # user would. The detour is reported, not taken for the app moving the keyboard.
+        # puts the menu bar in keyboard mode, a menu perhaps open; Escape (twice if a menu
+        # is open) leaves it for the control that had the keyboard, as a user would. The
+        # detour is reported, not taken for the app moving the keyboard.
         key(ESCAPE)
         node = focus_heard(window)
     return node, detour
+
+
+def in_menus(node):
+    menus = (pyatspi.ROLE_MENU_BAR, pyatspi.ROLE_MENU, pyatspi.ROLE_MENU_ITEM)
+    try:
+        return node is not None and node.getRole() in menus
+    except Exception:
+        return False
 
 
 def focus_heard(window):
