@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -54,6 +55,8 @@ class ExplanationsDialog(QDialog):
             label.setWordWrap(True)
             edit = QLineEdit()
             edit.setAccessibleName(f"Explanation for {code}")
+            # read with the field: the warning to explain is in a row of its own above it
+            edit.setAccessibleDescription(message)
             edit.textChanged.connect(self._update)
             form.addRow(label)
             form.addRow(edit)
@@ -98,7 +101,10 @@ class QueriesDialog(QDialog):
         for number, choice in enumerate(choices):
             check = QCheckBox(f"{choice.code}  ({choice.shown})")
             check.setToolTip(choice.title)
-            check.setAccessibleName(f"Ask about {choice.code}")
+            # The name holds what shows: the box's own text and the title labelling it
+            # (WCAG 2.5.3), so "tick SAFER-P1-B2" said or heard finds it.
+            check.setAccessibleName(f"{choice.code} ({choice.shown}): {choice.title}")
+            check.setAccessibleDescription("Tick to ask the service about this figure")
             title_label = QLabel(choice.title)
             title_label.setWordWrap(True)
             title_label.setBuddy(check)
@@ -121,6 +127,9 @@ class QueriesDialog(QDialog):
         inner.setLayout(grid)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        # Not a Tab stop of its own (an unnamed one, read as "filler"): Tab goes to the ticks
+        # inside, and the scroll area shows the one that has the keyboard.
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scroll.setWidget(inner)
         self.note = QLineEdit()
         self.note.setAccessibleName("About the return as a whole")

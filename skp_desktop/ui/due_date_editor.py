@@ -53,9 +53,11 @@ class DueDateEditor(QWidget):
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("dd/MM/yyyy")
         self.date_edit.setAccessibleName("Due date is on")
+        # Qt 6 drops the calendar down for the mouse only (no key opens it): say what the
+        # keyboard does instead.
         self.date_edit.setAccessibleDescription(
-            "The date the quarter's returns are due by: type it as day/month/year, or press "
-            "Alt+Down for a calendar"
+            "The date the quarter's returns are due by: type it as day/month/year; Up and Down "
+            "change the day, month or year the cursor is in"
         )
         date_label = QLabel("&is on")
         date_label.setBuddy(self.date_edit)

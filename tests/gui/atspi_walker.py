@@ -7,7 +7,10 @@ It reports every showing interactive object that is unnamed, not focusable, or w
 not contain its visible label; then presses Tab, and Shift+Tab, from the Places list until the
 focus comes back to it, recording each object the bus says took the focus, and reports a trap
 and the controls never reached. Then it opens each dialog of DIALOGS by keyboard and does the
-same inside it. Arguments: the places, comma-separated; a file to type into Restore a backup.
+same inside it, closes it with Escape and reports where the keyboard is then. Then it walks
+places again in another state (AGAIN). Arguments: the places, comma-separated; a file to type
+into Restore a backup; the seconds it may take (after that it reports what it did not walk).
+Every xdotool call is bounded (XDO_SECONDS); the ones that ran out are reported.
 """
 
 import json
@@ -153,23 +156,39 @@ def pump(seconds, until=None):
     return False
 
 
+XDO_SECONDS = 10
+XDO_TIMEOUTS = []  # the xdotool calls that did not finish in time, for the report
+
+
+def xdo(*args):
+    """xdotool, bounded: `windowfocus --sync` waits for ever on a window that never takes the
+    focus, so each call gets XDO_SECONDS and the walk carries on without it."""
+    try:
+        return subprocess.run(
+            ["xdotool", *args], capture_output=True, text=True, timeout=XDO_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        XDO_TIMEOUTS.append(" ".join(args))
+        return None
+
+
 def key(*names, wait=0.05):
     FOCUSED.clear()
     for name in names:
-        subprocess.run(["xdotool", "key", "--clearmodifiers", name], check=False)
+        xdo("key", "--clearmodifiers", name)
         pump(wait)
 
 
+def type_text(text):
+    xdo("type", "--delay", "20", text)
+
+
 def focus_window():
-    found = subprocess.run(
-        ["xdotool", "search", "--onlyvisible", "--name", "^SKP Returns"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
-    for window in found:
-        subprocess.run(["xdotool", "windowfocus", "--sync", window], check=False)
-    return bool(found)
+    found = xdo("search", "--onlyvisible", "--name", "^SKP Returns")
+    windows = found.stdout.split() if found is not None else []
+    for window in windows:
+        xdo("windowfocus", "--sync", window)
+    return bool(windows)
 
 
 CONTAINERS = {pyatspi.ROLE_TABLE, pyatspi.ROLE_TREE_TABLE, pyatspi.ROLE_LIST, pyatspi.ROLE_TREE}
@@ -191,6 +210,18 @@ def stop_of(node):
     except Exception:
         pass
     return node, None
+
+
+def column_title(container, cell):
+    """' (Answer)' for a cell of a table's Answer column: which column Tab is in."""
+    if cell is None:
+        return ""
+    try:
+        table = container.queryTable()
+        title = table.getColumnDescription(table.getColumnAtIndex(cell))
+    except Exception:
+        return ""
+    return f" ({title})" if title else ""
 
 
 def cells(container):
@@ -245,6 +276,7 @@ def tab_round(root, start, controls, forward=True, limit=150):
         node = FOCUSED[-1]
         container, cell = stop_of(node)
         where = describe(container) + ("" if cell is None else f" cell {cell}")
+        where += column_title(container, cell)
         stops.append(where)
         reached |= ancestors(node, root)
         if first is None:
@@ -264,6 +296,12 @@ def tab_round(root, start, controls, forward=True, limit=150):
         trap = trap or "Tab never came back round"
     came_back = trap is None
     return {"stops": stops, "came_back": came_back, "trap": trap}, reached
+
+
+def unnamed_stops(report):
+    """Objects Tab landed on that have no name (a focusable scroll area reads as "filler")."""
+    stops = report["forward"]["stops"] + report["back"]["stops"]
+    return sorted({stop for stop in stops if stop.split(" cell ")[0].endswith(" ''")})
 
 
 def interactive(root):
@@ -294,6 +332,7 @@ def keyboard(root, start):
         report[direction] = round_
         missed = [describe(n) for n in controls if n.path not in reached]
         report[f"never_focused_{direction}"] = missed
+    report["unnamed_stops"] = unnamed_stops(report)
     return report
 
 
@@ -319,28 +358,179 @@ def find(root, role, name):
     return None
 
 
-def select_first_row(window, table_name):
-    table = find(window, pyatspi.ROLE_TABLE, table_name)
-    if table is None:
-        return
-    table.queryComponent().grabFocus()
+def focus_on(window, role, name):
+    node = find(window, role, name)
+    if node is None:
+        return False
+    node.queryComponent().grabFocus()
     pump(0.3)
-    key("ctrl+Home", "Down", "Up")
+    return True
 
 
-# Each dialog: the place it is opened from, the table whose first row to select there first, the
-# keys that open it, and whether a file's name is typed into a file chooser on the way.
+def focused_in(root):
+    """The object that has the keyboard in `root` (a cell counts as its table), or None. Qt
+    marks every tab bar's current tab focused, so a page tab counts only when nothing else is."""
+    tabs = []
+    for node in walk(root, set()):
+        try:
+            if node.getState().contains(pyatspi.STATE_FOCUSED):
+                if node.getRole() == pyatspi.ROLE_PAGE_TAB:
+                    tabs.append(node)
+                    continue
+                return stop_of(node)[0]
+        except Exception:
+            continue
+    return tabs[0] if tabs else None
+
+
+# --- what is done in a place before a dialog's keys, and after the dialog opens --------------
+
+
+def select_first_row(table_name):
+    def prepare(window):
+        if focus_on(window, pyatspi.ROLE_TABLE, table_name):
+            key("ctrl+Home", "Down", "Up")
+
+    return prepare
+
+
+def wait_until_shown(window, seconds, holds):
+    """Pump until some showing object of the window satisfies `holds` (the page has read)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        for node in walk(window, set()):
+            try:
+                if holds(node):
+                    return True
+            except Exception:
+                continue
+        pump(0.5)
+    return False
+
+
+def enabled_button(name):
+    def holds(node):
+        return (
+            node.getRole() == pyatspi.ROLE_PUSH_BUTTON
+            and node.name == name
+            and node.getState().contains(pyatspi.STATE_ENABLED)
+        )
+
+    return holds
+
+
+def select_submitted_return(window):
+    """Children's Services' return for last quarter, submitted in the demo: the matrix's second
+    row (services in their own order), the column before the last (the quarter due now).
+    Again if the page's reading, finishing late, took the selection away."""
+    for _ in range(3):
+        if focus_on(window, pyatspi.ROLE_TABLE, "Returns by service and quarter"):
+            key("ctrl+Home", "Down", "End", "Left")
+        if wait_until_shown(window, 2.0, enabled_button("Return with query…")):
+            return
+
+
+def type_a_due_date(window):
+    """Into the due-date editor (Alt+I, its "is on" field), a day earlier: Set is offered.
+    Again if the page's reading, finishing late, put the usual date back."""
+    for _ in range(4):
+        key("alt+i", wait=0.3)
+        key("Down", wait=0.5)  # the day before (Up does nothing on the 31st)
+        if wait_until_shown(window, 1.5, enabled_button("Set due date")):
+            return
+
+
+def last_quarters_return(window):
+    """The Return page on last quarter's return (the period picker lists the newest first),
+    which the coordinator returned with a query and the service reopened."""
+    key("alt+p", wait=0.3)
+    key("Down", wait=0.3)
+    # read once the status line says there is a query to answer
+    wait_until_shown(window, 10.0, lambda node: "to answer" in (node.name or ""))
+    pump(0.5)
+
+
+def then_type(text):
+    """Type into the field the dialog gave the keyboard, then Return: the next dialog opens."""
+
+    def then(app, window, dialog):
+        first = dialog.path
+        type_text(text)
+        key("Return")
+        end = time.time() + 10
+        while time.time() < end:
+            pump(0.3)
+            found = next((w for w in other_windows(app, window) if w.path != first), None)
+            if found is not None:
+                return found
+        return None
+
+    return then
+
+
+def then_keys(*keys):
+    """Keys pressed in the dialog (a tab shown by its Alt key): the same dialog is walked."""
+
+    def then(app, window, dialog):
+        key(*keys, wait=0.4)
+        pump(0.5)
+        return dialog
+
+    return then
+
+
+# Each dialog: the place it is opened from, what is done there first, the keys that open it,
+# and what is done in it before it is walked (a file's name typed, a tab shown).
 DIALOGS = (
-    ("Help: Entering values (F1)", "Return", None, ("F1",)),
-    ("Open database (Ctrl+O)", "Return", None, ("ctrl+o",)),
-    ("Connect to a shared database (Alt+F, C)", "Return", None, ("alt+f", "c")),
-    ("Keys (Alt+F, K)", "Return", None, ("alt+f", "k")),
-    ("Submit a filled return (Alt+R, S)", "Return", None, ("alt+r", "s")),
-    ("About (Alt+H, A)", "Return", None, ("alt+h", "a")),
-    ("Indicator chart (Dashboard, Alt+O)", "Dashboard", None, ("alt+o",)),
-    ("Services and context (Definitions, Alt+S)", "Definitions", None, ("alt+s",)),
-    ("Value timeline (History, Alt+T)", "History", "Audit events", ("alt+t",)),
-    ("Restore a backup's confirmation (Alt+F, T, a file)", "Return", None, ("alt+f", "t"), True),
+    ("Help: Entering values (F1)", "Return", None, ("F1",), None),
+    ("Open database (Ctrl+O)", "Return", None, ("ctrl+o",), None),
+    ("Connect to a shared database (Alt+F, C)", "Return", None, ("alt+f", "c"), None),
+    ("Keys (Alt+F, K)", "Return", None, ("alt+f", "k"), None),
+    ("Explain the warnings (Alt+R, S)", "Return", None, ("alt+r", "s"), None),
+    (
+        "Submit, once explained (Alt+R, S, an explanation)",
+        "Return",
+        None,
+        ("alt+r", "s"),
+        then_type("Cases are now counted when closed"),
+    ),
+    ("About (Alt+H, A)", "Return", None, ("alt+h", "a"), None),
+    ("Indicator chart (Dashboard, Alt+O)", "Dashboard", None, ("alt+o",), None),
+    (
+        "Comparators (Dashboard, Alt+O, then Alt+O)",
+        "Dashboard",
+        None,
+        ("alt+o",),
+        then_keys("alt+o"),
+    ),
+    ("Services and context (Definitions, Alt+S)", "Definitions", None, ("alt+s",), None),
+    (
+        "Value timeline (History, Alt+T)",
+        "History",
+        select_first_row("Audit events"),
+        ("alt+t",),
+        None,
+    ),
+    (
+        "Return with a query (Completeness, a submitted return, Alt+Q)",
+        "Completeness",
+        select_submitted_return,
+        ("alt+q",),
+        None,
+    ),
+    (
+        "Restore a backup's confirmation (Alt+F, T, a file)",
+        "Return",
+        None,
+        ("alt+f", "t"),
+        "a file",
+    ),
+)
+
+# Places walked again in another state: (name, place, what is done there first).
+AGAIN = (
+    ("Completeness, a due date typed", "Completeness", type_a_due_date),
+    ("Return, a query to answer", "Return", last_quarters_return),
 )
 ESCAPE = "Escape"
 
@@ -356,23 +546,74 @@ def wait_for_dialog(app, window, seconds):
 
 
 def close_dialogs(app, window):
-    for _ in range(4):  # Escape closes it (a file dialog's list may take one first)
+    """Escape until no dialog shows: how many presses it took (None: it never closed)."""
+    for presses in range(1, 5):  # a file dialog's list may take one first
         key(ESCAPE)
         if pump(1.0, until=lambda: not other_windows(app, window)):
-            return
+            return presses
+    return None
+
+
+def focus_once_closed(window):
+    """Where the keyboard is in the main window once its dialog has gone. Qt gives it back to
+    the control that had it when the window is active again; with no window manager here to
+    make it so, the walker gives the window X's input focus, as a window manager would."""
+    pump(0.3)
+    FOCUSED.clear()
+    focus_window()
+    node = focus_heard(window)
+    detour = in_menus(node)
+    for _ in range(3):
+        if not in_menus(node):
+            break
+        # A bare Alt release the window saw late (xdotool's Alt chords on a loaded machine)
+        # puts the menu bar in keyboard mode, a menu perhaps open; Escape (twice if a menu
+        # is open) leaves it for the control that had the keyboard, as a user would. The
+        # detour is reported, not taken for the app moving the keyboard.
+        key(ESCAPE)
+        node = focus_heard(window)
+    return node, detour
+
+
+def in_menus(node):
+    menus = (pyatspi.ROLE_MENU_BAR, pyatspi.ROLE_MENU, pyatspi.ROLE_MENU_ITEM)
+    try:
+        return node is not None and node.getRole() in menus
+    except Exception:
+        return False
+
+
+def focus_heard(window):
+    if pump(0.8, until=lambda: bool(FOCUSED)):
+        pump(0.2)  # and any that follow at once
+        return stop_of(FOCUSED[-1])[0]  # what Orca hears when the window is back
+    return focused_in(window)
+
+
+def time_left():
+    return STARTED + BUDGET - time.time()
+
+
+def open_place(window, place_list, places, place, prepare):
+    # a closed dialog leaves X's input focus nowhere (no window manager hands it back)
+    focus_window()
+    choose(place_list, places.index(place))
+    pump(1.0 if place != "Return" else 0.3)
+    if prepare is not None:
+        prepare(window)
+    else:
+        window.queryComponent().grabFocus()
+        pump(0.2)
 
 
 def visit_dialogs(app, window, place_list, places, report, file_to_type=""):
-    for name, place, row_of, keys, *through_a_file in DIALOGS:
-        # a closed dialog leaves X's input focus nowhere (no window manager hands it back)
-        focus_window()
-        choose(place_list, places.index(place))
-        pump(1.0 if place != "Return" else 0.3)
-        if row_of:
-            select_first_row(window, row_of)
-        else:
-            window.queryComponent().grabFocus()
-            pump(0.2)
+    for name, place, prepare, keys, then in DIALOGS:
+        if time_left() < 15:
+            report[name] = {"not_walked": f"the walk's {BUDGET:.0f} s ran out first"}
+            continue
+        open_place(window, place_list, places, place, prepare)
+        before = focused_in(window)
+        pressed = time.time()
         key(*keys, wait=0.4)
         dialog = wait_for_dialog(app, window, 10)
         if dialog is None:  # on a busy machine the keys can land before the window takes them
@@ -380,27 +621,45 @@ def visit_dialogs(app, window, place_list, places, report, file_to_type=""):
             pump(1.0)
             key(*keys, wait=0.4)
             dialog = wait_for_dialog(app, window, 15)
-        if dialog is not None and through_a_file:
-            chooser = dialog.path
-            subprocess.run(["xdotool", "type", "--delay", "20", file_to_type], check=False)
-            key("Return")
-            end, dialog = time.time() + 10, None
-            while dialog is None and time.time() < end:
-                pump(0.3)
-                dialog = next((w for w in other_windows(app, window) if w.path != chooser), None)
+        if dialog is not None and then == "a file":
+            dialog = then_type(file_to_type)(app, window, dialog)
+        elif dialog is not None and then is not None:
+            dialog = then(app, window, dialog)
         if dialog is None:
             report[name] = {"error": "did not open"}
+            close_dialogs(app, window)
             continue
+        opened_in = round(time.time() - pressed, 1)
         pump(0.4)
         found = check(dialog)
+        found["opened_in"] = opened_in
         found["title"] = dialog.name
         found["keyboard"] = keyboard(dialog, None)
+        found["escapes_to_close"] = close_dialogs(app, window)
+        after, found["menu_bar_detour"] = focus_once_closed(window)
+        found["focus_before"] = None if before is None else describe(before)
+        found["focus_after"] = None if after is None else describe(after)
+        found["focus_returned"] = (
+            before is not None and after is not None and (before.path == after.path)
+        )
         report[name] = found
-        close_dialogs(app, window)
+        progress(name)
+
+
+def visit_again(window, place_list, places, report):
+    for name, place, prepare in AGAIN:
+        if time_left() < 20:
+            report[name] = {"not_walked": f"the walk's {BUDGET:.0f} s ran out first"}
+            continue
+        open_place(window, place_list, places, place, prepare)
+        pump(0.5)
+        report[name] = check(window)
+        report[name]["keyboard"] = keyboard(window, place_list)
         progress(name)
 
 
 STARTED = time.time()
+BUDGET = 250.0  # seconds; what is left to walk after that is reported as not walked
 
 
 def progress(what):
@@ -408,7 +667,10 @@ def progress(what):
 
 
 def main():
+    global BUDGET
     places = sys.argv[1].split(",")
+    if len(sys.argv) > 3:
+        BUDGET = float(sys.argv[3])
     app, window = find_app("skp", 60)
     if window is None:
         print(json.dumps({"error": "the app did not appear on the accessibility bus"}))
@@ -424,14 +686,22 @@ def main():
         print(json.dumps({"error": "no list named Places"}))
         return
     for number, place in enumerate(places):
+        if time_left() < 30:
+            report[place] = {"not_walked": f"the walk's {BUDGET:.0f} s ran out first"}
+            continue
         choose(place_list, number)
         pump(1.5 if number else 0.3)
         report[place] = check(window)
         report[place]["keyboard"] = keyboard(window, place_list)
         progress(place)
-    dialogs = {}
+    dialogs, again = {}, {}
     visit_dialogs(app, window, place_list, places, dialogs, sys.argv[2])
-    print(json.dumps({"places": report, "dialogs": dialogs}))
+    visit_again(window, place_list, places, again)
+    print(
+        json.dumps(
+            {"places": report, "dialogs": dialogs, "again": again, "xdotool_timeouts": XDO_TIMEOUTS}
+        )
+    )
 
 
 if __name__ == "__main__":

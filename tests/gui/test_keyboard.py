@@ -401,3 +401,130 @@ def test_tab_leaves_the_chart_dialogs_figures_table(qtbot, asc) -> None:
         assert not dialog.table.tabKeyNavigation()
     finally:
         dialog.close()
+
+
+def _unnamed_tab_stops(dialog: QWidget) -> list[str]:
+    """Tab stops a screen reader would read without a name (a scroll area reads as "filler");
+    a tab bar is read by its current tab's text."""
+    from PySide6.QtWidgets import QAbstractButton, QTabBar
+
+    return [
+        type(w).__name__
+        for w in dialog.findChildren(QWidget)
+        if is_tab_stop(w)
+        and not isinstance(w.parentWidget(), QLineEdit)
+        and not w.accessibleName()
+        and not (isinstance(w, QAbstractButton) and w.text())
+        and not isinstance(w, QTabBar)
+    ]
+
+
+def test_the_queries_dialog_names_each_tick_with_what_it_shows(qtbot) -> None:
+    """WCAG 2.5.3: a tick box's name holds its own text and the title that labels it; and no
+    unnamed Tab stop (the scroll area round the ticks was one)."""
+    from PySide6.QtWidgets import QLabel
+
+    from skp_desktop.ui.dialog_boxes import QueriesDialog, QueryChoice
+
+    choices = [
+        QueryChoice("SAFER-P1-B2", "number of children looked after", "120"),
+        QueryChoice("SAFER-P1-S3", "% of care leavers in contact", "75.0%"),
+    ]
+    dialog = QueriesDialog("Return with a query", "Tick each indicator", choices)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    for check in dialog.checks.values():
+        (label,) = [w for w in dialog.findChildren(QLabel) if w.buddy() is check]
+        name = " ".join(check.accessibleName().split())
+        assert " ".join(check.text().split()) in name
+        assert label.text() in name
+    assert not _unnamed_tab_stops(dialog)
+    first = dialog.checks["SAFER-P1-B2"]
+    for forward in (True, False):
+        walk = tab_walk(first, forward=forward)
+        assert walk[-1] is first, "Tab comes back round"
+        assert dialog.checks["SAFER-P1-S3"] in walk and dialog.note in walk
+
+
+def test_each_explanation_field_says_the_warning_it_explains(qtbot) -> None:
+    """A screen reader on the field hears which figure and what is unusual about it (the
+    warning shows in a row of its own above the field); Tab reaches every field and Cancel."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from skp_desktop.ui.dialog_boxes import ExplanationsDialog
+
+    warnings = [
+        ("SAFER-P1-S1", "48.1% is 40% lower than the previous period (79.8%)"),
+        ("SAFER-P1-S2", "69.9% is outside the range seen so far (70.1–92.7%)"),
+    ]
+    dialog = ExplanationsDialog(warnings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    fields = [w for w in dialog.findChildren(QLineEdit) if is_tab_stop(w)]
+    assert len(fields) == 2
+    for (code, message), field in zip(warnings, fields, strict=True):
+        assert code in field.accessibleName()
+        assert field.accessibleDescription() == message
+    assert not _unnamed_tab_stops(dialog)
+    cancel = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Cancel)
+    walk = tab_walk(fields[0])
+    assert fields[1] in walk and cancel in walk and walk[-1] is fields[0]
+
+
+def test_tab_reaches_the_comparators_save_once_a_figure_is_typed(
+    qtbot, database_file: Path, monkeypatch
+) -> None:
+    from skp_desktop.services.entries import EntryChange
+    from skp_desktop.services.returns import record_entries
+    from skp_desktop.ui.dialogs import dialogs
+
+    db = open_database(database_file)  # a figure held: a period to compare with
+    change = EntryChange("SAFER-P1-S1", {"numerator": "45", "denominator": "50"})
+    record_entries(db, service="ASC", period=PERIOD, changes=[change], actor="service")
+    db.dispose()
+    asc = open_window(qtbot, database_file, "ASC")
+    qtbot.waitUntil(lambda: asc.database is not None, timeout=15000)
+    asc.open_indicator_chart("SAFER-P1-S1")
+    qtbot.waitUntil(lambda: getattr(asc, "indicator_dialog", None) is not None, timeout=15000)
+    dialog = asc.indicator_dialog
+    qtbot.waitExposed(dialog)
+    monkeypatch.setattr(dialogs, "confirm", lambda *_a: True)  # close without saving
+    try:
+        editor = dialog.comparators
+        assert editor is not None
+        dialog.tabs.setCurrentWidget(editor)
+        assert editor.model.rowCount() > 0, "the indicator has periods to compare"
+        assert editor.model.setData(editor.model.index(0, 1), "50")
+        assert editor.save_button.isEnabled()
+        assert not _unnamed_tab_stops(dialog)
+        for forward in (True, False):
+            walk = tab_walk(editor.table, forward=forward)
+            assert editor.source in walk and editor.save_button in walk, [
+                f"{type(w).__name__} {w.accessibleName()}" for w in walk
+            ]
+            assert walk[-1] is editor.table, "Tab comes back round to the table"
+    finally:
+        dialog.reject()
+        qtbot.waitUntil(lambda: not asc._worker.busy and not asc._charts.busy, timeout=15000)
+        asc.close()
+        asc.dispose()
+
+
+def test_the_due_date_field_says_what_the_keyboard_does_and_it_does(qtbot, asc) -> None:
+    """Its description promised Alt+Down for a calendar, which Qt 6 opens for the mouse only;
+    it says Up and Down instead, and Down, as it says, moves the day the cursor is in."""
+    asc.places.setCurrentRow(PLACES.index("Completeness"))
+    page = asc.completeness_page
+    qtbot.waitUntil(lambda: page.report is not None and not page._loading, timeout=15000)
+    field = page.due_editor.date_edit
+    said = field.accessibleDescription()
+    assert "Alt+Down" not in said and "Up and Down" in said
+    field.setFocus(Qt.FocusReason.TabFocusReason)  # the day is selected
+    qtbot.keyClick(field, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.activePopupWidget() is None, "Qt opens the calendar now: say so"
+    before = field.date()
+    qtbot.keyClick(field, Qt.Key.Key_Down)
+    assert field.date() == before.addDays(-1)
+    assert page.due_editor.set_button.isEnabled()
