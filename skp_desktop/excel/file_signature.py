@@ -9,6 +9,7 @@ Excel or LibreOffice saved again unchanged still verifies.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -110,10 +111,17 @@ def read_rotation(text: str | None) -> KeyRotation | None:
     return rotation
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_long_text(key: str) -> bool:
+    """Whether `key` is a long text covered by its *_sha256 (asked of the same few keys in
+    every file of an import, so remembered)."""
+    return _LONG_TEXT.fullmatch(key) is not None
+
+
 def _signed_fields(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for key, value in pairs:
-        if key == SIGNATURE or _LONG_TEXT.fullmatch(key) or key in fields:
+        if key == SIGNATURE or _is_long_text(key) or key in fields:
             continue
         # as the cell reads back after any spreadsheet saved it: line endings, control characters
         fields[key] = comparable_text(value)
@@ -155,9 +163,7 @@ UNSIGNED_FILE = FileSignature(UNSIGNED)
 def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
     """The signature of a `_meta` sheet given as its value cells by key (first of each)."""
     # the long texts are covered by their *_sha256, which is signed: no need to copy them
-    texts = {
-        key: cell.text.strip() for key, cell in values.items() if not _LONG_TEXT.fullmatch(key)
-    }
+    texts = {key: cell.text.strip() for key, cell in values.items() if not _is_long_text(key)}
     signature_text = texts.get(SIGNATURE)
     signed_by = texts.get(SIGNED_BY)
     if not signature_text and not signed_by and not texts.get(PUBLIC_KEY):
@@ -173,7 +179,8 @@ def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
         return FileSignature(
             BROKEN, signed_by=signed_by, detail="signed_by does not name the key it carries"
         )
-    fields = _signed_fields(list(texts.items()))
+    # as _signed_fields would make them: `texts` already holds one of each key, no long text
+    fields = {key: comparable_text(text) for key, text in texts.items() if key != SIGNATURE}
     if not verify_signature(public_key, signature, signed_text(fields)):
         return FileSignature(BROKEN, signed_by=key_fingerprint, public_key=public_key)
     rotation = read_rotation(texts.get(KEY_ROTATION))
