@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Select,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
@@ -40,6 +41,7 @@ from skp_desktop.store.models import (
     Return,
     Service,
 )
+from skp_desktop.store.text_search import audit_search, has_search_index, matches, search_terms
 
 PAGE_SIZE = 200
 ALL_EVENTS = HistoryFilter()
@@ -116,7 +118,13 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
         )
     ),
     "before_id": lambda: AuditEvent.id < bindparam("before_id"),
+    # SQLite's text index (store/text_search.py): the candidates "pattern" then tests
+    "search": lambda: matches("search"),
 }
+# Filters with an index of their own on audit_events: with one of them set, a text search reads
+# that filter's events newest first (as it always did) rather than the text index's matches,
+# which for a common word could be most of the history.
+_NARROWING_FILTERS = frozenset(("service", "period", "indicator", "actor"))
 
 
 def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
@@ -148,8 +156,19 @@ def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
 def _statement(
     filters: tuple[str, ...], newest_first: bool, limit: int | None
 ) -> Select[*tuple[Any, ...]]:
-    query = select(*ENTRY_COLUMNS).where(*(_CONDITIONS[name]() for name in filters))
-    query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
+    query = select(*ENTRY_COLUMNS)
+    order: QueryableAttribute[int] | ColumnClause[Any] = AuditEvent.id
+    if "search" in filters:
+        # The text index drives, in the order of its rowids (the events' ids), so the first
+        # page stops at its 200th match; a bound on the id goes to the index too.
+        query = query.select_from(AuditEvent).join(
+            audit_search, audit_search.c.rowid == AuditEvent.id
+        )
+        order = audit_search.c.rowid
+        if "before_id" in filters:
+            query = query.where(audit_search.c.rowid < bindparam("before_id"))
+    query = query.where(*(_CONDITIONS[name]() for name in filters))
+    query = query.order_by(order.desc() if newest_first else order)
     return query if limit is None else query.limit(limit)
 
 
@@ -159,9 +178,18 @@ def _filtered(
     newest_first: bool = True,
     limit: int | None = None,
     before_id: int | None = None,
+    text_index: bool = False,
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement selecting ENTRY_COLUMNS of the filtered events, and its parameters."""
+    """The statement selecting ENTRY_COLUMNS of the filtered events, and its parameters.
+
+    `text_index`: the database has SQLite's text index (store/text_search.py), for a text
+    search to narrow its candidates by.
+    """
     params = _filter_params(flt)
+    if text_index and "pattern" in params and not _NARROWING_FILTERS & params.keys():
+        terms = search_terms(params["pattern"])
+        if terms is not None:
+            params["search"] = terms
     if before_id is not None:
         params["before_id"] = before_id
     return _statement(tuple(params), newest_first, limit), params
@@ -196,8 +224,9 @@ def history_page(
     """The next `limit` events, newest first, older than `before_id` (keyset paging)."""
     if limit < 1:
         raise NotFoundError("The page size must be 1 or more.")
-    query, params = _filtered(flt, limit=limit, before_id=before_id)
     with db.reading_connection() as connection:
+        text_index = bool(flt.text) and db.is_sqlite and has_search_index(connection)
+        query, params = _filtered(flt, limit=limit, before_id=before_id, text_index=text_index)
         page = [entry(row) for row in connection.execute(query, params).all()]
         if not page and before_id is None:
             _check_codes(connection, flt)  # checked only when nothing matched: pages stay fast
