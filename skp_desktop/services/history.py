@@ -83,6 +83,13 @@ ENTRY_COLUMNS = (
 
 def _utc(value: object) -> datetime:
     """A stored time as an aware UTC datetime (SQLite text, or a driver's datetime)."""
+    if isinstance(value, str):
+        try:
+            # SQLite's text is naive UTC: parsed with its offset, not replace()d after (a
+            # fifth of the cost, per event of every page)
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # text with an offset of its own
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     assert isinstance(at, datetime)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)

@@ -12,9 +12,9 @@ of the partnership (two million events) costs seconds. Migration 0009 adds:
 - PostgreSQL: a GIN trigram index (pg_trgm) on the same columns, which the planner uses for
   ILIKE '%text%' on its own: nothing here is needed to query it.
 
-On SQLite the search is then: the events whose text holds every trigram of every run of three
-or more characters between the pattern's wildcards (`search_terms`), newest first from the
-index, each then tested with the same LIKE as before. The index only narrows the candidates,
+On SQLite the search is then: the events whose text holds trigrams covering every run of
+three or more characters between the pattern's wildcards (`search_terms`), newest first from
+the index, each then tested with the same LIKE as before. The index only narrows the candidates,
 so the results are exactly LIKE's (its case rules included). A search without such a run
 ("ab", "a%b") has nothing to look up and reads the events as before.
 
@@ -23,7 +23,18 @@ The index is not part of the audit chain: `verify` reads `audit_events` only.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ColumnElement, Connection, Integer, bindparam, column, table, text
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    column,
+    table,
+)
 
 SEARCH_TABLE = "audit_search"
 SEARCH_TRIGGER = "audit_search_after_insert"
@@ -37,19 +48,27 @@ WILDCARDS = ("%", "_")  # LIKE's, with no ESCAPE character
 audit_search = table(SEARCH_TABLE, column("rowid", Integer), column(SEARCH_TABLE))
 
 
+def _covering(run: str) -> list[str]:
+    """Trigrams of `run` that between them hold each of its characters: every third one, and
+    the last ("queried": que, rie, ied). Fewer lists to intersect than all five, and the
+    candidates they leave are few; LIKE tests each anyway."""
+    if len(run) < TRIGRAM:
+        return []
+    starts = [*range(0, len(run) - TRIGRAM, TRIGRAM), len(run) - TRIGRAM]
+    return [run[i : i + TRIGRAM] for i in starts]
+
+
 def search_terms(pattern: str) -> str | None:
     """The FTS5 query matching every event that `LIKE pattern` may match, or None.
 
     Each run of three or more characters between wildcards must be in the text, so each of its
-    trigrams is; the query asks for all of them (quoted, so that no character is FTS5
-    syntax). None when there is no such run: the index cannot narrow that search.
+    trigrams is; the query asks for trigrams covering each run (quoted, so that no character
+    is FTS5 syntax). None when there is no such run: the index cannot narrow that search.
     """
     runs = [pattern.split("\x00", 1)[0]]  # SQLite's LIKE reads a pattern up to a NUL
     for wildcard in WILDCARDS:
         runs = [piece for run in runs for piece in run.split(wildcard)]
-    trigrams = dict.fromkeys(
-        run[i : i + TRIGRAM] for run in runs for i in range(len(run) - TRIGRAM + 1)
-    )
+    trigrams = dict.fromkeys(trigram for run in runs for trigram in _covering(run))
     if not trigrams:
         return None
     return " AND ".join('"' + trigram.replace('"', '""') + '"' for trigram in trigrams)
@@ -60,11 +79,21 @@ def matches(terms_param: str) -> ColumnElement[bool]:
     return audit_search.c[SEARCH_TABLE].op("MATCH", return_type=Boolean)(bindparam(terms_param))
 
 
+# Per engine: a database open at the newest schema keeps or lacks the index while it is open
+# (a restore happens with the database closed, and the file is opened again after it).
+_FOUND: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
+
+
 def has_search_index(connection: Connection) -> bool:
     """Whether this SQLite database has the FTS5 index (migration 0009 makes it unless the
-    SQLite the program runs on lacks FTS5's trigram tokenizer)."""
-    found = connection.execute(
-        text("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = :name"),
-        {"name": SEARCH_TABLE},
-    ).scalar()
-    return bool(found)
+    SQLite the program runs on lacks FTS5's trigram tokenizer); asked once per engine."""
+    found = _FOUND.get(connection.engine)
+    if found is None:
+        found = bool(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (SEARCH_TABLE,),
+            ).scalar()
+        )
+        _FOUND[connection.engine] = found
+    return found
