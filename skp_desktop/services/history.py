@@ -41,7 +41,14 @@ from skp_desktop.store.models import (
     Return,
     Service,
 )
-from skp_desktop.store.text_search import audit_search, has_search_index, matches, search_terms
+from skp_desktop.store.text_search import (
+    RECENT_EVENTS,
+    audit_search,
+    has_search_index,
+    matches,
+    search_terms,
+    unindexed,
+)
 
 PAGE_SIZE = 200
 ALL_EVENTS = HistoryFilter()
@@ -127,6 +134,14 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "before_id": lambda: AuditEvent.id < bindparam("before_id"),
     # SQLite's text index (store/text_search.py): the candidates "pattern" then tests
     "search": lambda: matches("search"),
+    # "pattern" that PostgreSQL's trigram index cannot serve (store/text_search.py)
+    "pattern_scan": lambda: or_(
+        *(
+            like_ignoring_case(unindexed(column), bindparam("pattern_scan"))
+            for column in (AuditEvent.new, AuditEvent.old, AuditEvent.reason, AuditEvent.source)
+        )
+    ),
+    "recent_from": lambda: AuditEvent.id >= bindparam("recent_from"),
 }
 # Filters with an index of their own on audit_events: with one of them set, a text search reads
 # that filter's events newest first (as it always did) rather than the text index's matches,
@@ -232,12 +247,52 @@ def history_page(
     if limit < 1:
         raise NotFoundError("The page size must be 1 or more.")
     with db.reading_connection() as connection:
-        text_index = bool(flt.text) and db.is_sqlite and has_search_index(connection)
-        query, params = _filtered(flt, limit=limit, before_id=before_id, text_index=text_index)
-        page = [entry(row) for row in connection.execute(query, params).all()]
+        if flt.text and db.is_postgresql:
+            page = _text_page_on_postgresql(connection, flt, before_id, limit)
+        else:
+            text_index = bool(flt.text) and db.is_sqlite and has_search_index(connection)
+            query, params = _filtered(flt, limit=limit, before_id=before_id, text_index=text_index)
+            page = [entry(row) for row in connection.execute(query, params).all()]
         if not page and before_id is None:
             _check_codes(connection, flt)  # checked only when nothing matched: pages stay fast
         return page
+
+
+def _text_page_on_postgresql(
+    connection: Connection, flt: HistoryFilter, before_id: int | None, limit: int
+) -> list[AuditEntry]:
+    """A text search's page on PostgreSQL, whose trigram index (migration 0009) serves a rare
+    word at once but a common one slowly: it lists every match before the newest are picked.
+
+    The server cannot tell them apart for anyone but the owner (row-level security hides the
+    statistics from the planner), so: the newest RECENT_EVENTS events first, read by id without
+    the index (a common word fills the page there); then, for what is missing, the older
+    events through the index (a rare word has few matches to list). With a service, period,
+    indicator or actor filter, that filter's own index reads its events, as before 0009.
+    """
+
+    def read(params: dict[str, Any], rows: int) -> list[AuditEntry]:
+        query = _statement(tuple(params), True, rows)
+        return [entry(row) for row in connection.execute(query, params).all()]
+
+    params = _filter_params(flt)
+    if before_id is not None:
+        params["before_id"] = before_id
+    pattern = params.pop("pattern", None)
+    if pattern is None:  # only blanks: no text filter after all
+        return read(params, limit)
+    if _NARROWING_FILTERS & params.keys():
+        return read({**params, "pattern_scan": pattern}, limit)
+    top = before_id
+    if top is None:
+        top = (connection.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+    recent_from = top - RECENT_EVENTS
+    newest = {**params, "pattern_scan": pattern, "recent_from": recent_from, "before_id": top}
+    page = read(newest, limit)
+    if len(page) < limit and recent_from > 1:
+        older = {**params, "pattern": pattern, "before_id": recent_from}
+        page += read(older, limit - len(page))
+    return page
 
 
 def change_stamp(db: Database) -> str:

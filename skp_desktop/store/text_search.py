@@ -23,6 +23,7 @@ The index is not part of the audit chain: `verify` reads `audit_events` only.
 
 from __future__ import annotations
 
+from typing import cast
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -33,8 +34,10 @@ from sqlalchemy import (
     Integer,
     bindparam,
     column,
+    literal_column,
     table,
 )
+from sqlalchemy.sql.operators import ColumnOperators
 
 SEARCH_TABLE = "audit_search"
 SEARCH_TRIGGER = "audit_search_after_insert"
@@ -82,6 +85,17 @@ def matches(terms_param: str) -> ColumnElement[bool]:
 # Per engine: a database open at the newest schema keeps or lacks the index while it is open
 # (a restore happens with the database closed, and the file is opened again after it).
 _FOUND: WeakKeyDictionary[Engine, bool] = WeakKeyDictionary()
+
+
+# PostgreSQL: how many of the newest events a text search reads without the trigram index
+# before it asks the index for older ones (services/history.py says why).
+RECENT_EVENTS = 2000
+
+
+def unindexed(column: ColumnOperators) -> ColumnOperators:
+    """The column's value as an expression no index serves (`column || ''`: the same text, or
+    NULL), so that the planner reads rows in the order it was asked for instead."""
+    return cast(ColumnOperators, column.op("||")(literal_column("''")))
 
 
 def has_search_index(connection: Connection) -> bool:
