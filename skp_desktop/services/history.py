@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -271,8 +272,13 @@ def _text_page_on_postgresql(
     indicator or actor filter, that filter's own index reads its events, as before 0009.
     """
 
-    def read(params: dict[str, Any], rows: int) -> list[AuditEntry]:
+    def read(params: dict[str, Any], rows: int, *, through_index: bool = False) -> list[AuditEntry]:
         query = _statement(tuple(params), True, rows)
+        if through_index:
+            # Ordered by id + 0, which the id's own index cannot give: the planner would
+            # otherwise walk back through every older event looking for the matches it
+            # guessed (thousands, for a short word: 6 s at ten years for a word in none).
+            query = query.order_by(None).order_by((AuditEvent.id + literal_column("0")).desc())
         return [entry(row) for row in connection.execute(query, params).all()]
 
     params = _filter_params(flt)
@@ -291,7 +297,7 @@ def _text_page_on_postgresql(
     page = read(newest, limit)
     if len(page) < limit and recent_from > 1:
         older = {**params, "pattern": pattern, "before_id": recent_from}
-        page += read(older, limit - len(page))
+        page += read(older, limit - len(page), through_index=True)
     return page
 
 
