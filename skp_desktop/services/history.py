@@ -11,17 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Select,
     String,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     type_coerce,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
@@ -39,6 +41,14 @@ from skp_desktop.store.models import (
     IndicatorDefinition,
     Return,
     Service,
+)
+from skp_desktop.store.text_search import (
+    RECENT_EVENTS,
+    audit_search,
+    has_search_index,
+    matches,
+    search_terms,
+    unindexed,
 )
 
 PAGE_SIZE = 200
@@ -81,6 +91,13 @@ ENTRY_COLUMNS = (
 
 def _utc(value: object) -> datetime:
     """A stored time as an aware UTC datetime (SQLite text, or a driver's datetime)."""
+    if isinstance(value, str):
+        try:
+            # SQLite's text is naive UTC: parsed with its offset, not replace()d after (a
+            # fifth of the cost, per event of every page)
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # text with an offset of its own
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     assert isinstance(at, datetime)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
@@ -116,7 +133,21 @@ _CONDITIONS: dict[str, Callable[[], ColumnElement[bool]]] = {
         )
     ),
     "before_id": lambda: AuditEvent.id < bindparam("before_id"),
+    # SQLite's text index (store/text_search.py): the candidates "pattern" then tests
+    "search": lambda: matches("search"),
+    # "pattern" that PostgreSQL's trigram index cannot serve (store/text_search.py)
+    "pattern_scan": lambda: or_(
+        *(
+            like_ignoring_case(unindexed(column), bindparam("pattern_scan"))
+            for column in (AuditEvent.new, AuditEvent.old, AuditEvent.reason, AuditEvent.source)
+        )
+    ),
+    "recent_from": lambda: AuditEvent.id >= bindparam("recent_from"),
 }
+# Filters with an index of their own on audit_events: with one of them set, a text search reads
+# that filter's events newest first (as it always did) rather than the text index's matches,
+# which for a common word could be most of the history.
+_NARROWING_FILTERS = frozenset(("service", "period", "indicator", "actor"))
 
 
 def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
@@ -148,8 +179,19 @@ def _filter_params(flt: HistoryFilter) -> dict[str, Any]:
 def _statement(
     filters: tuple[str, ...], newest_first: bool, limit: int | None
 ) -> Select[*tuple[Any, ...]]:
-    query = select(*ENTRY_COLUMNS).where(*(_CONDITIONS[name]() for name in filters))
-    query = query.order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
+    query = select(*ENTRY_COLUMNS)
+    order: QueryableAttribute[int] | ColumnClause[Any] = AuditEvent.id
+    if "search" in filters:
+        # The text index drives, in the order of its rowids (the events' ids), so the first
+        # page stops at its 200th match; a bound on the id goes to the index too.
+        query = query.select_from(AuditEvent).join(
+            audit_search, audit_search.c.rowid == AuditEvent.id
+        )
+        order = audit_search.c.rowid
+        if "before_id" in filters:
+            query = query.where(audit_search.c.rowid < bindparam("before_id"))
+    query = query.where(*(_CONDITIONS[name]() for name in filters))
+    query = query.order_by(order.desc() if newest_first else order)
     return query if limit is None else query.limit(limit)
 
 
@@ -159,9 +201,18 @@ def _filtered(
     newest_first: bool = True,
     limit: int | None = None,
     before_id: int | None = None,
+    text_index: bool = False,
 ) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement selecting ENTRY_COLUMNS of the filtered events, and its parameters."""
+    """The statement selecting ENTRY_COLUMNS of the filtered events, and its parameters.
+
+    `text_index`: the database has SQLite's text index (store/text_search.py), for a text
+    search to narrow its candidates by.
+    """
     params = _filter_params(flt)
+    if text_index and "pattern" in params and not _NARROWING_FILTERS & params.keys():
+        terms = search_terms(params["pattern"])
+        if terms is not None:
+            params["search"] = terms
     if before_id is not None:
         params["before_id"] = before_id
     return _statement(tuple(params), newest_first, limit), params
@@ -196,12 +247,58 @@ def history_page(
     """The next `limit` events, newest first, older than `before_id` (keyset paging)."""
     if limit < 1:
         raise NotFoundError("The page size must be 1 or more.")
-    query, params = _filtered(flt, limit=limit, before_id=before_id)
     with db.reading_connection() as connection:
-        page = [entry(row) for row in connection.execute(query, params).all()]
+        if flt.text and db.is_postgresql:
+            page = _text_page_on_postgresql(connection, flt, before_id, limit)
+        else:
+            text_index = bool(flt.text) and db.is_sqlite and has_search_index(connection)
+            query, params = _filtered(flt, limit=limit, before_id=before_id, text_index=text_index)
+            page = [entry(row) for row in connection.execute(query, params).all()]
         if not page and before_id is None:
             _check_codes(connection, flt)  # checked only when nothing matched: pages stay fast
         return page
+
+
+def _text_page_on_postgresql(
+    connection: Connection, flt: HistoryFilter, before_id: int | None, limit: int
+) -> list[AuditEntry]:
+    """A text search's page on PostgreSQL, whose trigram index (migration 0009) serves a rare
+    word at once but a common one slowly: it lists every match before the newest are picked.
+
+    The server cannot tell them apart for anyone but the owner (row-level security hides the
+    statistics from the planner), so: the newest RECENT_EVENTS events first, read by id without
+    the index (a common word fills the page there); then, for what is missing, the older
+    events through the index (a rare word has few matches to list). With a service, period,
+    indicator or actor filter, that filter's own index reads its events, as before 0009.
+    """
+
+    def read(params: dict[str, Any], rows: int, *, through_index: bool = False) -> list[AuditEntry]:
+        query = _statement(tuple(params), True, rows)
+        if through_index:
+            # Ordered by id + 0, which the id's own index cannot give: the planner would
+            # otherwise walk back through every older event looking for the matches it
+            # guessed (thousands, for a short word: 6 s at ten years for a word in none).
+            query = query.order_by(None).order_by((AuditEvent.id + literal_column("0")).desc())
+        return [entry(row) for row in connection.execute(query, params).all()]
+
+    params = _filter_params(flt)
+    if before_id is not None:
+        params["before_id"] = before_id
+    pattern = params.pop("pattern", None)
+    if pattern is None:  # only blanks: no text filter after all
+        return read(params, limit)
+    if _NARROWING_FILTERS & params.keys():
+        return read({**params, "pattern_scan": pattern}, limit)
+    top = before_id
+    if top is None:
+        top = (connection.scalar(select(func.max(AuditEvent.id))) or 0) + 1
+    recent_from = top - RECENT_EVENTS
+    newest = {**params, "pattern_scan": pattern, "recent_from": recent_from, "before_id": top}
+    page = read(newest, limit)
+    if len(page) < limit and recent_from > 1:
+        older = {**params, "pattern": pattern, "before_id": recent_from}
+        page += read(older, limit - len(page), through_index=True)
+    return page
 
 
 def change_stamp(db: Database) -> str:

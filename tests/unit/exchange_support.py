@@ -143,7 +143,9 @@ def dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         tables = [
             name
             for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                # real tables: not the text search's index, which its events make
+                "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+                "AND name != 'sqlite_schema' ORDER BY name"
             )
         ]
         return {
