@@ -26,12 +26,15 @@ from skp_desktop.services.queries import (
 from skp_desktop.services.returns import (
     due_indicators,
     latest_return,
+    latest_return_to_change,
     return_period,
     view_in_transaction,
 )
 from skp_desktop.store.audit import append_event
+from skp_desktop.store.engine import retried
 
 
+@retried  # run again if the server undid it for crossing another: its one effect is its transaction
 def _review(
     db: Database,
     *,
@@ -45,10 +48,10 @@ def _review(
     queries: Mapping[str, str] | None = None,
 ) -> ReturnView:
     now = datetime.now(UTC)
-    with db.transaction() as session:
+    with db.transaction(locks_its_returns=True) as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        ret = latest_return(session, owner, the_period)
+        ret = latest_return_to_change(session, owner, the_period)
         if ret is None:
             raise StateError(f"{owner.name} has no return for {the_period.label} to review.")
         if revision is not None and ret.revision != revision:
@@ -161,6 +164,7 @@ def return_queries(db: Database, *, service: str, period: str) -> ReturnQueries 
         return queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
 
 
+@retried  # run again if the server undid it for crossing another: its one effect is its transaction
 def answer_queries(
     db: Database,
     *,
@@ -175,10 +179,10 @@ def answer_queries(
     an unchanged answer records nothing.
     """
     now = datetime.now(UTC)
-    with db.transaction() as session:
+    with db.transaction(locks_its_returns=True) as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        ret = latest_return(session, owner, the_period)
+        ret = latest_return_to_change(session, owner, the_period)
         queries = queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
         where = f"{owner.name}'s return for {the_period.label}"
         if ret is None or queries is None or not queries.queries:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row, String, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
+from skp_desktop.store import postgres
 from skp_desktop.store.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -97,17 +98,31 @@ _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # built
 
 
 def chain_head(session: Session) -> str:
-    """The hash of the newest event (the genesis hash for an empty chain).
-
-    Within one transaction the head is remembered after each append: the write lock taken at
-    BEGIN means nobody else can move it, and an import of many values then asks once.
-    """
+    """The hash of the newest event (the genesis hash for an empty chain), as this
+    transaction sees it: after an append, the head this transaction made."""
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return str(cached)
     # Straight from the connection: an event still pending in the session set the head above.
     head = session.connection().scalar(_HEAD)
     return head or GENESIS_HASH
+
+
+def _head_to_extend(session: Session) -> str:
+    """The head the next event follows, with the chain locked until the transaction ends.
+
+    On PostgreSQL the chain's lock is taken here, at the transaction's first event (not at
+    BEGIN), and the head read after it: nobody else can then move it, so it is remembered for
+    the transaction's later events (an import of many values asks once). SQLite's BEGIN
+    IMMEDIATE already holds the file's one write lock.
+    """
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return str(cached)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        postgres.lock_chain(connection)
+    return chain_head(session)
 
 
 def forget_chain_head(session: Session) -> None:
@@ -148,7 +163,7 @@ def append_event(
         "source": source,
         "file_sha256": file_sha256,
     }
-    event = AuditEvent(**_chained(chain_head(session), given))
+    event = AuditEvent(**_chained(_head_to_extend(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
     return event
@@ -160,7 +175,7 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
     if not events:
         return
     session.flush()  # events still pending as objects go in first: ids follow the chain
-    head = chain_head(session)
+    head = _head_to_extend(session)
     rows = []
     for given in events:
         if "actor" in given:
