@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import Row, String, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
-from skp_desktop.store import postgres
 from skp_desktop.store.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -109,20 +108,23 @@ def chain_head(session: Session) -> str:
 
 
 def _head_to_extend(session: Session) -> str:
-    """The head the next event follows, with the chain locked until the transaction ends.
-
-    On PostgreSQL the chain's lock is taken here, at the transaction's first event (not at
-    BEGIN), and the head read after it: nobody else can then move it, so it is remembered for
-    the transaction's later events (an import of many values asks once). SQLite's BEGIN
-    IMMEDIATE already holds the file's one write lock.
-    """
+    """The head the next event follows, remembered for the transaction's later events (an
+    import of many values asks once): the write lock, held from BEGIN IMMEDIATE, means nobody
+    else can move it."""
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return str(cached)
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        postgres.lock_chain(connection)
     return chain_head(session)
+
+
+def _chained_by_server(session: Session) -> bool:
+    """Whether the server links each event to the chain as it is inserted: on PostgreSQL,
+    migration 0006's trigger takes the chain's lock there and then, reads the head after it,
+    and fills in prev_hash and hash (computed as verify computes them) when they are left
+    empty. The chain is then locked from the first event's INSERT to the commit, and never
+    while the program reads the head and hashes: one round trip shorter for every writer
+    waiting behind it. On SQLite the program links them, under BEGIN IMMEDIATE's write lock."""
+    return session.connection().dialect.name == "postgresql"
 
 
 def forget_chain_head(session: Session) -> None:
@@ -163,6 +165,13 @@ def append_event(
         "source": source,
         "file_sha256": file_sha256,
     }
+    if _chained_by_server(session):
+        event = AuditEvent(**_unchained(given))
+        session.add(event)
+        # In now, as an event always was: the insert takes the chain's lock (to the commit).
+        session.flush()
+        session.expire(event, ["prev_hash", "hash"])  # the server's, read when asked for
+        return event
     event = AuditEvent(**_chained(_head_to_extend(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
@@ -175,11 +184,17 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
     if not events:
         return
     session.flush()  # events still pending as objects go in first: ids follow the chain
+    events = [
+        {**given, "actor": recorded_actor(session, given["actor"])} if "actor" in given else given
+        for given in events
+    ]
+    if _chained_by_server(session):
+        # One INSERT of many rows: the trigger links each to the one inserted before it.
+        session.connection().execute(_INSERT, [_unchained(given) for given in events])
+        return
     head = _head_to_extend(session)
     rows = []
     for given in events:
-        if "actor" in given:
-            given = {**given, "actor": recorded_actor(session, given["actor"])}
         row = _chained(head, given)
         head = str(row["hash"])
         rows.append(row)
@@ -193,14 +208,21 @@ _INSERT = insert(AuditEvent)
 
 def _chained(prev_hash: str, given: Mapping[str, Any]) -> dict[str, object]:
     """An event's columns from append_event's arguments, hashed onto the event before it."""
+    fields = _unchained(given)
+    fields["prev_hash"] = prev_hash
+    fields["hash"] = event_hash(fields)
+    return fields
+
+
+def _unchained(given: Mapping[str, Any]) -> dict[str, object]:
+    """An event's columns from append_event's arguments, prev_hash and hash left empty."""
     unknown = set(given) - _ARGUMENTS
     if unknown or "actor" not in given or "action" not in given:
         raise TypeError(f"an audit event needs an actor and an action, and has no {unknown}")
     fields: dict[str, object] = {name: given.get(name) for name in HASHED_FIELDS}
-    fields["prev_hash"] = prev_hash
     # Microseconds survive every engine; finer precision would not verify after a round trip.
     fields["at"] = (given.get("at") or datetime.now(UTC)).astimezone(UTC)
-    fields["hash"] = event_hash(fields)
+    fields["hash"] = None
     return fields
 
 

@@ -69,10 +69,10 @@ def create_postgres_engine(
 
     A write transaction takes the chain's lock at BEGIN, one writer at a time as SQLite's
     BEGIN IMMEDIATE gives, unless it is run with `locking_option` (the changes of returns,
-    which people make all day long): it then locks each return it changes (lock_return) and
-    the chain only from its first event to the commit (lock_chain, called by store/audit.py),
-    so that writers of different returns run side by side and wait for each other only to
-    append their events.
+    which people make all day long): it then locks each return it changes (lock_return), and
+    the chain is locked only from its first event's INSERT to the commit (by migration 0006's
+    trigger, which links the event to the chain: store/audit.py), so that writers of different
+    returns run side by side and wait for each other only to append their events.
     """
     if url.drivername == DRIVER:
         try:
@@ -116,14 +116,6 @@ def create_postgres_engine(
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
 
     return engine
-
-
-def lock_chain(connection: Connection) -> None:
-    """Take the audit chain's lock until the transaction ends: the head is read after it, so
-    two writers never extend the same head. Taken at the first event a transaction appends
-    (the trigger of migration 0006 takes it too), after every lock on a return: that order,
-    kept by every writer, is why writers do not deadlock."""
-    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
 
 
 def lock_return(connection: Connection, service_id: int, period: str) -> None:
