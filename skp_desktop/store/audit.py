@@ -166,12 +166,11 @@ def append_event(
         "file_sha256": file_sha256,
     }
     if _chained_by_server(session):
-        event = AuditEvent(**_unchained(given))
-        session.add(event)
-        # In now, as an event always was: the insert takes the chain's lock (to the commit).
-        session.flush()
-        session.expire(event, ["prev_hash", "hash"])  # the server's, read when asked for
-        return event
+        # In now (the insert takes the chain's lock, to the commit), and back with the id,
+        # prev_hash and hash the server gave it, in the one round trip. Before the changes
+        # still pending, as the session's flush put events first: a refusal names the event.
+        with session.no_autoflush:
+            return session.scalars(_INSERT_RETURNING, [_unchained(given)]).one()
     event = AuditEvent(**_chained(_head_to_extend(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
@@ -204,6 +203,7 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
 
 _ARGUMENTS = frozenset(HASHED_FIELDS) - {"prev_hash"}
 _INSERT = insert(AuditEvent)
+_INSERT_RETURNING = insert(AuditEvent).returning(AuditEvent)
 
 
 def _chained(prev_hash: str, given: Mapping[str, Any]) -> dict[str, object]:
