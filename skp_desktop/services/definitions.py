@@ -73,6 +73,7 @@ from skp_desktop.services.entries import SOURCE_TYPED
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.services.partnership import apply_pack_services, pack_services_of
 from skp_desktop.store.audit import append_event
+from skp_desktop.store.engine import lock_definitions
 from skp_desktop.store.models import (
     DefinitionsVersion,
     ImportedFile,
@@ -585,7 +586,9 @@ def publish_definitions(
 ) -> PublishResult:
     """Publish the next definitions version, all or nothing (see the module's docstring)."""
     _writable(db)
-    with db.transaction() as session:
+    with db.transaction(locks_its_returns=True) as session:
+        # Every change of a return waits meanwhile: the drafts to move are all here.
+        lock_definitions(session.connection())
         latest, plan = _plan(session, publication)
         number = latest.number + 1
         drafts = _install(
@@ -801,7 +804,9 @@ def import_definitions_pack(
         _writable(db)
     signer = read.signature.signed_by if read.signature.valid else None
     try:
-        with db.reading() if dry_run else db.transaction() as session:
+        with db.reading() if dry_run else db.transaction(locks_its_returns=True) as session:
+            if not dry_run:  # every change of a return waits: the drafts to move are all here
+                lock_definitions(session.connection())
             try:
                 verdict, trust_note = trust.judge_pack_signature(
                     session, read.signature, pin=fingerprint, actor=actor, dry_run=dry_run

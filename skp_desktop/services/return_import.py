@@ -59,6 +59,7 @@ from skp_desktop.services.returns import (
     due_indicators,
     return_period,
 )
+from skp_desktop.store.engine import lock_return
 from skp_desktop.store.models import (
     DefinitionsVersion,
     Service,
@@ -247,7 +248,9 @@ def _import_one(
             raise read.error
         data, workbook = read.data, read.workbook
         assert data is not None and sha is not None and workbook is not None and meta is not None
-        with db.transaction() as session:
+        # Not run again if the server undid it (ChangesCrossed, said as busy): the batch
+        # remembers what each file stored. Locks: the return, then the chain (store/postgres).
+        with db.transaction(locks_its_returns=True) as session:
             outcome = _judge_and_store(
                 session,
                 path,
@@ -364,6 +367,8 @@ def _judge_and_store(
     accept_unsigned: str | None = None,
 ) -> ImportOutcome:
     service, period, version = _lookup(session, meta, batch.catalogue)
+    # Before anything of the return is read: another change of it finishes first.
+    lock_return(session.connection(), service.id, period.code)
     verdict = trust.judge_file_signature(
         session,
         meta.signature,

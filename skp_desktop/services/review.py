@@ -9,8 +9,11 @@ events too (see `queries.py`), written in the same transaction as the change the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
 
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.domain.vocabulary import AuditAction, ReturnState, Step, allows
@@ -26,12 +29,16 @@ from skp_desktop.services.queries import (
 from skp_desktop.services.returns import (
     due_indicators,
     latest_return,
+    latest_return_to_change,
     return_period,
     view_in_transaction,
 )
 from skp_desktop.store.audit import append_event
+from skp_desktop.store.engine import retried
+from skp_desktop.store.models import Return
 
 
+@retried  # run again if the server undid it for crossing another: its one effect is its transaction
 def _review(
     db: Database,
     *,
@@ -45,10 +52,10 @@ def _review(
     queries: Mapping[str, str] | None = None,
 ) -> ReturnView:
     now = datetime.now(UTC)
-    with db.transaction() as session:
+    with db.transaction(locks_its_returns=True) as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        ret = latest_return(session, owner, the_period)
+        ret = latest_return_to_change(session, owner, the_period)
         if ret is None:
             raise StateError(f"{owner.name} has no return for {the_period.label} to review.")
         if revision is not None and ret.revision != revision:
@@ -78,24 +85,51 @@ def _review(
                 for code in codes
                 if code in given
             }
+        if new_state == ReturnState.ACCEPTED and not asked:
+            # Accepting changes nothing the view reads but the state and the time: the view is
+            # built before the change, so the chain is locked only from the event to the commit.
+            view = view_in_transaction(session, owner, the_period, ret)
+            old = ret.state
+            ret.state, ret.updated_at = new_state, now
+            _append_review_event(
+                session, ret, owner.code, the_period.code, action, old, reason, actor=actor, now=now
+            )
+            return dataclasses.replace(view, state=new_state, updated_at=now)
         old = ret.state
         ret.state, ret.updated_at = new_state, now
-        append_event(
-            session,
-            actor=actor,
-            action=action,
-            service=owner.code,
-            period=the_period.code,
-            revision=ret.revision,
-            return_uuid=ret.uuid,
-            old=old,
-            new=new_state,
-            reason=reason,
-            at=now,
+        _append_review_event(
+            session, ret, owner.code, the_period.code, action, old, reason, actor=actor, now=now
         )
         record_queries(session, ret, asked, actor=actor, at=now)
         session.flush()
         return view_in_transaction(session, owner, the_period, ret)
+
+
+def _append_review_event(
+    session: Session,
+    ret: Return,
+    service: str,
+    period: str,
+    action: str,
+    old: str,
+    reason: str | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    append_event(
+        session,
+        actor=actor,
+        action=action,
+        service=service,
+        period=period,
+        revision=ret.revision,
+        return_uuid=ret.uuid,
+        old=old,
+        new=ret.state,
+        reason=reason,
+        at=now,
+    )
 
 
 def accept_return(
@@ -161,6 +195,7 @@ def return_queries(db: Database, *, service: str, period: str) -> ReturnQueries 
         return queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
 
 
+@retried  # run again if the server undid it for crossing another: its one effect is its transaction
 def answer_queries(
     db: Database,
     *,
@@ -175,10 +210,10 @@ def answer_queries(
     an unchanged answer records nothing.
     """
     now = datetime.now(UTC)
-    with db.transaction() as session:
+    with db.transaction(locks_its_returns=True) as session:
         owner = get_service(session, service)
         the_period = return_period(period)
-        ret = latest_return(session, owner, the_period)
+        ret = latest_return_to_change(session, owner, the_period)
         queries = queries_up_to(session, owner, the_period.code, ret.revision if ret else None)
         where = f"{owner.name}'s return for {the_period.label}"
         if ret is None or queries is None or not queries.queries:

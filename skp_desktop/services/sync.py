@@ -45,7 +45,7 @@ from skp_desktop.store.audit import (
     recorded_actor,
     verify_chain,
 )
-from skp_desktop.store.engine import PermissionRefused
+from skp_desktop.store.engine import PermissionRefused, lock_return
 from skp_desktop.store.models import (
     ACTOR_LENGTH,
     AuditEvent,
@@ -449,6 +449,7 @@ def _apply(
     service = session.scalar(select(Service).where(Service.code == revision.service))
     if service is None:
         raise SyncRefused(f"there is no service {revision.service} here")
+    lock_return(session.connection(), service.id, revision.period)  # before it is read
     version = session.scalar(
         select(DefinitionsVersion).where(DefinitionsVersion.number == revision.definitions_version)
     )
@@ -505,6 +506,20 @@ def _refused(revision: _Revision, origin: str, exc: Exception) -> SyncOutcome:
     )
 
 
+def _lock_returns(session: Session, revisions: Sequence[_Revision]) -> None:
+    codes = {r.service for r in revisions}
+    ids = {
+        code: service_id
+        for code, service_id in session.execute(
+            select(Service.code, Service.id).where(Service.code.in_(codes))
+        )
+    }
+    for service_id, period in sorted(
+        {(ids[r.service], r.period) for r in revisions if r.service in ids}
+    ):
+        lock_return(session.connection(), service_id, period)
+
+
 def _unusable(revision: _Revision, origin: str) -> SyncOutcome | None:
     """REJECTED when the revision disagrees with its own history in the source."""
     problem = _replay_problem(revision)
@@ -518,7 +533,7 @@ def _unusable(revision: _Revision, origin: str) -> SyncOutcome | None:
 def _one(target: Database, revision: _Revision, *, origin: str, actor: str) -> SyncOutcome:
     """One revision in its own transaction, all or nothing."""
     try:
-        with target.transaction() as session:
+        with target.transaction(locks_its_returns=True) as session:
             return _apply(session, revision, origin=origin, actor=actor)
     except SyncRefused as exc:
         return _refused(revision, origin, exc)
@@ -565,7 +580,10 @@ def synchronise(
         return [
             _unusable(r, origin) or _one(target, r, origin=origin, actor=actor) for r in revisions
         ]
-    with target.rehearsal() as session:
+    with target.rehearsal(locks_its_returns=True) as session:
+        # Every return first, in one order: a rehearsal holding the chain (after its first
+        # revision's events) never then waits for a return that a save holds.
+        _lock_returns(session, revisions)
         return [
             _unusable(r, origin) or _rehearse(target, session, r, origin=origin, actor=actor)
             for r in revisions

@@ -97,17 +97,34 @@ _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # built
 
 
 def chain_head(session: Session) -> str:
-    """The hash of the newest event (the genesis hash for an empty chain).
-
-    Within one transaction the head is remembered after each append: the write lock taken at
-    BEGIN means nobody else can move it, and an import of many values then asks once.
-    """
+    """The hash of the newest event (the genesis hash for an empty chain), as this
+    transaction sees it: after an append, the head this transaction made."""
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return str(cached)
     # Straight from the connection: an event still pending in the session set the head above.
     head = session.connection().scalar(_HEAD)
     return head or GENESIS_HASH
+
+
+def _head_to_extend(session: Session) -> str:
+    """The head the next event follows, remembered for the transaction's later events (an
+    import of many values asks once): the write lock, held from BEGIN IMMEDIATE, means nobody
+    else can move it."""
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return str(cached)
+    return chain_head(session)
+
+
+def _chained_by_server(session: Session) -> bool:
+    """Whether the server links each event to the chain as it is inserted: on PostgreSQL,
+    migration 0006's trigger takes the chain's lock there and then, reads the head after it,
+    and fills in prev_hash and hash (computed as verify computes them) when they are left
+    empty. The chain is then locked from the first event's INSERT to the commit, and never
+    while the program reads the head and hashes: one round trip shorter for every writer
+    waiting behind it. On SQLite the program links them, under BEGIN IMMEDIATE's write lock."""
+    return session.connection().dialect.name == "postgresql"
 
 
 def forget_chain_head(session: Session) -> None:
@@ -148,7 +165,13 @@ def append_event(
         "source": source,
         "file_sha256": file_sha256,
     }
-    event = AuditEvent(**_chained(chain_head(session), given))
+    if _chained_by_server(session):
+        # In now (the insert takes the chain's lock, to the commit), and back with the id,
+        # prev_hash and hash the server gave it, in the one round trip. Before the changes
+        # still pending, as the session's flush put events first: a refusal names the event.
+        with session.no_autoflush:
+            return session.scalars(_INSERT_RETURNING, [_unchained(given)]).one()
+    event = AuditEvent(**_chained(_head_to_extend(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
     return event
@@ -160,11 +183,17 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
     if not events:
         return
     session.flush()  # events still pending as objects go in first: ids follow the chain
-    head = chain_head(session)
+    events = [
+        {**given, "actor": recorded_actor(session, given["actor"])} if "actor" in given else given
+        for given in events
+    ]
+    if _chained_by_server(session):
+        # One INSERT of many rows: the trigger links each to the one inserted before it.
+        session.connection().execute(_INSERT, [_unchained(given) for given in events])
+        return
+    head = _head_to_extend(session)
     rows = []
     for given in events:
-        if "actor" in given:
-            given = {**given, "actor": recorded_actor(session, given["actor"])}
         row = _chained(head, given)
         head = str(row["hash"])
         rows.append(row)
@@ -174,18 +203,26 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
 
 _ARGUMENTS = frozenset(HASHED_FIELDS) - {"prev_hash"}
 _INSERT = insert(AuditEvent)
+_INSERT_RETURNING = insert(AuditEvent).returning(AuditEvent)
 
 
 def _chained(prev_hash: str, given: Mapping[str, Any]) -> dict[str, object]:
     """An event's columns from append_event's arguments, hashed onto the event before it."""
+    fields = _unchained(given)
+    fields["prev_hash"] = prev_hash
+    fields["hash"] = event_hash(fields)
+    return fields
+
+
+def _unchained(given: Mapping[str, Any]) -> dict[str, object]:
+    """An event's columns from append_event's arguments, prev_hash and hash left empty."""
     unknown = set(given) - _ARGUMENTS
     if unknown or "actor" not in given or "action" not in given:
         raise TypeError(f"an audit event needs an actor and an action, and has no {unknown}")
     fields: dict[str, object] = {name: given.get(name) for name in HASHED_FIELDS}
-    fields["prev_hash"] = prev_hash
     # Microseconds survive every engine; finer precision would not verify after a round trip.
     fields["at"] = (given.get("at") or datetime.now(UTC)).astimezone(UTC)
-    fields["hash"] = event_hash(fields)
+    fields["hash"] = None
     return fields
 
 

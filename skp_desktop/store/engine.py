@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import unquote
 
 from sqlalchemy import Connection, Engine, TextClause, create_engine, event, text
@@ -21,6 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from skp_desktop.domain.errors import StoreUnavailable
 from skp_desktop.store import postgres
+from skp_desktop.store.postgres import ChangesCrossed as ChangesCrossed  # re-exported
 from skp_desktop.store.postgres import LoginRefused as LoginRefused  # re-exported
 from skp_desktop.store.postgres import PermissionRefused as PermissionRefused  # re-exported
 from skp_desktop.store.postgres import RuleRefused as RuleRefused  # re-exported
@@ -30,6 +33,15 @@ from skp_desktop.store.sqlite_snapshot import BUSY_TIMEOUT_MS, read_only_uri
 from skp_desktop.store.sqlite_snapshot import unwritable_reason as unwritable_reason  # re-exported
 
 READ_ONLY_OPTION = "skp_reading"
+# A write transaction that locks each return it changes (lock_return) and the audit chain only
+# at its first event, instead of the chain's lock from BEGIN (PostgreSQL; see postgres.py).
+LOCKS_ITS_RETURNS_OPTION = "skp_locks_its_returns"
+# How many times a use case crossed by another on the server is run in all (retried).
+CROSSED_ATTEMPTS = 4
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def database_url(target: str | os.PathLike[str]) -> URL:
@@ -102,17 +114,35 @@ class Database:
         # cost more than a small transaction (an import makes one per file).
         return sessionmaker(self.engine, expire_on_commit=False)
 
+    @cached_property
+    def _return_sessions(self) -> sessionmaker[Session]:
+        engine = self.engine.execution_options(**{LOCKS_ITS_RETURNS_OPTION: True})
+        return sessionmaker(engine, expire_on_commit=False)
+
+    def _maker(self, locks_its_returns: bool) -> sessionmaker[Session]:
+        return self._return_sessions if locks_its_returns else self._sessions
+
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One all-or-nothing unit of work: committed on success, rolled back on any error."""
-        with self._environment_errors(), self._sessions() as session, session.begin():
+    def transaction(self, *, locks_its_returns: bool = False) -> Iterator[Session]:
+        """One all-or-nothing unit of work: committed on success, rolled back on any error.
+
+        On PostgreSQL it holds the audit chain's lock from BEGIN, one writer at a time, unless
+        `locks_its_returns`: a change of returns then locks each return before it reads it
+        (lock_return) and the chain from its first event (store/audit.py), and writers of
+        other returns go on meanwhile. SQLite: BEGIN IMMEDIATE either way.
+        """
+        with (
+            self._environment_errors(),
+            self._maker(locks_its_returns)() as session,
+            session.begin(),
+        ):
             yield session
 
     @contextmanager
-    def rehearsal(self) -> Iterator[Session]:
+    def rehearsal(self, *, locks_its_returns: bool = False) -> Iterator[Session]:
         """A unit of work that is always rolled back: a dry run that takes the real run's
         steps, locks and server checks (grants, row-level security) and keeps none of them."""
-        with self._environment_errors(), self._sessions() as session:
+        with self._environment_errors(), self._maker(locks_its_returns)() as session:
             session.begin()
             try:
                 yield session
@@ -219,7 +249,10 @@ def create_database_engine(url: URL, *, read_only: bool = False) -> Engine:
     """An engine with the project's connection rules (WAL, foreign keys, durable commits)."""
     if url.get_backend_name() == "postgresql":
         return postgres.create_postgres_engine(
-            url, read_only=read_only, reading_option=READ_ONLY_OPTION
+            url,
+            read_only=read_only,
+            reading_option=READ_ONLY_OPTION,
+            locking_option=LOCKS_ITS_RETURNS_OPTION,
         )
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -293,6 +326,59 @@ def open_engine(
             database.dispose()
             raise
     return database
+
+
+def lock_return(connection: Connection, service_id: int, period: str) -> None:
+    """Lock one service's return for one period for a change, until the transaction ends.
+
+    PostgreSQL: postgres.lock_return (writers of other returns go on). SQLite: nothing more,
+    since BEGIN IMMEDIATE already made this the only writer of the file.
+    """
+    if connection.dialect.name == "postgresql":
+        _must_lock_finely(connection)
+        postgres.lock_return(connection, service_id, period)
+
+
+def lock_definitions(connection: Connection) -> None:
+    """Lock the definitions in force against every change of a return (SQLite: already held)."""
+    if connection.dialect.name == "postgresql":
+        _must_lock_finely(connection)
+        postgres.lock_definitions(connection)
+
+
+def _must_lock_finely(connection: Connection) -> None:
+    # A transaction holding the chain's lock from BEGIN that then waited for a return's lock
+    # would deadlock with a save holding that return and waiting for the chain: the locks are
+    # taken returns first, chain last, by every writer.
+    if not connection.get_execution_options().get(LOCKS_ITS_RETURNS_OPTION, False):
+        raise RuntimeError(
+            "a change of returns runs in db.transaction(locks_its_returns=True): it holds no "
+            "chain lock from BEGIN, so that it can lock its returns first"
+        )
+
+
+def retried(work: Callable[P, T]) -> Callable[P, T]:
+    """A use case run again when the server undid its transaction because it crossed another
+    (a deadlock or a serialisation failure: ChangesCrossed), up to CROSSED_ATTEMPTS times.
+
+    Only for use cases whose every effect is their one transaction (nothing written to a file,
+    nothing remembered outside the database), which is what makes running them again safe:
+    the undone attempt left nothing behind. The locks' order (store/postgres.py) makes a
+    crossing rare; this makes one that happens invisible.
+    """
+
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(1, CROSSED_ATTEMPTS + 1):
+            try:
+                return work(*args, **kwargs)
+            except ChangesCrossed:
+                if attempt == CROSSED_ATTEMPTS:
+                    raise
+                log.info("%s crossed another change on the server; run again", work.__name__)
+        raise AssertionError("unreachable")
+
+    return run
 
 
 @cache

@@ -1,4 +1,4 @@
-"""PostgreSQL: connection rules, one writer at a time on the audit chain, and error messages.
+"""PostgreSQL: connection rules, the locks writers take, and error messages.
 
 Only the engine factory (engine.py) calls this; nothing above the store knows which engine
 holds the data.
@@ -15,9 +15,13 @@ from sqlalchemy.exc import DBAPIError
 from skp_desktop.domain.errors import StoreUnavailable
 
 DRIVER = "postgresql+psycopg"
-# Key of the transaction-level advisory lock that serialises writers (any constant will do;
-# this one is "SKP" in ASCII). Advisory locks are per database, so databases never share it.
+# Key of the transaction-level advisory lock that serialises appends to the audit chain (any
+# constant will do; this one is "SKP" in ASCII). Advisory locks are per database, so databases
+# never share it. Migration 0006's trigger takes the same lock for every event inserted.
 CHAIN_LOCK_KEY = 0x534B50
+# Key of the lock on the definitions in force: shared by every change of a return (which reads
+# the version in force), exclusive for publishing a version (which moves the drafts over).
+DEFINITIONS_LOCK_KEY = 0x534B5044  # "SKPD"
 # How long a writer waits for another's transaction before it is told the database is busy.
 LOCK_TIMEOUT = "30s"
 CONNECT_TIMEOUT_SECONDS = 10
@@ -41,6 +45,12 @@ class RuleRefused(PermissionRefused):
         self.what = what
 
 
+class ChangesCrossed(StoreUnavailable):
+    """The server undid this transaction because it crossed another one (a deadlock or a
+    serialisation failure): nothing of it was kept, and running it again is safe when it did
+    nothing but change the database (store/engine.retried)."""
+
+
 class LoginRefused(StoreUnavailable):
     """The server refused the login itself: a wrong or missing password, or an unknown user."""
 
@@ -52,8 +62,18 @@ def normalise_url(url: URL) -> URL:
     return url
 
 
-def create_postgres_engine(url: URL, *, read_only: bool, reading_option: str) -> Engine:
-    """An engine whose write transactions take the chain lock first; reads take no lock."""
+def create_postgres_engine(
+    url: URL, *, read_only: bool, reading_option: str, locking_option: str
+) -> Engine:
+    """An engine with the connection rules: a lock timeout, a connect timeout, a name.
+
+    A write transaction takes the chain's lock at BEGIN, one writer at a time as SQLite's
+    BEGIN IMMEDIATE gives, unless it is run with `locking_option` (the changes of returns,
+    which people make all day long): it then locks each return it changes (lock_return), and
+    the chain is locked only from its first event's INSERT to the commit (by migration 0006's
+    trigger, which links the event to the chain: store/audit.py), so that writers of different
+    returns run side by side and wait for each other only to append their events.
+    """
     if url.drivername == DRIVER:
         try:
             import psycopg  # noqa: F401
@@ -87,15 +107,38 @@ def create_postgres_engine(url: URL, *, read_only: bool, reading_option: str) ->
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # One writer at a time, as SQLite's BEGIN IMMEDIATE gives: the chain's head, a draft's
-        # values and the next revision number are read after the previous writer committed,
-        # so two clients never both extend the same head (UNIQUE prev_hash would refuse the
-        # second) and never both create revision n. The lock ends with the transaction.
-        if read_only or connection.get_execution_options().get(reading_option, False):
+        # One writer at a time for the rare writes that lock nothing finer (settings, keys,
+        # services): whatever they read is read after the previous writer committed. The lock
+        # ends with the transaction.
+        options = connection.get_execution_options()
+        if read_only or options.get(reading_option, False) or options.get(locking_option, False):
             return
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
 
     return engine
+
+
+def lock_return(connection: Connection, service_id: int, period: str) -> None:
+    """Lock one service's return for one period (every revision, and the next one not made
+    yet) until the transaction ends, with the definitions in force shared.
+
+    What one lock at BEGIN used to give, per return: two saves of one draft read each other's
+    values (no lost update), one revision n is made, the next revision number is read after the
+    last one was made, and a state moves on from the state it was in (submit against accept).
+    An advisory lock rather than FOR UPDATE on the row: revision 1 has no row to lock until it
+    is made, and the lock needs no UPDATE grant. The two int4 keys (service id, hash of the
+    period) are a space of their own, apart from the one-key locks above."""
+    connection.exec_driver_sql(
+        f"SELECT pg_advisory_xact_lock_shared({DEFINITIONS_LOCK_KEY}), "
+        "pg_advisory_xact_lock(%(service_id)s, hashtext(%(period)s))",
+        {"service_id": service_id, "period": period},
+    )
+
+
+def lock_definitions(connection: Connection) -> None:
+    """Lock the definitions in force against every change of a return until the transaction
+    ends: publishing a version then finds every draft it must move, none made meanwhile."""
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({DEFINITIONS_LOCK_KEY})")
 
 
 def reading_options() -> dict[str, object]:
@@ -190,7 +233,12 @@ def unavailable(exc: DBAPIError, where: str) -> StoreUnavailable | None:
             f"Your login may not make this change in {where} ({detail}). The partnership's "
             "database administrator decides who may write what: ask them if you need to."
         )
-    if code in ("55P03", "40001", "40P01"):
+    if code in ("40001", "40P01"):
+        return ChangesCrossed(
+            f"The database {where} is busy: this change crossed another person's at the same "
+            "moment and was undone. Try again; nothing was saved from the last action."
+        )
+    if code == "55P03":
         return StoreUnavailable(
             f"The database {where} is busy: other people are saving changes. Try again in a "
             "moment; nothing was saved from the last action."
