@@ -3,16 +3,19 @@ private D-Bus session, with keys typed by xdotool. Skipped, saying why, where th
 (`make at-spi` sets it up).
 
 For every place, two places again in another state (Completeness with a due date typed, the
-Return page on a return with a query to answer), and thirteen dialogs opened by keyboard (Help,
-Open database, Connect, Keys, Submit on a return with a warning and the explanations it asks
-for, the confirmation once explained, About, an indicator's chart and its Comparators tab,
+Return page on a return with a query to answer), and seventeen dialogs opened by keyboard
+(Help, Open database, Connect, Keys, Submit on a return with a warning and the explanations it
+asks for, the confirmation once explained, About, an indicator's chart and its Comparators tab,
 Services and context, a value's timeline, the coordinator's Return with a query, Restore a
-backup's confirmation after typing a file's name into its chooser): every showing interactive
+backup's confirmation after typing a file's name into its chooser, the one-line question boxes
+of Reopen, Add a series and Rename the service, and Export's save-file chooser): every showing
+interactive
 object is named, focusable and named with its visible label; and Tab and Shift+Tab, pressed
 from the Places list (in a dialog, from where it put the focus), go round and back without a
 trap or an unnamed stop, reaching every one of those objects, as the focus events on the bus
 say. A trap is Tab doing nothing, or more Tabs inside one table than it has cells. Each dialog
-closes with one Escape and the keyboard is back where it was before the dialog opened.
+closes with one Escape and the keyboard is back where it was before the dialog opened (a
+question box on top of a dialog: back where it was in that dialog).
 
 Bounded, so that it can never hang a test run: every xdotool call has a timeout, the walker
 stops itself after WALKER_BUDGET seconds (what it did not reach is skipped, saying so), and the
