@@ -14,6 +14,7 @@ Every xdotool call is bounded (XDO_SECONDS); the ones that ran out are reported.
 """
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -441,10 +442,10 @@ def type_a_due_date(window):
 
 
 def last_quarters_return(window):
-    """The Return page on last quarter's return (the period picker lists the newest first),
-    which the coordinator returned with a query and the service reopened."""
-    key("alt+p", wait=0.3)
-    key("Down", wait=0.3)
+    """The Return page on last quarter's return (the period picker lists the newest first:
+    next quarter, the one due now, last quarter), which the coordinator returned with a query
+    and the service reopened. From Home: an earlier walk may have left another period shown."""
+    choose_period(2)
     # read once the status line says there is a query to answer
     wait_until_shown(window, 10.0, lambda node: "to answer" in (node.name or ""))
     pump(0.5)
@@ -466,6 +467,65 @@ def then_type(text):
         return None
 
     return then
+
+
+def choose_period(number):
+    """The period picker's `number`th quarter (newest first: next quarter, the one due now,
+    ...). Alt+P before each key: once a period's return has read, the grid takes the keyboard."""
+    for step in ("Home", *["Down"] * number):
+        key("alt+p", wait=0.3)
+        key(step, wait=0.3)
+        pump(0.4)
+
+
+def an_accepted_return(window):
+    """The Return page on the quarter before last (accepted in the demo): Reopen is offered.
+    (Still shown after Reopen's box was cancelled: nothing to choose.)"""
+    if wait_until_shown(window, 0.5, enabled_button("Reopen…")):
+        return
+    for _ in range(3):
+        choose_period(3)
+        if wait_until_shown(window, 5.0, enabled_button("Reopen…")):
+            return
+
+
+BOX_OPENED_FROM = {}  # a dialog's path: where its keyboard was when a question box opened
+
+
+def then_open(*keys, first=None):
+    """Keys pressed in the dialog (after `first`, e.g. choosing a row) open a question box on
+    top of it: that box is walked, then closed on its own, and the keyboard must be back in
+    the dialog on the control that opened it."""
+
+    def then(app, window, dialog):
+        outer = dialog.path
+        if first is not None:
+            first(dialog)
+        where = focused_in(dialog)
+        BOX_OPENED_FROM[outer] = None if where is None else describe(where)
+        key(*keys, wait=0.4)
+        end = time.time() + 10
+        while time.time() < end:
+            pump(0.3)
+            found = next((w for w in other_windows(app, window) if w.path != outer), None)
+            if found is not None:
+                return found
+        return None
+
+    return then
+
+
+def select_first_row_in(table_name):
+    """In a dialog: the table's first row current, once the dialog has read its rows."""
+
+    def first(dialog):
+        for _ in range(2):  # again if the rows, read late, came after the keys
+            if focus_on(dialog, pyatspi.ROLE_TABLE, table_name):
+                key("ctrl+Home", "Down", "Up", wait=0.2)
+            if wait_until_shown(dialog, 3.0, enabled_button("Rename…")):
+                return
+
+    return first
 
 
 def then_keys(*keys):
@@ -525,6 +585,39 @@ DIALOGS = (
         ("alt+f", "t"),
         "a file",
     ),
+    # the one-line question boxes (dialogs.ask_text); the last on the Return page, whose
+    # period it changes (AGAIN's Return chooses its own)
+    (
+        "Reopen's reason (Return, an accepted return, Alt+R, R)",
+        "Return",
+        an_accepted_return,
+        ("alt+r", "r"),
+        None,
+    ),
+    # a file chooser for saving (dialogs.save_file), on the same return
+    (
+        "Export's file chooser (Return, an accepted return, Ctrl+E)",
+        "Return",
+        an_accepted_return,
+        ("ctrl+e",),
+        None,
+    ),
+    (
+        "Add a series (Dashboard, Alt+O, Alt+O, Alt+S)",
+        "Dashboard",
+        None,
+        ("alt+o",),
+        then_open("alt+s", first=lambda dialog: key("alt+o", wait=0.8)),
+    ),
+    (
+        "Rename the service (Definitions, Alt+S, a service, Alt+R)",
+        "Definitions",
+        None,
+        ("alt+s",),
+        then_open(
+            "alt+r", first=select_first_row_in("Services of the partnership's organisations")
+        ),
+    ),
 )
 
 # Places walked again in another state: (name, place, what is done there first).
@@ -552,6 +645,20 @@ def close_dialogs(app, window):
         if pump(1.0, until=lambda: not other_windows(app, window)):
             return presses
     return None
+
+
+def close_the_box(app, window, box, outer):
+    """Escape once closes the question box alone; then the dialog under it gets X's input
+    focus back (no window manager here to do it) and we hear where its keyboard is.
+    Returns (whether one Escape closed the box, the object with the keyboard in the dialog)."""
+    key(ESCAPE)
+    closed = pump(2.0, until=lambda: all(w.path != box.path for w in other_windows(app, window)))
+    FOCUSED.clear()
+    found = xdo("search", "--onlyvisible", "--name", "^" + re.escape(outer.name))
+    for number in found.stdout.split() if found is not None else []:
+        xdo("windowfocus", "--sync", number)
+    focus_heard(outer)
+    return closed, focused_in(outer)
 
 
 def focus_once_closed(window):
@@ -631,10 +738,18 @@ def visit_dialogs(app, window, place_list, places, report, file_to_type=""):
             continue
         opened_in = round(time.time() - pressed, 1)
         pump(0.4)
+        # a question box on top of a dialog that still shows (then_open)
+        outer = next((w for w in other_windows(app, window) if w.path != dialog.path), None)
         found = check(dialog)
         found["opened_in"] = opened_in
         found["title"] = dialog.name
         found["keyboard"] = keyboard(dialog, None)
+        if outer is not None:
+            closed, node = close_the_box(app, window, dialog, outer)
+            found["under"] = outer.name
+            found["box_closed_alone"] = closed
+            found["focus_in_dialog_under"] = None if node is None else describe(node)
+            found["focus_in_dialog_before"] = BOX_OPENED_FROM.get(outer.path)
         found["escapes_to_close"] = close_dialogs(app, window)
         after, found["menu_bar_detour"] = focus_once_closed(window)
         found["focus_before"] = None if before is None else describe(before)
@@ -699,7 +814,12 @@ def main():
     visit_again(window, place_list, places, again)
     print(
         json.dumps(
-            {"places": report, "dialogs": dialogs, "again": again, "xdotool_timeouts": XDO_TIMEOUTS}
+            {
+                "places": report,
+                "dialogs": dialogs,
+                "again": again,
+                "xdotool_timeouts": XDO_TIMEOUTS,
+            }
         )
     )
 

@@ -3,16 +3,19 @@ private D-Bus session, with keys typed by xdotool. Skipped, saying why, where th
 (`make at-spi` sets it up).
 
 For every place, two places again in another state (Completeness with a due date typed, the
-Return page on a return with a query to answer), and thirteen dialogs opened by keyboard (Help,
-Open database, Connect, Keys, Submit on a return with a warning and the explanations it asks
-for, the confirmation once explained, About, an indicator's chart and its Comparators tab,
+Return page on a return with a query to answer), and seventeen dialogs opened by keyboard
+(Help, Open database, Connect, Keys, Submit on a return with a warning and the explanations it
+asks for, the confirmation once explained, About, an indicator's chart and its Comparators tab,
 Services and context, a value's timeline, the coordinator's Return with a query, Restore a
-backup's confirmation after typing a file's name into its chooser): every showing interactive
+backup's confirmation after typing a file's name into its chooser, the one-line question boxes
+of Reopen, Add a series and Rename the service, and Export's save-file chooser): every showing
+interactive
 object is named, focusable and named with its visible label; and Tab and Shift+Tab, pressed
 from the Places list (in a dialog, from where it put the focus), go round and back without a
 trap or an unnamed stop, reaching every one of those objects, as the focus events on the bus
 say. A trap is Tab doing nothing, or more Tabs inside one table than it has cells. Each dialog
-closes with one Escape and the keyboard is back where it was before the dialog opened.
+closes with one Escape and the keyboard is back where it was before the dialog opened (a
+question box on top of a dialog: back where it was in that dialog).
 
 Bounded, so that it can never hang a test run: every xdotool call has a timeout, the walker
 stops itself after WALKER_BUDGET seconds (what it did not reach is skipped, saying so), and the
@@ -288,7 +291,17 @@ DIALOGS = {
     "Value timeline (History, Alt+T)": "Timeline",
     "Return with a query (Completeness, a submitted return, Alt+Q)": "Return with a query",
     "Restore a backup's confirmation (Alt+F, T, a file)": "Restore a backup",
+    "Add a series (Dashboard, Alt+O, Alt+O, Alt+S)": "Add a series",
+    "Rename the service (Definitions, Alt+S, a service, Alt+R)": "Rename the service",
+    "Reopen's reason (Return, an accepted return, Alt+R, R)": "Reopen the return",
+    "Export's file chooser (Return, an accepted return, Ctrl+E)": "Export the return",
 }
+
+# The question boxes opened on top of another dialog (by their button's Alt key).
+BOXES_ON_DIALOGS = (
+    "Add a series (Dashboard, Alt+O, Alt+O, Alt+S)",
+    "Rename the service (Definitions, Alt+S, a service, Alt+R)",
+)
 
 
 def _walked(tree: dict, part: str, name: str) -> dict:
@@ -318,15 +331,41 @@ def test_escape_closes_each_dialog_and_the_keyboard_goes_back_where_it_was(
 ) -> None:
     found = _walked(tree, "dialogs", dialog)
     # A file chooser's list may take the first Escape (it closes a popup there first).
-    most = 2 if dialog.startswith("Open database") else 1
+    most = 2 if dialog.startswith(("Open database", "Export's file chooser")) else 1
     presses = found["escapes_to_close"]
     assert presses is not None, f"{dialog}: Escape did not close it"
     assert presses <= most, f"{dialog}: Escape closed it only after {presses} presses"
+    if dialog in BOXES_ON_DIALOGS:
+        # the box's own return is checked below; its dialog's return to the main window is
+        # its own entry's (Comparators, Services and context), here disturbed now and then by
+        # a late Alt release of the box's Alt key putting the menu bar in keyboard mode
+        return
     assert found["focus_returned"], (
         f"{dialog}: the keyboard was on {found['focus_before']} before it opened and on "
         f"{found['focus_after']} after it closed"
         + (" (and Escape from the menu bar)" if found.get("menu_bar_detour") else "")
     )
+
+
+@pytest.mark.parametrize("box", BOXES_ON_DIALOGS)
+def test_escape_closes_a_question_box_alone_and_the_keyboard_goes_back_in_its_dialog(
+    tree: dict, box: str
+) -> None:
+    """One Escape closes the box, not the dialog under it, and the keyboard is where it was in
+    that dialog (an Alt key clicks its button without moving the keyboard, as in Qt)."""
+    found = _walked(tree, "dialogs", box)
+    assert found.get("under"), f"{box}: it did not open on top of its dialog"
+    assert found["box_closed_alone"], f"{box}: one Escape did not close it"
+    before, after = found["focus_in_dialog_before"], found["focus_in_dialog_under"]
+    assert before is not None, f"{box}: no keyboard in {found['under']} before it opened"
+    assert after == before, f"{box}: the keyboard was on {before}, then on {after}"
+
+
+def test_a_question_box_names_its_field_with_the_question(tree: dict) -> None:
+    found = _walked(tree, "dialogs", "Reopen's reason (Return, an accepted return, Alt+R, R)")
+    stops = found["keyboard"]["forward"]["stops"]
+    assert any(stop.startswith("text 'Why does ") for stop in stops), stops
+    assert any(stop.startswith("push button 'OK'") for stop in stops), stops
 
 
 def test_the_explanations_asked_for_reach_the_warning_and_ok(tree: dict) -> None:
