@@ -13,8 +13,6 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from skp_desktop.domain.errors import NotFoundError, StateError, ValidationError
 from skp_desktop.domain.vocabulary import AuditAction, ReturnState, Step, allows
 from skp_desktop.services.catalogue import get_service
@@ -35,7 +33,6 @@ from skp_desktop.services.returns import (
 )
 from skp_desktop.store.audit import append_event
 from skp_desktop.store.engine import retried
-from skp_desktop.store.models import Return
 
 
 @retried  # run again if the server undid it for crossing another: its one effect is its transaction
@@ -85,51 +82,33 @@ def _review(
                 for code in codes
                 if code in given
             }
-        if new_state == ReturnState.ACCEPTED and not asked:
-            # Accepting changes nothing the view reads but the state and the time: the view is
-            # built before the change, so the chain is locked only from the event to the commit.
-            view = view_in_transaction(session, owner, the_period, ret)
-            old = ret.state
-            ret.state, ret.updated_at = new_state, now
-            _append_review_event(
-                session, ret, owner.code, the_period.code, action, old, reason, actor=actor, now=now
-            )
-            return dataclasses.replace(view, state=new_state, updated_at=now)
+        # Accepting changes nothing the view reads but the state and the time: the view is
+        # built before the change, so the chain is locked only from the event to the commit.
+        accepted_view = (
+            view_in_transaction(session, owner, the_period, ret)
+            if new_state == ReturnState.ACCEPTED and not asked
+            else None
+        )
         old = ret.state
         ret.state, ret.updated_at = new_state, now
-        _append_review_event(
-            session, ret, owner.code, the_period.code, action, old, reason, actor=actor, now=now
+        append_event(
+            session,
+            actor=actor,
+            action=action,
+            service=owner.code,
+            period=the_period.code,
+            revision=ret.revision,
+            return_uuid=ret.uuid,
+            old=old,
+            new=new_state,
+            reason=reason,
+            at=now,
         )
+        if accepted_view is not None:
+            return dataclasses.replace(accepted_view, state=new_state, updated_at=now)
         record_queries(session, ret, asked, actor=actor, at=now)
         session.flush()
         return view_in_transaction(session, owner, the_period, ret)
-
-
-def _append_review_event(
-    session: Session,
-    ret: Return,
-    service: str,
-    period: str,
-    action: str,
-    old: str,
-    reason: str | None,
-    *,
-    actor: str,
-    now: datetime,
-) -> None:
-    append_event(
-        session,
-        actor=actor,
-        action=action,
-        service=service,
-        period=period,
-        revision=ret.revision,
-        return_uuid=ret.uuid,
-        old=old,
-        new=ret.state,
-        reason=reason,
-        at=now,
-    )
 
 
 def accept_return(

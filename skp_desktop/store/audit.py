@@ -98,23 +98,15 @@ _HEAD = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)  # built
 
 def chain_head(session: Session) -> str:
     """The hash of the newest event (the genesis hash for an empty chain), as this
-    transaction sees it: after an append, the head this transaction made."""
+    transaction sees it: after an append, the head this transaction made, remembered for its
+    later events (an import of many values asks once; on SQLite the write lock held from
+    BEGIN IMMEDIATE means nobody else can move it)."""
     cached = session.info.get(_HEAD_KEY)
     if cached is not None:
         return str(cached)
     # Straight from the connection: an event still pending in the session set the head above.
     head = session.connection().scalar(_HEAD)
     return head or GENESIS_HASH
-
-
-def _head_to_extend(session: Session) -> str:
-    """The head the next event follows, remembered for the transaction's later events (an
-    import of many values asks once): the write lock, held from BEGIN IMMEDIATE, means nobody
-    else can move it."""
-    cached = session.info.get(_HEAD_KEY)
-    if cached is not None:
-        return str(cached)
-    return chain_head(session)
 
 
 def _chained_by_server(session: Session) -> bool:
@@ -171,7 +163,7 @@ def append_event(
         # still pending, as the session's flush put events first: a refusal names the event.
         with session.no_autoflush:
             return session.scalars(_INSERT_RETURNING, [_unchained(given)]).one()
-    event = AuditEvent(**_chained(_head_to_extend(session), given))
+    event = AuditEvent(**_chained(chain_head(session), given))
     session.add(event)
     session.info[_HEAD_KEY] = event.hash
     return event
@@ -191,7 +183,7 @@ def append_events(session: Session, events: Sequence[Mapping[str, Any]]) -> None
         # One INSERT of many rows: the trigger links each to the one inserted before it.
         session.connection().execute(_INSERT, [_unchained(given) for given in events])
         return
-    head = _head_to_extend(session)
+    head = chain_head(session)
     rows = []
     for given in events:
         row = _chained(head, given)
