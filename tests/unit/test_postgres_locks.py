@@ -102,6 +102,26 @@ def _waiting_for_a_lock(server: PostgresServer, url: str) -> None:
     pytest.fail("the second change never waited for the first one")
 
 
+def _race(
+    first_work: Callable[[], Any],
+    second_work: Callable[[], Any],
+    monkeypatch: pytest.MonkeyPatch,
+    server: PostgresServer,
+    url: str,
+) -> tuple[Run, Run]:
+    """The first change held inside its transaction, the second started and seen waiting for
+    a lock, then the first let go: both threads, to ask for their outcomes."""
+    held = Held(monkeypatch)
+    first = Run(first_work)
+    first.start()
+    assert held.inside.wait(WAIT)
+    second = Run(second_work)
+    second.start()
+    _waiting_for_a_lock(server, url)
+    held.release.set()
+    return first, second
+
+
 def _save(db: Database, fields: dict[str, str], code: str = CAT1, service: str = "HIGHWAYS"):  # type: ignore[no-untyped-def]
     return lambda: record_entries(
         db, service=service, period=PERIOD, changes=[EntryChange(code, fields)], actor="tester"
@@ -115,14 +135,13 @@ def test_two_saves_of_one_draft_at_once_keep_both_changes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _save(pg, {"numerator": "10", "denominator": "100"})()
-    held = Held(monkeypatch)
-    first = Run(_save(pg, {"numerator": "45"}))
-    first.start()
-    assert held.inside.wait(WAIT)
-    second = Run(_save(pg, {"commentary": "checked with the team"}))
-    second.start()
-    _waiting_for_a_lock(postgres_server, postgres_url)
-    held.release.set()
+    first, second = _race(
+        _save(pg, {"numerator": "45"}),
+        _save(pg, {"commentary": "checked with the team"}),
+        monkeypatch,
+        postgres_server,
+        postgres_url,
+    )
     first.outcome()
     view = second.outcome()
     row = view.row(CAT1)
@@ -140,14 +159,13 @@ def test_two_first_saves_of_a_return_make_one_revision_1(
     postgres_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    held = Held(monkeypatch)
-    first = Run(_save(pg, {"numerator": "45", "denominator": "50"}))
-    first.start()
-    assert held.inside.wait(WAIT)
-    second = Run(_save(pg, {"commentary": "checked"}))
-    second.start()
-    _waiting_for_a_lock(postgres_server, postgres_url)
-    held.release.set()
+    first, second = _race(
+        _save(pg, {"numerator": "45", "denominator": "50"}),
+        _save(pg, {"commentary": "checked"}),
+        monkeypatch,
+        postgres_server,
+        postgres_url,
+    )
     first.outcome()
     view = second.outcome()
     assert view.revision == 1 and view.row(CAT1).numerator == 45
@@ -163,20 +181,15 @@ def test_an_accept_racing_the_submission_waits_for_it_and_accepts_what_was_submi
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _save(pg, {"numerator": "45", "denominator": "50"})()
-    held = Held(monkeypatch)
-    submitting = Run(
-        lambda: submit_return(pg, service="HIGHWAYS", period=PERIOD, actor="service manager")
-    )
-    submitting.start()
-    assert held.inside.wait(WAIT)
-    accepting = Run(
+    submitting, accepting = _race(
+        lambda: submit_return(pg, service="HIGHWAYS", period=PERIOD, actor="service manager"),
         lambda: review.accept_return(
             pg, service="HIGHWAYS", period=PERIOD, actor="coordinator", revision=1
-        )
+        ),
+        monkeypatch,
+        postgres_server,
+        postgres_url,
     )
-    accepting.start()
-    _waiting_for_a_lock(postgres_server, postgres_url)
-    held.release.set()
     assert submitting.outcome().state == "submitted"
     assert accepting.outcome().state == "accepted"
     actions = [e.action for e in reversed(audit.history(pg, service="HIGHWAYS"))]
@@ -192,22 +205,17 @@ def test_a_reopen_racing_an_accept_makes_the_next_revision_once(
 ) -> None:
     _save(pg, {"numerator": "45", "denominator": "50"})()
     submit_return(pg, service="HIGHWAYS", period=PERIOD, actor="service manager")
-    held = Held(monkeypatch)
-    reopening = Run(
+    reopening, again = _race(
         lambda: reopen_return(
             pg, service="HIGHWAYS", period=PERIOD, reason="a correction", actor="manager"
-        )
-    )
-    reopening.start()
-    assert held.inside.wait(WAIT)
-    again = Run(
+        ),
         lambda: reopen_return(
             pg, service="HIGHWAYS", period=PERIOD, reason="the same correction", actor="other"
-        )
+        ),
+        monkeypatch,
+        postgres_server,
+        postgres_url,
     )
-    again.start()
-    _waiting_for_a_lock(postgres_server, postgres_url)
-    held.release.set()
     assert reopening.outcome().revision == 2
     # The second read revision 2, a draft, after the first made it: refused, not revision 3.
     with pytest.raises(StateError, match="still a draft"):
