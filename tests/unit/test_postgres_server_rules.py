@@ -598,3 +598,186 @@ def test_an_owner_who_is_not_a_superuser_sets_the_rules_up_as_the_readme_says(
         _verified(postgres_server, name)
     finally:
         postgres_server.drop_database(name)
+
+
+# --- migration 0010: an event names its return, and is backed by it; nobody else creates -----
+
+
+LOOKED_AFTER = "SAFER-P1-B2"  # Children's Services
+
+
+def _childrens_draft(server: PostgresServer, name: str) -> str:
+    """Children's Services' draft, entered by the owner; its return's uuid."""
+    owner = open_database(server.url(name))
+    try:
+        record_entries(
+            owner,
+            service="CHILDRENS",
+            period=PERIOD,
+            changes=[EntryChange(LOOKED_AFTER, {"value": "100"})],
+            actor=JANE,
+        )
+    finally:
+        owner.dispose()
+    with server.connect(name) as admin:
+        (uuid,) = admin.execute(
+            "SELECT r.uuid FROM returns r JOIN services s ON s.id = r.service_id "
+            "WHERE s.code = 'CHILDRENS'"
+        ).fetchone()
+    return str(uuid)
+
+
+_VALUE_EVENT = (
+    "INSERT INTO audit_events (action, service, period, revision, return_uuid, indicator, new) "
+    "VALUES ('value.set', %s, %s, %s, %s, %s, %s)"
+)
+
+
+def test_an_event_names_its_return(postgres_server: PostgresServer, shared: str) -> None:
+    childrens = _childrens_draft(postgres_server, shared)
+    forged = '{"value":"1"}'
+    # In her own service's name, on another service's return: that return would no longer
+    # follow its history, and merge and the board pack would leave it out.
+    refusal = _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "an event names its return",
+        _VALUE_EVENT,
+        "HIGHWAYS",
+        PERIOD,
+        1,
+        childrens,
+        LOOKED_AFTER,
+        forged,
+    )
+    assert "is about revision 1 of the CHILDRENS return for FY2024-25-Q1" in str(refusal)
+    assert "but names HIGHWAYS FY2024-25-Q1 revision 1" in str(refusal)
+    for login in (HANA, CORA):  # a return that is not held
+        _refused(
+            postgres_server,
+            shared,
+            login,
+            "an event names its return",
+            _VALUE_EVENT,
+            "HIGHWAYS",
+            PERIOD,
+            1,
+            "00000000-0000-4000-8000-000000000000",
+            CAT1,
+            forged,
+        )
+    _refused(  # the coordinator too: the event's revision is its return's
+        postgres_server,
+        shared,
+        CORA,
+        "an event names its return",
+        _VALUE_EVENT,
+        "CHILDRENS",
+        PERIOD,
+        2,
+        childrens,
+        LOOKED_AFTER,
+        forged,
+    )
+    owner = open_database(postgres_server.url(shared))
+    try:
+        assert audit.returns_not_backed(owner) == ()
+    finally:
+        owner.dispose()
+    _verified(postgres_server, shared)
+
+
+def test_an_event_that_records_what_was_not_done_is_refused(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    with postgres_server.connect(shared) as admin:
+        (uuid,) = admin.execute("SELECT uuid FROM returns WHERE id = %s", [return_id]).fetchone()
+    # an action she may record, saying her return was accepted, which it is not
+    refusal = _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "what is held follows its history",
+        "INSERT INTO audit_events (action, service, period, revision, return_uuid, new) "
+        "VALUES ('return.submit', 'HIGHWAYS', %s, 1, %s, 'accepted')",
+        PERIOD,
+        uuid,
+    )
+    assert "says revision 1 of the HIGHWAYS return for FY2024-25-Q1 is 'accepted'" in str(refusal)
+    assert "but it is 'submitted'" in str(refusal)
+    refusal = _refused(  # a value that is not the one held
+        postgres_server,
+        shared,
+        CORA,
+        "what is held follows its history",
+        _VALUE_EVENT,
+        "HIGHWAYS",
+        PERIOD,
+        1,
+        uuid,
+        CAT1,
+        '{"value":"99"}',
+    )
+    assert f"says the value of {CAT1} in revision 1 of the HIGHWAYS return" in str(refusal)
+    _verified(postgres_server, shared)
+
+
+def test_a_value_is_removed_only_with_the_event_that_records_it(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    uuid = _childrens_draft(postgres_server, shared)
+    remove = 'DELETE FROM "values" WHERE indicator_id = (SELECT id FROM indicators WHERE code = %s)'
+    refusal = _refused(
+        postgres_server, shared, CORA, "what is held follows its history", remove, LOOKED_AFTER
+    )
+    assert f"the value of {LOOKED_AFTER} in revision 1 of the CHILDRENS return" in str(refusal)
+    with postgres_server.connect(shared, user=CORA, autocommit=False) as raw:
+        raw.execute(remove, [LOOKED_AFTER])
+        raw.execute(_VALUE_EVENT, ["CHILDRENS", PERIOD, 1, uuid, LOOKED_AFTER, None])
+        raw.commit()
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        assert get_return(cora, "CHILDRENS", PERIOD).row(LOOKED_AFTER).value is None
+    finally:
+        cora.dispose()
+    _verified(postgres_server, shared)
+
+
+def test_no_login_but_the_owner_creates_where_the_rules_look_up_their_functions(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    """As on PostgreSQL 14 and older, where every login may create in `public`: a function
+    closer in argument types than the rules' own would switch a rule off."""
+    import psycopg
+    from alembic import command
+
+    from skp_desktop.store import migrate
+
+    with postgres_server.connect(shared) as admin:
+        admin.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    owner = open_database(postgres_server.url(shared))
+    try:
+        config = migrate._config()
+        with owner.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0009")
+        assert migrate.upgrade(owner)
+    finally:
+        owner.dispose()
+    with (
+        postgres_server.connect(shared, user=HANA) as raw,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for schema"),
+    ):
+        raw.execute(
+            "CREATE FUNCTION public.skp_may_record(character varying) RETURNS boolean "
+            "LANGUAGE sql AS 'SELECT true'"
+        )
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "who may record what",
+        "INSERT INTO audit_events (action, service) VALUES ('return.accept', 'HIGHWAYS')",
+    )
