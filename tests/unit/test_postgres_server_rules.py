@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from postgres_server import PostgresServer
+from signing_support import key_of
 from sqlalchemy import make_url
 
 from skp_desktop.services import audit, review
@@ -781,3 +782,93 @@ def test_no_login_but_the_owner_creates_where_the_rules_look_up_their_functions(
         "who may record what",
         "INSERT INTO audit_events (action, service) VALUES ('return.accept', 'HIGHWAYS')",
     )
+
+
+def _definitions_and_keys(server: PostgresServer, name: str) -> tuple[Any, ...]:
+    with server.connect(name) as admin:
+        return (
+            admin.execute("SELECT count(*), max(number) FROM definitions_versions").fetchone(),
+            admin.execute("SELECT id, title FROM indicator_definitions ORDER BY id").fetchall(),
+            admin.execute("SELECT id, value FROM targets ORDER BY id").fetchall(),
+            admin.execute(
+                "SELECT fingerprint, revoked_at FROM signing_keys ORDER BY id"
+            ).fetchall(),
+            admin.execute("SELECT * FROM signing_key_services ORDER BY 1, 2").fetchall(),
+        )
+
+
+def test_only_a_coordinator_publishes_definitions_and_enrols_keys(
+    postgres_server: PostgresServer, shared: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from skp_desktop.services import trust
+    from skp_desktop.services.definitions import Publication, publish_definitions
+
+    publication = Publication(
+        applies_from="FY2025-26-Q1",
+        note="2025/26 tolerance",
+        changes={CAT1: {"amber_tolerance": "3"}},
+    )
+    with key_of(tmp_path / "another-laptop"):  # a service's key, to enrol
+        _path, enrolment = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
+    (installation,) = [k.fingerprint for k in _keys(postgres_server, shared)]
+    before = _definitions_and_keys(postgres_server, shared)
+    refused = r"may not (make this change|record)|rule “who may record what”"
+    for login in (HANA, AUD):
+        db = _as(postgres_server, shared, login)
+        try:
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                publish_definitions(db, publication, actor=JANE)
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                trust.trust_key(
+                    db,
+                    tmp_path / "hana.skpkey",
+                    services=["HIGHWAYS"],
+                    fingerprint_given=enrolment.fingerprint,
+                    actor=JANE,
+                )
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                trust.revoke_key(db, installation, reason="mine", actor=JANE)
+        finally:
+            db.dispose()
+        with postgres_server.connect(shared, user=login) as raw:
+            for sql in (
+                "INSERT INTO definitions_versions (number, applies_from, published_at, "
+                "published_by) VALUES (99, 'FY2025-26-Q1', now(), 'x')",
+                "UPDATE indicator_definitions SET title = 'mine'",
+                "UPDATE targets SET value = '1'",
+                "INSERT INTO signing_keys (fingerprint, public_key, name, role, trusted_at, "
+                "trusted_by) VALUES ('f', 'k', 'mine', 'service', now(), 'x')",
+                "UPDATE signing_keys SET revoked_at = now()",
+                "INSERT INTO signing_key_services SELECT id, 'HIGHWAYS' FROM signing_keys",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    raw.execute(sql)
+        assert _definitions_and_keys(postgres_server, shared) == before
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        assert publish_definitions(cora, publication, actor=JANE).version == 2
+        trust.trust_key(
+            cora,
+            tmp_path / "hana.skpkey",
+            services=["HIGHWAYS"],
+            fingerprint_given=enrolment.fingerprint,
+            actor=JANE,
+        )
+    finally:
+        cora.dispose()
+    assert _actors(postgres_server, shared, "definitions.publish", "key.trust") == {
+        f"Cora Jones ({CORA})"
+    }
+    _verified(postgres_server, shared)
+
+
+def _keys(server: PostgresServer, name: str) -> list[Any]:
+    from skp_desktop.services import trust
+
+    owner = open_database(server.url(name))
+    try:
+        return trust.list_keys(owner)
+    finally:
+        owner.dispose()
