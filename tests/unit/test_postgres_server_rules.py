@@ -431,6 +431,16 @@ def test_display_names_are_the_owners_to_give(postgres_server: PostgresServer, s
                 raw.execute("UPDATE skp_people SET display_name = 'Hana Patel'")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 raw.execute("INSERT INTO skp_action_roles VALUES ('x.y', '{manager}', 'mine')")
+    for login in (CORA, HANA):  # nor who manages which service: the owner maps logins
+        with postgres_server.connect(shared, user=login) as raw:
+            assert raw.execute("SELECT count(*) FROM service_roles").fetchone() == (1,)
+            for sql in (
+                "INSERT INTO service_roles VALUES ('CHILDRENS', %s)",
+                "UPDATE service_roles SET role_name = %s",
+                "DELETE FROM service_roles WHERE role_name <> %s",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    raw.execute(sql, [HANA])
     with postgres_server.connect(shared, user=HANA) as raw:
         assert raw.execute("SELECT skp_actor(), skp_login_role()").fetchone() == (
             HANA,

@@ -19,6 +19,9 @@ SQLite: a laptop's file is one person's, as before):
   when the event is added, too (rule "what is held follows its history").
 - A value of a draft could be removed with no event (the app never removes one): at COMMIT a
   removed value must be one its newest event says is empty (same rule).
+- Which services a service manager writes (`service_roles`) is the owner's to say, as the
+  display names of `skp_people` are: the coordinator could map any login to any service with
+  no audit event. The coordinator reads it, as everyone does.
 - On PostgreSQL 14 and older every login may create objects in the `public` schema, so a login
   could add a function of the same name and closer argument types than one the rules call
   (e.g. skp_may_record(varchar)) and switch a rule off. Nobody but the owner creates objects
@@ -174,6 +177,8 @@ def upgrade() -> None:
         'CREATE CONSTRAINT TRIGGER skp_value_removed AFTER DELETE ON "values" '
         "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION skp_value_removed()"
     )
+    # Who writes which service's returns is the owner's to say (README: the administrator).
+    op.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON service_roles FROM {COORDINATOR}")
     # Only the owner creates objects where the rules look their functions up (PostgreSQL 14
     # and older let every login create in public).
     op.execute(f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC, {MANAGER}, {COORDINATOR}, {AUDITOR}")
@@ -186,4 +191,5 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS skp_event_backed ON audit_events")
     for function in ("skp_value_removed()", "skp_event_backed()", 'skp_value_entry("values")'):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.execute(f"GRANT INSERT, UPDATE, DELETE ON service_roles TO {COORDINATOR}")
     # CREATE on the schema is not given back: who had it before is not known here.
