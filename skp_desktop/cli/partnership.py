@@ -7,7 +7,14 @@ import argparse
 import json
 from typing import Any
 
-from skp_desktop.cli.common import UsageError, lazy, partnership, print_json, print_table
+from skp_desktop.cli.common import (
+    UsageError,
+    lazy,
+    left_out,
+    partnership,
+    print_json,
+    print_table,
+)
 from skp_desktop.cli.registry import EXIT_OK, arg, command, declare_group
 from skp_desktop.services.database import Database
 from skp_desktop.services.errors import NotFoundError, ValidationError
@@ -174,4 +181,4 @@ def cmd_strategic_assessment(args: argparse.Namespace, db: Database) -> int:
     assessment = lazy("skp_desktop.services.strategic_assessment")
     result = assessment.write_assessment(db, year=args.year, out=args.out)
     print(f"Wrote {result.path}: {result.describe()}")
-    return EXIT_OK
+    return left_out(result.left_out)

@@ -96,6 +96,8 @@ class Assessment:
     made: date
     suppressed: int  # figures published as [c]
     comparator_names: tuple[str, ...]
+    # returns of the years read whose audit history does not back them: left out, one line each
+    left_out: tuple[str, ...] = ()
 
     @property
     def measures(self) -> list[AssessedMeasure]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, aliased
 
@@ -389,8 +389,9 @@ def unbacked_published(session: Session, since: date | None = None) -> dict[int,
 
     What merge and the board pack use to leave out what the history does not back. Unlike
     unbacked_returns it does not replay the whole chain: it reads, through an index, only the
-    newest event of each return's state and of each value, so its cost follows the returns
-    published, not the years of history (verify still checks every event).
+    newest event of each return's state and of each value (and, for a value removed outside
+    the app, which indicators those returns' value events name), so its cost follows the
+    returns published, not the years of history (verify still checks every event).
     """
     held: dict[int, tuple[str, str, str, int, str]] = {}
     state_event: dict[int, int | None] = {}
@@ -423,6 +424,12 @@ def unbacked_published(session: Session, since: date | None = None) -> dict[int,
     wanted += [i for *_rest, i in value_event if i is not None]
     events = _deciding_events(session, sorted(set(wanted)))
     reasons: dict[int, list[str]] = {}
+    for return_id, code in _values_removed(session, held, value_event):
+        _uuid, service, period, revision, _state = held[return_id]
+        reasons.setdefault(return_id, []).append(
+            f"value of {code} in {service} {period} revision {revision} is in the history but "
+            "missing from the database: it was deleted outside the app"
+        )
     for return_id, event_id in state_event.items():
         _uuid, service, period, revision, state = held[return_id]
         name = f"{service} {period} revision {revision}"
@@ -468,6 +475,37 @@ def unbacked_published(session: Session, since: date | None = None) -> dict[int,
         )
         for return_id, found in reasons.items()
     }
+
+
+def _values_removed(
+    session: Session,
+    held: dict[int, tuple[str, str, str, int, str]],
+    value_event: list[tuple[int, str, str | None, int | None]],
+) -> list[tuple[int, str]]:
+    """The (return id, indicator) of `held` returns whose newest value.set event records a
+    value that is not held: removed outside the app (the app never removes a value)."""
+    present = {(return_id, code) for return_id, code, *_rest in value_event}
+    by_uuid = {fields[0]: return_id for return_id, fields in held.items()}
+    newest: dict[int, tuple[int, str]] = {}
+    uuids = list(by_uuid)
+    for start in range(0, len(uuids), 500):
+        for uuid, code, event_id in session.execute(
+            select(AuditEvent.return_uuid, AuditEvent.indicator, func.max(AuditEvent.id))
+            .where(
+                AuditEvent.return_uuid.in_(uuids[start : start + 500]),
+                AuditEvent.indicator.is_not(None),
+                AuditEvent.action == AuditAction.VALUE_SET,
+            )
+            .group_by(AuditEvent.return_uuid, AuditEvent.indicator)
+        ):
+            if uuid is not None and code is not None and (by_uuid[uuid], code) not in present:
+                newest[event_id] = (by_uuid[uuid], code)
+    if not newest:
+        return []
+    recorded = select(AuditEvent.id).where(
+        AuditEvent.id.in_(list(newest)), AuditEvent.new.is_not(None)
+    )
+    return sorted(newest[event_id] for event_id in session.scalars(recorded))
 
 
 def returns_not_backed(db: Database) -> tuple[UnbackedReturn, ...]:

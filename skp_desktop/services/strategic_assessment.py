@@ -88,8 +88,17 @@ class _Reader:
         self.service_ids = {
             code: sid for sid, code in self.session.execute(select(Service.id, Service.code))
         }
-        # a return whose state or values its history does not back is never published
+        # a return whose state or values its history does not back is never published; those
+        # of the years read (the trends go back YEARS years) are listed
         self.unbacked = unbacked_returns(self.session)
+        self.left_out = sorted(
+            (
+                item
+                for item in self.unbacked.values()
+                if self.first.start <= parse_period(item.period).start <= self.quarters[-1].start
+            ),
+            key=lambda r: (r.service, r.period, r.revision),
+        )
         held, _ = _accepted(self.session, self.quarters[-1], self.unbacked)
         # (service id, code, period code): (figure as published, number, revision)
         self.published: dict[tuple[int, str, str], tuple[AssessedFigure, Decimal | None]] = {}
@@ -309,16 +318,15 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
                 detail,
             )
         )
-    for item in sorted(reader.unbacked.values(), key=lambda r: (r.service, r.period)):
-        if item.period in labels:
-            notes.append(
-                QualityNote(
-                    "Left out: not backed by its history",
-                    _service_name(session, item.service),
-                    labels[item.period],
-                    f"revision {item.revision}: " + "; ".join(item.reasons),
-                )
+    for item in reader.left_out:
+        notes.append(
+            QualityNote(
+                "Left out: not backed by its history",
+                _service_name(session, item.service),
+                labels.get(item.period) or parse_period(item.period).short_label,
+                f"revision {item.revision}: " + "; ".join(item.reasons),
             )
+        )
     for service_id, code, missing_period in reader.not_available:
         notes.append(
             QualityNote("Not available [x]", names[service_id], missing_period.short_label, code)
@@ -381,6 +389,7 @@ def strategic_assessment(
         made=today,
         suppressed=reader.suppressed,
         comparator_names=(*STANDARD_SERIES, *sorted(names - set(STANDARD_SERIES))),
+        left_out=tuple(item.line for item in reader.left_out),
     )
     return assessment, series
 
@@ -394,13 +403,18 @@ class AssessmentFile:
     measures: int
     sections: int
     pages: int | None  # a PDF's pages
+    # returns whose audit history does not back them, left out of it, one line each
+    left_out: tuple[str, ...] = ()
 
     def describe(self) -> str:
         pages = f" on {self.pages} pages" if self.pages else ""
-        return (
+        text = (
             f"strategic assessment for {self.year}, {self.measures} indicators and context "
             f"measures in {self.sections} sections{pages}"
         )
+        for line in self.left_out:
+            text += f". Not published, its history does not back it: {line}"
+        return text
 
 
 def write_assessment(
@@ -426,4 +440,5 @@ def write_assessment(
         measures=len(assessment.measures),
         sections=len(assessment.sections),
         pages=pages,
+        left_out=assessment.left_out,
     )

@@ -8,7 +8,7 @@ import pytest
 from postgres_server import PostgresServer
 from sqlalchemy import make_url
 
-from .support import Cli
+from .support import ACTOR, Cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgresql]
 
@@ -50,9 +50,11 @@ def test_a_service_manager_cannot_accept_her_own_return_in_anothers_name(
         ("return.submit", HANA),
     ]
 
-    # the owner (here the coordinator's rights) accepts it, in its own name
+    # the owner (here the coordinator's rights) accepts it, in its own name; SKP_ACTOR alone
+    # (the tests' environment names an actor) is ignored too, and said so
     accepted = cli.run(postgres_url, "accept", *WHERE)  # type: ignore[arg-type]
     assert accepted.returncode == 0, str(accepted)
+    assert f"--actor or SKP_ACTOR ('{ACTOR}') is ignored; you act as skp_admin" in accepted.stderr
     verified = cli.run(hana, "verify")  # type: ignore[arg-type]
     assert verified.returncode == 0 and verified.stdout.startswith("verify: OK"), str(verified)
     last = cli.run(hana, "history", "--limit", "1", "--json").json()  # type: ignore[arg-type]

@@ -39,3 +39,9 @@ def test_merge_and_board_pack_leave_out_a_return_accepted_outside_the_app(
     pack = cli.run(db, "board-pack", "--period", Q1, "--out", str(cli.root / "p.pdf"))
     assert pack.returncode == 1, str(pack)
     assert "Wrote " in pack.stdout and said in pack.stderr and "Traceback" not in pack.stderr
+
+    out = cli.root / "a.xlsx"
+    assessment = cli.run(db, "strategic-assessment", "--year", "FY2024-25", "--out", str(out))
+    assert assessment.returncode == 1, str(assessment)
+    assert "Wrote " in assessment.stdout and out.exists()
+    assert f"not published, its history does not back it: {said}" in assessment.stderr

@@ -70,3 +70,44 @@ def test_the_board_pack_button_writes_the_pdf(
     data = out.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(PDF_PAGE.findall(data)) == 1 + 1 + 2  # cover, dashboard, Highways' two
+
+
+def test_the_board_pack_says_which_return_it_left_out_and_why(
+    qtbot, database_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from skp_desktop.services.returns import submit_return
+    from skp_desktop.services.review import accept_return
+
+    db = open_database(database_file)
+    change = EntryChange("SAFER-P4-S1", {"numerator": "45", "denominator": "50"})
+    record_entries(db, service="HIGHWAYS", period="FY2024-25-Q2", changes=[change], actor="t")
+    submit_return(db, service="HIGHWAYS", period="FY2024-25-Q2", actor="t")
+    accept_return(db, service="HIGHWAYS", period="FY2024-25-Q2", actor="coordinator")
+    db.dispose()
+    with sqlite3.connect(database_file) as raw:  # someone edits the file behind the app's back
+        raw.execute("UPDATE \"values\" SET numerator = '50' WHERE numerator = '45'")
+    settings = Settings()
+    settings.last_service, settings.last_period = "HIGHWAYS", "FY2024-25-Q2"
+    win = MainWindow(str(database_file), settings=settings, today=date(2024, 11, 1))
+    qtbot.addWidget(win)
+    win.show()
+    win.start()
+    try:
+        qtbot.waitUntil(lambda: win.database is not None, timeout=15000)
+        monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(tmp_path / "board.pdf"))
+        win.places.setCurrentRow(1)
+        page = win.dashboard_page
+        page.scope_picker.setCurrentIndex(page.scope_picker.findData("service:HIGHWAYS"))
+        qtbot.mouseClick(page.board_pack_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(page.board_pack_button.isEnabled, timeout=60000)
+        said = win.status_state.text()
+        assert said.startswith(f"Board pack saved to {tmp_path / 'board.pdf'} (")
+        assert (
+            "Not published, its history does not back it: HIGHWAYS FY2024-25-Q2 revision 1 "
+            "(accepted) left out: value of SAFER-P4-S1" in said
+        )
+    finally:
+        win.close()
+        win.dispose()

@@ -259,7 +259,7 @@ def test_a_database_upgraded_to_the_text_index_finds_its_old_events(database_fil
         raw.execute("UPDATE alembic_version SET version_num = '0008'")
     db = open_database(database_file)
     try:
-        assert migrate.current_revision(db) == migrate.SCHEMA_HEAD == "0009"
+        assert migrate.current_revision(db) == migrate.SCHEMA_HEAD
         with db.reading_connection() as connection:
             indexed = connection.execute(
                 text(f"SELECT count(*) FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :terms"),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from postgres_server import PostgresServer
+from signing_support import key_of
 from sqlalchemy import make_url
 
 from skp_desktop.services import audit, review
@@ -430,6 +431,16 @@ def test_display_names_are_the_owners_to_give(postgres_server: PostgresServer, s
                 raw.execute("UPDATE skp_people SET display_name = 'Hana Patel'")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 raw.execute("INSERT INTO skp_action_roles VALUES ('x.y', '{manager}', 'mine')")
+    for login in (CORA, HANA):  # nor who manages which service: the owner maps logins
+        with postgres_server.connect(shared, user=login) as raw:
+            assert raw.execute("SELECT count(*) FROM service_roles").fetchone() == (1,)
+            for sql in (
+                "INSERT INTO service_roles VALUES ('CHILDRENS', %s)",
+                "UPDATE service_roles SET role_name = %s",
+                "DELETE FROM service_roles WHERE role_name <> %s",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    raw.execute(sql, [HANA])
     with postgres_server.connect(shared, user=HANA) as raw:
         assert raw.execute("SELECT skp_actor(), skp_login_role()").fetchone() == (
             HANA,
@@ -598,3 +609,276 @@ def test_an_owner_who_is_not_a_superuser_sets_the_rules_up_as_the_readme_says(
         _verified(postgres_server, name)
     finally:
         postgres_server.drop_database(name)
+
+
+# --- migration 0010: an event names its return, and is backed by it; nobody else creates -----
+
+
+LOOKED_AFTER = "SAFER-P1-B2"  # Children's Services
+
+
+def _childrens_draft(server: PostgresServer, name: str) -> str:
+    """Children's Services' draft, entered by the owner; its return's uuid."""
+    owner = open_database(server.url(name))
+    try:
+        record_entries(
+            owner,
+            service="CHILDRENS",
+            period=PERIOD,
+            changes=[EntryChange(LOOKED_AFTER, {"value": "100"})],
+            actor=JANE,
+        )
+    finally:
+        owner.dispose()
+    with server.connect(name) as admin:
+        (uuid,) = admin.execute(
+            "SELECT r.uuid FROM returns r JOIN services s ON s.id = r.service_id "
+            "WHERE s.code = 'CHILDRENS'"
+        ).fetchone()
+    return str(uuid)
+
+
+_VALUE_EVENT = (
+    "INSERT INTO audit_events (action, service, period, revision, return_uuid, indicator, new) "
+    "VALUES ('value.set', %s, %s, %s, %s, %s, %s)"
+)
+
+
+def test_an_event_names_its_return(postgres_server: PostgresServer, shared: str) -> None:
+    childrens = _childrens_draft(postgres_server, shared)
+    forged = '{"value":"1"}'
+    # In her own service's name, on another service's return: that return would no longer
+    # follow its history, and merge and the board pack would leave it out.
+    refusal = _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "an event names its return",
+        _VALUE_EVENT,
+        "HIGHWAYS",
+        PERIOD,
+        1,
+        childrens,
+        LOOKED_AFTER,
+        forged,
+    )
+    assert "is about revision 1 of the CHILDRENS return for FY2024-25-Q1" in str(refusal)
+    assert "but names HIGHWAYS FY2024-25-Q1 revision 1" in str(refusal)
+    for login in (HANA, CORA):  # a return that is not held
+        _refused(
+            postgres_server,
+            shared,
+            login,
+            "an event names its return",
+            _VALUE_EVENT,
+            "HIGHWAYS",
+            PERIOD,
+            1,
+            "00000000-0000-4000-8000-000000000000",
+            CAT1,
+            forged,
+        )
+    _refused(  # the coordinator too: the event's revision is its return's
+        postgres_server,
+        shared,
+        CORA,
+        "an event names its return",
+        _VALUE_EVENT,
+        "CHILDRENS",
+        PERIOD,
+        2,
+        childrens,
+        LOOKED_AFTER,
+        forged,
+    )
+    owner = open_database(postgres_server.url(shared))
+    try:
+        assert audit.returns_not_backed(owner) == ()
+    finally:
+        owner.dispose()
+    _verified(postgres_server, shared)
+
+
+def test_an_event_that_records_what_was_not_done_is_refused(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    return_id = _submitted(postgres_server, shared)
+    with postgres_server.connect(shared) as admin:
+        (uuid,) = admin.execute("SELECT uuid FROM returns WHERE id = %s", [return_id]).fetchone()
+    # an action she may record, saying her return was accepted, which it is not
+    refusal = _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "what is held follows its history",
+        "INSERT INTO audit_events (action, service, period, revision, return_uuid, new) "
+        "VALUES ('return.submit', 'HIGHWAYS', %s, 1, %s, 'accepted')",
+        PERIOD,
+        uuid,
+    )
+    assert "says revision 1 of the HIGHWAYS return for FY2024-25-Q1 is 'accepted'" in str(refusal)
+    assert "but it is 'submitted'" in str(refusal)
+    refusal = _refused(  # a value that is not the one held
+        postgres_server,
+        shared,
+        CORA,
+        "what is held follows its history",
+        _VALUE_EVENT,
+        "HIGHWAYS",
+        PERIOD,
+        1,
+        uuid,
+        CAT1,
+        '{"value":"99"}',
+    )
+    assert f"says the value of {CAT1} in revision 1 of the HIGHWAYS return" in str(refusal)
+    _verified(postgres_server, shared)
+
+
+def test_a_value_is_removed_only_with_the_event_that_records_it(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    uuid = _childrens_draft(postgres_server, shared)
+    remove = 'DELETE FROM "values" WHERE indicator_id = (SELECT id FROM indicators WHERE code = %s)'
+    refusal = _refused(
+        postgres_server, shared, CORA, "what is held follows its history", remove, LOOKED_AFTER
+    )
+    assert f"the value of {LOOKED_AFTER} in revision 1 of the CHILDRENS return" in str(refusal)
+    with postgres_server.connect(shared, user=CORA, autocommit=False) as raw:
+        raw.execute(remove, [LOOKED_AFTER])
+        raw.execute(_VALUE_EVENT, ["CHILDRENS", PERIOD, 1, uuid, LOOKED_AFTER, None])
+        raw.commit()
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        assert get_return(cora, "CHILDRENS", PERIOD).row(LOOKED_AFTER).value is None
+    finally:
+        cora.dispose()
+    _verified(postgres_server, shared)
+
+
+def test_no_login_but_the_owner_creates_where_the_rules_look_up_their_functions(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    """As on PostgreSQL 14 and older, where every login may create in `public`: a function
+    closer in argument types than the rules' own would switch a rule off."""
+    import psycopg
+    from alembic import command
+
+    from skp_desktop.store import migrate
+
+    with postgres_server.connect(shared) as admin:
+        admin.execute("GRANT CREATE ON SCHEMA public TO PUBLIC")
+    owner = open_database(postgres_server.url(shared))
+    try:
+        config = migrate._config()
+        with owner.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0009")
+        assert migrate.upgrade(owner)
+    finally:
+        owner.dispose()
+    with (
+        postgres_server.connect(shared, user=HANA) as raw,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for schema"),
+    ):
+        raw.execute(
+            "CREATE FUNCTION public.skp_may_record(character varying) RETURNS boolean "
+            "LANGUAGE sql AS 'SELECT true'"
+        )
+    _refused(
+        postgres_server,
+        shared,
+        HANA,
+        "who may record what",
+        "INSERT INTO audit_events (action, service) VALUES ('return.accept', 'HIGHWAYS')",
+    )
+
+
+def _definitions_and_keys(server: PostgresServer, name: str) -> tuple[Any, ...]:
+    with server.connect(name) as admin:
+        return (
+            admin.execute("SELECT count(*), max(number) FROM definitions_versions").fetchone(),
+            admin.execute("SELECT id, title FROM indicator_definitions ORDER BY id").fetchall(),
+            admin.execute("SELECT id, value FROM targets ORDER BY id").fetchall(),
+            admin.execute(
+                "SELECT fingerprint, revoked_at FROM signing_keys ORDER BY id"
+            ).fetchall(),
+            admin.execute("SELECT * FROM signing_key_services ORDER BY 1, 2").fetchall(),
+        )
+
+
+def test_only_a_coordinator_publishes_definitions_and_enrols_keys(
+    postgres_server: PostgresServer, shared: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from skp_desktop.services import trust
+    from skp_desktop.services.definitions import Publication, publish_definitions
+
+    publication = Publication(
+        applies_from="FY2025-26-Q1",
+        note="2025/26 tolerance",
+        changes={CAT1: {"amber_tolerance": "3"}},
+    )
+    with key_of(tmp_path / "another-laptop"):  # a service's key, to enrol
+        _path, enrolment = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
+    (installation,) = [k.fingerprint for k in _keys(postgres_server, shared)]
+    before = _definitions_and_keys(postgres_server, shared)
+    refused = r"may not (make this change|record)|rule “who may record what”"
+    for login in (HANA, AUD):
+        db = _as(postgres_server, shared, login)
+        try:
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                publish_definitions(db, publication, actor=JANE)
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                trust.trust_key(
+                    db,
+                    tmp_path / "hana.skpkey",
+                    services=["HIGHWAYS"],
+                    fingerprint_given=enrolment.fingerprint,
+                    actor=JANE,
+                )
+            with pytest.raises((StoreUnavailable, RuleRefused), match=refused):
+                trust.revoke_key(db, installation, reason="mine", actor=JANE)
+        finally:
+            db.dispose()
+        with postgres_server.connect(shared, user=login) as raw:
+            for sql in (
+                "INSERT INTO definitions_versions (number, applies_from, published_at, "
+                "published_by) VALUES (99, 'FY2025-26-Q1', now(), 'x')",
+                "UPDATE indicator_definitions SET title = 'mine'",
+                "UPDATE targets SET value = '1'",
+                "INSERT INTO signing_keys (fingerprint, public_key, name, role, trusted_at, "
+                "trusted_by) VALUES ('f', 'k', 'mine', 'service', now(), 'x')",
+                "UPDATE signing_keys SET revoked_at = now()",
+                "INSERT INTO signing_key_services SELECT id, 'HIGHWAYS' FROM signing_keys",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    raw.execute(sql)
+        assert _definitions_and_keys(postgres_server, shared) == before
+    cora = _as(postgres_server, shared, CORA)
+    try:
+        assert publish_definitions(cora, publication, actor=JANE).version == 2
+        trust.trust_key(
+            cora,
+            tmp_path / "hana.skpkey",
+            services=["HIGHWAYS"],
+            fingerprint_given=enrolment.fingerprint,
+            actor=JANE,
+        )
+    finally:
+        cora.dispose()
+    assert _actors(postgres_server, shared, "definitions.publish", "key.trust") == {
+        f"Cora Jones ({CORA})"
+    }
+    _verified(postgres_server, shared)
+
+
+def _keys(server: PostgresServer, name: str) -> list[Any]:
+    from skp_desktop.services import trust
+
+    owner = open_database(server.url(name))
+    try:
+        return trust.list_keys(owner)
+    finally:
+        owner.dispose()

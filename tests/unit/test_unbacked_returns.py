@@ -21,7 +21,7 @@ from skp_desktop.services.database import Database
 from skp_desktop.services.entries import EntryChange
 from skp_desktop.services.merge import merge_export
 from skp_desktop.services.returns import record_entries, submit_return
-from skp_desktop.services.strategic_assessment import strategic_assessment
+from skp_desktop.services.strategic_assessment import strategic_assessment, write_assessment
 
 pytestmark = pytest.mark.both_engines
 
@@ -142,6 +142,35 @@ def test_the_strategic_assessment_leaves_out_a_return_accepted_outside_the_app(
     (note,) = [n for n in assessment.quality if n.topic.startswith("Left out")]
     assert note.service == "Highways" or "Highways" in note.service
     assert note.period == "2024/25 Q1" and "revision 1" in note.detail
+    (line,) = assessment.left_out
+    assert line.startswith(f"{HIGHWAYS} {Q1} revision 1 (accepted) left out: ")
+
+
+def test_the_strategic_assessment_lists_a_return_left_out_of_its_trends(
+    db: Database, tmp_path: Path
+) -> None:
+    # The assessment draws five years of trends: a return of the year before, changed outside
+    # the app, is left out of them and listed, not dropped in silence.
+    earlier = "FY2023-24-Q3"
+    record_entries(
+        db,
+        service=HIGHWAYS,
+        period=earlier,
+        changes=[EntryChange(CAT1, {"numerator": "45", "denominator": "50"})],
+        actor="t",
+    )
+    submit_return(db, service=HIGHWAYS, period=earlier, actor="t")
+    review.accept_return(db, service=HIGHWAYS, period=earlier, actor="coordinator")
+    _tamper(db, "UPDATE \"values\" SET numerator = '50' WHERE numerator = '45'")
+
+    assessment, series = strategic_assessment(db, "FY2024-25", made=TODAY)
+    assert all(point.value != 100 for point in series[CAT1].points)
+    (note,) = [n for n in assessment.quality if n.topic.startswith("Left out")]
+    assert note.period == "2023/24 Q3" and "differs from its history" in note.detail
+    written = write_assessment(db, year="FY2024-25", out=tmp_path / "sa.xlsx", made=TODAY)
+    (line,) = written.left_out
+    assert line.startswith(f"{HIGHWAYS} {earlier} revision 1 (accepted) left out: ")
+    assert "Not published, its history does not back it: HIGHWAYS" in written.describe()
 
 
 def test_an_altered_event_keeps_its_return_out_of_the_merge(
@@ -203,3 +232,24 @@ def test_an_event_rewritten_with_a_new_hash_keeps_its_return_out_of_the_merge(
     assert result.returns == 0
     (found,) = result.unbacked
     assert found.service == COMMSAFETY and "does not follow it" in found.line
+
+
+def test_a_value_removed_outside_the_app_keeps_its_return_out_of_the_merge_and_the_pack(
+    accepted: Database, tmp_path: Path
+) -> None:
+    # The return keeps its state and its other figures: only the history knows one is missing.
+    _tamper(
+        accepted,
+        "DELETE FROM \"values\" WHERE value = '40' AND return_id IN "
+        "(SELECT r.id FROM returns r JOIN services s ON s.id = r.service_id "
+        "WHERE s.code = 'COMMSAFETY')",
+    )
+    result = merge_export(accepted, out=tmp_path / "merged.xlsx", first=Q1, last=Q1, today=TODAY)
+    assert result.returns == 0 and _data_rows(tmp_path / "merged.xlsx") == []
+    (found,) = result.unbacked
+    assert found.service == COMMSAFETY
+    assert f"value of {TRAINED} in {COMMSAFETY} {Q1} revision 1 is in the history" in found.line
+    assert "deleted outside the app" in found.line
+
+    made = export_board_pack(accepted, Q1, str(tmp_path / "pack.pdf"), service=COMMSAFETY)
+    assert len(made.left_out) == 1 and "deleted outside the app" in made.left_out[0]

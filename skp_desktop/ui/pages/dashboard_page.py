@@ -525,7 +525,10 @@ class DashboardPage(QWidget):
 
         def done(made: BoardPackFile) -> None:
             button.setEnabled(True)
-            self.desk.say(f"Board pack saved to {made.path} ({made.pages} pages).")
+            said = f"Board pack saved to {made.path} ({made.pages} pages)."
+            for line in made.left_out:  # as the command line says them
+                said += f" Not published, its history does not back it: {line}."
+            self.desk.say(said)
 
         def failed(exc: Exception) -> None:
             from skp_desktop.domain.errors import SkpError
