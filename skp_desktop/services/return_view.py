@@ -203,6 +203,13 @@ def indicator_info(
     )
 
 
+class _Unread:
+    """due_infos' default layout: not read yet (a service may have no form at all: None)."""
+
+
+_UNREAD = _Unread()
+
+
 def layout_of(fetch: Fetch, service_id: int, service_code: str) -> FormLayout | None:
     """A service's return form: the one the coordinator set, else forms/<CODE>.toml."""
     stored = reads.service_form(fetch, service_id)
@@ -227,11 +234,39 @@ def due_in_form_order(
     return due
 
 
-def due_infos(
+class DueIndicators(NamedTuple):
+    """What a return asks for: the indicators due under one definitions version, in the order
+    of the service's form (`layout`, read with them so a view need not read it again)."""
+
+    version_id: int
+    infos: list[IndicatorInfo]
+    layout: FormLayout | None
+
+
+def read_due(
     fetch: Fetch, service: ServiceRow, period: Period, version_id: int, version_number: int
+) -> DueIndicators:
+    """due_infos with the form they were ordered by."""
+    layout = layout_of(fetch, service.id, service.code)
+    return DueIndicators(
+        version_id,
+        due_infos(fetch, service, period, version_id, version_number, layout=layout),
+        layout,
+    )
+
+
+def due_infos(
+    fetch: Fetch,
+    service: ServiceRow,
+    period: Period,
+    version_id: int,
+    version_number: int,
+    *,
+    layout: FormLayout | _Unread | None = _UNREAD,
 ) -> list[IndicatorInfo]:
     """The service's indicators due for the period as a definitions version has them, with the
-    targets in force, in form order: in three queries however many indicators there are."""
+    targets in force, in form order (`layout`, read here when not given): in three queries
+    however many indicators there are."""
     latest = {}
     for row in reads.service_definitions(fetch, service.id, version_id):
         latest[row.indicator_id] = row  # later versions overwrite earlier
@@ -252,9 +287,9 @@ def due_infos(
         )
         for row in latest.values()
     ]
-    return due_in_form_order(
-        infos, service.code, period, layout_of(fetch, service.id, service.code)
-    )
+    if isinstance(layout, _Unread):
+        layout = layout_of(fetch, service.id, service.code)
+    return due_in_form_order(infos, service.code, period, layout)
 
 
 # --- earlier values and the coordinator's queries -----------------------------------------
@@ -371,19 +406,25 @@ def queries_up_to(
 
 
 def build_view(
-    fetch: Fetch, service: ServiceRow, period: Period, ret: RevisionRow | None
+    fetch: Fetch,
+    service: ServiceRow,
+    period: Period,
+    ret: RevisionRow | None,
+    due: DueIndicators | None = None,
 ) -> ReturnView:
-    """A service's return for a period as `ret` holds it (an empty one when None)."""
+    """A service's return for a period as `ret` holds it (an empty one when None). `due`: the
+    indicators the caller already read in this transaction, used when of the same version."""
     # A revision is read with the definitions it was made with, never a later version's.
     if ret is not None:
         version_id, version_number = ret.version_id, ret.version_number
     else:
         version = version_for(fetch, period)
         version_id, version_number = version.id, version.number
-    infos = due_infos(fetch, service, period, version_id, version_number)
+    if due is None or due.version_id != version_id:
+        due = read_due(fetch, service, period, version_id, version_number)
+    infos, layout = due.infos, due.layout
     stored = {row.code: row for row in reads.stored_entries(fetch, ret.id)} if ret else {}
     earlier = earlier_values(fetch, service.id, period)
-    layout = layout_of(fetch, service.id, service.code)
     queries = queries_up_to(
         fetch, service.id, service.code, period.code, ret.revision if ret else None
     )

@@ -53,13 +53,14 @@ from skp_desktop.services.entries import (
 )
 from skp_desktop.services.forms import FormLayout
 from skp_desktop.services.return_view import (
+    DueIndicators,
     build_view,
     due_in_form_order,
-    due_infos,
     earlier_values,
     history_of,
     layout_of,
     nothing_due,
+    read_due,
     read_return,
     version_for,
 )
@@ -177,7 +178,8 @@ def view_in_transaction(
 ) -> ReturnView:
     """The view of `ret` (or of a return not started) as this transaction sees it."""
     revision = _revision_row(ret) if ret is not None else None
-    return build_view(_fetch(session), _service_row(service), period, revision)
+    due = session.info.get(_DUE_READ, {}).get((service.id, period.code))
+    return build_view(_fetch(session), _service_row(service), period, revision, due)
 
 
 # --- use cases ---------------------------------------------------------------------------
@@ -337,13 +339,21 @@ _VALUES_WITH_CODES = (
 )
 
 
+# session.info key: what _due_for_change read, by (service id, period), for the view the same
+# transaction builds next (a save read the indicators and the form twice, 5 of its 21 queries):
+# the view then shows the definitions the change was checked against.
+_DUE_READ = "skp_due_read"
+
+
 def _due_for_change(session: Session, owner: Service, period: Period) -> list[IndicatorInfo]:
     """due_indicators (the version in force for the period) through the portable reads a
     return's view uses: three queries however many indicators, where the ORM's asked twice per
     indicator, the costliest step of a save."""
     fetch = connection_fetch(session.connection())
     version = version_for(fetch, period)
-    return due_infos(fetch, _service_row(owner), period, version.id, version.number)
+    due: DueIndicators = read_due(fetch, _service_row(owner), period, version.id, version.number)
+    session.info.setdefault(_DUE_READ, {})[(owner.id, period.code)] = due
+    return due.infos
 
 
 def _record_in(
