@@ -61,6 +61,7 @@ from skp_desktop.domain.periods import (
 )
 from skp_desktop.domain.rag import Rag
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.domain.vocabulary import PackStatus
 from skp_desktop.services.definitions_draft import NO_SERVICE, DefinitionsDraft
 from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.definitions_models import (
@@ -999,7 +1000,7 @@ class DefinitionsPage(QWidget):
         if outcome.refused:
             self.show_message(f"✗ {name} was not imported: {outcome.reason}", problem=True)
             return
-        if outcome.status != "IMPORTED":
+        if outcome.status != PackStatus.IMPORTED:
             self.show_message(f"{name}: {outcome.reason}. Nothing was changed.")
             return
         if dry_run:
