@@ -264,8 +264,7 @@ class MergePage(QWidget):
 
     def save_assessment(self) -> None:
         """Ask where to save (PDF or .xlsx), then write the assessment in the background."""
-        db = self.desk.database()
-        if db is None:
+        if self.desk.database() is None:
             return
         year = self.assessment_year.currentData()
         path = dialogs.save_file(
@@ -281,10 +280,12 @@ class MergePage(QWidget):
         self.assessment_button.setEnabled(False)
         self.assessment_result.setText("Writing the strategic assessment…")
 
-        def work() -> AssessmentFile:
+        made = self.desk.today
+
+        def work(db: Database) -> AssessmentFile:
             from skp_desktop.services.strategic_assessment import write_assessment
 
-            return write_assessment(db, year=year, out=path, made=self.desk.today)
+            return write_assessment(db, year=year, out=path, made=made)
 
         def done(result: AssessmentFile) -> None:
             self.assessment_button.setEnabled(True)
@@ -295,7 +296,7 @@ class MergePage(QWidget):
             self.assessment_result.setText(f"✗ Not saved: {exc}")
             self.desk.failed(exc)
 
-        self.desk.worker.run(work, done, failed)
+        self.desk.query(work, done, failure=failed)
 
     # --- merging -------------------------------------------------------------------------
 
