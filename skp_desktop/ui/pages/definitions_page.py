@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -139,7 +139,7 @@ INTRO = (
 )
 
 
-def _text_of(value: Any) -> str:
+def _text_of(value: object) -> str:
     """A spec's value as the form shows it."""
     if value is None:
         return ""
