@@ -21,8 +21,8 @@ whenever they are shown.
 Work that needs no database (writing this computer's own key file) runs by `desk.run`, with
 the same error display. Two kinds of work keep their own workers, on purpose: the return
 controller's saves run on its serial writer (in order, and able to wait for a database still
-opening), and the database session's opening and restore run before there is a database to
-hand an operation.
+opening), and the database session's opening and restore, and the connection dialog's test of
+a server, run before there is a database to hand an operation.
 """
 
 from __future__ import annotations
