@@ -7,8 +7,8 @@ dropped here, so no caller checks it again). A failure goes to the window's one 
 unless the caller handles it. A finished change says what it changed (`Change`) on
 `Desk.changed`: accepting a return on Completeness, for instance, tells an open Return page to
 read it again. The places that stay on screen while another changes the database listen to it
-(the Return place, Completeness, History); Dashboard, Merge and Definitions read afresh
-whenever they are shown.
+(the Return place, Completeness, History); Dashboard, Merge and Definitions (unless a draft is
+being edited there) read afresh whenever they are shown.
 
     desk.query(lambda db: completeness(db, ...), self.show_report)
     desk.change(
