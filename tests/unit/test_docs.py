@@ -120,3 +120,10 @@ def test_the_anchor_rule_reads_headings_as_github_does() -> None:
         "sync-added",
         "partnership-workbook-merge-export",
     }
+
+
+def test_the_architecture_lists_every_migration() -> None:
+    versions = ROOT / "skp_desktop" / "store" / "migrations" / "versions"
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    files = sorted(path.name for path in versions.glob("0*.py"))
+    assert files and [name for name in files if f"`{name}`" not in text] == []
