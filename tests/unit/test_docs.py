@@ -4,6 +4,7 @@ command line has, and no file of the repository points a reader at documents a c
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from pathlib import Path
 
@@ -64,15 +65,17 @@ def test_every_command_and_option_is_in_the_contract(name: str, options: list[st
 
 
 def _repository_files() -> list[Path]:
-    skip = {".git", ".venv", "build", "dist", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
-    return [
-        path
-        for path in ROOT.rglob("*")
-        if path.is_file()
-        and not skip.intersection(path.relative_to(ROOT).parts)
-        and path.suffix in {".py", ".md", ".toml", ".spec", ".cfg", ".ini", ""}
-        and path != Path(__file__).resolve()
-    ]
+    """The repository's text files, without walking the virtual environment or caches."""
+    skip = {".git", ".venv", "build", "dist", "cache", "__pycache__"}
+    found = []
+    for folder, folders, files in os.walk(ROOT):
+        folders[:] = [name for name in folders if name not in skip and not name.endswith("_cache")]
+        found += [
+            Path(folder, name)
+            for name in files
+            if Path(name).suffix in {".py", ".md", ".toml", ".spec", ".cfg", ".ini", ""}
+        ]
+    return [path for path in found if path != Path(__file__).resolve()]
 
 
 def test_nothing_points_at_documents_outside_the_repository() -> None:

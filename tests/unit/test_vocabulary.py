@@ -4,6 +4,7 @@ workflow's rules, the strings stored, and the server's list of who may record ea
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -76,13 +77,20 @@ def test_the_server_says_who_may_record_every_action_the_program_records() -> No
     assert set(listed) == set(AuditAction)
 
 
+@functools.cache
+def _parsed() -> list[tuple[Path, ast.Module]]:
+    """Every module of the program but the vocabulary itself, parsed once for these checks."""
+    return [
+        (path, ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != VOCABULARY
+    ]
+
+
 def _literals_outside_the_vocabulary() -> list[str]:
     words = {member.value for member in AuditAction}
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path == VOCABULARY:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in _parsed():
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
@@ -116,11 +124,11 @@ STATE_WORDS = {
 }
 
 
-def _compared_literals(source: str) -> list[tuple[int, str]]:
+def _compared_literals(tree: ast.Module) -> list[tuple[int, str]]:
     """`x == "draft"`, `status != "IMPORTED"`, `state in ("missing", "draft")`: each state or
     status word compared as a literal (words shown to people are not comparisons)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             for side in (node.left, *node.comparators):
                 items = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
@@ -135,14 +143,15 @@ def _compared_literals(source: str) -> list[tuple[int, str]]:
 def test_states_and_statuses_are_compared_by_their_members() -> None:
     found = [
         f"{path.relative_to(PACKAGE)}:{line}: {word!r}"
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if path != VOCABULARY and MIGRATIONS not in path.parents  # migrations stay frozen
-        for line, word in _compared_literals(path.read_text(encoding="utf-8"))
+        for path, tree in _parsed()
+        if MIGRATIONS not in path.parents  # migrations stay frozen
+        for line, word in _compared_literals(tree)
     ]
     assert found == []
 
 
 def test_the_comparison_check_would_catch_a_literal() -> None:
     source = 'if view.state == "draft" or status in ("REJECTED", "x") or "draft" != s: pass'
-    assert _compared_literals(source) == [(1, "draft"), (1, "REJECTED"), (1, "draft")]
-    assert _compared_literals('label = "draft"; ok = state == ReturnState.DRAFT') == []
+    assert _compared_literals(ast.parse(source)) == [(1, "draft"), (1, "REJECTED"), (1, "draft")]
+    shown = 'label = "draft"; ok = state == ReturnState.DRAFT'
+    assert _compared_literals(ast.parse(shown)) == []
