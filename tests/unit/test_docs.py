@@ -69,7 +69,11 @@ def _repository_files() -> list[Path]:
     skip = {".git", ".venv", "build", "dist", "cache", "__pycache__"}
     found = []
     for folder, folders, files in os.walk(ROOT):
-        folders[:] = [name for name in folders if name not in skip and not name.endswith("_cache")]
+        folders[:] = [
+            name
+            for name in folders
+            if name not in skip and not name.endswith(("_cache", ".egg-info"))
+        ]
         found += [
             Path(folder, name)
             for name in files
