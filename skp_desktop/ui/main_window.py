@@ -41,6 +41,7 @@ from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date
     from os import PathLike
 
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from skp_desktop.ui.pages.return_page import ReturnPage
     from skp_desktop.ui.problems_panel import ProblemsPanel
     from skp_desktop.ui.return_controller import ReturnController
+    from skp_desktop.ui.return_place import ReturnPlace
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
     the database in the background.
     """
 
+    return_place: ReturnPlace
     return_page: ReturnPage
     definition_panel: DefinitionPanel
     problems_panel: ProblemsPanel
@@ -485,22 +488,22 @@ class MainWindow(QMainWindow):
 
     # --- the return (ui/return_place.py), for the menus and the tests -----------------------
 
-    def return_action(self, action: str, *args: Any) -> None:
-        """Run one of the Return place's actions (once start() has built it)."""
+    def on_return_place(self, act: Callable[[ReturnPlace], object]) -> None:
+        """Do `act` to the Return place, once start() has built it (else nothing)."""
         if self.controller is not None:
-            getattr(self.return_place, action)(*args)
+            act(self.return_place)
 
     def show_return_at(self, service: str, period: str) -> None:
-        self.return_action("show_return_at", service, period)
+        self.on_return_place(lambda place: place.show_return_at(service, period))
 
     def submit(self) -> None:
-        self.return_action("submit")
+        self.on_return_place(lambda place: place.submit())
 
     def reopen(self) -> None:
-        self.return_action("reopen")
+        self.on_return_place(lambda place: place.reopen())
 
     def mark_symbol(self, symbol: str) -> None:
-        self.return_action("mark_symbol", symbol)
+        self.on_return_place(lambda place: place.mark_symbol(symbol))
 
     def _on_view(self, view: ReturnView) -> None:
         self.return_place.show_view(view)
