@@ -134,3 +134,13 @@ def test_the_architecture_lists_every_migration() -> None:
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     files = sorted(path.name for path in versions.glob("0*.py"))
     assert files and [name for name in files if f"`{name}`" not in text] == []
+
+
+def test_the_architecture_states_every_import_contract() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = [contract["name"] for contract in config["tool"]["importlinter"]["contracts"]]
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    # each by the start of its name, as the table's first column gives it
+    assert names and [n for n in names if f"| {n.split(' (')[0]}" not in text] == []
