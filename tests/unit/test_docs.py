@@ -144,3 +144,19 @@ def test_the_architecture_states_every_import_contract() -> None:
     text = (DOCS / "architecture.md").read_text(encoding="utf-8")
     # each by the start of its name, as the table's first column gives it
     assert names and [n for n in names if f"| {n.split(' (')[0]}" not in text] == []
+
+
+def test_the_architecture_says_what_each_module_is_for() -> None:
+    # A module a newcomer cannot find in "What lives where" is one they must read to place.
+    package = ROOT / "skp_desktop"
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    unnamed = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if path.name not in ("__init__.py", "__main__.py")
+        and "migrations" not in path.parts
+        and f"`{path.name}`" not in text
+        and f"`{path.relative_to(package).as_posix()}`" not in text
+        and f"`{path.parent.name}/{path.name}`" not in text
+    ]
+    assert unnamed == []
