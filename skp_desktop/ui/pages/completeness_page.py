@@ -84,7 +84,6 @@ class CompletenessPage(QWidget):
     """Quarters from–to, the matrix (and its heatmap), the chase list, and review buttons."""
 
     open_return_requested = Signal(str, str)  # service code, period code
-    loaded = Signal()
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -278,7 +277,6 @@ class CompletenessPage(QWidget):
         self._on_current()
         self._stale_heatmap = True
         self._draw_heatmap()
-        self.loaded.emit()
 
     def _filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)

@@ -53,7 +53,6 @@ class _Progress(QObject):
 class MergePage(QWidget):
     """Quarters from–to, Merge…, progress with Cancel, and what the workbook holds."""
 
-    merged = Signal(object)  # MergeResult
     review_requested = Signal()  # go to the Completeness place to accept returns
     LEFT_OUT_HEADERS = ("Service", "Period", "State", "Due")
 
@@ -345,7 +344,6 @@ class MergePage(QWidget):
                 f"<p>{escape(result.describe())}</p>"
                 f"<p><small>SHA-256 {result.sha256}</small></p>"
             )
-            self.merged.emit(result)
 
         def failed(exc: Exception) -> None:
             from skp_desktop.services.merge import MergeCancelled
