@@ -25,7 +25,6 @@ from skp_desktop.charts.styling import (
 )
 from skp_desktop.charts.theme import (
     NEUTRAL_MARKER,
-    NOT_DUE,
     RETURN_STATES,
     STATE_LABELS,
     STATE_MEANINGS,
@@ -44,6 +43,7 @@ from skp_desktop.charts.trend import (
     series_rags,
 )
 from skp_desktop.domain.rag import Rag
+from skp_desktop.domain.vocabulary import MISSING, NOT_DUE
 
 __all__ = ["DashboardTile", "dashboard_figure", "heatmap_figure"]
 
@@ -377,7 +377,7 @@ def heatmap_figure(
                 va="center",
                 fontsize=cell_font,
                 # Missing returns are the ones a coordinator chases: they stand out in bold.
-                fontweight="bold" if state == "missing" else "normal",
+                fontweight="bold" if state == MISSING else "normal",
                 color=chart_theme.muted_text if state == NOT_DUE else chart_theme.text,
                 gid=f"cell:{r}:{c}",
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from skp_desktop.domain.rag import Rag
+from skp_desktop.domain.vocabulary import MISSING, NOT_DUE, ReturnState
 
 # Okabe & Ito (2008), "Color Universal Design": told apart with the common colour deficiencies.
 OKABE_ITO = MappingProxyType(
@@ -31,27 +32,32 @@ NEUTRAL_SHAPE = "◆"
 REVISED_SHAPE = "○"
 
 # Completeness states of a return, in the order a return moves through them.
-RETURN_STATES = ("missing", "draft", "submitted", "returned", "accepted")
-# A quarter for which the service's return asks for nothing (services/completeness.NOT_DUE):
-# a completeness matrix shows it, but it is not a state of a return, and has no fill.
-NOT_DUE = "not due"
+RETURN_STATES = (
+    MISSING,
+    ReturnState.DRAFT,
+    ReturnState.SUBMITTED,
+    ReturnState.RETURNED,
+    ReturnState.ACCEPTED,
+)
+# NOT_DUE (a quarter the service's return asks nothing for): a completeness matrix shows it,
+# but it is not a state of a return, and has no fill.
 STATE_LABELS: Mapping[str, str] = MappingProxyType(
     {
-        "missing": "✗ missing",
-        "draft": "✎ draft",
-        "submitted": "➤ submitted",
-        "returned": "↩ returned",
-        "accepted": "✓ accepted",
+        MISSING: "✗ missing",
+        ReturnState.DRAFT: "✎ draft",
+        ReturnState.SUBMITTED: "➤ submitted",
+        ReturnState.RETURNED: "↩ returned",
+        ReturnState.ACCEPTED: "✓ accepted",
         NOT_DUE: "— not due",
     }
 )
 STATE_MEANINGS: Mapping[str, str] = MappingProxyType(
     {
-        "missing": "no return yet",
-        "draft": "being filled in",
-        "submitted": "sent, awaiting checks",
-        "returned": "queried, sent back",
-        "accepted": "checked and accepted",
+        MISSING: "no return yet",
+        ReturnState.DRAFT: "being filled in",
+        ReturnState.SUBMITTED: "sent, awaiting checks",
+        ReturnState.RETURNED: "queried, sent back",
+        ReturnState.ACCEPTED: "checked and accepted",
         NOT_DUE: "nothing asked for that quarter",
     }
 )
@@ -107,11 +113,11 @@ LIGHT = ChartTheme(
     marker_edge="#1A1A1A",
     state_fill=MappingProxyType(
         {
-            "missing": "#F7CBB0",  # vermillion tint
-            "draft": "#F6EFA6",  # yellow tint
-            "submitted": "#C9E6F8",  # sky blue tint
-            "returned": "#EDCDE0",  # reddish purple tint
-            "accepted": "#B3E3D2",  # bluish green tint
+            MISSING: "#F7CBB0",  # vermillion tint
+            ReturnState.DRAFT: "#F6EFA6",  # yellow tint
+            ReturnState.SUBMITTED: "#C9E6F8",  # sky blue tint
+            ReturnState.RETURNED: "#EDCDE0",  # reddish purple tint
+            ReturnState.ACCEPTED: "#B3E3D2",  # bluish green tint
         }
     ),
 )
@@ -134,11 +140,11 @@ DARK = ChartTheme(
     marker_edge="#111214",
     state_fill=MappingProxyType(
         {
-            "missing": "#7A3514",
-            "draft": "#66601C",
-            "submitted": "#1D4E6E",
-            "returned": "#6B3458",
-            "accepted": "#0E5A44",
+            MISSING: "#7A3514",
+            ReturnState.DRAFT: "#66601C",
+            ReturnState.SUBMITTED: "#1D4E6E",
+            ReturnState.RETURNED: "#6B3458",
+            ReturnState.ACCEPTED: "#0E5A44",
         }
     ),
     dark=True,

@@ -28,6 +28,9 @@ class ReturnState(StrEnum):
 NOT_STARTED = "not started"
 # The completeness word for a return that is due and not started anywhere.
 MISSING = "missing"
+# The completeness word for a quarter the service's return asks nothing for: not a state of a
+# return (nothing is owed), so it has no fill and is never chased.
+NOT_DUE = "not due"
 
 
 class Step(StrEnum):

@@ -26,7 +26,7 @@ from skp_desktop.domain.periods import (
     parse_period,
     period_range,
 )
-from skp_desktop.domain.vocabulary import MISSING, ReturnState
+from skp_desktop.domain.vocabulary import MISSING, NOT_DUE, ReturnState
 from skp_desktop.services.catalogue import (
     definitions_version_for,
     indicator_infos,
@@ -38,7 +38,6 @@ from skp_desktop.services.due_dates import DueDateInfo, due_dates_in, usual_due_
 from skp_desktop.services.partnership import is_retired
 from skp_desktop.store.models import Organisation, Return, Service
 
-NOT_DUE = "not due"  # the service's return for that quarter asks for nothing
 STATES = (
     MISSING,
     ReturnState.DRAFT,

@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -503,52 +504,46 @@ def _install(
             row.source = f"definitions version {number}"
     drafts = _drafts_from(session, plan)
 
-    common = {"actor": actor, "at": now, "source": source, "file_sha256": file_sha256}
-    append_event(
-        session,
+    # every event of the version says who, when and from which file
+    event = partial(
+        append_event, session, actor=actor, at=now, source=source, file_sha256=file_sha256
+    )
+    event(
         action=action,
         old=f"definitions version {previous.number}",
         new=_summary(number, plan),
         reason=plan.note or None,
-        **common,  # type: ignore[arg-type]
     )
     for field_change in plan.changes:
         label = FIELD_LABELS[field_change.field]
-        append_event(
-            session,
+        event(
             action=AuditAction.DEFINITIONS_CHANGE,
             indicator=field_change.code,
             old=f"{label}: {describe_field_value(field_change.old)}",
             new=f"{label}: {describe_field_value(field_change.new)}",
             reason=f"definitions version {number}, applies from {plan.applies_from.code}",
-            **common,  # type: ignore[arg-type]
         )
     titles = {s.code: s.title for s in plan.specs}
     for code in plan.added:
-        append_event(
-            session,
+        event(
             action=AuditAction.DEFINITIONS_ADD,
             indicator=code,
             new=titles[code],
             reason=f"definitions version {number}, applies from {plan.applies_from.code}",
-            **common,  # type: ignore[arg-type]
         )
     for change in plan.targets:
-        append_event(
-            session,
+        event(
             action=AuditAction.DEFINITIONS_TARGET,
             indicator=change.code,
             period=change.year,
             old=None if change.old is None else canonical_text(change.old),
             new=None if change.new is None else canonical_text(change.new),
             reason=f"definitions version {number}",
-            **common,  # type: ignore[arg-type]
         )
     for draft in drafts:
         old_number = draft.definitions_version.number
         draft.definitions_version = version
-        append_event(
-            session,
+        event(
             action=AuditAction.DEFINITIONS_DRAFT,
             service=draft.service.code,
             period=draft.period,
@@ -558,7 +553,6 @@ def _install(
             new=f"definitions version {number}",
             reason=f"the draft is for a period from {plan.applies_from.code} on, where version "
             f"{number} applies",
-            **common,  # type: ignore[arg-type]
         )
     session.flush()
     return drafts

@@ -18,6 +18,8 @@ from skp_desktop.domain.vocabulary import (
     AuditAction,
     ImportStatus,
     ReturnState,
+    Step,
+    allows,
 )
 from skp_desktop.excel.return_data import (
     EntryData,
@@ -111,7 +113,7 @@ def judge_feedback(
                 ImportStatus.CONFLICT,
                 f"revision {revision} is already returned here with other queries",
             )
-    elif stored is not None and stored.state != ReturnState.SUBMITTED:
+    elif stored is not None and not allows(stored.state, Step.REVIEW):
         status, reason = (
             ImportStatus.CONFLICT,
             f"revision {revision} is {stored.state} here, not submitted: it cannot be returned",

@@ -30,7 +30,7 @@ from skp_desktop.domain.errors import SkpError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.values import Symbol, from_canonical
-from skp_desktop.domain.vocabulary import MISSING, ImportStatus, ReturnState
+from skp_desktop.domain.vocabulary import MISSING, NOT_DUE, ImportStatus, ReturnState
 from skp_desktop.excel.partnership_workbook import (
     CompletenessRow,
     DataRow,
@@ -46,7 +46,6 @@ from skp_desktop.services.audit import UnbackedReturn, unbacked_published
 from skp_desktop.services.catalogue import definitions_version_for, indicator_infos
 from skp_desktop.services.comparators import STANDARD_SERIES, ComparatorEntry, comparators_in
 from skp_desktop.services.completeness import (
-    NOT_DUE,
     Completeness,
     completeness_in,
     quarter_range,

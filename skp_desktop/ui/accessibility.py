@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import (
@@ -40,6 +39,8 @@ from PySide6.QtWidgets import (
     QProxyStyle,
     QStyle,
     QStyleFactory,
+    QStyleOption,
+    QStyleOptionComplex,
     QTextEdit,
     QToolButton,
     QWidget,
@@ -461,14 +462,24 @@ class FieldEdges(QProxyStyle):
     """Fusion, with an edge you can see on text fields, spin and date boxes and drop-downs."""
 
     def drawPrimitive(
-        self, element: Any, option: Any, painter: QPainter, widget: Any = None
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
     ) -> None:
         super().drawPrimitive(element, option, painter, widget)
-        if element == QStyle.PrimitiveElement.PE_PanelLineEdit and option.lineWidth > 0:
+        # a line edit's panel comes with its QStyleOptionFrame, which has the width
+        framed = getattr(option, "lineWidth", 0) > 0
+        if element == QStyle.PrimitiveElement.PE_PanelLineEdit and framed:
             _edge(painter, option.rect, option.palette)
 
     def drawComplexControl(
-        self, control: Any, option: Any, painter: QPainter, widget: Any = None
+        self,
+        control: QStyle.ComplexControl,
+        option: QStyleOptionComplex,
+        painter: QPainter,
+        widget: QWidget | None = None,
     ) -> None:
         super().drawComplexControl(control, option, painter, widget)
         framed = getattr(option, "frame", False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
@@ -193,7 +193,7 @@ class ConnectionDialog(QDialog):
             ssl_mode=str(self.ssl_mode.currentData()),
         )
 
-    def url(self) -> Any:
+    def url(self) -> URL:
         """The server's URL with the password (a ValidationError names a missing field)."""
         return server_url(self.address(), self.password.text())
 

@@ -10,6 +10,7 @@ panel loads `FormChoices` into it and saves what `save_requested` hands over.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -64,7 +65,7 @@ class _Edit(QUndoCommand):
 
 
 def _shortcut(
-    key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget, slot: Any
+    key: QKeySequence | QKeySequence.StandardKey | str, parent: QWidget, slot: Callable[[], object]
 ) -> QShortcut:
     shortcut = QShortcut(QKeySequence(key), parent)
     shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -288,7 +289,7 @@ class FormEditor(QWidget):
 
     # --- editing -------------------------------------------------------------------------
 
-    def _edit(self, change: Any, text: str, merge: str = "") -> None:
+    def _edit(self, change: Callable[[FormDraft], FormDraft], text: str, merge: str = "") -> None:
         if self.draft is None or not self.writable:
             return
         after = change(self.draft)
@@ -384,8 +385,9 @@ class FormEditor(QWidget):
             self._edit(lambda d: d.with_help(code, text), f"Edit {code}'s help", f"help {code}")
 
     def revert(self) -> None:
-        if self.saved is not None and self.dirty:
-            self._edit(lambda _d: self.saved, "Revert")
+        saved = self.saved
+        if saved is not None and self.dirty:
+            self._edit(lambda _d: saved, "Revert")
 
     def save(self) -> None:
         if self.draft is None or self.choices is None:

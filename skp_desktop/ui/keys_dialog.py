@@ -1,13 +1,13 @@
 """File ▸ Keys…: this computer's signing key, and the keys this database trusts (issue 16).
 
-The same use cases as `skp-returns keys …` (services/trust.py), each run in the window's worker:
-export this computer's enrolment file, rotate its key, enrol a key for services once its
-fingerprint is confirmed by phone, revoke a key.
+The same use cases as `skp-returns keys …` (services/trust.py), each run through the window's
+desk (ui/operations.py): export this computer's enrolment file, rotate its key, enrol a key for
+services once its fingerprint is confirmed by phone, revoke a key. A change to the keys is
+announced (Change.KEYS, and HISTORY: each is audited) so an open History page reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -27,15 +27,19 @@ from PySide6.QtWidgets import (
 
 from skp_desktop.services import trust
 from skp_desktop.ui.dialogs import dialogs
+from skp_desktop.ui.operations import Change
 from skp_desktop.ui.rows_model import HeadedTableModel
-from skp_desktop.ui.workers import Worker
 
 if TYPE_CHECKING:
     from skp_desktop.services.database import Database
+    from skp_desktop.ui.main_window import MainWindow
+    from skp_desktop.ui.operations import Desk
 
 _Index = QModelIndex | QPersistentModelIndex
 # the keys a database trusts live in it
 NO_DATABASE = "Open a database first: the keys it trusts are kept in it."
+# what trusting, revoking or rotating a key changes (each is an audit event)
+KEYS_CHANGE = Change.KEYS | Change.HISTORY
 
 
 class KeysModel(HeadedTableModel):
@@ -84,17 +88,11 @@ class KeysDialog(QDialog):
     """This computer's key and the database's trusted keys, with what can be done to them."""
 
     def __init__(
-        self,
-        *,
-        database: Callable[[], Database | None],
-        actor: Callable[[], str],
-        read_only: bool = False,
-        parent: QWidget | None = None,
+        self, desk: Desk, *, read_only: bool = False, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keys")
-        self.database, self.actor, self.read_only = database, actor, read_only
-        self.worker = Worker(self)
+        self.desk, self.read_only = desk, read_only
         self.own: trust.KeyInfo | None = None
 
         intro = QLabel(
@@ -172,12 +170,12 @@ class KeysDialog(QDialog):
     # --- reading ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        db = self.database()
+        def work(db: Database) -> tuple[trust.KeyInfo, list[trust.TrustedKey]]:
+            return trust.show_key(db), trust.list_keys(db)
 
-        def work() -> tuple[trust.KeyInfo, list[trust.TrustedKey]]:
-            return trust.show_key(db), trust.list_keys(db) if db is not None else []
-
-        self.worker.run(work, self._show, self._failed)
+        if not self.desk.query(work, self._show, failure=self._failed):
+            # no database open (yet, or it failed to open): this computer's key still shows
+            self.desk.run(lambda: (trust.show_key(None), []), self._show, failure=self._failed)
 
     def _show(self, found: tuple[trust.KeyInfo, list[trust.TrustedKey]]) -> None:
         own, keys = found
@@ -205,13 +203,13 @@ class KeysDialog(QDialog):
         )
         if not path:
             return
-        actor = self.actor()
+        actor = self.desk.actor()
 
         def work() -> str:
             written, info = trust.export_enrolment(path, name=actor)
             return f"✓ Wrote {written}: send it, then read {info.fingerprint} over the phone."
 
-        self.worker.run(work, lambda text: self.message.setText(text), self._failed)
+        self.desk.run(work, self.message.setText, failure=self._failed)
 
     def rotate(self) -> None:
         if not dialogs.confirm(
@@ -222,9 +220,8 @@ class KeysDialog(QDialog):
             "the new one. Send your new enrolment file afterwards.",
         ):
             return
-        db, actor = self.database(), self.actor()
 
-        def work() -> trust.Rotation:
+        def work(db: Database | None, actor: str) -> trust.Rotation:
             return trust.rotate_installation_key(db, actor=actor)
 
         def done(result: trust.Rotation) -> None:
@@ -234,7 +231,11 @@ class KeysDialog(QDialog):
             )
             self.refresh()
 
-        self.worker.run(work, done, self._failed)
+        if not self.desk.change(
+            work, done, changes=KEYS_CHANGE, failure=self._failed, source=self
+        ):  # no database: only this computer's key file changes
+            actor = self.desk.actor()
+            self.desk.run(lambda: work(None, actor), done, failure=self._failed)
 
     def trust(self) -> None:
         path = dialogs.open_file(
@@ -256,13 +257,9 @@ class KeysDialog(QDialog):
         )
         if not services:
             return
-        db, actor = self.database(), self.actor()
-        if db is None:
-            self.message.setText(NO_DATABASE)
-            return
         codes = [code.strip() for code in services.split(",") if code.strip()]
 
-        def work() -> str:
+        def work(db: Database, actor: str) -> str:
             key, done = trust.trust_key(
                 db, path, services=codes, fingerprint_given=fingerprint, actor=actor
             )
@@ -272,7 +269,10 @@ class KeysDialog(QDialog):
             self.message.setText(text)
             self.refresh()
 
-        self.worker.run(work, shown, self._failed)
+        if not self.desk.change(
+            work, shown, changes=KEYS_CHANGE, failure=self._failed, source=self
+        ):
+            self.message.setText(NO_DATABASE)
 
     def revoke(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -288,12 +288,8 @@ class KeysDialog(QDialog):
         )
         if not reason:
             return
-        db, actor = self.database(), self.actor()
-        if db is None:
-            self.message.setText(NO_DATABASE)
-            return
 
-        def work() -> str:
+        def work(db: Database, actor: str) -> str:
             done = trust.revoke_key(db, key.fingerprint, reason=reason, actor=actor)
             return f"✓ Revoked {done.name} ({done.fingerprint})."
 
@@ -301,14 +297,12 @@ class KeysDialog(QDialog):
             self.message.setText(text)
             self.refresh()
 
-        self.worker.run(work, shown, self._failed)
+        if not self.desk.change(
+            work, shown, changes=KEYS_CHANGE, failure=self._failed, source=self
+        ):
+            self.message.setText(NO_DATABASE)
 
 
-def show_keys(window: Any) -> None:
+def show_keys(window: MainWindow) -> None:
     """File ▸ Keys…: this computer's signing key and the keys the database trusts."""
-    KeysDialog(
-        database=lambda: window.database,
-        actor=lambda: window.controller.actor if window.controller else "unknown",
-        read_only=window.session.read_only,
-        parent=window,
-    ).exec()
+    KeysDialog(window.desk, read_only=window.session.read_only, parent=window).exec()

@@ -15,7 +15,7 @@ bar, the theme, errors and closing. The work is elsewhere:
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTabWidget,
     QTextBrowser,
+    QWidget,
 )
 
 from skp_desktop import APP_NAME, __version__
@@ -41,6 +42,7 @@ from skp_desktop.ui.settings import Settings
 from skp_desktop.ui.theme import apply_theme, confirm_system_theme
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import date
     from os import PathLike
 
@@ -60,8 +62,10 @@ if TYPE_CHECKING:
     from skp_desktop.ui.pages.return_page import ReturnPage
     from skp_desktop.ui.problems_panel import ProblemsPanel
     from skp_desktop.ui.return_controller import ReturnController
+    from skp_desktop.ui.return_place import ReturnPlace
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound=QWidget)
 
 
 class MainWindow(QMainWindow):
@@ -72,6 +76,7 @@ class MainWindow(QMainWindow):
     the database in the background.
     """
 
+    return_place: ReturnPlace
     return_page: ReturnPage
     definition_panel: DefinitionPanel
     problems_panel: ProblemsPanel
@@ -113,7 +118,7 @@ class MainWindow(QMainWindow):
         self._showing_store_problem = False
         self.undo_stack: QUndoStack = QUndoStack(self)
         self.controller: ReturnController | None = None
-        self._built_pages: dict[str, Any] = {}
+        self._built_pages: dict[str, QWidget] = {}
         self.setWindowTitle(APP_NAME)
         screen = QApplication.primaryScreen()
         if screen is not None:  # first start: most of a small laptop screen, not all of a big one
@@ -193,8 +198,6 @@ class MainWindow(QMainWindow):
         service manager opens only the return, and building them all doubled the time to it."""
         if self.controller is not None:
             return
-        from PySide6.QtWidgets import QWidget
-
         self._dock_side_panel()
 
         from skp_desktop.ui.return_place import ReturnPlace
@@ -230,12 +233,12 @@ class MainWindow(QMainWindow):
 
     # --- the places other than Return, built on first use --------------------------------
 
-    def _page(self, place: str) -> Any:
+    def _page(self, place: str) -> QWidget:
         """The page of a place, built and put in its slot the first time it is wanted."""
         page = self._built_pages.get(place)
         if page is None:
             self._build_pages()
-            make = {
+            make: Callable[[], QWidget] = {
                 "Dashboard": self._make_dashboard_page,
                 "Import": self._make_import_page,
                 "Completeness": self._make_completeness_page,
@@ -256,29 +259,47 @@ class MainWindow(QMainWindow):
     def _is_built(self, place: str) -> bool:
         return place in self._built_pages
 
+    def _page_of(self, place: str, kind: type[P]) -> P:
+        """The page of a place, as the class it is (imported by the caller once it is wanted)."""
+        page = self._page(place)
+        assert isinstance(page, kind)
+        return page
+
     @property
     def dashboard_page(self) -> DashboardPage:
-        return self._page("Dashboard")
+        from skp_desktop.ui.pages.dashboard_page import DashboardPage
+
+        return self._page_of("Dashboard", DashboardPage)
 
     @property
     def import_page(self) -> ImportPage:
-        return self._page("Import")
+        from skp_desktop.ui.pages.import_page import ImportPage
+
+        return self._page_of("Import", ImportPage)
 
     @property
     def completeness_page(self) -> CompletenessPage:
-        return self._page("Completeness")
+        from skp_desktop.ui.pages.completeness_page import CompletenessPage
+
+        return self._page_of("Completeness", CompletenessPage)
 
     @property
     def merge_page(self) -> MergePage:
-        return self._page("Merge")
+        from skp_desktop.ui.pages.merge_page import MergePage
+
+        return self._page_of("Merge", MergePage)
 
     @property
     def definitions_page(self) -> DefinitionsPage:
-        return self._page("Definitions")
+        from skp_desktop.ui.pages.definitions_page import DefinitionsPage
+
+        return self._page_of("Definitions", DefinitionsPage)
 
     @property
     def history_page(self) -> HistoryPage:
-        return self._page("History")
+        from skp_desktop.ui.pages.history_page import HistoryPage
+
+        return self._page_of("History", HistoryPage)
 
     def _make_dashboard_page(self) -> DashboardPage:
         from skp_desktop.ui.pages.dashboard_page import DashboardPage
@@ -473,8 +494,7 @@ class MainWindow(QMainWindow):
     @property
     def timeline_dialog(self) -> TimelineDialog | None:
         """The value's timeline opened last from the History page (None before)."""
-        page = self._built_pages.get("History")
-        return page.timeline_dialog if page is not None else None
+        return self.history_page.timeline_dialog if self._is_built("History") else None
 
     def _show_event(self, entry: AuditEntry | None) -> None:
         from skp_desktop.ui.pages.history_page import describe_event
@@ -485,22 +505,22 @@ class MainWindow(QMainWindow):
 
     # --- the return (ui/return_place.py), for the menus and the tests -----------------------
 
-    def return_action(self, action: str, *args: Any) -> None:
-        """Run one of the Return place's actions (once start() has built it)."""
+    def on_return_place(self, act: Callable[[ReturnPlace], object]) -> None:
+        """Do `act` to the Return place, once start() has built it (else nothing)."""
         if self.controller is not None:
-            getattr(self.return_place, action)(*args)
+            act(self.return_place)
 
     def show_return_at(self, service: str, period: str) -> None:
-        self.return_action("show_return_at", service, period)
+        self.on_return_place(lambda place: place.show_return_at(service, period))
 
     def submit(self) -> None:
-        self.return_action("submit")
+        self.on_return_place(lambda place: place.submit())
 
     def reopen(self) -> None:
-        self.return_action("reopen")
+        self.on_return_place(lambda place: place.reopen())
 
     def mark_symbol(self, symbol: str) -> None:
-        self.return_action("mark_symbol", symbol)
+        self.on_return_place(lambda place: place.mark_symbol(symbol))
 
     def _on_view(self, view: ReturnView) -> None:
         self.return_place.show_view(view)
@@ -547,8 +567,7 @@ class MainWindow(QMainWindow):
     @property
     def indicator_dialog(self) -> IndicatorChartDialog | None:
         """The indicator's chart opened last from the dashboard (None before)."""
-        page = self._built_pages.get("Dashboard")
-        return page.indicator_dialog if page is not None else None
+        return self.dashboard_page.indicator_dialog if self._is_built("Dashboard") else None
 
     def open_indicator_chart(self, code: str) -> None:
         self.dashboard_page.open_indicator_chart(code)

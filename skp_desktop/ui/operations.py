@@ -5,8 +5,10 @@ open database, run in the background; its result comes back to the UI thread onl
 database is still the one open (a result read from a database since closed or replaced is
 dropped here, so no caller checks it again). A failure goes to the window's one error display
 unless the caller handles it. A finished change says what it changed (`Change`) on
-`Desk.changed`, which every page listens to: accepting a return on Completeness, for instance,
-tells an open Return page to read it again.
+`Desk.changed`: accepting a return on Completeness, for instance, tells an open Return page to
+read it again. The places that stay on screen while another changes the database listen to it
+(the Return place, Completeness, History); Dashboard, Merge and Definitions (unless a draft is
+being edited there) read afresh whenever they are shown.
 
     desk.query(lambda db: completeness(db, ...), self.show_report)
     desk.change(
@@ -16,9 +18,11 @@ tells an open Return page to read it again.
         source=self,  # the page that made it refreshes itself; the others are told
     )
 
-Two kinds of work keep their own workers, on purpose: the return controller's saves run on its
-serial writer (in order, and able to wait for a database still opening), and the database
-session's opening and restore run before there is a database to hand an operation.
+Work that needs no database (writing this computer's own key file) runs by `desk.run`, with
+the same error display. Two kinds of work keep their own workers, on purpose: the return
+controller's saves run on its serial writer (in order, and able to wait for a database still
+opening), and the database session's opening and restore, and the connection dialog's test of
+a server, run before there is a database to hand an operation.
 """
 
 from __future__ import annotations
@@ -168,6 +172,23 @@ class Desk(QObject):
         runner = self.charts if charts else self.worker
         runner.run(lambda: op(db, actor), done, self._failed(failure))
         return True
+
+    def run(
+        self,
+        work: Callable[[], T],
+        success: Callable[[T], None] | None = None,
+        *,
+        failure: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """Work that needs no database (a file of this computer's, such as its signing key) in
+        the background, then `success(result)` here unless the window has closed; failures as
+        for `query`."""
+
+        def done(result: T) -> None:
+            if success is not None and not self.closed:
+                success(result)
+
+        self.worker.run(work, done, self._failed(failure))
 
     def announce(self, changes: Change, source: object | None = None) -> None:
         """Tell every page what changed (for changes made outside `change`, e.g. saves)."""

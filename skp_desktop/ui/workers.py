@@ -6,11 +6,12 @@ import itertools
 import logging
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _Signals(QObject):
@@ -41,7 +42,7 @@ class _Task(QRunnable):
     def __init__(
         self,
         number: int,
-        work: Callable[[], Any],
+        work: Callable[[], object],
         signals: _Signals,
         cancellation: _Cancellation,
     ) -> None:
@@ -67,6 +68,7 @@ class _Task(QRunnable):
             self.signals.done.emit(self._number, result)
 
 
+# A pending task's callbacks: each takes its own task's result type, unknown in the table.
 _Callbacks = tuple[Callable[[Any], None], Callable[[Exception], None]]
 
 
@@ -92,8 +94,8 @@ class Worker(QObject):
 
     def run(
         self,
-        work: Callable[[], Any],
-        on_done: Callable[[Any], None],
+        work: Callable[[], T],
+        on_done: Callable[[T], None],
         on_error: Callable[[Exception], None],
     ) -> None:
         """Call `work()` in the background, then `on_done(result)` or `on_error(exc)` here."""

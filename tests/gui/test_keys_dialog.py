@@ -13,13 +13,29 @@ from skp_desktop.services import trust
 from skp_desktop.services.database import Database
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.keys_dialog import KeysDialog
+from skp_desktop.ui.operations import Change, Changed, Desk
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def keys_dialog(qtbot, db: Database) -> Iterator[KeysDialog]:
-    made = KeysDialog(database=lambda: db, actor=lambda: "Cora Ordinator")
+def desk(db: Database) -> Desk:
+    """The window's desk, on `db`, acting as the coordinator; failures fail the test."""
+
+    def unexpected(exc: Exception) -> None:
+        raise AssertionError(f"the dialog left this failure to the window: {exc!r}")
+
+    return Desk(
+        database=lambda: db,
+        actor=lambda: "Cora Ordinator",
+        show_error=unexpected,
+        chart_theme=lambda: "light",
+    )
+
+
+@pytest.fixture
+def keys_dialog(qtbot, desk: Desk) -> Iterator[KeysDialog]:
+    made = KeysDialog(desk)
     qtbot.addWidget(made)
     made.show()
     qtbot.waitUntil(lambda: made.own is not None, timeout=10000)
@@ -42,8 +58,10 @@ def test_it_shows_this_computers_fingerprint_and_the_trusted_keys(
 
 
 def test_a_key_is_enrolled_and_revoked_through_the_dialog(
-    keys_dialog: KeysDialog, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keys_dialog: KeysDialog, desk: Desk, qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    heard: list[Changed] = []
+    desk.changed.connect(heard.append)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SKP_KEY_DIR", str(tmp_path / "laptop"))
         file, info = trust.export_enrolment(tmp_path / "hana.skpkey", name="Hana")
@@ -55,6 +73,8 @@ def test_a_key_is_enrolled_and_revoked_through_the_dialog(
     assert "enrolled for HIGHWAYS, PARKS" in keys_dialog.message.text()
     row = next(r for r in range(2) if keys_dialog.model.index(r, 1).data() == "Hana")
     assert keys_dialog.model.index(row, 2).data() == "HIGHWAYS, PARKS"
+    # an open History page is told: the enrolment is an audit event
+    assert [c.touches(Change.KEYS | Change.HISTORY) for c in heard] == [True]
 
     keys_dialog.table.selectRow(row)
     monkeypatch.setattr(dialogs, "ask_text", lambda *_args: "laptop lost")
@@ -63,6 +83,7 @@ def test_a_key_is_enrolled_and_revoked_through_the_dialog(
     qtbot.waitUntil(
         lambda: "laptop lost" in (keys_dialog.model.index(row, 4).data() or ""), timeout=10000
     )
+    assert len(heard) == 2 and heard[1].touches(Change.HISTORY)
 
 
 def test_a_wrong_fingerprint_is_said_and_nothing_enrolled(
@@ -229,3 +250,23 @@ def test_the_first_pack_asks_before_it_pins_the_coordinators_key(
             assert win._charts.wait(15000)
             win.close()
             win.dispose()
+
+
+def test_with_no_database_open_it_still_shows_this_computers_key(
+    qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = Desk(
+        database=lambda: None,
+        actor=lambda: "Cora Ordinator",
+        show_error=lambda exc: pytest.fail(repr(exc)),
+        chart_theme=lambda: "light",
+    )
+    made = KeysDialog(closed)
+    qtbot.addWidget(made)
+    qtbot.waitUntil(lambda: made.own is not None, timeout=10000)
+    assert made.fingerprint.text() == trust.installation_key().key.fingerprint.replace("-", "  ")
+    assert made.model.rowCount() == 0
+    monkeypatch.setattr(dialogs, "open_file", lambda *_args: str(tmp_path / "any.skpkey"))
+    monkeypatch.setattr(dialogs, "ask_text", lambda *_args: "12345")
+    made.trust_button.click()
+    assert "Open a database first" in made.message.text()

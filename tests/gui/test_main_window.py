@@ -203,3 +203,36 @@ def test_a_new_menu_item_is_one_declaration_enabled_with_its_button(
     assert actions[ActionName.SUBMIT].isEnabled() and button.isEnabled()
     actions[ActionName.ABOUT].trigger()
     assert shown == [frame]
+
+
+def test_the_return_menu_reaches_the_return_place(
+    qtbot, window: MainWindow, database_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skp_desktop.ui.actions import ActionName
+    from skp_desktop.ui.dialogs import dialogs
+
+    page = window.return_page
+    page.service_picker.setCurrentIndex(page.service_picker.findData("HIGHWAYS"))
+    qtbot.waitUntil(lambda: "Highways" in window.windowTitle(), timeout=15000)
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=15000)
+    # a value entered elsewhere shows after Return ▸ Refresh
+    db = open_database(database_file)
+    record_entries(
+        db,
+        service="HIGHWAYS",
+        period="FY2024-25-Q1",
+        changes=[EntryChange("SAFER-P4-S1", {"numerator": "45", "denominator": "50"})],
+        actor="elsewhere",
+    )
+    db.dispose()
+    entered = lambda: window.controller.view.row("SAFER-P4-S1").value is not None  # noqa: E731
+    assert not entered()
+    window.menu_actions[ActionName.REFRESH].trigger()
+    qtbot.waitUntil(entered, timeout=15000)
+
+    # Return ▸ Blank return (template)… writes the chosen return's template
+    out = tmp_path / "blank.xlsx"
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    window.menu_actions[ActionName.TEMPLATE].trigger()
+    qtbot.waitUntil(lambda: "Blank return saved" in window.status_state.text(), timeout=15000)
+    assert out.is_file()

@@ -4,6 +4,7 @@ workflow's rules, the strings stored, and the server's list of who may record ea
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -12,9 +13,12 @@ import pytest
 
 from skp_desktop.domain.vocabulary import (
     MISSING,
+    NOT_DUE,
     NOT_STARTED,
+    PACK_FILE_STATUS,
     AuditAction,
     ImportStatus,
+    PackStatus,
     ReturnState,
     Step,
     allows,
@@ -73,13 +77,20 @@ def test_the_server_says_who_may_record_every_action_the_program_records() -> No
     assert set(listed) == set(AuditAction)
 
 
+@functools.cache
+def _parsed() -> list[tuple[Path, ast.Module]]:
+    """Every module of the program but the vocabulary itself, parsed once for these checks."""
+    return [
+        (path, ast.parse(path.read_text(encoding="utf-8")))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != VOCABULARY
+    ]
+
+
 def _literals_outside_the_vocabulary() -> list[str]:
     words = {member.value for member in AuditAction}
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path == VOCABULARY:
-            continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path, tree in _parsed():
         docstrings = {
             id(node.body[0].value)
             for node in ast.walk(tree)
@@ -101,3 +112,46 @@ def _literals_outside_the_vocabulary() -> list[str]:
 
 def test_every_audit_action_the_code_records_is_named_from_the_vocabulary() -> None:
     assert _literals_outside_the_vocabulary() == []
+
+
+# The words a state or status is stored as, which code compares by member, never by literal.
+STATE_WORDS = {
+    *(member.value for member in (*ReturnState, *ImportStatus, *PackStatus)),
+    MISSING,
+    NOT_DUE,
+    NOT_STARTED,
+    PACK_FILE_STATUS,
+}
+
+
+def _compared_literals(tree: ast.Module) -> list[tuple[int, str]]:
+    """`x == "draft"`, `status != "IMPORTED"`, `state in ("missing", "draft")`: each state or
+    status word compared as a literal (words shown to people are not comparisons)."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for side in (node.left, *node.comparators):
+                items = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+                found += [
+                    (node.lineno, item.value)
+                    for item in items
+                    if isinstance(item, ast.Constant) and item.value in STATE_WORDS
+                ]
+    return found
+
+
+def test_states_and_statuses_are_compared_by_their_members() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)}:{line}: {word!r}"
+        for path, tree in _parsed()
+        if MIGRATIONS not in path.parents  # migrations stay frozen
+        for line, word in _compared_literals(tree)
+    ]
+    assert found == []
+
+
+def test_the_comparison_check_would_catch_a_literal() -> None:
+    source = 'if view.state == "draft" or status in ("REJECTED", "x") or "draft" != s: pass'
+    assert _compared_literals(ast.parse(source)) == [(1, "draft"), (1, "REJECTED"), (1, "draft")]
+    shown = 'label = "draft"; ok = state == ReturnState.DRAFT'
+    assert _compared_literals(ast.parse(shown)) == []

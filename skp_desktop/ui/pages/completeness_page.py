@@ -12,7 +12,7 @@ here waits on it.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QEvent,
@@ -56,6 +56,8 @@ from skp_desktop.ui.rag_style import is_dark
 from skp_desktop.ui.review_panel import NO_SELECTION, ReviewPanel, query_choice
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from skp_desktop.services.completeness import Completeness, CompletenessCell
     from skp_desktop.services.database import Database
     from skp_desktop.services.dto import ReturnQueries, ReturnView
@@ -82,7 +84,6 @@ class CompletenessPage(QWidget):
     """Quarters from–to, the matrix (and its heatmap), the chase list, and review buttons."""
 
     open_return_requested = Signal(str, str)  # service code, period code
-    loaded = Signal()
 
     def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -276,7 +277,6 @@ class CompletenessPage(QWidget):
         self._on_current()
         self._stale_heatmap = True
         self._draw_heatmap()
-        self.loaded.emit()
 
     def _filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)
@@ -577,7 +577,7 @@ class CompletenessPage(QWidget):
         )
 
 
-def completeness_heatmap(report: Completeness, theme: str) -> Any:
+def completeness_heatmap(report: Completeness, theme: str) -> Figure:
     """The heatmap of the matrix; "not due" cells blank and overdue ones saying so."""
     from skp_desktop.charts.dashboard import heatmap_figure
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
@@ -61,6 +61,7 @@ from skp_desktop.domain.periods import (
 )
 from skp_desktop.domain.rag import Rag
 from skp_desktop.domain.values import canonical_text
+from skp_desktop.domain.vocabulary import PackStatus
 from skp_desktop.services.definitions_draft import NO_SERVICE, DefinitionsDraft
 from skp_desktop.ui.accessibility import row_height
 from skp_desktop.ui.definitions_models import (
@@ -138,7 +139,7 @@ INTRO = (
 )
 
 
-def _text_of(value: Any) -> str:
+def _text_of(value: object) -> str:
     """A spec's value as the form shows it."""
     if value is None:
         return ""
@@ -999,7 +1000,7 @@ class DefinitionsPage(QWidget):
         if outcome.refused:
             self.show_message(f"✗ {name} was not imported: {outcome.reason}", problem=True)
             return
-        if outcome.status != "IMPORTED":
+        if outcome.status != PackStatus.IMPORTED:
             self.show_message(f"{name}: {outcome.reason}. Nothing was changed.")
             return
         if dry_run:

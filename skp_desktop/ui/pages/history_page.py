@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -247,7 +247,7 @@ class HistoryPage(QWidget):
     def _emit_filter(self) -> None:
         self.filter_changed.emit(self.current_filter())
 
-    def _update_count(self, *_args: Any) -> None:
+    def _update_count(self, *_args: object) -> None:
         rows = self.model.rowCount()
         if self.model.loading:
             text = f"{rows:,} events shown; loading more…"
@@ -261,7 +261,7 @@ class HistoryPage(QWidget):
             text = f"{rows:,} events shown, newest first; more load as you scroll."
         self.count_label.setText(text)
 
-    def _on_current(self, *_args: Any) -> None:
+    def _on_current(self, *_args: object) -> None:
         index = self.table.currentIndex()
         entry = self.model.entry(index.row()) if index.isValid() else None
         self.event_selected.emit(entry)

@@ -53,7 +53,6 @@ class _Progress(QObject):
 class MergePage(QWidget):
     """Quarters from–to, Merge…, progress with Cancel, and what the workbook holds."""
 
-    merged = Signal(object)  # MergeResult
     review_requested = Signal()  # go to the Completeness place to accept returns
     LEFT_OUT_HEADERS = ("Service", "Period", "State", "Due")
 
@@ -264,8 +263,7 @@ class MergePage(QWidget):
 
     def save_assessment(self) -> None:
         """Ask where to save (PDF or .xlsx), then write the assessment in the background."""
-        db = self.desk.database()
-        if db is None:
+        if self.desk.database() is None:
             return
         year = self.assessment_year.currentData()
         path = dialogs.save_file(
@@ -281,10 +279,12 @@ class MergePage(QWidget):
         self.assessment_button.setEnabled(False)
         self.assessment_result.setText("Writing the strategic assessment…")
 
-        def work() -> AssessmentFile:
+        made = self.desk.today
+
+        def work(db: Database) -> AssessmentFile:
             from skp_desktop.services.strategic_assessment import write_assessment
 
-            return write_assessment(db, year=year, out=path, made=self.desk.today)
+            return write_assessment(db, year=year, out=path, made=made)
 
         def done(result: AssessmentFile) -> None:
             self.assessment_button.setEnabled(True)
@@ -295,7 +295,7 @@ class MergePage(QWidget):
             self.assessment_result.setText(f"✗ Not saved: {exc}")
             self.desk.failed(exc)
 
-        self.desk.worker.run(work, done, failed)
+        self.desk.query(work, done, failure=failed)
 
     # --- merging -------------------------------------------------------------------------
 
@@ -344,7 +344,6 @@ class MergePage(QWidget):
                 f"<p>{escape(result.describe())}</p>"
                 f"<p><small>SHA-256 {result.sha256}</small></p>"
             )
-            self.merged.emit(result)
 
         def failed(exc: Exception) -> None:
             from skp_desktop.services.merge import MergeCancelled

@@ -190,10 +190,9 @@ class ReturnPage(QWidget):
                 f"start revision {revision + 1} (you will be asked why)."
             )
         self.state_note.setText(_query_note(view, editable) + note)
-        self.submit_button.setEnabled(allows(view.state, Step.SUBMIT) and not read_only_database)
-        self.reopen_button.setEnabled(allows(view.state, Step.REOPEN) and not read_only_database)
+        # Submit, Reopen and Export are enabled with their menu items, from one state
+        # (ui/actions.py: the window binds them when it builds this page)
         feedback = allows(view.state, Step.EXPORT_FEEDBACK)
-        self.export_button.setEnabled(allows(view.state, Step.EXPORT) or feedback)
         self.export_button.setToolTip(
             "Save the returned return with its queries as a feedback file for the service"
             if feedback

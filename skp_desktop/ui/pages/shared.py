@@ -19,10 +19,10 @@ from skp_desktop.domain.periods import (
     parse_period,
     period_range,
 )
+from skp_desktop.domain.vocabulary import NOT_DUE
 
 FIRST_PERIOD = "FY2023-24-Q1"
-NOT_DUE = "not due"
-NOT_DUE_LABEL = "— not due"
+NOT_DUE_LABEL = STATE_LABELS[NOT_DUE]
 DEFAULT_QUARTERS = 4
 
 
