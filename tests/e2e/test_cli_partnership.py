@@ -70,6 +70,7 @@ def test_the_coordinator_adds_renames_and_retires_a_service(cli: Cli, blank_temp
     assert all(set(s) == {"code", "name", "organisation"} for s in services)
     history = cli.run(db, "history", "--service", "ICB-KINGSTON", "--json").json()
     assert [e["action"] for e in history] == ["service.retire", "service.rename", "service.add"]
+    assert {e["source"] for e in history} == {"command line"}
     assert cli.run(db, "verify").returncode == 0
 
 
@@ -140,6 +141,7 @@ def test_context_records_a_figure_and_catalogue_shows_the_measures(
     event = cli.run(db, "history", "--indicator", "CTX-ASB", "--json").json()[0]
     assert event["action"] == "context.set"
     assert json.loads(event["new"]) == {"source": "MPS crime data", "value": "19.1"}
+    assert event["source"] == "command line"
     rows = {r["code"]: r for r in cli.run(db, "catalogue", "--json").json()}
     assert rows["CTX-ASB"]["kind"] == "context" and rows["SAFER-P3-B1"]["kind"] == "indicator"
     assert (

@@ -40,6 +40,16 @@ def _panel(qtbot, win: MainWindow) -> PartnershipPanel:  # type: ignore[no-untyp
     return panel
 
 
+def _sources(db, action: str) -> list[str | None]:  # type: ignore[no-untyped-def]
+    """Where each audit event of an action says the change came from."""
+    with db.reading() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.source).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        )
+
+
 def _settle(qtbot, panel: PartnershipPanel, words: str) -> None:  # type: ignore[no-untyped-def]
     qtbot.waitUntil(lambda: words in panel.message.text() and not panel.busy, timeout=15000)
     qtbot.waitUntil(lambda: not panel.desk.worker.busy, timeout=15000)
@@ -78,6 +88,9 @@ def test_the_coordinator_adds_renames_and_retires_a_service(
     qtbot.keyClicks(panel.name, "Roads")
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     _settle(qtbot, panel, "already a service HIGHWAYS")
+    # the history says these were done in the app, not on the command line
+    for action in ("service.add", "service.rename", "service.retire"):
+        assert _sources(db, action) == ["typed in the app"], action
     assert audit.verify(db).ok
     panel.close()
 
@@ -199,6 +212,7 @@ def test_the_coordinator_edits_a_form_and_the_return_shows_it(
     assert _tree(editor) == shown
     assert not editor.save_button.isEnabled() and editor.default_button.isEnabled()
     assert _form_events(window.database) == 1  # one audited change
+    assert _sources(window.database, "service.form") == ["typed in the app"]
     panel.close()
 
     rows = _grid(qtbot, window, "ASC", "FY2024-25-Q4")
@@ -293,6 +307,7 @@ def test_context_figures_are_recorded(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: "CTX-ASB: 2025/26 Q4 19.1" in panel.figures.text(), timeout=15000)
     (figure,) = context_figures(window.database)["CTX-ASB"]
     assert (str(figure.value), figure.source) == ("19.1", "MPS data")
+    assert _sources(window.database, "context.set") == ["typed in the app"]
     assert audit.verify(window.database).ok
     panel.close()
 
