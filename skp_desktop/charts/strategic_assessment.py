@@ -9,6 +9,7 @@ count (and the contents' page numbers) is known before anything is drawn.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from skp_desktop.domain.assessment import (
     AssessedMeasure,
     Assessment,
     AssessmentSection,
+    grouped_quality,
 )
 from skp_desktop.domain.values import format_number
 
@@ -40,6 +42,7 @@ RAG_WORDS = {"Green": "● Green", "Amber": "▲ Amber", "Red": "■ Red"}
 TITLE_SIZE, HEADING_SIZE, BODY_SIZE, TABLE_SIZE, FOOTER_SIZE = 16.0, 12.0, 9.5, 9.0, 8.0
 LINE_SPACING = 1.6  # of the font size, between table lines
 LINE = TABLE_SIZE * LINE_SPACING / 72  # inches between table lines
+COMMITMENT_LINE = 150  # characters of a priority's commitment on one line of the page
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def plan_pages(assessment: Assessment) -> list[_Page]:
             )
     if empty:
         pages.append(_Page("empty", empty_sections=tuple(empty)))
-    rows = len(assessment.quality)
+    rows = len(grouped_quality(assessment.quality, assessment.year_label))
     for start in range(0, max(rows, 1), QUALITY_ROWS_PER_PAGE):
         pages.append(
             _Page("quality", quality_rows=(start, min(rows, start + QUALITY_ROWS_PER_PAGE)))
@@ -228,7 +231,6 @@ def _measure_block(
     height: float,
 ) -> None:
     theme = page.theme
-    kind = " · context measure" if measure.kind == "context" else ""
     page.text(
         MARGIN,
         top,
@@ -239,7 +241,8 @@ def _measure_block(
     page.text(
         MARGIN,
         top + 0.24,
-        f"{measure.service}{kind} · {measure.unit} · {measure.polarity} · {measure.frequency}",
+        # a context measure's "service" already says so
+        f"{measure.service} · {measure.unit} · {measure.polarity} · {measure.frequency}",
         size=BODY_SIZE - 0.5,
         colour=theme.muted_text,
     )
@@ -339,10 +342,15 @@ def _section_page(
     page.text(MARGIN, MARGIN - 0.1, heading, size=HEADING_SIZE, weight="bold")
     top = MARGIN + 0.3
     if planned.first_of_section and section.commitment:
+        # the priority's whole sentence, over two lines if need be: a board reads it, so no
+        # cut word
+        lines = textwrap.wrap(section.commitment, COMMITMENT_LINE)
+        if len(lines) > 2:
+            lines = [lines[0], _shorten(" ".join(lines[1:]), COMMITMENT_LINE)]
         page.text(
             MARGIN,
-            top,
-            _shorten(section.commitment, 150),
+            top - 0.1,
+            "\n".join(lines),
             size=BODY_SIZE - 0.5,
             style="italic",
             colour=theme.muted_text,
@@ -406,14 +414,22 @@ def _quality_page(assessment: Assessment, planned: _Page, theme: ChartTheme) -> 
             "Every return was on time, accepted as signed, and never revised; no figure was [x].",
         )
         return page.fig
-    columns = (MARGIN, MARGIN + 2.3, MARGIN + 6.0, MARGIN + 7.1)
-    y = MARGIN + 0.35
-    for x, heading in zip(columns, ("What", "Service", "Period", "Detail"), strict=True):
+    page.text(
+        MARGIN,
+        MARGIN + 0.3,
+        f"{len(assessment.quality)} notes, one row per topic and service; the workbook's Data "
+        "quality sheet lists each return.",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    columns = (MARGIN, MARGIN + 2.1, MARGIN + 5.6, MARGIN + 6.9)
+    y = MARGIN + 0.65
+    for x, heading in zip(columns, ("What", "Service", "Quarters", "What happened"), strict=True):
         page.text(x, y, heading, size=TABLE_SIZE, weight="bold")
     y += LINE + 0.05
-    notes = assessment.quality[start:end]
-    for index, (x, limit) in enumerate(zip(columns, (32, 52, 16, 60), strict=True)):
-        cells = [(n.topic, n.service, n.period, n.detail)[index] for n in notes]
+    groups = grouped_quality(assessment.quality, assessment.year_label)[start:end]
+    for index, (x, limit) in enumerate(zip(columns, (30, 50, 18, 66), strict=True)):
+        cells = [(g.topic, g.service, g.periods, g.detail)[index] for g in groups]
         page.text(
             x,
             y,

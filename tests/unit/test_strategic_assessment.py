@@ -182,3 +182,63 @@ def test_the_assessment_refuses_what_it_cannot_make(
     with pytest.raises(NotFoundError, match=words.replace(".", r"\.")):
         write_assessment(demo, year=year, out=tmp_path / out)
     assert not (tmp_path / "sa.pdf").exists()
+
+
+def test_the_board_reads_data_quality_one_row_per_topic_and_service() -> None:
+    from skp_desktop.domain.assessment import QualityNote, grouped_quality
+
+    notes = [
+        QualityNote("Late", "Highways", "2025/26 Q1", "submitted …", days_late=3),
+        QualityNote("Not available [x]", "Parks", "2025/26 Q2", "SAFER-P4-S2"),
+        QualityNote("Late", "Parks", "2025/26 Q1", "submitted …", days_late=1),
+        QualityNote("Late", "Highways", "2025/26 Q3", "submitted …", days_late=40),
+        QualityNote("Revised after submission", "Parks", "2025/26 Q1", "revision 2: typo"),
+        QualityNote("Revised after submission", "Parks", "2025/26 Q4", "revision 3: recount"),
+        QualityNote("Not available [x]", "Parks", "2025/26 Q3", "SAFER-P4-S2"),
+    ]
+    rows = [
+        (g.topic, g.service, g.periods, g.detail, g.returns)
+        for g in grouped_quality(notes, "2025/26")
+    ]
+    assert rows == [
+        ("Late", "Highways", "Q1, Q3", "3 to 40 days after the due date", 2),
+        ("Late", "Parks", "Q1", "1 day after the due date", 1),
+        (
+            "Revised after submission",
+            "Parks",
+            "Q1, Q4",
+            "Q1: revision 2: typo; Q4: revision 3: recount",
+            2,
+        ),
+        ("Not available [x]", "Parks", "Q2, Q3", "SAFER-P4-S2", 2),
+    ]
+
+
+def _page_words(fig) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
+
+
+def test_the_pdf_pages_say_each_thing_whole_and_once(demo: Database) -> None:
+    from skp_desktop.charts.strategic_assessment import assessment_figures, plan_pages
+
+    assessment, series = strategic_assessment(demo, YEAR, made=MADE)
+    plan = plan_pages(assessment)
+    pages = list(assessment_figures(assessment, series))
+    # a priority's commitment is printed whole, not cut off in mid-word
+    care = next(s for s in assessment.sections if s.code == "SAFER-P1")
+    assert care.commitment and len(care.commitment) > 150
+    first = next(
+        fig for fig, p in zip(pages, plan, strict=True) if p.section == care and p.first_of_section
+    )
+    assert " ".join(care.commitment.split()) in " ".join(_page_words(first).split())
+    # a context measure is called one once, not "Context measure (no return) · context measure"
+    context_lines = [
+        t.get_text() for fig in pages for t in fig.texts if "Context measure" in t.get_text()
+    ]
+    assert context_lines and not any("context measure ·" in t for t in context_lines)
+    # the demo's every late return (one per service and quarter) fits one page, by service
+    quality = [fig for fig, p in zip(pages, plan, strict=True) if p.kind == "quality"]
+    late = assessment.quality_count("Late")
+    assert late > 20 and len(quality) == 1
+    words = _page_words(quality[0])
+    assert "Highways" in words and "Q1, Q2, Q3, Q4" in words and f"{late} notes" in words
