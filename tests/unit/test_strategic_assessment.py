@@ -242,3 +242,66 @@ def test_the_pdf_pages_say_each_thing_whole_and_once(demo: Database) -> None:
     assert late > 20 and len(quality) == 1
     words = _page_words(quality[0])
     assert "Highways" in words and "Q1, Q2, Q3, Q4" in words and f"{late} notes" in words
+
+
+def test_comparators_and_a_filled_template_show_where_the_board_looks(
+    template_database: Path, tmp_path: Path
+) -> None:
+    from exchange_support import (
+        COLUMN,
+        COMMSAFETY,
+        PERIOD,
+        REPEAT_VICTIMS,
+        TRAINED,
+        edit,
+        import_one,
+        open_copy,
+        row_of,
+        template,
+    )
+
+    from skp_desktop.services.comparators import set_comparator
+
+    db = open_copy(template_database, tmp_path / "coordinator.sqlite3")
+    try:
+        blank = template(db, tmp_path / "out")
+        cells = {
+            (REPEAT_VICTIMS, "Numerator"): 9,
+            (REPEAT_VICTIMS, "Denominator"): 60,
+            (TRAINED, "Value"): 35,
+        }
+        filled = edit(
+            blank,
+            tmp_path / "filled.xlsx",
+            {f"{COLUMN[col]}{row_of(blank, code)}": v for (code, col), v in cells.items()},
+        )
+        assert import_one(db, filled).status == "ACCEPTED"
+        review.accept_return(db, service=COMMSAFETY, period=PERIOD, actor="cora")
+        set_comparator(db, REPEAT_VICTIMS, "London", PERIOD, "17.5", "cora", source="MOPAC")
+        year = PERIOD.rsplit("-", 1)[0]
+        assessment, _ = strategic_assessment(db, year, made=date(2026, 12, 7))
+        victims = next(m for m in assessment.measures if m.code == REPEAT_VICTIMS)
+        assert victims.quarters[0].value == 15 and victims.latest_period == "2026/27 Q1"
+        assert [(name, f.text) for name, f in victims.comparators] == [
+            ("London", "17.5"),
+            ("England", "–"),
+        ]
+        quality = {(n.topic, n.service, n.period): n.detail for n in assessment.quality}
+        taken = quality[("Taken unsigned or modified", "Community Safety", "2026/27 Q1")]
+        assert "filled template" in taken
+        # filled in after the due date (31 July 2026): late
+        assert ("Late", "Community Safety", "2026/27 Q1") in quality
+        assert ("Not accepted", "Highways", "2026/27 Q1") in quality
+        write_assessment(db, year=year, out=tmp_path / "sa.xlsx", made=date(2026, 12, 7))
+        sheet = openpyxl.load_workbook(tmp_path / "sa.xlsx")["Assessment"]
+        (table,) = sheet.tables.values()
+        header = int(table.ref.split(":")[0][1:])
+        headings = [c.value for c in sheet[header]]
+        row = next(
+            r
+            for r in sheet.iter_rows(min_row=header + 1, values_only=True)
+            if r[2] == REPEAT_VICTIMS
+        )
+        assert row[headings.index("London")] == 17.5
+    finally:
+        db.dispose()
