@@ -13,7 +13,10 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -22,7 +25,7 @@ from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import TrendSeries
 from skp_desktop.charts.styling import COMPACT_FONTS
 from skp_desktop.charts.theme import ChartTheme, get_theme
-from skp_desktop.charts.trend import draw_trend
+from skp_desktop.charts.trend import LegendEntries, draw_trend
 from skp_desktop.domain.assessment import (
     QUALITY_TOPICS,
     AssessedMeasure,
@@ -42,6 +45,7 @@ RAG_WORDS = {"Green": "● Green", "Amber": "▲ Amber", "Red": "■ Red"}
 TITLE_SIZE, HEADING_SIZE, BODY_SIZE, TABLE_SIZE, FOOTER_SIZE = 16.0, 12.0, 9.5, 9.0, 8.0
 LINE_SPACING = 1.6  # of the font size, between table lines
 LINE = TABLE_SIZE * LINE_SPACING / 72  # inches between table lines
+KEY_HEIGHT = 0.25  # inches under a chart for its key
 COMMITMENT_LINE = 150  # characters of a priority's commitment on one line of the page
 
 
@@ -247,7 +251,7 @@ def _measure_block(
         colour=theme.muted_text,
     )
     chart_top, chart_width = top + 0.55, 5.6
-    chart_height = height - 0.95
+    chart_height = height - 0.95 - KEY_HEIGHT
     ax = page.fig.add_axes(
         (
             (MARGIN + 0.55) / WIDTH,
@@ -257,7 +261,7 @@ def _measure_block(
         )
     )
     if series is not None and series.has_values:
-        draw_trend(ax, series, theme, compact=True, fonts=COMPACT_FONTS)
+        _key(ax, draw_trend(ax, series, theme, compact=True, fonts=COMPACT_FONTS), theme)
     else:
         ax.set_axis_off()
         words = "No figures held yet"
@@ -325,6 +329,30 @@ def _measure_block(
             style="italic",
             colour=theme.muted_text,
         )
+
+
+def _key(ax: Axes, entries: LegendEntries, theme: ChartTheme) -> None:
+    """What each line and marker is, in one row under the chart (the dashed baseline, the
+    target, a comparator are otherwise unnamed on paper)."""
+    if len(entries.labels) < 2:
+        return  # the values alone: the table beside the chart names them
+    legend = ax.legend(
+        # a tuple of artists is one entry (HandlerTuple); the stub wants Artists
+        cast(list[Artist], entries.handles),
+        entries.labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncols=min(len(entries.labels), 5),
+        frameon=False,
+        fontsize=COMPACT_FONTS.legend,
+        labelcolor=theme.text,
+        handlelength=2.0,
+        columnspacing=1.2,
+        borderaxespad=0.0,
+    )
+    for text, colour in zip(legend.get_texts(), entries.colours, strict=True):
+        if colour is not None:
+            text.set_color(colour)
 
 
 def _section_page(

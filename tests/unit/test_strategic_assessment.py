@@ -236,6 +236,21 @@ def test_the_pdf_pages_say_each_thing_whole_and_once(demo: Database) -> None:
         t.get_text() for fig in pages for t in fig.texts if "Context measure" in t.get_text()
     ]
     assert context_lines and not any("context measure ·" in t for t in context_lines)
+    # a chart's dashed baseline and target line are named in a key under it
+    crime_page, target_page = (
+        next(
+            fig for fig, p in zip(pages, plan, strict=True) if code in [m.code for m in p.measures]
+        )
+        for code in ("SAFER-P3-B1", CAT1)
+    )
+    keys = [
+        [t.get_text() for t in ax.get_legend().get_texts()]
+        for fig in (crime_page, target_page)
+        for ax in fig.axes
+        if ax.get_legend() is not None
+    ]
+    assert any(any(k.startswith("Baseline") for k in key) for key in keys), keys
+    assert any(any(k.startswith("Target") for k in key) for key in keys), keys
     # the demo's every late return (one per service and quarter) fits one page, by service
     quality = [fig for fig, p in zip(pages, plan, strict=True) if p.kind == "quality"]
     late = assessment.quality_count("Late")
