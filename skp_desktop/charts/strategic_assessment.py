@@ -45,6 +45,9 @@ RAG_WORDS = {"Green": "● Green", "Amber": "▲ Amber", "Red": "■ Red"}
 TITLE_SIZE, HEADING_SIZE, BODY_SIZE, TABLE_SIZE, FOOTER_SIZE = 16.0, 12.0, 9.5, 9.0, 8.0
 LINE_SPACING = 1.6  # of the font size, between table lines
 LINE = TABLE_SIZE * LINE_SPACING / 72  # inches between table lines
+VALUE_CHARACTERS = 48  # of a value in a measure's table, before it is cut short
+BLOCK_GAP = 0.2  # inches kept clear above the rule under a measure
+MIN_LINE_SPACING = 1.3  # a crowded table's lines, as a multiple of its font size
 KEY_HEIGHT = 0.25  # inches under a chart for its key
 COMMITMENT_LINE = 150  # characters of a priority's commitment on one line of the page
 
@@ -292,9 +295,9 @@ def _measure_block(
         rows.append(("Target", measure.target.text))
         rows.append(("RAG", RAG_WORDS.get(measure.rag or "", "–")))
     rows.append(("Baseline", measure.baseline.text))
-    for name, figure in measure.comparators:
-        if figure.value is not None:
-            rows.append((name, figure.text))
+    held = [f"{name}: {figure.text}" for name, figure in measure.comparators if figure.value]
+    for number, packed in enumerate(_packed(held, VALUE_CHARACTERS)):
+        rows.append(("Compared with" if number == 0 else "", packed))
     for start in range(0, len(measure.years), 3):
         rows.append(
             (
@@ -304,31 +307,49 @@ def _measure_block(
                 ),
             )
         )
+    # Many comparators, or a note, could run the table into the measure below: the rows
+    # close up (and, if need be, get smaller) to stay inside the block.
+    lines = len(rows) + (1 if measure.note else 0)
+    line = min(LINE, (height - 0.55 - BLOCK_GAP) / lines)
+    size = min(TABLE_SIZE, line * 72 / MIN_LINE_SPACING)
+    spacing = line * 72 / size
     # One text per column, not one per cell: a PDF's text costs most of its drawing time.
     page.text(
         x,
         chart_top,
         "\n".join(label for label, _ in rows),
-        size=TABLE_SIZE,
+        size=size,
         colour=theme.muted_text,
-        linespacing=LINE_SPACING,
+        linespacing=spacing,
     )
     page.text(
         x + 1.45,
         chart_top,
-        "\n".join(_shorten(value, 48) for _, value in rows),
-        size=TABLE_SIZE,
-        linespacing=LINE_SPACING,
+        "\n".join(_shorten(value, VALUE_CHARACTERS) for _, value in rows),
+        size=size,
+        linespacing=spacing,
     )
     if measure.note:
         page.text(
             x,
-            chart_top + len(rows) * LINE + 0.05,
+            chart_top + len(rows) * line + 0.05,
             measure.note,
-            size=TABLE_SIZE - 0.5,
+            size=size - 0.5,
             style="italic",
             colour=theme.muted_text,
         )
+
+
+def _packed(items: Sequence[str], width: int) -> list[str]:
+    """Items side by side, three spaces apart, in lines of at most `width` characters (an
+    item longer than that has a line of its own)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += "   " + item
+        else:
+            lines.append(item)
+    return lines
 
 
 def _key(ax: Axes, entries: LegendEntries, theme: ChartTheme) -> None:

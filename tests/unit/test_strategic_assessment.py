@@ -320,3 +320,30 @@ def test_comparators_and_a_filled_template_show_where_the_board_looks(
         assert row[headings.index("London")] == 17.5
     finally:
         db.dispose()
+
+
+def test_a_measure_with_many_comparators_stays_above_the_next_one(demo: Database) -> None:
+    from matplotlib.lines import Line2D
+
+    from skp_desktop.charts.strategic_assessment import assessment_figures, plan_pages
+    from skp_desktop.services.comparators import set_comparator
+
+    crime = "SAFER-P3-B1"  # the first of its page: the measure below is drawn under a rule
+    for series in ("London", "England", "Family group", "Inner London", "Met average", "Surrey"):
+        set_comparator(demo, crime, series, QUARTERS[-1], "801.5", "cora")
+    assessment, series_of = strategic_assessment(demo, YEAR, made=MADE)
+    measure = next(m for m in assessment.measures if m.code == crime)
+    assert len([f for _, f in measure.comparators if f.value is not None]) == 6
+    plan = plan_pages(assessment)
+    number = next(n for n, p in enumerate(plan) if p.measures and p.measures[0].code == crime)
+    page = list(assessment_figures(assessment, series_of))[number]
+    (rule,) = [a for a in page.artists if isinstance(a, Line2D)]
+    rule_y = rule.get_ydata()[0]  # in figure fractions, from the bottom
+    renderer = page.canvas.get_renderer()  # type: ignore[attr-defined]
+    height = page.bbox.height
+    above = [t for t in page.texts if t.get_position()[1] > rule_y]
+    words = " ".join(t.get_text() for t in above)
+    assert "Surrey" in words and "Year ends" in words
+    for text in above:
+        bottom = text.get_window_extent(renderer).y0 / height
+        assert bottom > rule_y, f"{text.get_text()[:40]!r} runs into the measure below"
