@@ -17,7 +17,8 @@ from skp_desktop.services.partnership import context_figures, list_organisations
 from skp_desktop.store.models import AuditEvent
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.form_editor import FormEditor
-from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.history_model import COLUMNS
+from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.partnership_panel import PartnershipPanel, ServicesModel
 from skp_desktop.ui.return_grid import SectionRow
 
@@ -310,6 +311,18 @@ def test_context_figures_are_recorded(qtbot, window: MainWindow) -> None:
     assert _sources(window.database, "context.set") == ["typed in the app"]
     assert audit.verify(window.database).ok
     panel.close()
+    # the History place says what happened in words, not the JSON the event records
+    window.places.setCurrentRow(PLACES.index("History"))
+    model = window.history_page.model
+    qtbot.waitUntil(
+        lambda: model.rowCount() > 0 and model.entry(0).action == "context.set", timeout=15000
+    )
+    shown = {COLUMNS[c]: model.index(0, c).data() for c in range(len(COLUMNS))}
+    assert (shown["What"], shown["Indicator"]) == ("context figure recorded", "CTX-ASB")
+    assert (shown["Change"], shown["Source"]) == ("19.1 (MPS data)", "typed in the app")
+    # the page fills its filter choices in the background on its first visit: let it finish
+    qtbot.waitUntil(lambda: window.history_page.indicator.count() > 1, timeout=15000)
+    qtbot.waitUntil(lambda: not window._worker.busy and not model.loading, timeout=15000)
 
 
 def test_the_services_model_shows_an_organisation_without_services(qtmodeltester) -> None:
