@@ -9,10 +9,14 @@ count (and the contents' page numbers) is known before anything is drawn.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
@@ -21,12 +25,13 @@ from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import TrendSeries
 from skp_desktop.charts.styling import COMPACT_FONTS
 from skp_desktop.charts.theme import ChartTheme, get_theme
-from skp_desktop.charts.trend import draw_trend
+from skp_desktop.charts.trend import LegendEntries, draw_trend
 from skp_desktop.domain.assessment import (
     QUALITY_TOPICS,
     AssessedMeasure,
     Assessment,
     AssessmentSection,
+    grouped_quality,
 )
 from skp_desktop.domain.values import format_number
 
@@ -40,6 +45,11 @@ RAG_WORDS = {"Green": "● Green", "Amber": "▲ Amber", "Red": "■ Red"}
 TITLE_SIZE, HEADING_SIZE, BODY_SIZE, TABLE_SIZE, FOOTER_SIZE = 16.0, 12.0, 9.5, 9.0, 8.0
 LINE_SPACING = 1.6  # of the font size, between table lines
 LINE = TABLE_SIZE * LINE_SPACING / 72  # inches between table lines
+VALUE_CHARACTERS = 48  # of a value in a measure's table, before it is cut short
+BLOCK_GAP = 0.2  # inches kept clear above the rule under a measure
+MIN_LINE_SPACING = 1.3  # a crowded table's lines, as a multiple of its font size
+KEY_HEIGHT = 0.25  # inches under a chart for its key
+COMMITMENT_LINE = 150  # characters of a priority's commitment on one line of the page
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,7 @@ def plan_pages(assessment: Assessment) -> list[_Page]:
             )
     if empty:
         pages.append(_Page("empty", empty_sections=tuple(empty)))
-    rows = len(assessment.quality)
+    rows = len(grouped_quality(assessment.quality, assessment.year_label))
     for start in range(0, max(rows, 1), QUALITY_ROWS_PER_PAGE):
         pages.append(
             _Page("quality", quality_rows=(start, min(rows, start + QUALITY_ROWS_PER_PAGE)))
@@ -228,7 +238,6 @@ def _measure_block(
     height: float,
 ) -> None:
     theme = page.theme
-    kind = " · context measure" if measure.kind == "context" else ""
     page.text(
         MARGIN,
         top,
@@ -239,12 +248,13 @@ def _measure_block(
     page.text(
         MARGIN,
         top + 0.24,
-        f"{measure.service}{kind} · {measure.unit} · {measure.polarity} · {measure.frequency}",
+        # a context measure's "service" already says so
+        f"{measure.service} · {measure.unit} · {measure.polarity} · {measure.frequency}",
         size=BODY_SIZE - 0.5,
         colour=theme.muted_text,
     )
     chart_top, chart_width = top + 0.55, 5.6
-    chart_height = height - 0.95
+    chart_height = height - 0.95 - KEY_HEIGHT
     ax = page.fig.add_axes(
         (
             (MARGIN + 0.55) / WIDTH,
@@ -254,7 +264,7 @@ def _measure_block(
         )
     )
     if series is not None and series.has_values:
-        draw_trend(ax, series, theme, compact=True, fonts=COMPACT_FONTS)
+        _key(ax, draw_trend(ax, series, theme, compact=True, fonts=COMPACT_FONTS), theme)
     else:
         ax.set_axis_off()
         words = "No figures held yet"
@@ -285,9 +295,9 @@ def _measure_block(
         rows.append(("Target", measure.target.text))
         rows.append(("RAG", RAG_WORDS.get(measure.rag or "", "–")))
     rows.append(("Baseline", measure.baseline.text))
-    for name, figure in measure.comparators:
-        if figure.value is not None:
-            rows.append((name, figure.text))
+    held = [f"{name}: {figure.text}" for name, figure in measure.comparators if figure.value]
+    for number, packed in enumerate(_packed(held, VALUE_CHARACTERS)):
+        rows.append(("Compared with" if number == 0 else "", packed))
     for start in range(0, len(measure.years), 3):
         rows.append(
             (
@@ -297,31 +307,73 @@ def _measure_block(
                 ),
             )
         )
+    # Many comparators, or a note, could run the table into the measure below: the rows
+    # close up (and, if need be, get smaller) to stay inside the block.
+    lines = len(rows) + (1 if measure.note else 0)
+    line = min(LINE, (height - 0.55 - BLOCK_GAP) / lines)
+    size = min(TABLE_SIZE, line * 72 / MIN_LINE_SPACING)
+    spacing = line * 72 / size
     # One text per column, not one per cell: a PDF's text costs most of its drawing time.
     page.text(
         x,
         chart_top,
         "\n".join(label for label, _ in rows),
-        size=TABLE_SIZE,
+        size=size,
         colour=theme.muted_text,
-        linespacing=LINE_SPACING,
+        linespacing=spacing,
     )
     page.text(
         x + 1.45,
         chart_top,
-        "\n".join(_shorten(value, 48) for _, value in rows),
-        size=TABLE_SIZE,
-        linespacing=LINE_SPACING,
+        "\n".join(_shorten(value, VALUE_CHARACTERS) for _, value in rows),
+        size=size,
+        linespacing=spacing,
     )
     if measure.note:
         page.text(
             x,
-            chart_top + len(rows) * LINE + 0.05,
+            chart_top + len(rows) * line + 0.05,
             measure.note,
-            size=TABLE_SIZE - 0.5,
+            size=size - 0.5,
             style="italic",
             colour=theme.muted_text,
         )
+
+
+def _packed(items: Sequence[str], width: int) -> list[str]:
+    """Items side by side, three spaces apart, in lines of at most `width` characters (an
+    item longer than that has a line of its own)."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += "   " + item
+        else:
+            lines.append(item)
+    return lines
+
+
+def _key(ax: Axes, entries: LegendEntries, theme: ChartTheme) -> None:
+    """What each line and marker is, in one row under the chart (the dashed baseline, the
+    target, a comparator are otherwise unnamed on paper)."""
+    if len(entries.labels) < 2:
+        return  # the values alone: the table beside the chart names them
+    legend = ax.legend(
+        # a tuple of artists is one entry (HandlerTuple); the stub wants Artists
+        cast(list[Artist], entries.handles),
+        entries.labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncols=min(len(entries.labels), 5),
+        frameon=False,
+        fontsize=COMPACT_FONTS.legend,
+        labelcolor=theme.text,
+        handlelength=2.0,
+        columnspacing=1.2,
+        borderaxespad=0.0,
+    )
+    for text, colour in zip(legend.get_texts(), entries.colours, strict=True):
+        if colour is not None:
+            text.set_color(colour)
 
 
 def _section_page(
@@ -339,10 +391,15 @@ def _section_page(
     page.text(MARGIN, MARGIN - 0.1, heading, size=HEADING_SIZE, weight="bold")
     top = MARGIN + 0.3
     if planned.first_of_section and section.commitment:
+        # the priority's whole sentence, over two lines if need be: a board reads it, so no
+        # cut word
+        lines = textwrap.wrap(section.commitment, COMMITMENT_LINE)
+        if len(lines) > 2:
+            lines = [lines[0], _shorten(" ".join(lines[1:]), COMMITMENT_LINE)]
         page.text(
             MARGIN,
-            top,
-            _shorten(section.commitment, 150),
+            top - 0.1,
+            "\n".join(lines),
             size=BODY_SIZE - 0.5,
             style="italic",
             colour=theme.muted_text,
@@ -406,14 +463,22 @@ def _quality_page(assessment: Assessment, planned: _Page, theme: ChartTheme) -> 
             "Every return was on time, accepted as signed, and never revised; no figure was [x].",
         )
         return page.fig
-    columns = (MARGIN, MARGIN + 2.3, MARGIN + 6.0, MARGIN + 7.1)
-    y = MARGIN + 0.35
-    for x, heading in zip(columns, ("What", "Service", "Period", "Detail"), strict=True):
+    page.text(
+        MARGIN,
+        MARGIN + 0.3,
+        f"{len(assessment.quality)} notes, one row per topic and service; the workbook's Data "
+        "quality sheet lists each return.",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    columns = (MARGIN, MARGIN + 2.1, MARGIN + 5.6, MARGIN + 6.9)
+    y = MARGIN + 0.65
+    for x, heading in zip(columns, ("What", "Service", "Quarters", "What happened"), strict=True):
         page.text(x, y, heading, size=TABLE_SIZE, weight="bold")
     y += LINE + 0.05
-    notes = assessment.quality[start:end]
-    for index, (x, limit) in enumerate(zip(columns, (32, 52, 16, 60), strict=True)):
-        cells = [(n.topic, n.service, n.period, n.detail)[index] for n in notes]
+    groups = grouped_quality(assessment.quality, assessment.year_label)[start:end]
+    for index, (x, limit) in enumerate(zip(columns, (30, 50, 18, 66), strict=True)):
+        cells = [(g.topic, g.service, g.periods, g.detail)[index] for g in groups]
         page.text(
             x,
             y,

@@ -48,7 +48,7 @@ def cmd_history(args: argparse.Namespace, db: Database) -> int:
         headers = ["ID", "AT", "ACTOR", "ACTION", "SERVICE", "PERIOD", "REV", "INDICATOR"]
         table = []
         for e in events:
-            change = e.new or ""
+            change = entries.describe_recorded(e.action, e.new) or ""
             if e.action == AuditAction.VALUE_SET:
                 change = (
                     f"{entries.describe_value_json(e.old)} -> {entries.describe_value_json(e.new)}"

@@ -9,6 +9,7 @@ from typing import Any
 
 from skp_desktop.cli.common import (
     UsageError,
+    entries,
     lazy,
     left_out,
     partnership,
@@ -66,7 +67,12 @@ def _print_service(record: Any, verb: str) -> None:
 )
 def cmd_service_add(args: argparse.Namespace, db: Database) -> int:
     record = partnership.add_service(
-        db, code=args.code, name=args.name, organisation=args.organisation, actor=args.actor
+        db,
+        code=args.code,
+        name=args.name,
+        organisation=args.organisation,
+        actor=args.actor,
+        source=entries.SOURCE_COMMAND_LINE,
     )
     _print_service(record, "Added")
     return EXIT_OK
@@ -80,7 +86,9 @@ def cmd_service_add(args: argparse.Namespace, db: Database) -> int:
     group="service",
 )
 def cmd_service_rename(args: argparse.Namespace, db: Database) -> int:
-    record = partnership.rename_service(db, code=args.code, name=args.name, actor=args.actor)
+    record = partnership.rename_service(
+        db, code=args.code, name=args.name, actor=args.actor, source=entries.SOURCE_COMMAND_LINE
+    )
     _print_service(record, "Renamed")
     return EXIT_OK
 
@@ -97,7 +105,11 @@ def cmd_service_retire(args: argparse.Namespace, db: Database) -> int:
     if args.clear == (args.first is not None):
         raise UsageError("give --from PERIOD, or --clear to ask the service for returns again")
     record = partnership.retire_service(
-        db, code=args.code, retired_from=None if args.clear else args.first, actor=args.actor
+        db,
+        code=args.code,
+        retired_from=None if args.clear else args.first,
+        actor=args.actor,
+        source=entries.SOURCE_COMMAND_LINE,
     )
     _print_service(record, "Retired" if record.retired_from else "Brought back")
     return EXIT_OK
@@ -137,7 +149,9 @@ def cmd_service_form(args: argparse.Namespace, db: Database) -> int:
         raise UsageError("give --from-file FILE or --reset, not both")
     if args.from_file or args.reset:
         form = None if args.reset else _form_file(args.from_file)
-        partnership.set_service_form(db, code=args.code, form=form, actor=args.actor)
+        partnership.set_service_form(
+            db, code=args.code, form=form, actor=args.actor, source=entries.SOURCE_COMMAND_LINE
+        )
     layout = partnership.service_form(db, args.code)
     print(json.dumps(partnership.layout_data(layout), ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -162,6 +176,7 @@ def cmd_context(args: argparse.Namespace, db: Database) -> int:
         value=None if args.clear else args.value,
         actor=args.actor,
         source=args.source,
+        audit_source=entries.SOURCE_COMMAND_LINE,
     )
     code = args.code.strip().upper()
     if figure is None:

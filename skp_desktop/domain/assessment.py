@@ -3,6 +3,7 @@ written: plain data the PDF (charts/) and the workbook (excel/) both take."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -72,6 +73,50 @@ class QualityNote:
     service: str
     period: str  # label
     detail: str
+    days_late: int | None = None  # a late return's days after the due date
+
+
+@dataclass(frozen=True)
+class QualityGroup:
+    """The notes of one topic about one service, as the board reads them: which quarters,
+    and what happened in a line."""
+
+    topic: str
+    service: str
+    periods: str  # e.g. "Q1, Q2, Q4" (the year's quarters), else the labels
+    detail: str
+    returns: int  # how many notes it stands for
+
+
+def grouped_quality(notes: Sequence[QualityNote], year_label: str) -> list[QualityGroup]:
+    """One row per topic and service, topics in QUALITY_TOPICS order, services as first met.
+
+    A board asks "who was late, and how often", not for forty-nine rows of the same words;
+    the workbook keeps one row per note."""
+    groups: dict[tuple[str, str], list[QualityNote]] = {}
+    for note in notes:
+        groups.setdefault((note.topic, note.service), []).append(note)
+    order = {topic: n for n, topic in enumerate(QUALITY_TOPICS)}
+    prefix = f"{year_label} "
+
+    def quarter(label: str) -> str:
+        return label.removeprefix(prefix)
+
+    rows = []
+    for (topic, service), held in sorted(groups.items(), key=lambda g: order.get(g[0][0], 99)):
+        periods = ", ".join(dict.fromkeys(quarter(n.period) for n in held))
+        details = list(dict.fromkeys(n.detail for n in held))
+        days = [n.days_late for n in held if n.days_late is not None]
+        if topic == "Late" and days:
+            low, high = min(days), max(days)
+            span = f"{low}" if low == high else f"{low} to {high}"
+            detail = f"{span} day{'s' if high != 1 else ''} after the due date"
+        elif len(details) == 1:
+            detail = details[0]
+        else:
+            detail = "; ".join(f"{quarter(n.period)}: {n.detail}" for n in held)
+        rows.append(QualityGroup(topic, service, periods, detail, len(held)))
+    return rows
 
 
 QUALITY_TOPICS = (

@@ -77,7 +77,9 @@ def add_demo_partners(db: Database, *, actor: str, note: str) -> int:
     held = {s.code for s in list_service_records(db)}
     missing = [p for p in DEMO_PARTNERS if p[0] not in held]
     for code, name, organisation, _indicator in missing:
-        add_service(db, code=code, name=name, organisation=organisation, actor=actor)
+        add_service(
+            db, code=code, name=name, organisation=organisation, actor=actor, source="demo data"
+        )
     state = definitions_state(db)
     known = {spec.code for spec in state.indicators}
     new = [
@@ -94,6 +96,7 @@ def add_demo_partners(db: Database, *, actor: str, note: str) -> int:
                 new_indicators=new,
             ),
             actor=actor,
+            source="demo data",
         )
     return len(missing)
 

@@ -6,7 +6,7 @@ The GUI checks each keystroke with these same rules, so it imports this module c
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from skp_desktop.domain.values import (
     parse_symbol,
     round_half_up,
 )
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.dto import IndicatorInfo, ReturnRow
 
 VALUE_FIELDS = ("numerator", "denominator", "value", "symbol", "commentary", "explanation")
@@ -125,6 +126,60 @@ def describe_value_json(text: str | None) -> str:
         if data.get(name):
             shown += f'; {name}: "{data[name]}"'
     return shown
+
+
+def describe_change(action: str, old: str | None, new: str | None) -> str:
+    """An audit event's change as people read it: "45/50 = 90 → 46/50 = 92" for a value,
+    "Kingston fire station (LFB)" for a service added, "19.1 (MPS data) → no figure" for a
+    context figure cleared; any other action's old and new as recorded."""
+    if action == AuditAction.VALUE_SET:
+        return f"{describe_value_json(old)} → {describe_value_json(new)}"
+    shown = [describe_recorded(action, text) for text in (old, new)]
+    return " → ".join(t for t in shown if t)
+
+
+def describe_recorded(action: str, text: str | None) -> str | None:
+    """One side (old or new) of an audit event as people read it (see describe_change)."""
+    if action == AuditAction.VALUE_SET:
+        return describe_value_json(text)
+    if action not in _PARTNERSHIP_WORDS:
+        return text
+    if text is None:
+        # a form set for the first time, or reset: the bundled (or theme) form
+        return "the default form" if action == AuditAction.SERVICE_FORM else None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(data, dict):
+        return text
+    return _PARTNERSHIP_WORDS[action](data)
+
+
+def _form_words(data: dict[str, Any]) -> str:
+    sections = [s for s in data.get("sections") or () if isinstance(s, dict)]
+    count = sum(len(s.get("indicators") or ()) for s in sections)
+    return (
+        f"a form of {len(sections)} section{'s' if len(sections) != 1 else ''}, "
+        f"{count} indicator{'s' if count != 1 else ''}"
+    )
+
+
+def _context_words(data: dict[str, Any]) -> str:
+    if data.get("value") is None:
+        return "no figure"
+    return str(data["value"]) + (f" ({data['source']})" if data.get("source") else "")
+
+
+_PARTNERSHIP_WORDS: dict[str, Callable[[dict[str, Any]], str]] = {
+    AuditAction.SERVICE_ADD: lambda d: f"{d.get('name')} ({d.get('organisation')})",
+    AuditAction.SERVICE_RENAME: lambda d: str(d.get("name")),
+    AuditAction.SERVICE_RETIRE: lambda d: (
+        f"retired from {d['retired_from']}" if d.get("retired_from") else "asked for returns"
+    ),
+    AuditAction.SERVICE_FORM: _form_words,
+    AuditAction.CONTEXT_SET: _context_words,
+}
 
 
 def value_json(row: Any) -> str | None:

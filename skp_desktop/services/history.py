@@ -27,10 +27,9 @@ from sqlalchemy.orm import QueryableAttribute, Session
 
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import parse_period
-from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import AuditEntry, HistoryFilter, Timeline, TimelineStep
-from skp_desktop.services.entries import describe_value_json
+from skp_desktop.services.entries import describe_recorded, describe_value_json
 from skp_desktop.services.output_files import check_output, writing
 from skp_desktop.store.engine import like_ignoring_case
 from skp_desktop.store.models import (
@@ -404,8 +403,8 @@ def export_history(db: Database, flt: HistoryFilter, path: str | Path) -> int:
                     e.period,
                     e.revision,
                     e.indicator,
-                    describe_value_json(e.old) if e.action == AuditAction.VALUE_SET else e.old,
-                    describe_value_json(e.new) if e.action == AuditAction.VALUE_SET else e.new,
+                    describe_recorded(e.action, e.old),
+                    describe_recorded(e.action, e.new),
                     e.reason,
                     e.source,
                 ]

@@ -40,6 +40,7 @@ from skp_desktop.services.catalogue import (
 )
 from skp_desktop.services.database import Database
 from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
+from skp_desktop.services.entries import SOURCE_TYPED
 from skp_desktop.services.form_editing import FormChoices
 from skp_desktop.services.forms import (
     FormLayout,
@@ -202,12 +203,26 @@ def add_service_in(
 
 
 def add_service(
-    db: Database, *, code: str, name: str, organisation: str, actor: str
+    db: Database,
+    *,
+    code: str,
+    name: str,
+    organisation: str,
+    actor: str,
+    source: str = SOURCE_TYPED,
 ) -> ServiceRecord:
-    """Add a service to one of the organisations; audited as `service.add`."""
+    """Add a service to one of the organisations; audited as `service.add` with `source`
+    (where the change was made: the app, the command line)."""
     with db.transaction() as session:
         return _record(
-            add_service_in(session, code=code, name=name, organisation=organisation, actor=actor)
+            add_service_in(
+                session,
+                code=code,
+                name=name,
+                organisation=organisation,
+                actor=actor,
+                source=source,
+            )
         )
 
 
@@ -238,11 +253,13 @@ def rename_service_in(
     return True
 
 
-def rename_service(db: Database, *, code: str, name: str, actor: str) -> ServiceRecord:
+def rename_service(
+    db: Database, *, code: str, name: str, actor: str, source: str = SOURCE_TYPED
+) -> ServiceRecord:
     """Give a service a new name (its code, returns and history stay); `service.rename`."""
     with db.transaction() as session:
         service = get_service(session, code)
-        rename_service_in(session, service, name, actor=actor)
+        rename_service_in(session, service, name, actor=actor, source=source)
         return _record(service)
 
 
@@ -290,13 +307,18 @@ def retire_service_in(
 
 
 def retire_service(
-    db: Database, *, code: str, retired_from: str | None, actor: str
+    db: Database,
+    *,
+    code: str,
+    retired_from: str | None,
+    actor: str,
+    source: str = SOURCE_TYPED,
 ) -> ServiceRecord:
     """Stop asking a service for returns from a quarter on (None: ask again); its history
     stays. Audited as `service.retire`."""
     with db.transaction() as session:
         service = get_service(session, code)
-        retire_service_in(session, service, retired_from, actor=actor)
+        retire_service_in(session, service, retired_from, actor=actor, source=source)
         return _record(service)
 
 
@@ -420,13 +442,18 @@ def set_service_form_in(
 
 
 def set_service_form(
-    db: Database, *, code: str, form: Mapping[str, Any] | None, actor: str
+    db: Database,
+    *,
+    code: str,
+    form: Mapping[str, Any] | None,
+    actor: str,
+    source: str = SOURCE_TYPED,
 ) -> FormLayout | None:
     """Lay out a service's return form (sections, order, help); None goes back to the bundled
     form. Every indicator named must be the service's. Audited as `service.form`."""
     with db.transaction() as session:
         service = get_service(session, code)
-        set_service_form_in(session, service, form, actor=actor)
+        set_service_form_in(session, service, form, actor=actor, source=source)
         return service_form_in(session, service)
 
 
@@ -508,10 +535,13 @@ def set_context_figure(
     value: str | Decimal | None,
     actor: str,
     source: str | None = None,
+    audit_source: str = SOURCE_TYPED,
 ) -> ContextFigure | None:
     """Record (or, with None, clear) a context measure's figure for a period; `context.set`.
 
-    Returns the figure now held (None once cleared)."""
+    `source` is where the figure comes from (kept with it); `audit_source` where the change
+    was made (the app, the command line), as the audit event records it. Returns the figure
+    now held (None once cleared)."""
     with db.transaction() as session:
         indicator, info = _context_info(session, code, None)
         the_period = context_period(period, info.rules.frequency)
@@ -581,7 +611,7 @@ def set_context_figure(
             period=the_period.code,
             old=old,
             new=new,
-            source="command line",
+            source=audit_source,
         )
         session.flush()
         return _figure(indicator.code, result) if result is not None else None

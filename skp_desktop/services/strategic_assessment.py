@@ -283,6 +283,7 @@ def _quality(reader: _Reader, today: date) -> list[QualityNote]:
                         labels[period],
                         f"submitted {submitted_at.date().isoformat()}, due "
                         f"{deadline.isoformat()} ({(submitted_at.date() - deadline).days} days)",
+                        days_late=(submitted_at.date() - deadline).days,
                     )
                 )
         latest[(service_id, period)] = (revision, state, reason)

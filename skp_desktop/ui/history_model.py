@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Sign
 
 from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.dto import AuditEntry
-from skp_desktop.services.entries import describe_value_json
+from skp_desktop.services.entries import describe_change
 from skp_desktop.ui.rows_model import HeadedTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -42,6 +42,11 @@ ACTION_WORDS: dict[str, str] = {
     AuditAction.DEFINITIONS_ADD: "indicator added",
     AuditAction.DEFINITIONS_TARGET: "target set",
     AuditAction.DEFINITIONS_DRAFT: "draft moved to new definitions",
+    AuditAction.SERVICE_ADD: "service added",
+    AuditAction.SERVICE_RENAME: "service renamed",
+    AuditAction.SERVICE_RETIRE: "service retired or back",
+    AuditAction.SERVICE_FORM: "return form laid out",
+    AuditAction.CONTEXT_SET: "context figure recorded",
 }
 
 # fetch(before_id) runs the query off the UI thread and calls back with the page.
@@ -49,9 +54,7 @@ Fetcher = Callable[[int | None, Callable[[list[AuditEntry]], None]], None]
 
 
 def change_text(entry: AuditEntry) -> str:
-    if entry.action == AuditAction.VALUE_SET:
-        return f"{describe_value_json(entry.old)} → {describe_value_json(entry.new)}"
-    return " → ".join(t for t in (entry.old, entry.new) if t)
+    return describe_change(entry.action, entry.old, entry.new)
 
 
 class HistoryModel(HeadedTableModel):

@@ -70,6 +70,7 @@ def test_the_coordinator_adds_renames_and_retires_a_service(cli: Cli, blank_temp
     assert all(set(s) == {"code", "name", "organisation"} for s in services)
     history = cli.run(db, "history", "--service", "ICB-KINGSTON", "--json").json()
     assert [e["action"] for e in history] == ["service.retire", "service.rename", "service.add"]
+    assert {e["source"] for e in history} == {"command line"}
     assert cli.run(db, "verify").returncode == 0
 
 
@@ -140,6 +141,7 @@ def test_context_records_a_figure_and_catalogue_shows_the_measures(
     event = cli.run(db, "history", "--indicator", "CTX-ASB", "--json").json()[0]
     assert event["action"] == "context.set"
     assert json.loads(event["new"]) == {"source": "MPS crime data", "value": "19.1"}
+    assert event["source"] == "command line"
     rows = {r["code"]: r for r in cli.run(db, "catalogue", "--json").json()}
     assert rows["CTX-ASB"]["kind"] == "context" and rows["SAFER-P3-B1"]["kind"] == "indicator"
     assert (
@@ -196,3 +198,88 @@ def test_strategic_assessment_writes_a_pdf_or_a_workbook(
     assert (tmp_path / "a.xlsx").is_file()
     assert quarter.returncode == 2 and "financial year" in quarter.stderr
     assert png.returncode == 2 and not (tmp_path / "a.png").exists()
+
+
+def test_a_new_service_reaches_its_laptop_in_the_pack_and_its_return_comes_back_merged(
+    cli: Cli, blank_template: Path, tmp_path: Path
+) -> None:
+    """Two computers, two keys, nothing but the real script and the files between them."""
+    import openpyxl
+
+    from .test_cli_keys import laptop_cli
+
+    fire, visits, period = "LFB-KINGSTON", "SKP-D1-LFB1", "FY2025-26-Q1"
+    coordinator = copy_database(blank_template, tmp_path / "coordinator.sqlite3")
+    (tmp_path / "new.toml").write_text(
+        "[[new]]\n"
+        f'code = "{visits}"\ntheme = "SKP-D1"\nservice = "{fire}"\n'
+        'title = "Home fire safety visits made"\nunit = "count"\n'
+        'polarity = "higher is better"\nfrequency = "quarterly"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "form.toml").write_text(
+        'title = "LFB Kingston return"\n[[sections]]\ntitle = "Prevention"\n'
+        f'indicators = [{{ code = "{visits}", help = "Visits completed this quarter." }}]\n',
+        encoding="utf-8",
+    )
+    pack = tmp_path / "pack.xlsx"
+    for args in (
+        ("service", "add", "--code", fire, "--name", "Kingston fire station",
+         "--organisation", "LFB"),
+        ("publish", "--from-file", str(tmp_path / "new.toml"), "--applies-from", period,
+         "--note", "The fire brigade joins the returns"),
+        ("service", "form", "--code", fire, "--from-file", str(tmp_path / "form.toml")),
+        ("definitions-export", "--out", str(pack)),
+    ):  # fmt: skip
+        done = cli.run(coordinator, *args)
+        assert done.returncode == 0, str(done)
+    coordinator_key = cli.run(coordinator, "keys", "show", "--json").json()[0]["fingerprint"]
+
+    # the fire station's laptop: a fresh database and a key of its own
+    station = laptop_cli(tmp_path)
+    laptop = copy_database(blank_template, tmp_path / "station.sqlite3")
+    imported = station.run(
+        laptop, "definitions-import", "--fingerprint", coordinator_key, str(pack)
+    )
+    assert imported.returncode == 0 and imported.stdout.startswith("IMPORTED"), str(imported)
+    lfb = next(
+        o for o in station.run(laptop, "organisations", "--json").json() if o["code"] == "LFB"
+    )
+    assert [s["code"] for s in lfb["services"]] == [fire]
+    sent = tmp_path / "lfb.xlsx"
+    for args in (
+        ("enter", "--service", fire, "--period", period, f"{visits}=42"),
+        ("submit", "--service", fire, "--period", period),
+        ("export-return", "--service", fire, "--period", period, "--out", str(sent)),
+        ("keys", "export", "--out", str(tmp_path / "station.skpkey")),
+    ):
+        done = station.run(laptop, *args)
+        assert done.returncode == 0, str(done)
+    form = json.loads(station.run(laptop, "service", "form", "--code", fire).stdout)
+    assert form["title"] == "LFB Kingston return"  # the coordinator's form came in the pack
+    assert form["sections"] == [
+        {"title": "Prevention", "indicators": [
+            {"code": visits, "help": "Visits completed this quarter."}]}
+    ]  # fmt: skip
+    shown = station.run(laptop, "show", "--service", fire, "--period", period, "--json").json()
+    assert [(r["code"], r["value"], r["status"]) for r in shown] == [(visits, 42, "submitted")]
+    station_key = station.run(laptop, "keys", "show", "--json").json()[0]["fingerprint"]
+    assert station.run(laptop, "verify").returncode == 0
+
+    # back at the coordinator's: trust the station for its service, import, accept, merge
+    merged = tmp_path / "merged.xlsx"
+    for args in (
+        ("keys", "trust", str(tmp_path / "station.skpkey"), "--service", fire,
+         "--fingerprint", station_key),
+        ("import", str(sent)),
+        ("accept", "--service", fire, "--period", period),
+        ("merge-export", "--out", str(merged), "--from", period, "--to", period),
+        ("verify",),
+    ):  # fmt: skip
+        done = cli.run(coordinator, *args)
+        assert done.returncode == 0, str(done)
+        if args[0] == "import":
+            assert done.stdout.startswith("ACCEPTED"), str(done)
+    data = openpyxl.load_workbook(merged)["Data"]
+    rows = [list(row) for row in data.iter_rows(values_only=True)]
+    assert any(fire in row and visits in row and 42 in row for row in rows), rows

@@ -19,7 +19,7 @@ DEMO_PERIOD = ("--service", "HIGHWAYS", "--period", "FY2025-26-Q4")
 def demo(module_cli: Cli, demo_template: Any) -> dict[str, Result]:
     root = module_cli.root
     again = copy_database(demo_template.path, root / "again.sqlite3")
-    names = ["verify_before", "show", "init_again", "organisations", "merge", "last"]
+    names = ["verify_before", "show", "init_again", "organisations", "merge", "last", "added"]
     first = module_cli.run_many(
         [
             Call(copy_database(demo_template.path, root / "verify.sqlite3"), ("verify",)),
@@ -39,6 +39,10 @@ def demo(module_cli: Cli, demo_template: Any) -> dict[str, Result]:
             Call(
                 copy_database(demo_template.path, root / "last.sqlite3"),
                 ("show", "--service", "DEMO-LFB", "--period", "FY2026-27-Q1", "--json"),
+            ),
+            Call(
+                copy_database(demo_template.path, root / "added.sqlite3"),
+                ("history", "--service", "DEMO-LFB", "--limit", "1000", "--json"),
             ),
         ]
     )
@@ -137,6 +141,9 @@ def test_the_demo_covers_all_five_organisations_with_labelled_demo_services(
     assert (row["code"], row["status"]) == ("DEMO-LFB-1", "submitted")
     assert row["title"].startswith("DEMO:")
     assert "DEMO DATA" in row["commentary"]
+    # the history says where the demo services came from
+    (added,) = [e for e in demo["added"].json() if e["action"] == "service.add"]
+    assert (added["actor"], added["source"]) == ("demo", "demo data")
 
 
 def test_the_demo_merges_into_a_workbook_that_is_not_empty(

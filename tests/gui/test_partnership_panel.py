@@ -17,7 +17,8 @@ from skp_desktop.services.partnership import context_figures, list_organisations
 from skp_desktop.store.models import AuditEvent
 from skp_desktop.ui.dialogs import dialogs
 from skp_desktop.ui.form_editor import FormEditor
-from skp_desktop.ui.main_window import MainWindow
+from skp_desktop.ui.history_model import COLUMNS
+from skp_desktop.ui.main_window import PLACES, MainWindow
 from skp_desktop.ui.partnership_panel import PartnershipPanel, ServicesModel
 from skp_desktop.ui.return_grid import SectionRow
 
@@ -38,6 +39,16 @@ def _panel(qtbot, win: MainWindow) -> PartnershipPanel:  # type: ignore[no-untyp
     assert panel is not None and panel.isVisible()
     qtbot.waitUntil(lambda: panel.model.rowCount() > 0 and panel.organisation.count() == 5)
     return panel
+
+
+def _sources(db, action: str) -> list[str | None]:  # type: ignore[no-untyped-def]
+    """Where each audit event of an action says the change came from."""
+    with db.reading() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent.source).where(AuditEvent.action == action).order_by(AuditEvent.id)
+            )
+        )
 
 
 def _settle(qtbot, panel: PartnershipPanel, words: str) -> None:  # type: ignore[no-untyped-def]
@@ -78,6 +89,9 @@ def test_the_coordinator_adds_renames_and_retires_a_service(
     qtbot.keyClicks(panel.name, "Roads")
     qtbot.mouseClick(panel.add_button, Qt.MouseButton.LeftButton)
     _settle(qtbot, panel, "already a service HIGHWAYS")
+    # the history says these were done in the app, not on the command line
+    for action in ("service.add", "service.rename", "service.retire"):
+        assert _sources(db, action) == ["typed in the app"], action
     assert audit.verify(db).ok
     panel.close()
 
@@ -199,6 +213,7 @@ def test_the_coordinator_edits_a_form_and_the_return_shows_it(
     assert _tree(editor) == shown
     assert not editor.save_button.isEnabled() and editor.default_button.isEnabled()
     assert _form_events(window.database) == 1  # one audited change
+    assert _sources(window.database, "service.form") == ["typed in the app"]
     panel.close()
 
     rows = _grid(qtbot, window, "ASC", "FY2024-25-Q4")
@@ -293,8 +308,21 @@ def test_context_figures_are_recorded(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: "CTX-ASB: 2025/26 Q4 19.1" in panel.figures.text(), timeout=15000)
     (figure,) = context_figures(window.database)["CTX-ASB"]
     assert (str(figure.value), figure.source) == ("19.1", "MPS data")
+    assert _sources(window.database, "context.set") == ["typed in the app"]
     assert audit.verify(window.database).ok
     panel.close()
+    # the History place says what happened in words, not the JSON the event records
+    window.places.setCurrentRow(PLACES.index("History"))
+    model = window.history_page.model
+    qtbot.waitUntil(
+        lambda: model.rowCount() > 0 and model.entry(0).action == "context.set", timeout=15000
+    )
+    shown = {COLUMNS[c]: model.index(0, c).data() for c in range(len(COLUMNS))}
+    assert (shown["What"], shown["Indicator"]) == ("context figure recorded", "CTX-ASB")
+    assert (shown["Change"], shown["Source"]) == ("19.1 (MPS data)", "typed in the app")
+    # the page fills its filter choices in the background on its first visit: let it finish
+    qtbot.waitUntil(lambda: window.history_page.indicator.count() > 1, timeout=15000)
+    qtbot.waitUntil(lambda: not window._worker.busy and not model.loading, timeout=15000)
 
 
 def test_the_services_model_shows_an_organisation_without_services(qtmodeltester) -> None:

@@ -210,3 +210,34 @@ def test_a_context_figure_must_be_for_a_context_measure_in_its_range(db: Databas
     with pytest.raises(ValidationError):
         set_context_figure(db, code="CTX-ASB", period="FY2025-26-Q4", value="lots", actor="c")
     assert context_figures(db) == {}
+
+
+def test_the_history_reads_each_change_in_words(db: Database) -> None:
+    from skp_desktop.services.entries import describe_change
+
+    add_service(db, code="ICB-KINGSTON", name="Kingston place", organisation="ICB", actor="c")
+    rename_service(db, code="ICB-KINGSTON", name="SWL ICB Kingston", actor="c")
+    retire_service(db, code="ICB-KINGSTON", retired_from="FY2026-27", actor="c")
+    code = service_form(db, "HIGHWAYS").items[0].code
+    form = {"sections": [{"title": "All", "indicators": [{"code": code}]}]}
+    set_service_form(db, code="HIGHWAYS", form=form, actor="c")
+    set_service_form(db, code="HIGHWAYS", form=None, actor="c")
+    set_context_figure(
+        db, code="CTX-ASB", period="FY2025-26", value="19.1", actor="c", source="MPS"
+    )
+    set_context_figure(db, code="CTX-ASB", period="FY2025-26", value=None, actor="c")
+    with db.reading() as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.old, AuditEvent.new)
+            .where(AuditEvent.action.like("service.%") | (AuditEvent.action == "context.set"))
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [describe_change(*event) for event in events] == [
+        "Kingston place (ICB)",
+        "Kingston place → SWL ICB Kingston",
+        "asked for returns → retired from FY2026-27-Q1",
+        "the default form → a form of 1 section, 1 indicator",
+        "a form of 1 section, 1 indicator → the default form",
+        "19.1 (MPS)",
+        "19.1 (MPS) → no figure",
+    ]

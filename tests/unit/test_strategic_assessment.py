@@ -182,3 +182,168 @@ def test_the_assessment_refuses_what_it_cannot_make(
     with pytest.raises(NotFoundError, match=words.replace(".", r"\.")):
         write_assessment(demo, year=year, out=tmp_path / out)
     assert not (tmp_path / "sa.pdf").exists()
+
+
+def test_the_board_reads_data_quality_one_row_per_topic_and_service() -> None:
+    from skp_desktop.domain.assessment import QualityNote, grouped_quality
+
+    notes = [
+        QualityNote("Late", "Highways", "2025/26 Q1", "submitted …", days_late=3),
+        QualityNote("Not available [x]", "Parks", "2025/26 Q2", "SAFER-P4-S2"),
+        QualityNote("Late", "Parks", "2025/26 Q1", "submitted …", days_late=1),
+        QualityNote("Late", "Highways", "2025/26 Q3", "submitted …", days_late=40),
+        QualityNote("Revised after submission", "Parks", "2025/26 Q1", "revision 2: typo"),
+        QualityNote("Revised after submission", "Parks", "2025/26 Q4", "revision 3: recount"),
+        QualityNote("Not available [x]", "Parks", "2025/26 Q3", "SAFER-P4-S2"),
+    ]
+    rows = [
+        (g.topic, g.service, g.periods, g.detail, g.returns)
+        for g in grouped_quality(notes, "2025/26")
+    ]
+    assert rows == [
+        ("Late", "Highways", "Q1, Q3", "3 to 40 days after the due date", 2),
+        ("Late", "Parks", "Q1", "1 day after the due date", 1),
+        (
+            "Revised after submission",
+            "Parks",
+            "Q1, Q4",
+            "Q1: revision 2: typo; Q4: revision 3: recount",
+            2,
+        ),
+        ("Not available [x]", "Parks", "Q2, Q3", "SAFER-P4-S2", 2),
+    ]
+
+
+def _page_words(fig) -> str:  # type: ignore[no-untyped-def]
+    return " ".join(t.get_text().replace("\n", " ") for t in fig.texts)
+
+
+def test_the_pdf_pages_say_each_thing_whole_and_once(demo: Database) -> None:
+    from skp_desktop.charts.strategic_assessment import assessment_figures, plan_pages
+
+    assessment, series = strategic_assessment(demo, YEAR, made=MADE)
+    plan = plan_pages(assessment)
+    pages = list(assessment_figures(assessment, series))
+    # a priority's commitment is printed whole, not cut off in mid-word
+    care = next(s for s in assessment.sections if s.code == "SAFER-P1")
+    assert care.commitment and len(care.commitment) > 150
+    first = next(
+        fig for fig, p in zip(pages, plan, strict=True) if p.section == care and p.first_of_section
+    )
+    assert " ".join(care.commitment.split()) in " ".join(_page_words(first).split())
+    # a context measure is called one once, not "Context measure (no return) · context measure"
+    context_lines = [
+        t.get_text() for fig in pages for t in fig.texts if "Context measure" in t.get_text()
+    ]
+    assert context_lines and not any("context measure ·" in t for t in context_lines)
+    # a chart's dashed baseline and target line are named in a key under it
+    crime_page, target_page = (
+        next(
+            fig for fig, p in zip(pages, plan, strict=True) if code in [m.code for m in p.measures]
+        )
+        for code in ("SAFER-P3-B1", CAT1)
+    )
+    keys = [
+        [t.get_text() for t in ax.get_legend().get_texts()]
+        for fig in (crime_page, target_page)
+        for ax in fig.axes
+        if ax.get_legend() is not None
+    ]
+    assert any(any(k.startswith("Baseline") for k in key) for key in keys), keys
+    assert any(any(k.startswith("Target") for k in key) for key in keys), keys
+    # the demo's every late return (one per service and quarter) fits one page, by service
+    quality = [fig for fig, p in zip(pages, plan, strict=True) if p.kind == "quality"]
+    late = assessment.quality_count("Late")
+    assert late > 20 and len(quality) == 1
+    words = _page_words(quality[0])
+    assert "Highways" in words and "Q1, Q2, Q3, Q4" in words and f"{late} notes" in words
+
+
+def test_comparators_and_a_filled_template_show_where_the_board_looks(
+    template_database: Path, tmp_path: Path
+) -> None:
+    from exchange_support import (
+        COLUMN,
+        COMMSAFETY,
+        PERIOD,
+        REPEAT_VICTIMS,
+        TRAINED,
+        edit,
+        import_one,
+        open_copy,
+        row_of,
+        template,
+    )
+
+    from skp_desktop.services.comparators import set_comparator
+
+    db = open_copy(template_database, tmp_path / "coordinator.sqlite3")
+    try:
+        blank = template(db, tmp_path / "out")
+        cells = {
+            (REPEAT_VICTIMS, "Numerator"): 9,
+            (REPEAT_VICTIMS, "Denominator"): 60,
+            (TRAINED, "Value"): 35,
+        }
+        filled = edit(
+            blank,
+            tmp_path / "filled.xlsx",
+            {f"{COLUMN[col]}{row_of(blank, code)}": v for (code, col), v in cells.items()},
+        )
+        assert import_one(db, filled).status == "ACCEPTED"
+        review.accept_return(db, service=COMMSAFETY, period=PERIOD, actor="cora")
+        set_comparator(db, REPEAT_VICTIMS, "London", PERIOD, "17.5", "cora", source="MOPAC")
+        year = PERIOD.rsplit("-", 1)[0]
+        assessment, _ = strategic_assessment(db, year, made=date(2026, 12, 7))
+        victims = next(m for m in assessment.measures if m.code == REPEAT_VICTIMS)
+        assert victims.quarters[0].value == 15 and victims.latest_period == "2026/27 Q1"
+        assert [(name, f.text) for name, f in victims.comparators] == [
+            ("London", "17.5"),
+            ("England", "–"),
+        ]
+        quality = {(n.topic, n.service, n.period): n.detail for n in assessment.quality}
+        taken = quality[("Taken unsigned or modified", "Community Safety", "2026/27 Q1")]
+        assert "filled template" in taken
+        # filled in after the due date (31 July 2026): late
+        assert ("Late", "Community Safety", "2026/27 Q1") in quality
+        assert ("Not accepted", "Highways", "2026/27 Q1") in quality
+        write_assessment(db, year=year, out=tmp_path / "sa.xlsx", made=date(2026, 12, 7))
+        sheet = openpyxl.load_workbook(tmp_path / "sa.xlsx")["Assessment"]
+        (table,) = sheet.tables.values()
+        header = int(table.ref.split(":")[0][1:])
+        headings = [c.value for c in sheet[header]]
+        row = next(
+            r
+            for r in sheet.iter_rows(min_row=header + 1, values_only=True)
+            if r[2] == REPEAT_VICTIMS
+        )
+        assert row[headings.index("London")] == 17.5
+    finally:
+        db.dispose()
+
+
+def test_a_measure_with_many_comparators_stays_above_the_next_one(demo: Database) -> None:
+    from matplotlib.lines import Line2D
+
+    from skp_desktop.charts.strategic_assessment import assessment_figures, plan_pages
+    from skp_desktop.services.comparators import set_comparator
+
+    crime = "SAFER-P3-B1"  # the first of its page: the measure below is drawn under a rule
+    for series in ("London", "England", "Family group", "Inner London", "Met average", "Surrey"):
+        set_comparator(demo, crime, series, QUARTERS[-1], "801.5", "cora")
+    assessment, series_of = strategic_assessment(demo, YEAR, made=MADE)
+    measure = next(m for m in assessment.measures if m.code == crime)
+    assert len([f for _, f in measure.comparators if f.value is not None]) == 6
+    plan = plan_pages(assessment)
+    number = next(n for n, p in enumerate(plan) if p.measures and p.measures[0].code == crime)
+    page = list(assessment_figures(assessment, series_of))[number]
+    (rule,) = [a for a in page.artists if isinstance(a, Line2D)]
+    rule_y = rule.get_ydata()[0]  # in figure fractions, from the bottom
+    renderer = page.canvas.get_renderer()  # type: ignore[attr-defined]
+    height = page.bbox.height
+    above = [t for t in page.texts if t.get_position()[1] > rule_y]
+    words = " ".join(t.get_text() for t in above)
+    assert "Surrey" in words and "Year ends" in words
+    for text in above:
+        bottom = text.get_window_extent(renderer).y0 / height
+        assert bottom > rule_y, f"{text.get_text()[:40]!r} runs into the measure below"
