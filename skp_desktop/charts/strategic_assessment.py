@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -511,9 +511,14 @@ def assessment_figures(
 
 
 def write_assessment_pdf(
-    assessment: Assessment, series: Mapping[str, TrendSeries], path: str | os.PathLike[str]
+    assessment: Assessment,
+    series: Mapping[str, TrendSeries],
+    path: str | os.PathLike[str],
+    after_page: Callable[[int], None] | None = None,
 ) -> int:
-    """Write the assessment as one PDF at `path`, all or nothing; returns the pages."""
+    """Write the assessment as one PDF at `path`, all or nothing; returns the pages.
+    `after_page(pages written)` is called after each page; what it raises stops the writing
+    and leaves `path` as it was (how a Cancel button stops it)."""
     target = Path(path)
     pages = 0
     with atomic_output(target, "strategic assessment") as stream:
@@ -527,4 +532,6 @@ def write_assessment_pdf(
             for fig in assessment_figures(assessment, series):
                 pdf.savefig(fig, facecolor=fig.get_facecolor())
                 pages += 1
+                if after_page is not None:
+                    after_page(pages)
     return pages

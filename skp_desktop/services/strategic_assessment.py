@@ -13,6 +13,7 @@ revision of each return counts, and a small number is published as [c].
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -30,7 +31,7 @@ from skp_desktop.domain.assessment import (
     QualityNote,
 )
 from skp_desktop.domain.definitions import Definition, is_due
-from skp_desktop.domain.errors import NotFoundError, ValidationError
+from skp_desktop.domain.errors import NotFoundError, SkpError, ValidationError
 from skp_desktop.domain.periods import Period, PeriodKind, parse_period, period_range
 from skp_desktop.domain.rag import direction_label, rag_status
 from skp_desktop.domain.vocabulary import AuditAction, ReturnState
@@ -418,19 +419,47 @@ class AssessmentFile:
         return text
 
 
+class AssessmentCancelled(SkpError):
+    """The coordinator cancelled the strategic assessment; nothing was written."""
+
+
 def write_assessment(
-    db: Database, *, year: str, out: str | os.PathLike[str], made: date | None = None
+    db: Database,
+    *,
+    year: str,
+    out: str | os.PathLike[str],
+    made: date | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> AssessmentFile:
-    """Write the assessment as a PDF (pages a board can read) or an .xlsx (Excel Tables)."""
+    """Write the assessment as a PDF (pages a board can read) or an .xlsx (Excel Tables).
+
+    `progress(done, total, text)` says how far it is (total 0: not known ahead); when
+    `cancelled()` turns true it stops with AssessmentCancelled and `out` is left as it was.
+    """
     target = Path(out)
     check_output(target, suffixes=SUFFIXES, what="strategic assessment")
+
+    def step(done: int, text: str) -> None:
+        if cancelled is not None and cancelled():
+            raise AssessmentCancelled("Cancelled: the strategic assessment was not saved.")
+        if progress is not None:
+            progress(done, 0, text)
+
+    step(0, f"Reading five years of returns for {year}…")
     assessment, series = strategic_assessment(db, year, made=made)
+    step(0, "Writing…")
     pages = None
     with writing(target, "strategic assessment"):
         if target.suffix.lower() == ".pdf":
             from skp_desktop.charts.strategic_assessment import write_assessment_pdf
 
-            pages = write_assessment_pdf(assessment, series, target)
+            pages = write_assessment_pdf(
+                assessment,
+                series,
+                target,
+                after_page=lambda written: step(written, f"Page {written} written"),
+            )
         else:
             from skp_desktop.excel.strategic_assessment import write_assessment_workbook
 

@@ -271,3 +271,24 @@ def test_the_merge_page_saves_the_strategic_assessment(
     assert "strategic assessment for 2024/25" in page.assessment_result.text()
     assert (tmp_path / "assessment.pdf").read_bytes()[:5] == b"%PDF-"
     assert page.assessment_button.isEnabled()
+
+
+def test_the_strategic_assessment_shows_progress_and_cancel_keeps_the_old_file(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    win = window
+    win.places.setCurrentRow(PLACES.index("Merge"))
+    page = win.merge_page
+    qtbot.waitUntil(lambda: "will be merged" in page.preview.text(), timeout=15000)
+    out = tmp_path / "assessment.pdf"
+    out.write_bytes(b"the one sent to the board")
+    monkeypatch.setattr(dialogs, "save_file", lambda *_a: str(out))
+    page.assessment_button.click()
+    # long work: progress and Cancel show, and nothing else long can start meanwhile
+    assert page.progress.isVisible() and page.cancel_button.isVisible()
+    assert not page.assessment_button.isEnabled() and not page.merge_button.isEnabled()
+    qtbot.mouseClick(page.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Cancelled" in page.assessment_result.text(), timeout=30000)
+    assert "not saved" in page.assessment_result.text()
+    assert out.read_bytes() == b"the one sent to the board"
+    assert not page.progress.isVisible() and page.assessment_button.isEnabled()

@@ -26,7 +26,11 @@ from skp_desktop.services.returns import (
     submit_return,
 )
 from skp_desktop.services.setup import initialise
-from skp_desktop.services.strategic_assessment import strategic_assessment, write_assessment
+from skp_desktop.services.strategic_assessment import (
+    AssessmentCancelled,
+    strategic_assessment,
+    write_assessment,
+)
 
 YEAR = "FY2025-26"
 QUARTERS = [f"{YEAR}-Q{n}" for n in range(1, 5)]
@@ -165,6 +169,33 @@ def test_the_pdf_has_the_planned_pages_and_the_workbook_real_tables(
     cat1 = next(r for r in rows if r[2] == CAT1)
     assert isinstance(cat1[headings.index("2025/26 Q4")], (int, float))  # numbers as numbers
     assert list(workbook["Data quality"].tables) == ["QualityTable"]
+
+
+def test_the_writing_reports_each_page_and_a_cancel_leaves_the_old_file(
+    demo: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "board"
+    folder.mkdir()
+    out = folder / "sa.pdf"
+    out.write_bytes(b"last year's assessment")
+    said: list[tuple[int, str]] = []
+
+    def cancelled() -> bool:  # the coordinator presses Cancel once the third page is out
+        return any(text == "Page 3 written" for _done, text in said)
+
+    with pytest.raises(AssessmentCancelled, match="not saved"):
+        write_assessment(
+            demo,
+            year=YEAR,
+            out=out,
+            made=MADE,
+            progress=lambda done, _total, text: said.append((done, text)),
+            cancelled=cancelled,
+        )
+    assert said[0][1].startswith("Reading five years of returns")
+    assert [done for done, text in said if text.startswith("Page")] == [1, 2, 3]
+    assert out.read_bytes() == b"last year's assessment"
+    assert [f.name for f in folder.iterdir()] == ["sa.pdf"]  # no half-written file left
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,7 @@ class MergePage(QWidget):
         self.preview.setAccessibleDescription("What the merge will count")
 
         self.progress = QProgressBar()
-        self.progress.setAccessibleName("Merge progress")
+        self.progress.setAccessibleName("Progress of the merge or the strategic assessment")
         self.progress_text = QLabel()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_event.set)
@@ -163,13 +163,23 @@ class MergePage(QWidget):
         self.cancel_event.clear()
         for shown in (self.progress, self.progress_text, self.cancel_button):
             shown.setVisible(busy)
-        for enabled in (self.merge_button, self.first_picker, self.last_picker):
+        # one long piece of work at a time: the merge or the strategic assessment
+        for enabled in (
+            self.merge_button,
+            self.first_picker,
+            self.last_picker,
+            self.assessment_button,
+            self.assessment_year,
+        ):
             enabled.setEnabled(not busy)
         self.progress_text.setText(text)
 
     def _on_step(self, done: int, total: int, text: str) -> None:
-        self.progress.setMaximum(max(total, 1))
-        self.progress.setValue(done)
+        if total <= 0:  # not known ahead (the assessment's pages): a busy bar
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
         self.progress_text.setText(text)
 
     # --- preview -------------------------------------------------------------------------
@@ -276,7 +286,8 @@ class MergePage(QWidget):
             return
         if Path(path).suffix.lower() not in (".pdf", ".xlsx"):
             path += ".pdf"
-        self.assessment_button.setEnabled(False)
+        relay, cancel = self.progress_relay, self.cancel_event
+        self.set_busy(True, "Starting the strategic assessment…")
         self.assessment_result.setText("Writing the strategic assessment…")
 
         made = self.desk.today
@@ -284,14 +295,26 @@ class MergePage(QWidget):
         def work(db: Database) -> AssessmentFile:
             from skp_desktop.services.strategic_assessment import write_assessment
 
-            return write_assessment(db, year=year, out=path, made=made)
+            return write_assessment(
+                db,
+                year=year,
+                out=path,
+                made=made,
+                progress=lambda done, total, text: relay.step.emit(done, total, text),
+                cancelled=cancel.is_set,
+            )
 
         def done(result: AssessmentFile) -> None:
-            self.assessment_button.setEnabled(True)
+            self.set_busy(False)
             self.assessment_result.setText(f"✓ Saved {path}: {result.describe()}")
 
         def failed(exc: Exception) -> None:
-            self.assessment_button.setEnabled(True)
+            from skp_desktop.services.strategic_assessment import AssessmentCancelled
+
+            self.set_busy(False)
+            if isinstance(exc, AssessmentCancelled):
+                self.assessment_result.setText(str(exc))
+                return
             self.assessment_result.setText(f"✗ Not saved: {exc}")
             self.desk.failed(exc)
 
