@@ -446,7 +446,11 @@ def write_assessment(
         if progress is not None:
             progress(done, 0, text)
 
-    step(0, f"Reading five years of returns for {year}…")
+    try:
+        shown = parse_period(year).short_label
+    except ValidationError:
+        shown = year  # strategic_assessment says what is wrong with it
+    step(0, f"Reading five years of returns for {shown}…")
     assessment, series = strategic_assessment(db, year, made=made)
     step(0, "Writing…")
     pages = None

@@ -161,6 +161,7 @@ class MergePage(QWidget):
 
     def set_busy(self, busy: bool, text: str = "") -> None:
         self.cancel_event.clear()
+        self.progress.setRange(0, 0)  # busy until the work says how far it is
         for shown in (self.progress, self.progress_text, self.cancel_button):
             shown.setVisible(busy)
         # one long piece of work at a time: the merge or the strategic assessment
