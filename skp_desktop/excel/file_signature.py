@@ -1,5 +1,5 @@
 """The signature in a file's `_meta` sheet (format version 2): written by the writers, checked
-by the readers. Which key may sign what is the database's business (services/trust.py).
+by the readers. Which key may sign what is the database's business (services/trust/).
 
 The signature covers a canonical text (domain/signatures.signed_text) of every `_meta` field
 except the long texts (`payload`, `queries`, `answers` and their pieces, each covered by its

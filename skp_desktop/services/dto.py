@@ -181,7 +181,7 @@ class ReturnView:
     rows: tuple[ReturnRow, ...] = field(default_factory=tuple)
     # The queries of the latest returned revision up to this one (this one, when it is returned).
     queries: ReturnQueries | None = None
-    # How the revision's file was signed, when it was imported from one (services/trust.py).
+    # How the revision's file was signed, when it was imported from one (services/trust/).
     signature: SignatureInfo | None = None
 
     @property

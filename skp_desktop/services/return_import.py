@@ -123,7 +123,7 @@ def import_files(
     `on_outcome(outcome)` after each file, once its transaction is committed. When the
     database cannot take a file (full disk, read-only, locked) the batch stops with
     ImportStopped, which carries the outcomes so far. A file is believed only when its
-    signature verifies with a key trusted here for what it is (services/trust.py);
+    signature verifies with a key trusted here for what it is (services/trust/file_signer.py);
     `accept_unsigned` (the coordinator's reason) takes unsigned files, marked as such.
     """
     if accept_unsigned is not None and not accept_unsigned.strip():

@@ -304,7 +304,7 @@ class ContextValue(Base):
 
 
 class SigningKey(Base):
-    """A public key this database trusts to sign files, and for what (services/trust.py).
+    """A public key this database trusts to sign files, and for what (services/trust/).
 
     `role`: `own` (this installation's key: every service, templates, feedback and packs),
     `service` (enrolled for the services listed in signing_key_services) or `coordinator`

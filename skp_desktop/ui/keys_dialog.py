@@ -1,6 +1,6 @@
 """File ▸ Keys…: this computer's signing key, and the keys this database trusts (issue 16).
 
-The same use cases as `skp-returns keys …` (services/trust.py), each run through the window's
+The same use cases as `skp-returns keys …` (services/trust/), each run through the window's
 desk (ui/operations.py): export this computer's enrolment file, rotate its key, enrol a key for
 services once its fingerprint is confirmed by phone, revoke a key. A change to the keys is
 announced (Change.KEYS, and HISTORY: each is audited) so an open History page reads it.

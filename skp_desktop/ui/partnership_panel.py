@@ -3,7 +3,7 @@
 later figures.
 
 A window of its own opened from the Definitions place (Services and context…). Every change
-runs a use case of services/partnership.py in the page's worker and reads the list again;
+runs a use case of services/partnership/ in the page's worker and reads the list again;
 refusals are shown on the panel's message line, as the Definitions place shows its own.
 """
 
