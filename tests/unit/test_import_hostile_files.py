@@ -7,6 +7,7 @@ memory traced in this process, and the database is compared row by row before an
 from __future__ import annotations
 
 import io
+import shutil
 import struct
 import zipfile
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from exchange_support import (
     zip_bytes,
 )
 
-from skp_desktop.services.database import Database
+from skp_desktop.services.database import Database, open_database
 
 SECONDS = 5
 PEAK_BYTES = 100 * 1024 * 1024  # "a few hundred MB" is the promise; stay well under it
@@ -63,15 +64,41 @@ class Files:
         return path
 
 
+@pytest.fixture(scope="module")
+def prepared(template_database: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Community Safety's return submitted, exported, and two blank templates, made once: each
+    test spoils copies of them (`database_file`, `files`)."""
+    root = tmp_path_factory.mktemp("prepared")
+    shutil.copyfile(template_database, root / "skp.sqlite3")
+    db = open_database(root / "skp.sqlite3")
+    try:
+        commsafety(db)
+        export(db, root / "inbox")
+        template(db, root / "blank", name="blank.xlsx")
+        template(db, root / "blank", service=CHILDRENS, name="children.xlsx")
+    finally:
+        db.dispose()
+    return root
+
+
 @pytest.fixture
-def files(db: Database, tmp_path: Path) -> Files:
-    commsafety(db)
-    folder = tmp_path / "inbox"
+def database_file(prepared: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the prepared database (the `db` fixture opens it)."""
+    target = tmp_path / "skp.sqlite3"
+    shutil.copyfile(prepared / "skp.sqlite3", target)
+    return target
+
+
+@pytest.fixture
+def files(prepared: Path, tmp_path: Path) -> Files:
+    """This test's own copies of the good files, in a folder of its own."""
+    for folder in ("inbox", "blank"):
+        shutil.copytree(prepared / folder, tmp_path / folder)
     return Files(
-        folder,
-        export(db, folder),
-        template(db, tmp_path / "blank", name="blank.xlsx"),
-        template(db, tmp_path / "blank", service=CHILDRENS, name="children.xlsx"),
+        tmp_path / "inbox",
+        tmp_path / "inbox" / "return.xlsx",
+        tmp_path / "blank" / "blank.xlsx",
+        tmp_path / "blank" / "children.xlsx",
     )
 
 

@@ -77,37 +77,46 @@ def test_the_server_says_who_may_record_every_action_the_program_records() -> No
     assert set(listed) == set(AuditAction)
 
 
-@functools.cache
-def _parsed() -> list[tuple[Path, ast.Module]]:
-    """Every module of the program but the vocabulary itself, parsed once for these checks."""
+def _audit_literals(tree: ast.Module) -> list[tuple[int, str]]:
+    """Each audit action's string written as a literal (docstrings may name them)."""
+    words = {member.value for member in AuditAction}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     return [
-        (path, ast.parse(path.read_text(encoding="utf-8")))
-        for path in sorted(PACKAGE.rglob("*.py"))
-        if path != VOCABULARY
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value in words
+        and id(node) not in docstrings
     ]
 
 
+@functools.cache
+def _scanned() -> list[tuple[Path, list[tuple[int, str]], list[tuple[int, str]]]]:
+    """Every module of the program but the vocabulary itself, parsed once for both checks:
+    (path, audit action literals, compared state literals). The trees are not kept: a quarter
+    of a million nodes alive to the end of the run slow every later garbage collection."""
+    scanned = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path != VOCABULARY:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            scanned.append((path, _audit_literals(tree), _compared_literals(tree)))
+    return scanned
+
+
 def _literals_outside_the_vocabulary() -> list[str]:
-    words = {member.value for member in AuditAction}
-    found = []
-    for path, tree in _parsed():
-        docstrings = {
-            id(node.body[0].value)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
-            and node.body
-            and isinstance(node.body[0], ast.Expr)
-            and isinstance(node.body[0].value, ast.Constant)
-        }
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value in words
-                and id(node) not in docstrings
-            ):
-                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: {node.value!r}")
-    return found
+    return [
+        f"{path.relative_to(PACKAGE)}:{line}: {word!r}"
+        for path, audit_literals, _compared in _scanned()
+        for line, word in audit_literals
+    ]
 
 
 def test_every_audit_action_the_code_records_is_named_from_the_vocabulary() -> None:
@@ -143,9 +152,9 @@ def _compared_literals(tree: ast.Module) -> list[tuple[int, str]]:
 def test_states_and_statuses_are_compared_by_their_members() -> None:
     found = [
         f"{path.relative_to(PACKAGE)}:{line}: {word!r}"
-        for path, tree in _parsed()
+        for path, _audit, compared_literals in _scanned()
         if MIGRATIONS not in path.parents  # migrations stay frozen
-        for line, word in _compared_literals(tree)
+        for line, word in compared_literals
     ]
     assert found == []
 
