@@ -34,6 +34,9 @@ from typing import Any
 
 # Bump when what is generated changes: the cache is keyed by it.
 GENERATOR_VERSION = 3  # 3: services added through the app, with their history
+# Bump when what copy_to_postgresql puts on the server changes (bench/load.py keeps the server's
+# data folder under it).
+COPY_VERSION = 2  # 2: the keys the file trusts copied with the history that records them
 SEED = 20
 LAST_YEAR = 2025  # FY2025-26 is the newest financial year generated
 CACHE = Path(__file__).resolve().parent / "cache"
@@ -595,6 +598,8 @@ _TIMES = {
     "values": {"updated_at"},
     "imported_files": {"imported_at"},
     "audit_events": {"at"},
+    "signing_keys": {"trusted_at", "revoked_at"},
+    "signing_key_services": set(),
 }
 
 
@@ -604,7 +609,9 @@ def copy_to_postgresql(source: Path, url: str) -> None:
     The app migrates it and adds the generated services (the same ids as in the file, both
     being made the same way from empty); then the history's rows go in with COPY, the server's
     triggers off while they do (a superuser's bulk load, as restoring a dump is), and the
-    sequences are moved past them.
+    sequences are moved past them. The keys trusted are the file's too (the key that made it),
+    as its history records them, not the one the app enrolled on the empty database (whose
+    event the copied history replaces), so that `verify` finds the keys as recorded.
     """
     from sqlalchemy import text
 
@@ -621,11 +628,15 @@ def copy_to_postgresql(source: Path, url: str) -> None:
 
     parsed = make_url(url)
     raw = sqlite3.connect(source)
+    from skp_desktop.store.models import SigningKey, SigningKeyService
+
     tables = (
         ("returns", RETURN_COLUMNS),
         ("values", VALUE_COLUMNS),
         ("imported_files", FILE_COLUMNS),
         ("audit_events", ["id", *HASHED_FIELDS, "hash"]),
+        ("signing_keys", [c.name for c in SigningKey.__table__.columns]),
+        ("signing_key_services", [c.name for c in SigningKeyService.__table__.columns]),
     )
     with psycopg.connect(
         host=parsed.query.get("host"),
@@ -645,22 +656,24 @@ def copy_to_postgresql(source: Path, url: str) -> None:
             pg.execute(f'DROP INDEX "{name}"')
         pg.execute(
             'DELETE FROM audit_events; DELETE FROM "values"; DELETE FROM imported_files; '
-            "DELETE FROM returns"
+            "DELETE FROM returns; DELETE FROM signing_key_services; DELETE FROM signing_keys"
         )
         for table, columns in tables:
             times = [i for i, name in enumerate(columns) if name in _TIMES[table]]
             names = ", ".join(f'"{c}"' for c in columns)
+            order = "id" if "id" in columns else names
             with pg.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
-                for row in raw.execute(f'SELECT {names} FROM "{table}" ORDER BY id'):
+                for row in raw.execute(f'SELECT {names} FROM "{table}" ORDER BY {order}'):
                     row = list(row)
                     for i in times:
                         if row[i] is not None:
                             row[i] = row[i] + "+00"
                     copy.write_row(row)
-            pg.execute(
-                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                f'(SELECT max(id) FROM "{table}"))'
-            )
+            if "id" in columns:
+                pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT max(id) FROM "{table}"))'
+                )
         for _name, definition in indexes:
             pg.execute(definition)
         pg.execute("SET session_replication_role = origin")
