@@ -20,7 +20,7 @@ import tempfile
 
 from bench.results import Result
 
-RUNS = int(os.environ.get("SKP_BENCH_STALL_RUNS", "3"))
+RUNS = int(os.environ.get("SKP_BENCH_STALL_RUNS", "2"))  # informative; each run is two app starts
 
 CHILD = r"""
 import sys, time

@@ -37,7 +37,7 @@ from bench.results import Result
 
 T = TypeVar("T")
 ROUNDS = int(os.environ.get("SKP_BENCH_SIGNATURE_ROUNDS", "6"))
-COUNTED_FILES = int(os.environ.get("SKP_BENCH_COUNTED_FILES", "20"))  # 200: ~3 min of CPU
+COUNTED_FILES = int(os.environ.get("SKP_BENCH_COUNTED_FILES", "10"))  # 200: ~3 min of CPU
 WARM_UP_FILES = 5
 T_90 = {3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860, 9: 1.833}  # t, two-sided
 
