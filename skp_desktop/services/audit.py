@@ -395,17 +395,22 @@ def unbacked_published(session: Session, since: date | None = None) -> dict[int,
     """
     held: dict[int, tuple[str, str, str, int, str]] = {}
     state_event: dict[int, int | None] = {}
-    for return_id, uuid, service, period, revision, state, event_id in session.execute(
-        select(
-            Return.id,
-            Return.uuid,
-            Service.code,
-            Return.period,
-            Return.revision,
-            Return.state,
-            _STATE_EVENT,
-        ).join(Service, Service.id == Return.service_id)
-    ):
+    returns = select(
+        Return.id,
+        Return.uuid,
+        Service.code,
+        Return.period,
+        Return.revision,
+        Return.state,
+        _STATE_EVENT,
+    ).join(Service, Service.id == Return.service_id)
+    if since is not None:
+        # Period codes begin with their financial year ("FY2024-25-Q3"), so those from the
+        # year holding `since` on sort after its code: the older years' returns are not read
+        # (nor their state events looked up); the exact cut is made below.
+        first_year = since.year if since.month >= 4 else since.year - 1
+        returns = returns.where(Return.period >= f"FY{first_year}")
+    for return_id, uuid, service, period, revision, state, event_id in session.execute(returns):
         if since is not None and parse_period(period).start < since:
             continue
         held[return_id] = (uuid, service, period, revision, state)

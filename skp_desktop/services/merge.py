@@ -259,10 +259,10 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def _accepted(
-    session: Session, last: Period, leave_out: Container[int] = ()
+    session: Session, last: Period, leave_out: Container[int] = (), since: date | None = None
 ) -> tuple[list[_Held], dict[tuple[int, str], datetime]]:
-    """Every figure of the latest accepted revision of each return up to `last`, leaving out
-    the revisions (ids) in `leave_out`."""
+    """Every figure of the latest accepted revision of each return up to `last` (and from
+    `since`, when given), leaving out the revisions (ids) in `leave_out`."""
     chosen: dict[tuple[int, str], tuple[int, int, datetime]] = {}
     for return_id, service_id, code, revision, updated in session.execute(
         select(Return.id, Return.service_id, Return.period, Return.revision, Return.updated_at)
@@ -276,7 +276,11 @@ def _accepted(
     updated_at: dict[tuple[int, str], datetime] = {}  # (service id, period code): accepted at
     for (service_id, code), (return_id, revision, updated) in chosen.items():
         period = parse_period(code)
-        if period.kind is not PeriodKind.YEAR and period.start <= last.end:
+        if (
+            period.kind is not PeriodKind.YEAR
+            and period.start <= last.end
+            and (since is None or since <= period.start)
+        ):
             returns[return_id] = (service_id, period, revision)
             updated_at[(service_id, code)] = updated
     ids = sorted(returns)
@@ -360,9 +364,12 @@ def _gather(session: Session, quarters: Sequence[Period], today: date) -> _Book:
     service_order = {s.id: i for i, s in enumerate(services)}
     names = {s.id: (s.code, s.name) for s in services}
     # A return whose state or values its history does not back is never published as it is.
-    # Only the returns it can show: the range, and the year before it (direction of travel).
-    unbacked = unbacked_published(session, since=first.year_earlier().start)
-    held, updated_at = _accepted(session, last, unbacked)
+    # Only the returns it can show: the range, and the year before it (direction of travel
+    # compares with the previous period and the same one a year earlier). Not the years
+    # before: reading and publishing them made a year's merge 1.7x slower at ten years.
+    since = first.year_earlier().start
+    unbacked = unbacked_published(session, since=since)
+    held, updated_at = _accepted(session, last, unbacked, since=since)
     refused = tuple(
         sorted(
             (r for r in unbacked.values() if r.state == ReturnState.ACCEPTED),
