@@ -491,20 +491,34 @@ def _values_removed(
     value that is not held: removed outside the app (the app never removes a value)."""
     present = {(return_id, code) for return_id, code, *_rest in value_event}
     by_uuid = {fields[0]: return_id for return_id, fields in held.items()}
-    newest: dict[int, tuple[int, str]] = {}
     uuids = list(by_uuid)
+    # First the indicators each return's events name at all, from the index alone (return
+    # uuid, indicator, id): no event row is read. Only those with no value held are looked at
+    # again for their newest value.set event. Asking for that of every pair at once read every
+    # value event of every return (a second at ten years, in each board pack).
+    missing: list[tuple[str, str]] = []
     for start in range(0, len(uuids), 500):
-        for uuid, code, event_id in session.execute(
-            select(AuditEvent.return_uuid, AuditEvent.indicator, func.max(AuditEvent.id))
+        for uuid, code in session.execute(
+            select(AuditEvent.return_uuid, AuditEvent.indicator)
             .where(
                 AuditEvent.return_uuid.in_(uuids[start : start + 500]),
                 AuditEvent.indicator.is_not(None),
-                AuditEvent.action == AuditAction.VALUE_SET,
             )
-            .group_by(AuditEvent.return_uuid, AuditEvent.indicator)
+            .distinct()
         ):
             if uuid is not None and code is not None and (by_uuid[uuid], code) not in present:
-                newest[event_id] = (by_uuid[uuid], code)
+                missing.append((uuid, code))
+    newest: dict[int, tuple[int, str]] = {}
+    for uuid, code in missing:
+        event_id = session.scalar(
+            select(func.max(AuditEvent.id)).where(
+                AuditEvent.return_uuid == uuid,
+                AuditEvent.indicator == code,
+                AuditEvent.action == AuditAction.VALUE_SET,
+            )
+        )
+        if event_id is not None:
+            newest[event_id] = (by_uuid[uuid], code)
     if not newest:
         return []
     recorded = select(AuditEvent.id).where(
