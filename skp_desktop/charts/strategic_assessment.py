@@ -8,6 +8,8 @@ count (and the contents' page numbers) is known before anything is drawn.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,11 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+import matplotlib
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.text import Text
 
 from skp_desktop.charts.export import atomic_output
 from skp_desktop.charts.series import TrendSeries
@@ -50,6 +56,9 @@ BLOCK_GAP = 0.2  # inches kept clear above the rule under a measure
 MIN_LINE_SPACING = 1.3  # a crowded table's lines, as a multiple of its font size
 KEY_HEIGHT = 0.25  # inches under a chart for its key
 COMMITMENT_LINE = 150  # characters of a priority's commitment on one line of the page
+SHAPE_SLOT = 1.1  # a leading shape or arrow and its space, in ems
+ASCENT = 0.78  # from a line's top to its baseline, in ems (DejaVu Sans and Helvetica alike)
+TAB_STOP = 0.6  # inches from one tab stop to the next in a table's value
 
 
 @dataclass(frozen=True)
@@ -111,18 +120,46 @@ class _Canvas:
         style: str = "normal",
         linespacing: float = 1.2,
     ) -> None:
-        self.fig.text(
-            x / WIDTH,
-            1 - y / HEIGHT,
-            words,
-            fontsize=size,
-            fontweight=weight,
-            fontstyle=style,
-            color=colour or self.theme.text,
-            ha=ha,
-            va="top",
-            linespacing=linespacing,
-        )
+        """`words` with its top at `y`; each line is a text of its own, `linespacing` times
+        the size apart, so that lines in different fonts (see _writable_in_helvetica) stay
+        level with their neighbours in the next column. A tab moves to the next TAB_STOP;
+        a shape or arrow starting a piece is set apart from the words after it."""
+        pitch = size * linespacing / 72
+        for number, line in enumerate(words.split("\n")):
+            at = x
+            for piece in line.split("\t"):
+                self._piece(at, y + number * pitch, piece, size, weight, colour, ha, style)
+                at += TAB_STOP
+
+    def _piece(
+        self,
+        x: float,
+        y: float,
+        words: str,
+        size: float,
+        weight: str,
+        colour: str | None,
+        ha: str,
+        style: str,
+    ) -> None:
+        pieces = [(x, words)]
+        if ha == "left" and words[1:2] == " " and not _in_winansi(words[0]):
+            pieces = [(x, words[0]), (x + size * SHAPE_SLOT / 72, words[2:])]
+        # Placed by the baseline, not the top: the standard fonts measure a text's top from
+        # its own letters, so a line with an apostrophe would sit lower than its neighbours.
+        baseline = 1 - (y + size * ASCENT / 72) / HEIGHT
+        for at, text in pieces:
+            self.fig.text(
+                at / WIDTH,
+                baseline,
+                text,
+                fontsize=size,
+                fontweight=weight,
+                fontstyle=style,
+                color=colour or self.theme.text,
+                ha=ha,
+                va="baseline",
+            )
 
     def rule(self, y: float) -> None:
         self.fig.add_artist(
@@ -187,8 +224,15 @@ def _cover(assessment: Assessment, plan: Sequence[_Page], theme: ChartTheme) -> 
     page.text(
         MARGIN,
         MARGIN + 1.15,
-        "RAG is shape, word and colour: ● Green, ▲ Amber, ■ Red. Change on the year compares "
-        "the latest figure with the same period a year earlier.",
+        "Change on the year compares the latest figure with the same period a year earlier. "
+        "RAG is shape, word and colour:",
+        size=BODY_SIZE - 0.5,
+        colour=theme.muted_text,
+    )
+    page.text(  # each shape leads its word, so the words stay in the text's own font
+        MARGIN + 6.75,
+        MARGIN + 1.15,
+        "● Green\t▲ Amber\t■ Red",
         size=BODY_SIZE - 0.5,
         colour=theme.muted_text,
     )
@@ -288,7 +332,7 @@ def _measure_block(
         sign = "+" if measure.change > 0 else ""
         change = f"{sign}{format_number(measure.change, measure.latest.decimals)}"
         if measure.direction:
-            change += f"  {measure.direction}"
+            change += f"\t{measure.direction}"  # the arrow and word at the next tab stop
     rows.append(("A year earlier", measure.year_earlier.text))
     rows.append(("Change on the year", change))
     if measure.kind != "context":
@@ -521,6 +565,7 @@ def write_assessment_pdf(
     and leaves `path` as it was (how a Cancel button stops it)."""
     target = Path(path)
     pages = 0
+    helvetica = _helvetica_found()
     with atomic_output(target, "strategic assessment") as stream:
         metadata = {
             "Title": f"{TITLE}: {assessment.year_label}",
@@ -528,10 +573,90 @@ def write_assessment_pdf(
             "Producer": "SKP Returns",
             "CreationDate": None,
         }
-        with PdfPages(stream, metadata=metadata) as pdf:
+        with _in_helvetica(helvetica), PdfPages(stream, metadata=metadata) as pdf:
             for fig in assessment_figures(assessment, series):
+                if helvetica:
+                    _keep_dejavu_where_needed(fig)
                 pdf.savefig(fig, facecolor=fig.get_facecolor())
                 pages += 1
                 if after_page is not None:
                     after_page(pages)
     return pages
+
+
+# The PDF's own Helvetica. matplotlib 3.11 lays a PDF's TrueType text out glyph by glyph
+# (libraqm, then a FreeType load of each glyph: ~50 µs a glyph), and these pages hold ~17,500
+# glyphs: about half the assessment's time. A PDF reader has the fourteen standard fonts
+# itself, so text in them is written whole (Windows-1252, which every reader and pdftotext
+# read as text): the whole PDF in half the time. What that encoding lacks (the RAG shapes,
+# the arrows, names in other scripts) keeps DejaVu Sans, embedded.
+
+
+def _in_winansi(words: str) -> bool:
+    """Whether the PDF's standard fonts can write `words` (they know Windows-1252 only)."""
+    try:
+        words.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _helvetica_found() -> bool:
+    """Whether matplotlib finds the standard Helvetica for each weight and style the pages use:
+    its `pdfcorefonts` folder must be installed and in its font cache. Where it is not, the
+    pages are written all in DejaVu Sans, as before."""
+    folder = os.path.join(matplotlib.get_data_path(), "fonts", "pdfcorefonts")
+    with _quiet_font_log():
+        try:
+            for props in (
+                FontProperties(family=["sans-serif"]),
+                FontProperties(family=["sans-serif"], weight="bold"),
+                FontProperties(family=["sans-serif"], style="italic"),
+            ):
+                found = findfont(props, fontext="afm", directory=folder, fallback_to_default=False)
+                if not os.path.basename(found).startswith("Helvetica"):
+                    return False
+        except ValueError:
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _quiet_font_log() -> Iterator[None]:
+    """matplotlib logs that Helvetica's weight is "medium" where "normal" was asked for: true,
+    and of no interest to anyone reading the log."""
+    fonts_log = logging.getLogger("matplotlib.font_manager")
+    level = fonts_log.level
+    fonts_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        fonts_log.setLevel(level)
+
+
+@contextlib.contextmanager
+def _in_helvetica(helvetica: bool) -> Iterator[None]:
+    if not helvetica:
+        yield
+        return
+    # the hyphen-minus: the standard fonts have no U+2212 for the ticks' negative numbers
+    with (
+        _quiet_font_log(),
+        matplotlib.rc_context({"pdf.use14corefonts": True, "axes.unicode_minus": False}),
+    ):
+        yield
+
+
+def _keep_dejavu_where_needed(fig: Figure) -> None:
+    """Each text of the page that Helvetica cannot write is drawn in DejaVu Sans."""
+    for text in fig.findobj(Text):
+        if isinstance(text, Text) and not _in_winansi(text.get_text()):
+            setattr(text, "draw", _drawn_in_dejavu(text.draw))  # noqa: B010
+
+
+def _drawn_in_dejavu(draw: Callable[[RendererBase], None]) -> Callable[[RendererBase], None]:
+    def drawn(renderer: RendererBase) -> None:
+        with matplotlib.rc_context({"pdf.use14corefonts": False}):
+            draw(renderer)
+
+    return drawn

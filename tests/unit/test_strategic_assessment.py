@@ -3,7 +3,9 @@ the figures the database holds, by duty and priority, with a data-quality sectio
 
 from __future__ import annotations
 
+import re
 import shutil
+import zlib
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal as D
@@ -17,7 +19,7 @@ from skp_desktop.services import review
 from skp_desktop.services.catalogue import list_indicators, list_themes
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.services.definitions import Publication, publish_definitions
-from skp_desktop.services.partnership import set_context_figure
+from skp_desktop.services.partnership import rename_service, set_context_figure
 from skp_desktop.services.returns import (
     EntryChange,
     get_return,
@@ -378,3 +380,59 @@ def test_a_measure_with_many_comparators_stays_above_the_next_one(demo: Database
     for text in above:
         bottom = text.get_window_extent(renderer).y0 / height
         assert bottom > rule_y, f"{text.get_text()[:40]!r} runs into the measure below"
+
+
+def _pdf_streams(path: Path) -> bytes:
+    """Every stream of a PDF written by matplotlib, uncompressed, one after the other."""
+    data = path.read_bytes()
+    found = []
+    for match in re.finditer(rb"(?<!end)stream\r?\n", data):
+        start = match.end()
+        end = data.index(b"endstream", start)
+        try:
+            found.append(zlib.decompress(data[start:end]))
+        except zlib.error:
+            found.append(data[start:end])
+    return b"\n".join(found)
+
+
+def test_the_pdf_writes_its_words_in_the_readers_own_helvetica_and_keeps_every_shape(
+    demo: Database, tmp_path: Path
+) -> None:
+    # A PDF reader has Helvetica: words in it are written whole, not glyph by glyph.
+    rename_service(demo, code="HIGHWAYS", name="Highways and Łódź twinning", actor="tester")
+    write_assessment(demo, year=YEAR, out=tmp_path / "sa.pdf", made=MADE)
+    data = (tmp_path / "sa.pdf").read_bytes()
+    streams = _pdf_streams(tmp_path / "sa.pdf")
+    assert b"/BaseFont /Helvetica" in data and b"/BaseFont /Helvetica-Bold" in data
+    assert b"(Change on the year)" in streams and b"(Data quality at a glance)" in streams
+    # What Windows-1252 lacks keeps DejaVu Sans, embedded with a map back to the characters:
+    # the RAG shapes, the arrows, and a service's name in another script, whole.
+    assert b"DejaVuSans" in data
+    to_unicode = streams.lower()
+    for character in "●▲■↑Łź":
+        assert f"<{ord(character):04x}>".encode() in to_unicode, character
+    assert b"(Highways and " not in streams  # that line is not split between two fonts
+
+
+def test_without_the_standard_fonts_the_pdf_is_written_all_in_dejavu(
+    demo: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib
+
+    from skp_desktop.charts import strategic_assessment as pages
+
+    # as where matplotlib's font cache does not list its pdfcorefonts folder
+    real = pages.findfont
+
+    def no_standard_fonts(*args: object, **kwargs: object) -> str:
+        if kwargs.get("fontext") == "afm":
+            raise ValueError("Failed to find font Helvetica")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "findfont", no_standard_fonts)
+    written = write_assessment(demo, year=YEAR, out=tmp_path / "sa.pdf", made=MADE)
+    data = (tmp_path / "sa.pdf").read_bytes()
+    assert written.pages and b"/BaseFont /Helvetica" not in data
+    assert b"(Change on the year)" not in _pdf_streams(tmp_path / "sa.pdf")
+    assert matplotlib.rcParams["pdf.use14corefonts"] is False  # nothing left switched on
