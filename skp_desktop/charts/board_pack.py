@@ -26,7 +26,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from skp_desktop.charts.dashboard import dashboard_figure
-from skp_desktop.charts.export import atomic_output
+from skp_desktop.charts.export import PDF_DRAWING, atomic_output
 from skp_desktop.charts.series import DashboardTile, TrendPoint, TrendSeries
 from skp_desktop.charts.styling import SMALL_FONTS, agg_renderer
 from skp_desktop.charts.theme import (
@@ -1235,7 +1235,7 @@ def write_board_pack(pack: BoardPack, path: str | os.PathLike[str]) -> int:
             "Producer": "SKP Returns",
             "CreationDate": None,
         }
-        with PdfPages(stream, metadata=metadata) as pdf:
+        with PDF_DRAWING, PdfPages(stream, metadata=metadata) as pdf:
             for fig in board_pack_figures(pack):
                 pdf.savefig(fig, facecolor=fig.get_facecolor())
                 pages += 1

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -14,6 +15,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 PNG_DPI = 150
+
+# Held while a PDF is drawn. The strategic assessment switches matplotlib's global
+# pdf.use14corefonts on for its pages (charts/strategic_assessment.py): a board pack or a
+# chart written as PDF by another thread at that moment would take its words in Helvetica too,
+# and lose its RAG shapes.
+PDF_DRAWING = threading.RLock()
 
 # File extension -> matplotlib format name.
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -46,7 +53,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     file_format = _format_for(target)
     _ensure_canvas(fig)
-    with atomic_output(target, "chart") as stream:
+    with atomic_output(target, "chart") as stream, PDF_DRAWING:
         fig.savefig(
             stream,
             format=file_format,

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.text import Text
 
-from skp_desktop.charts.export import atomic_output
+from skp_desktop.charts.export import PDF_DRAWING, atomic_output
 from skp_desktop.charts.series import TrendSeries
 from skp_desktop.charts.styling import COMPACT_FONTS
 from skp_desktop.charts.theme import ChartTheme, get_theme
@@ -573,7 +573,7 @@ def write_assessment_pdf(
             "Producer": "SKP Returns",
             "CreationDate": None,
         }
-        with _in_helvetica(helvetica), PdfPages(stream, metadata=metadata) as pdf:
+        with PDF_DRAWING, _in_helvetica(helvetica), PdfPages(stream, metadata=metadata) as pdf:
             for fig in assessment_figures(assessment, series):
                 if helvetica:
                     _keep_dejavu_where_needed(fig)
@@ -636,13 +636,15 @@ def _quiet_font_log() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _in_helvetica(helvetica: bool) -> Iterator[None]:
+    """The standard fonts switched on for what is drawn to a PDF meanwhile (matplotlib's
+    setting is global: hold PDF_DRAWING). The charts' tick labels need nothing outside
+    Windows-1252: they are the app's own, a negative number with a hyphen-minus."""
     if not helvetica:
         yield
         return
-    # the hyphen-minus: the standard fonts have no U+2212 for the ticks' negative numbers
     with (
         _quiet_font_log(),
-        matplotlib.rc_context({"pdf.use14corefonts": True, "axes.unicode_minus": False}),
+        matplotlib.rc_context({"pdf.use14corefonts": True}),
     ):
         yield
 

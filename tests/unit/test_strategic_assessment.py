@@ -436,3 +436,35 @@ def test_without_the_standard_fonts_the_pdf_is_written_all_in_dejavu(
     assert written.pages and b"/BaseFont /Helvetica" not in data
     assert b"(Change on the year)" not in _pdf_streams(tmp_path / "sa.pdf")
     assert matplotlib.rcParams["pdf.use14corefonts"] is False  # nothing left switched on
+
+
+def test_no_other_pdf_is_drawn_while_the_assessment_has_the_standard_fonts_on(
+    demo: Database, tmp_path: Path
+) -> None:
+    # matplotlib's switch is global: a board pack drawn meanwhile in another thread would lose
+    # its RAG shapes. Each page written, another thread tries to start a PDF of its own.
+    import threading
+
+    import matplotlib
+
+    from skp_desktop.charts.export import PDF_DRAWING
+
+    seen: list[tuple[bool, bool]] = []
+
+    def another_thread_tries() -> None:
+        got = PDF_DRAWING.acquire(blocking=False)
+        if got:
+            PDF_DRAWING.release()
+        seen.append((got, matplotlib.rcParams["pdf.use14corefonts"]))
+
+    def after_page(_done: int, _total: int, _text: str) -> None:
+        thread = threading.Thread(target=another_thread_tries)
+        thread.start()
+        thread.join()
+
+    write_assessment(demo, year=YEAR, out=tmp_path / "sa.pdf", made=MADE, progress=after_page)
+    during = [got for got, _on in seen[2:]]  # after the reading, while pages are written
+    assert during and not any(during)
+    assert any(on for _got, on in seen)  # the fonts were on then
+    another_thread_tries()
+    assert seen[-1] == (True, False)  # and both are given back at the end
