@@ -20,6 +20,7 @@ from skp_desktop.domain.signatures import (
     decode_bytes,
     encode_bytes,
     fingerprint,
+    kept_fields_text,
     normalise_fingerprint,
     signed_text,
     verify_signature,
@@ -179,9 +180,13 @@ def check_signature(values: Mapping[str, RawCell]) -> FileSignature:
         return FileSignature(
             BROKEN, signed_by=signed_by, detail="signed_by does not name the key it carries"
         )
-    # as _signed_fields would make them: `texts` already holds one of each key, no long text
-    fields = {key: comparable_text(text) for key, text in texts.items() if key != SIGNATURE}
-    if not verify_signature(public_key, signature, signed_text(fields)):
+    # as _signed_fields, then signed_text, would make them (`texts` already holds one of each
+    # key, no long text, trimmed): comparable, trimmed again, the empty ones left out
+    kept = {}
+    for key, text in texts.items():
+        if key != SIGNATURE and (text := comparable_text(text)):
+            kept[key] = text
+    if not verify_signature(public_key, signature, kept_fields_text(kept)):
         return FileSignature(BROKEN, signed_by=key_fingerprint, public_key=public_key)
     rotation = read_rotation(texts.get(KEY_ROTATION))
     if rotation is not None and rotation.new_fingerprint != key_fingerprint:
