@@ -3,10 +3,18 @@ checked against the trusted keys, against the same import with the signature che
 (the files read as unsigned and taken with --accept-unsigned, as the import was before files
 were signed). Goal: ratio ≤ 1.05.
 
-On a shared two-core machine wall time moves by more than the 5% being measured, so three
-figures are given. CPU time (both threads of the import) and wall time come from ROUNDS
-interleaved rounds, each into a fresh database; a round's two imports run back to back, so
-its ratio is paired, and the note gives the 90% confidence interval of the paired ratios.
+This machine's speed moves by a fifth from one second to the next (a plain Python loop's time
+does, with no steal reported), so two imports run one after the other differ by more than the
+5% being measured: 40 such pairs gave ratios from 0.78 to 1.31. The two arms therefore run in
+**lockstep**: a child process per arm, each importing the same files into its own fresh
+database, and a baton passed between them after each file is read (the reader thread idle),
+so one works while the other waits and both meet the same machine file by file. The same
+import against itself (A/A) then comes out within ±1.5% in CPU time and ±0.3% in wall time.
+CPU time is the process's (both threads of the import); wall time is the sum of the arm's own
+turns. Each of ROUNDS rounds is a paired ratio; the note gives their spread and the 90%
+confidence interval of their mean. A further row gives the check's own CPU time (verifying,
+the canonical text, judging the signer) as a share of the signed import's.
+
 CPU instructions are counted by valgrind's callgrind (switched on for the import alone, in a
 child process per arm, after a warm-up import) on COUNTED_FILES of the files: the same count
 whatever else the machine does. They are informative, not the goal: Ed25519's verify is dense
@@ -36,9 +44,10 @@ from bench.exchange import RETURNS, shared_returns
 from bench.results import Result
 
 T = TypeVar("T")
-ROUNDS = int(os.environ.get("SKP_BENCH_SIGNATURE_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("SKP_BENCH_SIGNATURE_ROUNDS", "6"))  # lockstep rounds, ~4 s each
 COUNTED_FILES = int(os.environ.get("SKP_BENCH_COUNTED_FILES", "10"))  # 200: ~3 min of CPU
 WARM_UP_FILES = 5
+SHARE_IMPORTS = 1  # signed imports with the check timed, for its share of the CPU
 T_90 = {3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860, 9: 1.833}  # t, two-sided
 
 # One arm, run under callgrind with instrumentation off until the import starts.
@@ -114,6 +123,146 @@ def _timed(work: Callable[..., T], spent: dict[str, float], key: str) -> Callabl
     return timed
 
 
+# One arm in lockstep: argv = files, blank database, arm ("signed"/"unsigned"), rounds, and
+# the two pipe descriptors of its baton (turns received, turns given back).
+IN_LOCKSTEP = """
+import sys
+from pathlib import Path
+from bench.signatures import _arm_in_lockstep
+_arm_in_lockstep(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "signed",
+                 int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+"""
+
+
+def _arm_in_lockstep(
+    files: Path, blank: Path, check_signatures: bool, rounds: int, given: int, back: int
+) -> None:
+    """One arm's rounds, each an import of `files` into a copy of `blank`, working only while it
+    holds the baton: it gives it back once each file is read, when its reader thread has
+    nothing left to do, so no work of one arm runs in the other's turn. Prints one JSON line:
+    [own wall seconds, CPU seconds] per round."""
+    import json
+
+    from skp_desktop.services import return_import
+
+    turns, answers = os.fdopen(given, "rb", buffering=0), os.fdopen(back, "wb", buffering=0)
+    clock: dict[str, float] = {"own": 0.0}  # this round's turns so far; when this turn began
+
+    def give_back() -> None:
+        if "began" in clock:
+            clock["own"] += time.perf_counter() - clock.pop("began")
+        answers.write(b"t")
+        if turns.read(1) != b"g":
+            raise SystemExit("the other side of the lockstep went away")
+        clock["began"] = time.perf_counter()
+
+    work = Path(tempfile.mkdtemp())
+    warm = work / "warm"
+    warm.mkdir()
+    for path in sorted(files.glob("*.xlsx"))[:WARM_UP_FILES]:
+        shutil.copy(path, warm)
+    shutil.copyfile(blank, work / "warm.sqlite3")
+    _import(warm, work / "warm.sqlite3", check_signatures=check_signatures)  # caches warm
+
+    take = return_import._ReadAhead.take
+
+    def take_then_give_back(self: Any, index: int) -> Any:
+        read = take(self, index)
+        give_back()
+        return read
+
+    return_import._ReadAhead.take = take_then_give_back  # type: ignore[method-assign]
+    measured = []
+    try:
+        for number in range(rounds):
+            target = work / f"round-{number}.sqlite3"
+            shutil.copyfile(blank, target)
+            clock.clear()
+            clock["own"] = 0.0
+            give_back()  # the round begins in this arm's turn
+            _wall, cpu = _import(files, target, check_signatures=check_signatures)
+            own = clock["own"] + time.perf_counter() - clock.pop("began")
+            measured.append([own, cpu])
+            target.unlink()
+    finally:
+        return_import._ReadAhead.take = take  # type: ignore[method-assign]
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(measured), flush=True)
+    answers.write(b"e")  # the end: the last turn given back
+
+
+def _in_lockstep(files: Path, blank: Path, rounds: int) -> dict[str, list[list[float]]]:
+    """Both arms' rounds, run in lockstep (see the module's note): by arm, [own wall, CPU] per
+    round."""
+    import json
+
+    from skp_desktop.services.trust import key_folder
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(
+        os.environ,
+        PYTHONHASHSEED="0",  # the same dict and set orders in both arms
+        PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        SKP_KEY_DIR=str(key_folder()),  # the key that the blank database trusts
+    )
+    arms = ("signed", "unsigned")
+    batons = {}
+    children = {}
+    for arm in arms:
+        given_read, given_write = os.pipe()
+        back_read, back_write = os.pipe()
+        children[arm] = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                IN_LOCKSTEP,
+                str(files),
+                str(blank),
+                arm,
+                str(rounds),
+                str(given_read),
+                str(back_write),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            pass_fds=(given_read, back_write),
+        )
+        os.close(given_read)
+        os.close(back_write)
+        batons[arm] = (
+            os.fdopen(given_write, "wb", buffering=0),
+            os.fdopen(back_read, "rb", buffering=0),
+        )
+    try:
+        for arm in arms:  # each warms up, then waits for its first turn
+            if batons[arm][1].read(1) != b"t":
+                raise RuntimeError(f"the {arm} arm of the lockstep stopped before its first turn")
+        # Both arms make the same number of turns (the same files, the same rounds); whichever
+        # went second in a step goes first in the next, so neither always follows the other.
+        order = list(arms)
+        while order:
+            for arm in list(order):
+                batons[arm][0].write(b"g")
+                answer = batons[arm][1].read(1)
+                if answer == b"e":
+                    order.remove(arm)
+                elif answer != b"t":
+                    raise RuntimeError(f"the {arm} arm of the lockstep stopped")
+            order.reverse()
+    finally:
+        for give, back in batons.values():
+            give.close()
+            back.close()
+    results = {}
+    for arm, child in children.items():
+        out, _ = child.communicate()
+        if child.returncode != 0 or not out.strip():
+            raise RuntimeError(f"the {arm} arm of the lockstep failed ({child.returncode})")
+        results[arm] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
 def _instructions(files: Path, blank: Path, arm: str) -> int:
     """CPU instructions of one import (every thread), counted by callgrind."""
     from skp_desktop.services.trust import key_folder
@@ -171,36 +320,30 @@ def run() -> list[Result]:
         open_database(blank).dispose()  # trusts this installation's key, as a new database does
         name = f"import {RETURNS} signed vs unsigned"
 
-        shutil.copyfile(blank, work / "warm-up.sqlite3")  # modules loaded, caches warm
-        _import(files, work / "warm-up.sqlite3", check_signatures=True)
-        signed: list[tuple[float, float]] = []
-        unsigned: list[tuple[float, float]] = []
-        shares: list[float] = []
-        judging: list[float] = []  # the part of the share spent judging the signer
-        arms = [(True, signed), (False, unsigned)]
-        for number in range(ROUNDS):
-            for check, times in arms if number % 2 == 0 else arms[::-1]:  # neither always first
-                target = work / f"target-{number}-{check}.sqlite3"
-                shutil.copyfile(blank, target)
-                spent: dict[str, float] = {}
-                times.append(_import(files, target, check_signatures=check, spent=spent))
-                if check:
-                    shares.append(sum(spent.values()) / times[-1][1])
-                    judging.append(spent.get("judge", 0.0) / times[-1][1])
-                target.unlink()
-        # The check's own CPU time as a share of the same import's: both inflate alike when
-        # the machine is busy, so this moves least from run to run.
+        both = _in_lockstep(files, blank, ROUNDS)
+        signed, unsigned = both["signed"], both["unsigned"]
+        # The check's own CPU time as a share of the same import's (both inflate alike when the
+        # machine is busy), timed in imports of their own: the timing is not in the rounds above.
+        shares = []
+        for number in range(SHARE_IMPORTS + 1):  # the first loads modules and warms caches
+            target = work / f"share-{number}.sqlite3"
+            shutil.copyfile(blank, target)
+            spent: dict[str, float] = {}
+            _wall, cpu = _import(files, target, check_signatures=True, spent=spent)
+            if number:
+                shares.append(sum(spent.values()) / cpu)
+            target.unlink()
         share = statistics.median(shares)
-        cpu_signed = statistics.median(s[1] for s in signed)
+        cpu_signed = statistics.geometric_mean(s[1] for s in signed)
         rows.append(
             Result(
                 f"{name} (CPU share of the check)",
                 cpu_signed,
                 cpu_signed * (1 - share),
                 1.05,
-                f"checking and judging the signature: {share:.1%} of the signed import's CPU "
-                f"(rounds {min(shares):.1%}–{max(shares):.1%}; judging the signer "
-                f"{statistics.median(judging):.1%}); baseline = the rest",
+                f"verifying, the canonical text and judging the signer: {share:.1%} of the "
+                f"signed import's CPU (imports: {', '.join(f'{x:.1%}' for x in shares)}); "
+                "baseline = the rest",
             )
         )
         for at, kind in ((1, "CPU time"), (0, "wall")):
@@ -208,10 +351,11 @@ def run() -> list[Result]:
             rows.append(
                 Result(
                     f"{name} ({kind})",
-                    statistics.median(s[at] for s in signed),
-                    statistics.median(u[at] for u in unsigned),
+                    # geometric means: their ratio is the mean of the paired ratios
+                    statistics.geometric_mean(s[at] for s in signed),
+                    statistics.geometric_mean(u[at] for u in unsigned),
                     1.05,
-                    f"medians of {ROUNDS} interleaved rounds; paired ratios "
+                    f"geometric means of {ROUNDS} rounds run in lockstep; paired ratios "
                     f"{min(paired):.3f}–{max(paired):.3f}, {_interval(paired)}",
                 )
             )
