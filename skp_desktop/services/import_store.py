@@ -323,6 +323,15 @@ def audit_reason(imported: ImportedReturn, revision: int, verdict: trust.SignerV
     return f"revision {revision} imported from a {what}{who}{when}"
 
 
+def import_source(file_name: str, verdict: trust.SignerVerdict, *, modified: bool) -> str:
+    """The `source` of a stored file's events: the file, who signed it, whether it was changed
+    after export."""
+    source = f"imported from {file_name}, {verdict.describe}"
+    if modified:
+        source += " (changed after export, accepted as modified)"
+    return source
+
+
 def store_revision(
     session: Session,
     path: Path,
@@ -348,9 +357,7 @@ def store_revision(
     now = datetime.now(UTC)
     meta = imported.meta
     reason = audit_reason(imported, revision, verdict)
-    source = f"imported from {path.name}, {verdict.describe}"
-    if imported.modified:
-        source += " (changed after export, accepted as modified)"
+    source = import_source(path.name, verdict, modified=imported.modified)
     connection = session.connection()
     return_uuid = return_uuid_for(session, imported)
     submitted_by = meta.exported_by if meta.kind == KIND_RETURN and meta.exported_by else actor
