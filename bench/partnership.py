@@ -116,6 +116,8 @@ def partnership_file(years: int) -> Path:
     """The cached database of `years` financial years, built first when it is not there yet."""
     path = cache_path(years)
     if not path.exists():
+        _upgrade_older_schema(path, years)
+    if not path.exists():
         CACHE.mkdir(exist_ok=True)
         for stale in CACHE.glob(f"partnership-v*-{years}y.sqlite3*"):
             stale.unlink()  # an older generator's file
@@ -130,6 +132,31 @@ def partnership_file(years: int) -> Path:
             file=sys.stderr,
         )
     return path
+
+
+def _upgrade_older_schema(path: Path, years: int) -> None:
+    """The same generator's file made at an older schema, upgraded to `path` by the app's own
+    migrations (as a partnership's file is when the app is updated): seconds or minutes, where
+    building it again takes up to twenty."""
+    from skp_desktop.services.database import open_database
+
+    older = sorted(
+        CACHE.glob(f"partnership-v{GENERATOR_VERSION}-schema*-seed{SEED}-{years}y.sqlite3")
+    )
+    if not older:
+        return
+    upgrading = path.with_name(path.name + ".upgrading")
+    os.replace(older[-1], upgrading)
+    start = time.perf_counter()
+    open_database(upgrading).dispose()
+    os.replace(upgrading, path)
+    for backup in (CACHE / "backups").glob(f"{upgrading.name}-*"):
+        backup.unlink()  # the app's copy from before the upgrade: the cache can be built again
+    print(
+        f"partnership: {older[-1].name} upgraded to {path.name} in "
+        f"{time.perf_counter() - start:.0f} s",
+        file=sys.stderr,
+    )
 
 
 # --------------------------------------------------------------------------- the catalogue
