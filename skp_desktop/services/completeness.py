@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from skp_desktop.domain.definitions import is_due
+from skp_desktop.domain.definitions import Frequency, is_due
 from skp_desktop.domain.errors import NotFoundError, ValidationError
 from skp_desktop.domain.periods import (
     Period,
@@ -27,16 +27,18 @@ from skp_desktop.domain.periods import (
     period_range,
 )
 from skp_desktop.domain.vocabulary import MISSING, NOT_DUE, ReturnState
-from skp_desktop.services.catalogue import (
-    definitions_version_for,
-    indicator_infos,
-    service_info,
-)
+from skp_desktop.services.catalogue import definitions_version_for, service_info
 from skp_desktop.services.database import Database
-from skp_desktop.services.dto import IndicatorInfo, ServiceInfo
+from skp_desktop.services.dto import ServiceInfo
 from skp_desktop.services.due_dates import DueDateInfo, due_dates_in, usual_due_date
 from skp_desktop.services.partnership import is_retired
-from skp_desktop.store.models import Organisation, Return, Service
+from skp_desktop.store.models import (
+    Indicator,
+    IndicatorDefinition,
+    Organisation,
+    Return,
+    Service,
+)
 
 STATES = (
     MISSING,
@@ -221,19 +223,37 @@ def services_in_order(session: Session) -> list[Service]:
 
 def due_services(session: Session, periods: Sequence[Period]) -> dict[str, set[int]]:
     """For each period code, the ids of services whose return for it asks for something."""
-    by_version: dict[int, list[IndicatorInfo]] = {}
-    service_ids = {code: sid for sid, code in session.execute(select(Service.id, Service.code))}
+    by_version: dict[int, list[tuple[int, str]]] = {}
     result: dict[str, set[int]] = {}
     for period in periods:
         version = definitions_version_for(session, period)
         if version.id not in by_version:  # frequencies change only with the definitions
-            by_version[version.id] = indicator_infos(session, period=period)
+            by_version[version.id] = _frequencies(session, version.id)
         result[period.code] = {
-            service_ids[info.service]
-            for info in by_version[version.id]
-            if info.service in service_ids and is_due(info.rules.frequency, period)
+            service_id
+            for service_id, frequency in by_version[version.id]
+            if is_due(Frequency(frequency), period)
         }
     return result
+
+
+def _frequencies(session: Session, version_id: int) -> list[tuple[int, str]]:
+    """(service id, frequency) of each indicator as the definitions up to `version_id` define
+    it (its newest definition): one query, where indicator_infos read each indicator's baseline
+    and target too, three queries an indicator that the Completeness page never shows."""
+    newest: dict[int, tuple[int, str]] = {}
+    for indicator_id, service_id, frequency in session.execute(
+        select(Indicator.id, Indicator.service_id, IndicatorDefinition.frequency)
+        .join(IndicatorDefinition, IndicatorDefinition.indicator_id == Indicator.id)
+        .where(
+            IndicatorDefinition.definitions_version_id <= version_id,
+            Indicator.kind == "indicator",
+        )
+        .order_by(IndicatorDefinition.definitions_version_id)
+    ):
+        if service_id is not None:  # an indicator of no service is in no return
+            newest[indicator_id] = (service_id, frequency)  # later versions overwrite earlier
+    return list(newest.values())
 
 
 def latest_states(
