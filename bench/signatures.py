@@ -55,16 +55,10 @@ T_90 = {3: 2.353, 4: 2.132, 5: 2.015, 6: 1.943, 7: 1.895, 8: 1.860, 9: 1.833}  #
 COUNTED = r"""
 import os, shutil, subprocess, sys, tempfile
 from pathlib import Path
-from bench.signatures import _import
+from bench.signatures import _import, _warm_up
 files, blank, arm = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 work = Path(tempfile.mkdtemp())
-warm = work / "warm"
-warm.mkdir()
-for path in sorted(files.glob("*.xlsx"))[:WARM_UP_FILES]:
-    shutil.copy(path, warm)
-shutil.copyfile(blank, work / "warm.sqlite3")
-# modules loaded and caches warm before the count
-_import(warm, work / "warm.sqlite3", check_signatures=arm == "signed")
+_warm_up(files, blank, work, check_signatures=arm == "signed")  # before the count
 shutil.copyfile(blank, work / "counted.sqlite3")
 
 def instrument(on):
@@ -75,7 +69,7 @@ instrument(True)
 _import(files, work / "counted.sqlite3", check_signatures=arm == "signed")
 instrument(False)
 shutil.rmtree(work)
-""".replace("WARM_UP_FILES", str(WARM_UP_FILES))
+"""
 COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
 
 
@@ -114,6 +108,17 @@ def _import(
         o.reason for o in outcomes
     }
     return elapsed
+
+
+def _warm_up(files: Path, blank: Path, work: Path, *, check_signatures: bool) -> None:
+    """Import the first WARM_UP_FILES of `files` into a copy of `blank` in `work`: modules
+    loaded and caches warm before anything is measured."""
+    warm = work / "warm"
+    warm.mkdir()
+    for path in sorted(files.glob("*.xlsx"))[:WARM_UP_FILES]:
+        shutil.copy(path, warm)
+    shutil.copyfile(blank, work / "warm.sqlite3")
+    _import(warm, work / "warm.sqlite3", check_signatures=check_signatures)
 
 
 def _reason_before_signing(
@@ -180,12 +185,7 @@ def _arm_in_lockstep(
         clock["began"] = time.perf_counter()
 
     work = Path(tempfile.mkdtemp())
-    warm = work / "warm"
-    warm.mkdir()
-    for path in sorted(files.glob("*.xlsx"))[:WARM_UP_FILES]:
-        shutil.copy(path, warm)
-    shutil.copyfile(blank, work / "warm.sqlite3")
-    _import(warm, work / "warm.sqlite3", check_signatures=check_signatures)  # caches warm
+    _warm_up(files, blank, work, check_signatures=check_signatures)
 
     take = return_import._ReadAhead.take
 
