@@ -78,26 +78,14 @@ def _server(data: Path | None = None) -> Iterator[Any]:
     """The tests' throwaway server (fsync on); with `data`, started on a copy of that data
     folder (a cached server's, stopped cleanly) instead of a new empty one."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from postgres_server import (  # the test suite's throwaway server
-        PostgresServer,
-        _server_account,
-        find_binaries,
-        running_server,
-    )
+    from postgres_server import new_server, running_server  # the test suite's throwaway server
 
     if data is None:
         with running_server(durable=True) as server:
             yield server
         return
-    import pwd  # Unix only, as the server's binaries are here
-
-    account = _server_account()
-    folder = Path(tempfile.mkdtemp(prefix="skp-pg-"))
-    if account is not None:
-        info = pwd.getpwnam(account)
-        os.chown(folder, info.pw_uid, info.pw_gid)
-    folder.chmod(0o700)
-    server = PostgresServer(folder, find_binaries(), account)
+    server = new_server()
+    folder = server.folder
     try:
         # cp -a keeps the files' owner (the server's account) and modes, as PostgreSQL wants
         subprocess.run(["cp", "-a", str(data), str(folder / "data")], check=True)

@@ -221,6 +221,18 @@ def running_server(*, durable: bool = False) -> Iterator[PostgresServer]:
         raise Unavailable(
             "the psycopg driver is not installed: pip install 'psycopg[binary]'"
         ) from exc
+    server = new_server()
+    try:
+        server.start(durable=durable)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+def new_server() -> PostgresServer:
+    """A server not yet started, in a new temporary folder owned by the account it runs as;
+    the caller removes the folder."""
     binaries = find_binaries()
     account = _server_account()
     # Not pytest's tmp_path: its parents are private to us, and the server may run as another
@@ -230,10 +242,4 @@ def running_server(*, durable: bool = False) -> Iterator[PostgresServer]:
         info = pwd.getpwnam(account)
         os.chown(folder, info.pw_uid, info.pw_gid)
     folder.chmod(0o700)
-    server = PostgresServer(folder, binaries, account)
-    try:
-        server.start(durable=durable)
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    return PostgresServer(folder, binaries, account)
