@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from skp_desktop.domain.errors import StoreUnavailable
+from skp_desktop.domain.vocabulary import AuditAction
 from skp_desktop.services.database import Database, open_database
 from skp_desktop.store import migrate
 from skp_desktop.store.audit import (
@@ -157,3 +158,39 @@ def test_a_time_read_as_stored_text_hashes_as_the_datetime_does(stored, when) ->
     other = list(as_datetime)
     other[at] = datetime(2024, 4, 1, 9, 31, tzinfo=UTC)
     assert hash_values(other) != hash_values(as_text)
+
+
+@pytest.mark.parametrize(
+    "awkward",
+    [
+        'quotes " and \\ backslashes',
+        "line\nbreaks\tand\x00control\x1f characters",
+        "non-ASCII: café, Ł, 中文, emoji 😀, \u2028 separators",
+        "",
+        -3,
+        0,
+        2**70,
+        True,  # the encoder writes true, not 1
+        1.5,
+        AuditAction.VALUE_SET,  # an enum's text, as events are given it
+    ],
+)
+def test_an_event_hash_is_the_sha256_of_the_encoders_canonical_text(awkward) -> None:
+    """The chain's definition is the sorted, spaceless JSON of the hashed fields; the hashing
+    that writes it key by key (verify's speed) must give that very text for any value, or
+    every event written before would stop verifying."""
+    import hashlib
+    import json
+
+    values: list[object] = [f"{name} text" for name in HASHED_FIELDS]
+    at = HASHED_FIELDS.index("at")
+    values[at] = "2025-12-31T23:59:59.123456+00:00"
+    for position in range(len(HASHED_FIELDS)):
+        if position == at:
+            continue
+        given = list(values)
+        given[position] = awkward
+        given[position - 1] = None  # a neighbour left empty, as most events leave some
+        material = dict(zip(HASHED_FIELDS, given, strict=True))
+        text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        assert hash_values(given) == hashlib.sha256(text.encode("utf-8")).hexdigest()
