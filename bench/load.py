@@ -758,7 +758,7 @@ def _report(name: str, records: list[dict[str, Any]], seconds: float) -> dict[st
             by_op[record["op"]].append(record["s"])
     print(f"\n{name}: {len(records)} actions in {seconds:.0f} s")
     print(
-        f"  {'operation':<22} {'ok':>6} {'/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        f"  {'operation':<28} {'ok':>6} {'/s':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
         "  other outcomes"
     )
     for op in sorted({op for op, _ in outcomes}):
@@ -768,7 +768,7 @@ def _report(name: str, records: list[dict[str, Any]], seconds: float) -> dict[st
             f"{o} {n}" for (o_op, o), n in sorted(outcomes.items()) if o_op == op and o != "ok"
         )
         print(
-            f"  {op:<22} {len(times):>6} {len(times) / seconds:>6.1f} {p50 * 1000:>8.1f} "
+            f"  {op:<28} {len(times):>6} {len(times) / seconds:>6.1f} {p50 * 1000:>8.1f} "
             f"{p95 * 1000:>8.1f} {p99 * 1000:>8.1f}  {others}"
         )
     errors = [r for r in records if r["outcome"] == "error"]
