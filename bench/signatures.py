@@ -131,7 +131,9 @@ def _reason_before_signing(
     return audit_reason(imported, revision, trust.SignerVerdict(trust.SIGNED))
 
 
-def _source_before_signing(file_name: str, _verdict: Any, *, modified: bool) -> str:
+def _source_before_signing(
+    file_name: str, _verdict: Any, *, modified: bool, of_value: bool = False
+) -> str:
     """An imported file's source as the import wrote it before files were signed."""
     return f"imported from {file_name}" + (
         " (changed after export, accepted as modified)" if modified else ""

@@ -101,11 +101,16 @@ def test_an_accepted_file_is_kept_and_every_value_is_audited(
             select(AuditEvent).where(AuditEvent.return_uuid == ret.uuid).order_by(AuditEvent.id)
         ).all()
         assert [e.action for e in events] == ["return.import", "value.set", "value.set"]
-        # the signer's fingerprint is in every event of the import
-        signer = trust.installation_key().key.fingerprint
-        assert {e.source.split(" (")[0] for e in events} == {
-            f"imported from community safety.xlsx, signed by {signer}"
-        }
+        # the file's import event names the signer's fingerprint and name; its values' events
+        # say the file and that it was signed, and point to that event by the same file
+        key = trust.installation_key().key
+        name = next(
+            k.name for k in trust.list_keys(coordinator) if k.fingerprint == key.fingerprint
+        )
+        assert events[0].source == (
+            f"imported from community safety.xlsx, signed by {key.fingerprint} ({name})"
+        )
+        assert {e.source for e in events[1:]} == {"imported from community safety.xlsx, signed"}
         assert {e.file_sha256 for e in events} == {digest}
         assert events[0].new == "submitted"
     assert audit.verify(coordinator).ok
