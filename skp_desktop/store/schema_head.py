@@ -5,4 +5,4 @@ without importing Alembic (a quarter of a second at start-up), and the window's 
 read (services/quick_open.py) trust a file without SQLAlchemy.
 """
 
-SCHEMA_HEAD = "0012"
+SCHEMA_HEAD = "0013"

@@ -262,6 +262,34 @@ def test_an_event_that_breaks_the_chain_is_refused(
     _verified(postgres_server, shared)
 
 
+def test_the_server_hashes_awkward_text_as_verify_does(
+    postgres_server: PostgresServer, shared: str
+) -> None:
+    """The server writes an event's hash itself when it is not given (migration 0013 writes
+    that in PL/pgSQL): for quotes, backslashes, control characters, non-ASCII and line
+    separators it must be the hash `verify` computes, or every such event would be reported
+    as altered."""
+    from datetime import UTC, datetime
+
+    awkward = 'He said "no" \\ then\n\ttabbed \x01\x1f café Ł 中文 😀 \u2028 \x7f'
+    at = datetime(2026, 12, 7, 9, 30, 0, 654321, tzinfo=UTC)
+    with postgres_server.connect(shared, user=HANA) as raw:  # hash and prev_hash left out
+        raw.execute(
+            "INSERT INTO audit_events (at, action, service, reason, source, new) "
+            "VALUES (%s, 'value.set', 'HIGHWAYS', %s, %s, NULL)",
+            [at, awkward, awkward[::-1]],
+        )
+    with postgres_server.connect(shared) as admin:
+        stored = admin.execute(
+            "SELECT prev_hash, actor, hash FROM audit_events ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    prev_hash, actor, server_hash = stored
+    fields = {"at": at, "actor": actor, "action": "value.set", "service": "HIGHWAYS"}
+    fields |= {"reason": awkward, "source": awkward[::-1], "prev_hash": prev_hash}
+    assert server_hash == event_hash(fields)
+    _verified(postgres_server, shared)
+
+
 # --- the workflow --------------------------------------------------------------------------
 
 
