@@ -46,7 +46,7 @@ def _canonical(row: str, names: list[str]) -> str:
     """The canonical JSON of `row`'s fields `names` (sorted), as store/audit.py writes it:
     text as JSON strings (to_json escapes as Python's json with ensure_ascii=False), the
     time in UTC with microseconds, the revision as a number."""
-    parts = []
+    parts: list[str] = []
     for name in names:
         if name == "at":
             value = (
