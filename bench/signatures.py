@@ -216,20 +216,26 @@ def _arm_in_lockstep(
     answers.write(b"e")  # the end: the last turn given back
 
 
+def _arm_environment() -> dict[str, str]:
+    """The environment of an arm's child process: this checkout importable, the same dict and
+    set orders in both arms, and this installation's key, which the blank database trusts."""
+    from skp_desktop.services.trust import key_folder
+
+    root = Path(__file__).resolve().parents[1]
+    return dict(
+        os.environ,
+        PYTHONHASHSEED="0",
+        PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+        SKP_KEY_DIR=str(key_folder()),
+    )
+
+
 def _in_lockstep(files: Path, blank: Path, rounds: int) -> dict[str, list[list[float]]]:
     """Both arms' rounds, run in lockstep (see the module's note): by arm, [own wall, CPU] per
     round."""
     import json
 
-    from skp_desktop.services.trust import key_folder
-
-    root = Path(__file__).resolve().parents[1]
-    env = dict(
-        os.environ,
-        PYTHONHASHSEED="0",  # the same dict and set orders in both arms
-        PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
-        SKP_KEY_DIR=str(key_folder()),  # the key that the blank database trusts
-    )
+    env = _arm_environment()
     arms = ("signed", "unsigned")
     batons = {}
     children = {}
@@ -290,15 +296,7 @@ def _in_lockstep(files: Path, blank: Path, rounds: int) -> dict[str, list[list[f
 
 def _instructions(files: Path, blank: Path, arm: str) -> int:
     """CPU instructions of one import (every thread), counted by callgrind."""
-    from skp_desktop.services.trust import key_folder
-
-    root = Path(__file__).resolve().parents[1]
-    env = dict(
-        os.environ,
-        PYTHONHASHSEED="0",  # the same dict and set orders in both arms
-        PYTHONPATH=os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
-        SKP_KEY_DIR=str(key_folder()),  # the key that the blank database trusts
-    )
+    env = _arm_environment()
     with tempfile.TemporaryDirectory() as folder:
         done = subprocess.run(
             [
