@@ -338,9 +338,7 @@ def _open_the_app(client: _Client, role: str, service: str | None) -> Any:
     0.6 s when seventeen are made at once, queued on the chain's lock, which the first 10 s
     of the run's saves felt (p50 85 ms there, 21 ms after). The manager's first save is logged
     as "first save (before the run)", acknowledged and looked for like the rest. Gives a
-    manager's indicators."""
-    from skp_desktop.domain.definitions import is_due
-    from skp_desktop.domain.periods import parse_period
+    manager's indicators due by period (_due_by_period)."""
     from skp_desktop.services.catalogue import list_indicators
     from skp_desktop.services.completeness import completeness
     from skp_desktop.services.history import history_page
@@ -351,14 +349,25 @@ def _open_the_app(client: _Client, role: str, service: str | None) -> Any:
     if role != "manager":
         return history_page(client.db)  # the History page
     assert service
-    infos = list_indicators(client.db, service=service)
-    for period in (*MONTHS, QUARTER):
-        due = [i for i in infos if is_due(i.rules.frequency, parse_period(period))]
-        if due:
-            get_return(client.db, service, period)  # the return grid
-            _save(client, service, period, due[0], "first save (before the run)", 0)
-            break
-    return infos
+    due_by_period = _due_by_period(list_indicators(client.db, service=service))
+    if due_by_period:
+        period, due = next(iter(due_by_period.items()))  # the first return they work on
+        get_return(client.db, service, period)  # the return grid
+        _save(client, service, period, due[0], "first save (before the run)", 0)
+    return due_by_period
+
+
+def _due_by_period(infos: list[Any]) -> dict[str, list[Any]]:
+    """The run's periods a service owes a return for (its months, then the quarter), each with
+    the indicators due, in form order."""
+    from skp_desktop.domain.definitions import is_due
+    from skp_desktop.domain.periods import parse_period
+
+    by_period = {
+        period: [i for i in infos if is_due(i.rules.frequency, parse_period(period))]
+        for period in (*MONTHS, QUARTER)
+    }
+    return {period: due for period, due in by_period.items() if due}
 
 
 def _save(client: _Client, service: str, period: str, info: Any, op: str, number: int) -> None:
@@ -383,24 +392,16 @@ def _save(client: _Client, service: str, period: str, info: Any, op: str, number
     )
 
 
-def _manager(client: _Client, service: str, infos: list[Any]) -> None:
-    from skp_desktop.domain.definitions import is_due
-    from skp_desktop.domain.periods import parse_period
+def _manager(client: _Client, service: str, due_by_period: dict[str, list[Any]]) -> None:
     from skp_desktop.services.returns import get_return, reopen_return, submit_return
 
-    periods = [
-        p
-        for p in (*MONTHS, QUARTER)
-        if any(is_due(i.rules.frequency, parse_period(p)) for i in infos)
-    ]
     saves = 0
-    if not periods:  # nothing due this quarter (a service reporting once a year)
+    if not due_by_period:  # nothing due this quarter (a service reporting once a year)
         while client.pause(2.0, 6.0):
             pass
         return
     while True:
-        for period in periods:
-            due = [i for i in infos if is_due(i.rules.frequency, parse_period(period))]
+        for period, due in due_by_period.items():
             view = client.act(
                 "open return", lambda p=period: get_return(client.db, service, p), retry=True
             )
