@@ -339,7 +339,7 @@ def verify_chain(session: Session, events: Iterator[Any] | None = None) -> list[
     expected_prev = GENESIS_HASH
     # Events written together share their time: its canonical text is made once for them.
     last_at: object = None
-    at_text = canonical_time(None)
+    at_text: object = None  # canonical_time(last_at)
     for event in events if events is not None else iter_event_tuples(session):
         at = event[_AT]
         if at != last_at:
