@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,6 +39,17 @@ class _Cancellation:
         self.generation = 0
 
 
+class _Progress:
+    """Where one task is, written by its pool thread and read by the UI thread (plain
+    attribute writes, whole under the GIL), for `Worker.describe_pending`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.queued = time.monotonic()
+        self.started: float | None = None
+        self.finished: float | None = None
+
+
 class _Task(QRunnable):
     def __init__(
         self,
@@ -45,26 +57,33 @@ class _Task(QRunnable):
         work: Callable[[], object],
         signals: _Signals,
         cancellation: _Cancellation,
+        progress: _Progress,
     ) -> None:
         super().__init__()
         self._number = number
         self._work = work
         self._cancellation = cancellation
         self._generation = cancellation.generation
+        self._progress = progress
         self.signals = signals
         self.setAutoDelete(True)
 
     @Slot()
     def run(self) -> None:
+        progress = self._progress
         if self._cancellation.generation != self._generation:
+            progress.finished = time.monotonic()
             self.signals.skipped.emit(self._number)
             return
+        progress.started = time.monotonic()
         try:
             result = self._work()
         except Exception as exc:  # handed to the UI thread, which decides how to show it
             log.debug("background task failed:\n%s", traceback.format_exc())
+            progress.finished = time.monotonic()
             self.signals.failed.emit(self._number, exc)
         else:
+            progress.finished = time.monotonic()
             self.signals.done.emit(self._number, result)
 
 
@@ -78,6 +97,7 @@ class Worker(QObject):
     def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
         super().__init__(parent)
         self._pending: dict[int, _Callbacks] = {}
+        self._progress: dict[int, _Progress] = {}
         self._numbers = itertools.count()
         self._cancellation = _Cancellation()
         # Not parented: the Worker and each task in flight hold it, so it outlives every emit()
@@ -101,21 +121,42 @@ class Worker(QObject):
         """Call `work()` in the background, then `on_done(result)` or `on_error(exc)` here."""
         number = next(self._numbers)
         self._pending[number] = (on_done, on_error)
-        self._pool.start(_Task(number, work, self._signals, self._cancellation))
+        progress = _Progress(getattr(work, "__qualname__", type(work).__name__))
+        self._progress[number] = progress
+        self._pool.start(_Task(number, work, self._signals, self._cancellation, progress))
 
     @Slot(int, object)
     def _done(self, number: int, result: object) -> None:
+        del self._progress[number]
         on_done, _on_error = self._pending.pop(number)
         on_done(result)
 
     @Slot(int, object)
     def _failed(self, number: int, exc: Exception) -> None:
+        del self._progress[number]
         _on_done, on_error = self._pending.pop(number)
         on_error(exc)
 
     @Slot(int)
     def _skipped(self, number: int) -> None:
+        del self._progress[number]
         del self._pending[number]
+
+    def describe_pending(self) -> str:
+        """What is pending, for a test that waited too long: each task's name and whether it
+        is queued, running, or finished with its result not yet back on this thread (as when
+        the Worker was deleted with its window before the result came: it never will)."""
+        now = time.monotonic()
+        lines = []
+        for progress in self._progress.values():
+            if progress.finished is not None:
+                where = f"finished {now - progress.finished:.1f} s ago, result not delivered"
+            elif progress.started is not None:
+                where = f"running for {now - progress.started:.1f} s"
+            else:
+                where = f"queued for {now - progress.queued:.1f} s"
+            lines.append(f"{progress.name}: {where}")
+        return "; ".join(lines) or "nothing"
 
     def cancel_pending(self) -> None:
         """Tasks not yet started are skipped (no callback); a running one still finishes.

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from shiboken6 import Shiboken
+from window_idle import wait_until_idle
 
 from skp_desktop.charts.theme import LIGHT
 from skp_desktop.services import review
@@ -84,7 +85,7 @@ def close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     """Let the window's background work finish, then close it (unless a failure already did)."""
     if Shiboken.isValid(win):
         win.close()  # drops the charts still queued, as when a user closes the window
-        qtbot.waitUntil(lambda: not win._worker.busy and not win._charts.busy, timeout=15000)
+        wait_until_idle(qtbot, win)
         win.dispose()
 
 

@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QDateTimeEdit, QLineEdit
 from shiboken6 import Shiboken
+from window_idle import wait_until_idle
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.services import audit
@@ -72,7 +73,7 @@ def window(qtbot, held: Path) -> Iterator[MainWindow]:
 
 def _close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
     if Shiboken.isValid(win):
-        qtbot.waitUntil(lambda: not win._worker.busy and not win._charts.busy, timeout=15000)
+        wait_until_idle(qtbot, win)
         dialog = getattr(win, "indicator_dialog", None)
         if dialog is not None and Shiboken.isValid(dialog):
             dialog.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QWidget
+from window_idle import wait_until_idle
 
 from skp_desktop.services.audit import history
 from skp_desktop.services.database import open_database
@@ -507,7 +508,7 @@ def test_tab_reaches_the_comparators_save_once_a_figure_is_typed(
             assert walk[-1] is editor.table, "Tab comes back round to the table"
     finally:
         dialog.reject()
-        qtbot.waitUntil(lambda: not asc._worker.busy and not asc._charts.busy, timeout=15000)
+        wait_until_idle(qtbot, asc)
         asc.close()
         asc.dispose()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from window_idle import wait_until_idle
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
@@ -121,7 +122,7 @@ def test_places_visited_before_the_database_opens_fill_in_when_it_does(
     assert win.pages.currentWidget() is win.dashboard_page
     win.places.setCurrentRow(PLACES.index("Return"))
     assert win.pages.currentWidget() is win.return_page
-    qtbot.waitUntil(lambda: not win.controller.busy and not win._worker.busy, timeout=15000)
+    wait_until_idle(qtbot, win)
     win.close()
     win.dispose()
 

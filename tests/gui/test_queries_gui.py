@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
+from window_idle import wait_until_idle
 
 from skp_desktop.services import review
 from skp_desktop.services.database import open_database
@@ -63,7 +64,8 @@ def open_window(qtbot, path: Path, service: str = "COMMSAFETY") -> MainWindow:  
     settings = Settings()
     settings.last_service, settings.last_period = service, Q1
     win = MainWindow(str(path), settings=settings, today=TODAY)
-    qtbot.addWidget(win)
+    # its background work ends before pytest-qt closes it (window_idle.py)
+    qtbot.addWidget(win, before_close_func=lambda w: wait_until_idle(qtbot, w))
     win.resize(1366, 768)
     win.show()
     qtbot.waitExposed(win)
@@ -79,7 +81,7 @@ def window(qtbot, request, database_file: Path) -> Iterator[MainWindow]:  # type
     options = getattr(request, "param", {})
     win = open_window(qtbot, submitted(database_file, **options))
     yield win
-    qtbot.waitUntil(lambda: not win._worker.busy and not win.controller.busy, timeout=15000)
+    wait_until_idle(qtbot, win)  # (deleted by now: pytest-qt closed it)
     win.close()
     win.dispose()
 
@@ -269,6 +271,6 @@ def test_the_service_imports_feedback_in_the_import_place_and_sees_the_queries(
         assert model.index(line, QUERY_COLUMN).data() == QUESTIONS[REPEAT]
         assert "Returned r1" in win.windowTitle()
     finally:
-        qtbot.waitUntil(lambda: not win._worker.busy and not win.controller.busy, timeout=15000)
+        wait_until_idle(qtbot, win)
         win.close()
         win.dispose()

@@ -10,6 +10,7 @@ import pytest
 from postgres_server import PostgresServer
 from shiboken6 import Shiboken
 from sqlalchemy import make_url
+from window_idle import wait_until_idle
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
@@ -58,7 +59,7 @@ def window(qtbot, hana_url: str) -> Iterator[MainWindow]:
     yield win
     if Shiboken.isValid(win):
         win.close()
-        qtbot.waitUntil(lambda: not win._worker.busy and not win._charts.busy, timeout=15000)
+        wait_until_idle(qtbot, win)
         win.dispose()
 
 

@@ -87,3 +87,26 @@ def test_hundreds_of_results_in_a_row_do_not_crash(qtbot) -> None:
     qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
     qtbot.wait(10)  # and any deletion a result would have asked for
     assert arrived == list(range(300))
+
+
+def test_a_worker_says_what_it_still_waits_for(qtbot) -> None:
+    """What a test that waited too long prints: each task by name, running or queued."""
+    worker = Worker(serial=True)
+    release, started = threading.Event(), threading.Event()
+
+    def export_return() -> str:
+        started.set()
+        release.wait(5)
+        return "saved"
+
+    def draw_chart() -> str:
+        return "drawn"
+
+    worker.run(export_return, lambda _r: None, lambda _e: None)
+    worker.run(draw_chart, lambda _r: None, lambda _e: None)
+    assert started.wait(5)
+    said = worker.describe_pending()
+    assert "export_return: running for" in said and "draw_chart: queued for" in said, said
+    release.set()
+    qtbot.waitUntil(lambda: not worker.busy, timeout=15000)
+    assert worker.describe_pending() == "nothing"
