@@ -6,24 +6,28 @@
 - the History view's first page with a filter, on a chain of SKP_BENCH_PG_EVENTS events
   (default 100,000; goal ≤ 3×), and a full verify of that chain (goal ≤ 2×).
 
-"ours" is PostgreSQL and "baseline" is SQLite. The server is `$SKP_BENCH_PG_URL` (an empty
-database you made), or else a throwaway one started from the installed binaries with a real
-server's durability (fsync on), like the test suite's (tests/postgres_server.py).
+"ours" is PostgreSQL and "baseline" is SQLite, both open at once and each figure timed on one
+and the other in turn (bench/paired.py); a row's figure is the median of its runs. The server
+is `$SKP_BENCH_PG_URL` (an empty database you made), or else a throwaway one started from the
+installed binaries with a real server's durability (fsync on), like the test suite's
+(tests/postgres_server.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.paired import interleaved
 from bench.results import Result
 
 EVENTS = int(os.environ.get("SKP_BENCH_PG_EVENTS", "100000"))
@@ -47,30 +51,18 @@ def _server_url() -> Iterator[str]:
         yield server.url("bench")
 
 
-def _median(work: Callable[[], object], runs: int = 30) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _enter(db: object) -> float:
-    """Seconds per saved entry, over ENTRIES saves of one indicator."""
+def _enter(db: object, number: int) -> None:
+    """One save of one indicator, as a person's save is."""
     from skp_desktop.services.entries import EntryChange
     from skp_desktop.services.returns import record_entries
 
-    start = time.perf_counter()
-    for number in range(ENTRIES):
-        record_entries(
-            db,  # type: ignore[arg-type]
-            service="CHILDRENS",
-            period="FY2024-25-Q1",
-            changes=[EntryChange("SAFER-P1-B2", {"value": str(100 + number % 7)})],
-            actor="bench",
-        )
-    return (time.perf_counter() - start) / ENTRIES
+    record_entries(
+        db,  # type: ignore[arg-type]
+        service="CHILDRENS",
+        period="FY2024-25-Q1",
+        changes=[EntryChange("SAFER-P1-B2", {"value": str(100 + number % 7)})],
+        actor="bench",
+    )
 
 
 def _return_files(folder: Path) -> list[Path]:
@@ -114,14 +106,11 @@ def _return_files(folder: Path) -> list[Path]:
     return files
 
 
-def _import(db: object, files: list[Path]) -> float:
+def _import(db: object, file: Path) -> None:
     from skp_desktop.services import exchange
 
-    start = time.perf_counter()
-    outcomes = exchange.import_files(db, files, actor="bench")  # type: ignore[arg-type]
-    elapsed = time.perf_counter() - start
-    assert {o.status for o in outcomes} == {"ACCEPTED"}, {o.reason for o in outcomes}
-    return elapsed / len(files)
+    outcomes = exchange.import_files(db, [file], actor="bench")  # type: ignore[arg-type]
+    assert [o.status for o in outcomes] == ["ACCEPTED"], [o.reason for o in outcomes]
 
 
 def _fill(db: object) -> None:
@@ -174,45 +163,70 @@ def _fill(db: object) -> None:
             session.execute(insert(AuditEvent), rows)
 
 
-def _measure(target: str, files: list[Path]) -> dict[str, float]:
+def _measure(targets: dict[str, object], files: list[Path]) -> dict[str, dict[str, float]]:
+    """Each figure on both engines, timed in turn on one and the other (bench/paired.py), so
+    that a slow minute of this machine falls on both alike."""
     from sqlalchemy import text
 
-    from skp_desktop.services.audit import verify
     from skp_desktop.services.database import open_database
     from skp_desktop.services.history import HistoryFilter, history_page
 
-    db = open_database(target, actor="bench")
+    found: dict[str, dict[str, float]] = {engine: {} for engine in targets}
+    dbs = {engine: open_database(target, actor="bench") for engine, target in targets.items()}
     try:
-        found = {"enter": _enter(db), "import": _import(db, files)}
-        _fill(db)
-        if db.is_postgresql:  # as autovacuum would soon after a real bulk load
-            with db.transaction() as session:
-                session.execute(text("ANALYZE audit_events"))
+        saves = itertools.count()
+        for engine, median in interleaved(
+            {engine: lambda db=db: _enter(db, next(saves)) for engine, db in dbs.items()}, ENTRIES
+        ).items():
+            found[engine]["enter"] = median
+        spent: dict[str, list[float]] = {engine: [] for engine in dbs}
+        for number, file in enumerate(files):  # each file once into each, in turn
+            for engine in list(dbs) if number % 2 == 0 else reversed(list(dbs)):
+                start = time.perf_counter()
+                _import(dbs[engine], file)
+                spent[engine].append(time.perf_counter() - start)
+        for engine, times in spent.items():
+            found[engine]["import"] = statistics.median(times)
+        for db in dbs.values():
+            _fill(db)
+            if db.is_postgresql:  # as autovacuum would soon after a real bulk load
+                with db.transaction() as session:
+                    session.execute(text("ANALYZE audit_events"))
         flt = HistoryFilter(service="HIGHWAYS")
-        history_page(db, flt)  # warm caches on both sides alike
-        found["history"] = _median(lambda: history_page(db, flt))
-        start = time.perf_counter()
-        report = verify(db)
-        found["verify"] = time.perf_counter() - start
-        assert report.ok, report.problems[:3]
+        for engine, median in interleaved(
+            {engine: lambda db=db: history_page(db, flt) for engine, db in dbs.items()}, 30
+        ).items():
+            found[engine]["history"] = median
+        for engine, median in interleaved(
+            {engine: lambda db=db: _verified(db) for engine, db in dbs.items()}, 1, warm=False
+        ).items():
+            found[engine]["verify"] = median
     finally:
-        db.dispose()
+        for db in dbs.values():
+            db.dispose()
     return found
+
+
+def _verified(db: object) -> None:
+    from skp_desktop.services.audit import verify
+
+    report = verify(db)  # type: ignore[arg-type]
+    assert report.ok, report.problems[:3]
 
 
 def run() -> list[Result]:
     work = Path(tempfile.mkdtemp())
     try:
         files = _return_files(work)
-        sqlite = _measure(str(work / "bench.sqlite3"), files)
         try:
             with _server_url() as url:
-                postgres = _measure(url, files)
+                found = _measure({"sqlite": str(work / "bench.sqlite3"), "postgres": url}, files)
         except Exception as exc:  # no server here: say so and leave PostgreSQL out
             print(f"pg_throughput: PostgreSQL not measured ({exc})", file=sys.stderr)
             return []
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    sqlite, postgres = found["sqlite"], found["postgres"]
     return [
         Result("PG vs SQLite: save one entry", postgres["enter"], sqlite["enter"], 3.0),
         Result("PG vs SQLite: import one file", postgres["import"], sqlite["import"], 2.0),

@@ -3,7 +3,9 @@
 Both databases come from bench/partnership.py (the same 15 services; one financial year,
 FY2025-26, against ten, FY2016-17 to FY2025-26, with about 2.1 million audit events), built
 once and cached. Each row is the big database's time against the small one's, measured in the
-same run ("ours" is ten years, "baseline" one year):
+same run with both databases open, each operation timed on one and the other in turn
+(bench/paired.py: a slow minute of this machine falls on both alike), "ours" ten years and
+"baseline" one year:
 
 - start to the return grid ready for typing (goal ≤ 1.5×), as bench/startup.py measures it;
 - the dashboard's tiles of every indicator (≤ 1.5×);
@@ -22,6 +24,7 @@ same run ("ours" is ten years, "baseline" one year):
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import tempfile
@@ -29,91 +32,106 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+from bench.paired import interleaved
 from bench.results import Result
 
 YEAR = ("FY2025-26-Q1", "FY2025-26-Q4")
 QUARTER = "FY2025-26-Q3"
 TODAY = date(2026, 6, 1)
 STARTS = int(os.environ.get("SKP_BENCH_STARTS", "5"))
+PACKS = int(os.environ.get("SKP_BENCH_PACKS", "1"))
 
 
-def _median(work: Callable[[], object], runs: int, *, warm: bool = True) -> float:
-    if warm:
-        work()  # warm caches on both sides alike
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _measure(
-    path: Path, folder: Path, *, big: bool, rare_page: int | None = None
-) -> dict[str, float]:
-    """Every figure of one database; `rare_page` cuts the rare word's page to that many events
-    (the one year's page size, for a page of the same size at ten years)."""
+def _measure(small: Path, big: Path, folder: Path) -> tuple[dict[str, float], dict[str, float]]:
+    """Every figure of both databases, each timed in turn on one and the other (bench/paired):
+    the figures of the one year, then of the ten years."""
     from skp_desktop.services.audit import verify
     from skp_desktop.services.board_pack import export_board_pack
     from skp_desktop.services.completeness import completeness
     from skp_desktop.services.database import open_database
     from skp_desktop.services.dto import HistoryFilter
-    from skp_desktop.services.history import PAGE_SIZE, history_page
+    from skp_desktop.services.history import history_page
     from skp_desktop.services.merge import merge_export
     from skp_desktop.services.trends import dashboard_tiles
 
-    found: dict[str, float] = {}
-    db = open_database(path)
+    one: dict[str, float] = {}
+    ten: dict[str, float] = {}
+    dbs = {"one": open_database(small), "ten": open_database(big)}
+    found = {"one": one, "ten": ten}
+
+    def both(name: str, work: Callable[[Any], object], runs: int) -> None:
+        medians = interleaved({side: functools.partial(work, db) for side, db in dbs.items()}, runs)
+        for side, median in medians.items():
+            found[side][name] = median
+
     try:
-        found["dashboard"] = _median(lambda: dashboard_tiles(db), 5)
-        found["completeness"] = _median(
-            lambda: completeness(db, first=YEAR[0], last=YEAR[1], today=TODAY), 5
+        both("dashboard", dashboard_tiles, 5)
+        both(
+            "completeness", lambda db: completeness(db, first=YEAR[0], last=YEAR[1], today=TODAY), 5
         )
         filters = {
             "service": HistoryFilter(service="HIGHWAYS"),
             "indicator": HistoryFilter(indicator="GEN-PS-1"),
             "actor": HistoryFilter(actor="coordinator.anna"),
             "period": HistoryFilter(period="FY2025-26-Q2"),
-            "text": HistoryFilter(text="queried"),
             "text, full page": HistoryFilter(text="typed in"),
         }
         for name, flt in filters.items():
-            limit = rare_page if name == "text" and rare_page else PAGE_SIZE
-            found[f"history {name}"] = _median(
-                lambda flt=flt, limit=limit: history_page(db, flt, limit=limit), 9
-            )
-            found[f"page {name}"] = len(history_page(db, flt, limit=limit))
-        if rare_page:
-            whole = HistoryFilter(text="queried")
-            found["history text whole"] = _median(lambda: history_page(db, whole), 9)
-            found["page text whole"] = len(history_page(db, whole))
+            both(f"history {name}", lambda db, flt=flt: history_page(db, flt), 9)
+            for side, db in dbs.items():
+                found[side][f"page {name}"] = len(history_page(db, flt))
+        # The rare word: the ten years' page cut to the events the one year's page has.
+        rare = HistoryFilter(text="queried")
+        rare_page = len(history_page(dbs["one"], rare))
+        one["page text"] = rare_page
+        ten["page text"] = len(history_page(dbs["ten"], rare, limit=rare_page))
+        ten["page text whole"] = len(history_page(dbs["ten"], rare))
+        times = interleaved(
+            {
+                "one": lambda: history_page(dbs["one"], rare),
+                "ten": lambda: history_page(dbs["ten"], rare, limit=rare_page),
+                "ten whole": lambda: history_page(dbs["ten"], rare),
+            },
+            9,
+        )
+        one["history text"], ten["history text"] = times["one"], times["ten"]
+        ten["history text whole"] = times["ten whole"]
         out = folder / "merge.xlsx"
-        found["merge year"] = _median(
-            lambda: merge_export(db, out=out, first=YEAR[0], last=YEAR[1], today=TODAY), 2
+
+        def merge(db: Any, first: str = YEAR[0]) -> object:
+            return merge_export(db, out=out, first=first, last=YEAR[1], today=TODAY)
+
+        times = interleaved(
+            {
+                "one": lambda: merge(dbs["one"]),
+                "ten": lambda: merge(dbs["ten"]),
+                "ten, all years": lambda: merge(dbs["ten"], "FY2016-17-Q1"),
+            },
+            2,
         )
-        if big:  # ten years against one year, both on the big database
-            found["merge all"] = _median(
-                lambda: merge_export(db, out=out, first="FY2016-17-Q1", last=YEAR[1], today=TODAY),
-                1,
-            )
+        one["merge year"], ten["merge year"] = times["one"], times["ten"]
+        ten["merge all"] = times["ten, all years"]
         pack = folder / "pack.pdf"
-        # ~15 s a pack at either size, so one timed run is enough. The small database (measured
-        # first) has a warm-up run too, which pays this process's first-use costs (imports,
-        # fonts, matplotlib's caches); on the big one the pack's reads find its pages warm from
-        # the merges above, so its warm-up would be 15 s more for little (a first-use cost
-        # left over falls on the ten-year side, against it).
-        found["board pack"] = _median(
-            lambda: export_board_pack(db, QUARTER, str(pack), made=TODAY), 1, warm=not big
-        )
-        start = time.perf_counter()
-        report = verify(db)
-        found["verify"] = (time.perf_counter() - start) / report.events_checked
-        found["events"] = report.events_checked
-        assert report.ok, report.problems[:3]
+        # Several seconds a pack: one warm-up (this process's first use of matplotlib, its
+        # fonts and caches) and then PACKS in turn.
+        both("board pack", lambda db: export_board_pack(db, QUARTER, str(pack), made=TODAY), PACKS)
+        # verify: the one year (a second or two) before and after the ten years (half a minute),
+        # so a slow minute does not fall on one side only.
+        spent: dict[str, list[float]] = {"one": [], "ten": []}
+        for side in ("one", "ten", "one"):
+            start = time.perf_counter()
+            report = verify(dbs[side])
+            spent[side].append((time.perf_counter() - start) / report.events_checked)
+            found[side]["events"] = report.events_checked
+            assert report.ok, report.problems[:3]
+        for side, per_event in spent.items():
+            found[side]["verify"] = statistics.mean(per_event)
     finally:
-        db.dispose()
-    return found
+        for db in dbs.values():
+            db.dispose()
+    return one, ten
 
 
 def _grid_ready(small: Path, big: Path, folder: Path) -> tuple[float, float]:
@@ -135,8 +153,7 @@ def run() -> list[Result]:
     small, big = partnership_file(1), partnership_file(10)
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
-        one = _measure(small, folder, big=False)
-        ten = _measure(big, folder, big=True, rare_page=int(one["page text"]))
+        one, ten = _measure(small, big, folder)
         grid_big, grid_small = _grid_ready(small, big, folder)
     rows = [
         Result("ten years: start to grid ready", grid_big, grid_small, 1.5),
@@ -146,7 +163,7 @@ def run() -> list[Result]:
     for name in ("service", "indicator", "actor", "period", "text", "text, full page"):
         key, page = f"history {name}", f"page {name}"
         note = f"{ten[page]:.0f} events on the page, {one[page]:.0f} at one year"
-        if name == "text" and "history text whole" in ten:
+        if name == "text":
             note += (
                 f"; the whole first page at ten years ({ten['page text whole']:.0f} events): "
                 f"{ten['history text whole'] / one[key]:.2f}x"
