@@ -847,8 +847,13 @@ def run() -> list[Result]:
                         f"{tag}: save p95 vs 50 ms",
                         p95,
                         SAVE_BUDGET,
-                        1.0,
-                        f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; {summary['saves']} "
+                        # The 50 ms goal is the plain load's. Of the killed phase the issue asks
+                        # that clients say so and carry on and that nothing acknowledged is lost
+                        # (its failures row); its saves meet a server just restarted, its
+                        # buffers empty and every client reconnecting: shown, not judged.
+                        float("inf") if kill_at else 1.0,
+                        ("informative: " if kill_at else "")
+                        + f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; {summary['saves']} "
                         f"saves, {summary['actions'] / seconds:.1f} actions/s, "
                         f"{summary['busy']} busy retried"
                         + (f", {summary['unavailable']} while down" if kill_at else ""),
