@@ -113,16 +113,11 @@ c-compiler:
 	    || echo "Could not install gcc: ICU's data goes in whole, 28 MB more than its English subset"; \
 	else echo "No C compiler (sudo apt-get install gcc): ICU's data goes in whole, 28 MB more"; fi
 
-# One test worker more than the cores: much of the suite waits on child processes (the command
-# line's runs, the accessibility walk's app and buses, LibreOffice, the bundle's build), so a
-# third worker keeps both cores busy: 8.1 minutes against 9.1 with two, on 2 cores.
-TEST_WORKERS := $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
-
 test: lint pg-server c-compiler office at-spi
 	# a test module runs whole on one worker: its fixtures (a server, a built bundle) are made once.
 	# No crashed worker is replaced: under --dist loadfile a replacement can wait forever
 	# (pytest-xdist issues 784 and 1378); the crash is reported and the run ends.
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --max-worker-restart=0 --durations=15
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n auto --dist loadfile --max-worker-restart=0 --durations=15
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
