@@ -460,7 +460,8 @@ def _coordinator(client: _Client, files: list[Path], number: int) -> None:
     from skp_desktop.services.merge import merge_export
 
     mine = files[number::COORDINATORS]
-    out = Path(tempfile.mkdtemp()) / "merged.xlsx"
+    # in the run's folder, beside the client's log, removed with it
+    out = Path(client.log.name).with_name(f"{client.login}-merged.xlsx")
     today = date(2026, 11, 20)
     while client.pause(2.0, 5.0):
         choice = client.rng.random()
@@ -596,7 +597,8 @@ def _client_main(
     services: list[str],
     ready: Any,
 ) -> None:
-    os.environ.setdefault("SKP_LOG_DIR", tempfile.mkdtemp())
+    # the app's log in the run's folder, removed with it (not a new folder in /tmp per client)
+    os.environ.setdefault("SKP_LOG_DIR", str(Path(log).with_name(f"{login}-app-log")))
     faulthandler.dump_traceback_later(seconds + 600, exit=True)  # a stuck client says where
     client = _Client(url, login, Path(log), 0.0, Path(log).parent.name)
     opened = _open_the_app(client, role, service)
