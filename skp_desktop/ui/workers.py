@@ -87,8 +87,9 @@ class _Task(QRunnable):
             self.signals.done.emit(self._number, result)
 
 
-# A pending task's callbacks: each takes its own task's result type, unknown in the table.
-_Callbacks = tuple[Callable[[Any], None], Callable[[Exception], None]]
+# A pending task: its callbacks (each takes its own task's result type, unknown in the table)
+# and where it is.
+_Pending = tuple[Callable[[Any], None], Callable[[Exception], None], _Progress]
 
 
 class Worker(QObject):
@@ -96,8 +97,7 @@ class Worker(QObject):
 
     def __init__(self, parent: QObject | None = None, *, serial: bool = False) -> None:
         super().__init__(parent)
-        self._pending: dict[int, _Callbacks] = {}
-        self._progress: dict[int, _Progress] = {}
+        self._pending: dict[int, _Pending] = {}
         self._numbers = itertools.count()
         self._cancellation = _Cancellation()
         # Not parented: the Worker and each task in flight hold it, so it outlives every emit()
@@ -120,26 +120,22 @@ class Worker(QObject):
     ) -> None:
         """Call `work()` in the background, then `on_done(result)` or `on_error(exc)` here."""
         number = next(self._numbers)
-        self._pending[number] = (on_done, on_error)
         progress = _Progress(getattr(work, "__qualname__", type(work).__name__))
-        self._progress[number] = progress
+        self._pending[number] = (on_done, on_error, progress)
         self._pool.start(_Task(number, work, self._signals, self._cancellation, progress))
 
     @Slot(int, object)
     def _done(self, number: int, result: object) -> None:
-        del self._progress[number]
-        on_done, _on_error = self._pending.pop(number)
+        on_done, _on_error, _progress = self._pending.pop(number)
         on_done(result)
 
     @Slot(int, object)
     def _failed(self, number: int, exc: Exception) -> None:
-        del self._progress[number]
-        _on_done, on_error = self._pending.pop(number)
+        _on_done, on_error, _progress = self._pending.pop(number)
         on_error(exc)
 
     @Slot(int)
     def _skipped(self, number: int) -> None:
-        del self._progress[number]
         del self._pending[number]
 
     def describe_pending(self) -> str:
@@ -148,7 +144,7 @@ class Worker(QObject):
         the Worker was deleted with its window before the result came: it never will)."""
         now = time.monotonic()
         lines = []
-        for progress in self._progress.values():
+        for _on_done, _on_error, progress in self._pending.values():
             if progress.finished is not None:
                 where = f"finished {now - progress.finished:.1f} s ago, result not delivered"
             elif progress.started is not None:
