@@ -19,10 +19,8 @@ import contextlib
 import itertools
 import os
 import shutil
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,14 +177,17 @@ def _measure(targets: dict[str, object], files: list[Path]) -> dict[str, dict[st
             {engine: lambda db=db: _enter(db, next(saves)) for engine, db in dbs.items()}, ENTRIES
         ).items():
             found[engine]["enter"] = median
-        spent: dict[str, list[float]] = {engine: [] for engine in dbs}
-        for number, file in enumerate(files):  # each file once into each, in turn
-            for engine in list(dbs) if number % 2 == 0 else reversed(list(dbs)):
-                start = time.perf_counter()
-                _import(dbs[engine], file)
-                spent[engine].append(time.perf_counter() - start)
-        for engine, times in spent.items():
-            found[engine]["import"] = statistics.median(times)
+        # each file once into each engine, in turn: a round is the next file on both
+        unread = {engine: iter(files) for engine in dbs}
+        for engine, median in interleaved(
+            {
+                engine: lambda db=db, left=unread[engine]: _import(db, next(left))
+                for engine, db in dbs.items()
+            },
+            len(files),
+            warm=False,
+        ).items():
+            found[engine]["import"] = median
         for db in dbs.values():
             _fill(db)
             if db.is_postgresql:  # as autovacuum would soon after a real bulk load
