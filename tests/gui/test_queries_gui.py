@@ -80,8 +80,7 @@ def open_window(qtbot, path: Path, service: str = "COMMSAFETY") -> MainWindow:  
 def window(qtbot, request, database_file: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     options = getattr(request, "param", {})
     win = open_window(qtbot, submitted(database_file, **options))
-    yield win
-    wait_until_idle(qtbot, win)  # (deleted by now: pytest-qt closed it)
+    yield win  # its work has ended: pytest-qt closed it after before_close_func
     win.close()
     win.dispose()
 
