@@ -10,8 +10,7 @@ import openpyxl
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from shiboken6 import Shiboken
-from window_idle import wait_until_idle
+from window_idle import close_window
 
 from skp_desktop.charts.theme import LIGHT
 from skp_desktop.services import review
@@ -78,15 +77,7 @@ def window(qtbot, held: Path) -> Iterator[MainWindow]:
         lambda: win.database is not None and win.controller.view is not None, timeout=15000
     )
     yield win
-    close(qtbot, win)
-
-
-def close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    """Let the window's background work finish, then close it (unless a failure already did)."""
-    if Shiboken.isValid(win):
-        win.close()  # drops the charts still queued, as when a user closes the window
-        wait_until_idle(qtbot, win)
-        win.dispose()
+    close_window(qtbot, win)
 
 
 def _index(page, service: str, period: str):  # type: ignore[no-untyped-def]
@@ -235,7 +226,7 @@ def test_the_merge_page_writes_the_workbook_with_progress_and_a_summary(
 
     page.review_button.click()
     assert win.places.currentRow() == PLACES.index("Completeness")
-    close(qtbot, win)
+    close_window(qtbot, win)
 
 
 def test_the_models_pass_qt_checks(qtmodeltester, held: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
-from shiboken6 import Shiboken
+from window_idle import close_window
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.definitions import (
@@ -39,8 +39,9 @@ FROM = "FY2025-26-Q1"
 
 
 def open_window(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:  # type: ignore[no-untyped-def]
+    # Not qtbot.addWidget: pytest-qt would delete the window before close_window could wait
+    # for its background work (tests/gui/window_idle.py).
     win = MainWindow(str(path), settings=Settings(), today=TODAY, read_only=read_only)
-    qtbot.addWidget(win)
     win.show()
     win.activateWindow()
     win.start()
@@ -54,25 +55,11 @@ def open_window(qtbot, path: Path, *, read_only: bool = False) -> MainWindow:  #
     return win
 
 
-def close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    """Let the window's background work finish, then close it.
-
-    The side panel's trend is not waited for by its callback: on this machine a trend drawn
-    after the test has moved on sometimes never reports back (seen with the Completeness
-    page's window too), so only its thread is waited for.
-    """
-    if Shiboken.isValid(win):
-        qtbot.waitUntil(lambda: not win._worker.busy, timeout=15000)
-        assert win._charts.wait(15000), "a chart is still being drawn"
-        win.close()
-        win.dispose()
-
-
 @pytest.fixture
 def window(qtbot, database_file: Path) -> Iterator[MainWindow]:
     win = open_window(qtbot, database_file)
     yield win
-    close(qtbot, win)
+    close_window(qtbot, win)
 
 
 def choose(page: DefinitionsPage, code: str) -> None:
@@ -214,7 +201,7 @@ def test_importing_an_older_pack_shows_the_refusal(
         assert asked == []  # refused on checking: nothing to confirm
         assert "Definitions version 2" in page.version_label.text()
     finally:
-        close(qtbot, win)
+        close_window(qtbot, win)
 
 
 def test_importing_a_newer_pack_asks_then_imports(
@@ -265,7 +252,7 @@ def test_read_only_mode_shows_the_definitions_and_changes_nothing(
         assert page.export_button.isEnabled()
         assert "open read-only" in page.message.text()
     finally:
-        close(qtbot, win)
+        close_window(qtbot, win)
 
 
 def test_the_form_can_be_used_with_the_keyboard_alone(window: MainWindow) -> None:

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QDateTimeEdit, QLineEdit
 from shiboken6 import Shiboken
-from window_idle import wait_until_idle
+from window_idle import close_window
 
 from skp_desktop.domain.periods import parse_period
 from skp_desktop.services import audit
@@ -72,13 +72,11 @@ def window(qtbot, held: Path) -> Iterator[MainWindow]:
 
 
 def _close(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    if Shiboken.isValid(win):
-        wait_until_idle(qtbot, win)
-        dialog = getattr(win, "indicator_dialog", None)
-        if dialog is not None and Shiboken.isValid(dialog):
-            dialog.close()
-        win.close()
-        win.dispose()
+    """The indicator's dialog first (a window of its own), then the window."""
+    dialog = getattr(win, "indicator_dialog", None) if Shiboken.isValid(win) else None
+    if dialog is not None and Shiboken.isValid(dialog):
+        dialog.close()
+    close_window(qtbot, win)
 
 
 def _completeness(qtbot, win: MainWindow):  # type: ignore[no-untyped-def]

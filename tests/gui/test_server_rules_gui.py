@@ -8,9 +8,8 @@ from datetime import date
 
 import pytest
 from postgres_server import PostgresServer
-from shiboken6 import Shiboken
 from sqlalchemy import make_url
-from window_idle import wait_until_idle
+from window_idle import close_window
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
@@ -57,10 +56,7 @@ def window(qtbot, hana_url: str) -> Iterator[MainWindow]:
     win.start()
     qtbot.waitUntil(lambda: win.database is not None, timeout=20000)
     yield win
-    if Shiboken.isValid(win):
-        win.close()
-        wait_until_idle(qtbot, win)
-        win.dispose()
+    close_window(qtbot, win)
 
 
 def test_the_window_names_the_login_and_shows_the_servers_refusal(

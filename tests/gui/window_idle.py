@@ -2,8 +2,10 @@
 
 pytest-qt closes and deletes the widgets given to `qtbot.addWidget` before the fixtures' own
 teardown runs: a result still on its way then never comes back (its Worker is gone with the
-window), and a fixture that waits for "not busy" after that waits for ever. So a window's
-fixture passes `before_close_func=lambda w: wait_until_idle(qtbot, w)`.
+window), and a fixture that waits for "not busy" after that waits for ever (or, checking that
+the window still exists, not at all). So a window's fixture either passes
+`before_close_func=lambda w: wait_until_idle(qtbot, w)` to addWidget, or keeps the window to
+itself and ends with `close_window`, which also disposes of its database.
 """
 
 from __future__ import annotations
@@ -39,3 +41,14 @@ def wait_until_idle(qtbot, win: MainWindow, *, charts: bool = True) -> None:  # 
             f"database still opening: {controller.pending is not None}; "
             f"desk work: {'; '.join(w.describe_pending() for w in workers)}"
         ) from exc
+
+
+def close_window(qtbot, win: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Close a window not given to addWidget as a user would (the charts still queued are
+    dropped), wait until its background work has reported back, then dispose of its database.
+    Nothing to do if the test already closed and deleted it."""
+    if not Shiboken.isValid(win):
+        return
+    win.close()
+    wait_until_idle(qtbot, win)
+    win.dispose()
