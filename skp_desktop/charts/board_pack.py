@@ -37,7 +37,13 @@ from skp_desktop.charts.theme import (
     ChartTheme,
     get_theme,
 )
-from skp_desktop.charts.trend import LegendEntries, draw_trend, polarity_text, unit_axis_label
+from skp_desktop.charts.trend import (
+    LegendEntries,
+    draw_trend,
+    period_labels,
+    polarity_text,
+    unit_axis_label,
+)
 from skp_desktop.domain.definitions import Polarity
 from skp_desktop.domain.periods import Period, PeriodKind
 from skp_desktop.domain.rag import Rag, direction_label
@@ -1055,9 +1061,7 @@ def _chart(
         + max((measure(text, fonts.ticks) for text in labels), default=0)
         + 0.05
     )
-    x_lines = max(
-        (t.get_text().count("\n") + 1 for t in ax.get_xticklabels() if t.get_text()), default=1
-    )
+    x_lines = max((t.get_text().count("\n") + 1 for t in period_labels(ax)), default=1)
     note_lines = ax.get_xlabel().count("\n") + 1 if ax.get_xlabel() else 0
     bottom = (
         legend_height

@@ -18,6 +18,8 @@ from skp_desktop.charts.series import DashboardTile, TrendSeries
 from skp_desktop.charts.styling import (
     COMPACT_FONTS,
     FULL_FONTS,
+    TICK_LENGTH,
+    TICK_PAD,
     agg_renderer,
     measure_in,
     new_figure,
@@ -39,6 +41,7 @@ from skp_desktop.charts.trend import (
     compact_title,
     draw_trend,
     empty_figure,
+    period_labels,
     rag_legend_handle,
     series_rags,
 )
@@ -54,7 +57,6 @@ PAD = 0.06  # inches between a tile's edge and what it holds
 LINE_SPACING = 1.25  # a line of text is this many times its font size high
 TITLE_PAD = 4.0  # points between the headline and the plot
 HEADLINE_GAP = 0.15  # inches at least between a tile's headline and its RAG word
-TICK_LENGTH, TICK_PAD = 3.0, 3.5  # points: styling.style_axes and matplotlib's default pad
 LABEL_MARGIN = 0.15  # inches between a heatmap's edge and its row names
 
 # Where the key under the tiles is anchored: its top or its bottom edge.
@@ -263,12 +265,14 @@ def _place_axes(ax: Axes, cell: SubFigure, title_lines: int, size: tuple[float, 
     left = PAD + tick_room + max((measure_in(fig, text, fonts.ticks) for text in labels), default=0)
     # The latest period's label is centred on the last point and may reach past the plot.
     right = PAD
-    shown = [t.get_text() for t in ax.xaxis.get_majorticklabels() if t.get_text()]
+    shown = period_labels(ax)
     x_low, x_high = ax.get_xlim()
-    last = ax.get_xticks()[-1] if len(ax.get_xticks()) else x_high
     if shown and x_high > x_low:
+        last = shown[-1].get_position()[0]
         per_unit = (width - left - right) / (x_high - x_low)
-        overhang = measure_in(fig, shown[-1], fonts.ticks) / 2 - (x_high - last) * per_unit
+        overhang = (
+            measure_in(fig, shown[-1].get_text(), fonts.ticks) / 2 - (x_high - last) * per_unit
+        )
         right = max(right, overhang + 0.03)
     plot_width = max(width - left - right, 0.3)
     plot_height = max(height - top - bottom, 0.3)

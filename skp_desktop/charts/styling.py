@@ -21,6 +21,9 @@ from skp_desktop.charts.theme import ChartTheme
 matplotlib.rcParams["text.parse_math"] = False
 
 # Average glyph width of DejaVu Sans as a share of the font size: enough to wrap and fit text.
+TICK_LENGTH = 3.0  # points: the axes' tick marks (style_axes)
+TICK_WIDTH = 0.8  # points: matplotlib's default tick width
+TICK_PAD = 3.5  # points between a tick mark and its label: matplotlib's default pad
 _GLYPH_WIDTH = 0.58
 _BOLD_GLYPH_WIDTH = 0.68
 
@@ -112,7 +115,9 @@ def style_axes(ax: Axes, theme: ChartTheme, fonts: FontSizes) -> None:
         colors=theme.spine,
         labelcolor=theme.text,
         labelsize=fonts.ticks,
-        length=3,
+        length=TICK_LENGTH,
+        width=TICK_WIDTH,
+        pad=TICK_PAD,
     )
     ax.yaxis.label.set_color(theme.text)
     ax.xaxis.label.set_color(theme.muted_text)

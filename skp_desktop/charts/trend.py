@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, TypeVar, cast
 
+from matplotlib import rcParams
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
@@ -17,14 +18,17 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.markers import TICKDOWN
 from matplotlib.path import Path
-from matplotlib.text import Annotation
+from matplotlib.text import Annotation, Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from skp_desktop.charts.series import TrendSeries
 from skp_desktop.charts.styling import (
     COMPACT_FONTS,
     FULL_FONTS,
+    TICK_LENGTH,
+    TICK_PAD,
+    TICK_WIDTH,
     FontSizes,
     fonts_for,
     measure_in,
@@ -223,7 +227,7 @@ def draw_trend(
     _draw_gaps(ax, series, theme, fonts, compact)
 
     ax.set_xlim(-0.6, max(len(points) - 0.4, 0.6))
-    _set_x_ticks(ax, series, fonts, compact)
+    _set_x_ticks(ax, series, theme, fonts, compact)
     _set_y_axis(ax, series, compact, fonts)
     if not compact:
         ax.set_ylabel(unit_axis_label(series.unit), fontsize=fonts.label, color=theme.text)
@@ -608,7 +612,9 @@ def _panel_width_in(ax: Axes) -> float:
     return panel.bbox.width / panel.dpi
 
 
-def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool) -> None:
+def _set_x_ticks(
+    ax: Axes, series: TrendSeries, theme: ChartTheme, fonts: FontSizes, compact: bool
+) -> None:
     """A tick under every period, and its short label under as many as fit side by side.
 
     Labels stay horizontal. When they do not all fit on one line they go on two ("2024/25"
@@ -616,8 +622,6 @@ def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool)
     shown, counted back from the latest (a step of 3 months labels the quarter ends).
     """
     labels = [point.period.short_label for point in series.points]
-    positions = list(range(len(labels)))
-    ax.xaxis.set_major_locator(FixedLocator(positions))
     if not labels:
         ax.set_xticks([])
         return
@@ -646,35 +650,64 @@ def _set_x_ticks(ax: Axes, series: TrendSeries, fonts: FontSizes, compact: bool)
             math.ceil((one_line + gap) / slot),
         )
     if compact:
-        labelled = sorted(_compact_ticks(len(labels), slot, one_line + gap))
-        ax.set_xticks(labelled, [texts[i] for i in labelled])
-        _unlabelled_ticks(ax, [i for i in positions if i not in labelled])
-        return
-    shown = set(_tick_positions(len(labels), step))
-    ax.set_xticks(positions, [text if i in shown else "" for i, text in enumerate(texts)])
+        shown: Sequence[int] = sorted(_compact_ticks(len(labels), slot, one_line + gap))
+    else:
+        shown = _tick_positions(len(labels), step)
+    _period_axis(ax, len(labels), {i: texts[i] for i in shown}, theme, fonts)
 
 
-def _unlabelled_ticks(ax: Axes, positions: list[int]) -> None:
-    """Tick marks like the axis's own, without labels, drawn as one line of markers.
+def _period_axis(
+    ax: Axes, count: int, labels: dict[int, str], theme: ChartTheme, fonts: FontSizes
+) -> None:
+    """A tick mark under each of `count` periods and, under those in `labels`, their labels.
 
-    A small multiple labels two or three periods; a matplotlib Tick for each of the others
-    was a large share of the cost of drawing a dashboard (bench/charts.py).
+    They look like matplotlib's own ticks as style_axes dresses them, but are one line of
+    markers and a Text per label: a matplotlib Tick is five artists and its axis's upkeep, the
+    largest share of drawing a small multiple (bench/charts.py), and, one a period, a third of
+    what a board pack's charts add when they show nine periods instead of three
+    (bench/ten_years.py). period_labels(ax) reads the labels back.
     """
-    if not positions or not ax.xaxis.get_major_ticks():
-        return
-    tick = ax.xaxis.get_major_ticks()[0].tick1line
+    ax.set_xticks([])
     ax.plot(
-        positions,
-        [0.0] * len(positions),
+        range(count),
+        [0.0] * count,
         transform=ax.get_xaxis_transform(),  # x in data, y on the bottom spine, as ticks are
         linestyle="none",
         marker=TICKDOWN,
-        markersize=tick.get_markersize(),
-        markeredgewidth=tick.get_markeredgewidth(),
-        color=tick.get_color(),
+        markersize=TICK_LENGTH,
+        markeredgewidth=TICK_WIDTH,
+        color=theme.spine,
         clip_on=False,
         gid="period-ticks",
     )
+    below = offset_copy(
+        ax.get_xaxis_transform(), _root_figure(ax), y=-(TICK_LENGTH + TICK_PAD), units="points"
+    )
+    for x, text in sorted(labels.items()):
+        ax.text(
+            x,
+            0.0,
+            text,
+            transform=below,
+            ha="center",
+            va="top",
+            fontsize=fonts.ticks,
+            color=theme.text,
+            clip_on=False,
+            gid=f"period-label:{x}",
+        )
+    # The axis's own label (the note about gaps) goes below the period labels, as it would
+    # below matplotlib's tick labels.
+    lines = max((text.count("\n") + 1 for text in labels.values()), default=0)
+    ax.xaxis.labelpad = (
+        TICK_LENGTH + TICK_PAD + lines * fonts.ticks * 1.2 + rcParams["axes.labelpad"]
+    )
+
+
+def period_labels(ax: Axes) -> list[Text]:
+    """The period labels under a trend's plot, left to right (drawn by _period_axis)."""
+    found = [t for t in ax.texts if (t.get_gid() or "").startswith("period-label:")]
+    return sorted(found, key=lambda t: t.get_position()[0])
 
 
 def _all_values(series: TrendSeries) -> list[float]:

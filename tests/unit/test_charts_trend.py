@@ -21,7 +21,7 @@ from matplotlib.path import Path
 from skp_desktop.charts.export import figure_png_bytes
 from skp_desktop.charts.series import ComparatorSeries, TrendPoint, TrendSeries
 from skp_desktop.charts.theme import DARK, LIGHT, relative_luminance
-from skp_desktop.charts.trend import empty_figure, trend_figure, y_limits
+from skp_desktop.charts.trend import empty_figure, period_labels, trend_figure, y_limits
 from skp_desktop.domain.definitions import Polarity, Unit
 from skp_desktop.domain.periods import Period, parse_period, period_range
 from skp_desktop.domain.rag import Rag
@@ -111,13 +111,13 @@ def test_gaps_say_why_in_words() -> None:
 
 def test_x_tick_labels_are_the_period_short_labels() -> None:
     series = make_series(["70", "71", "72", "73"])
-    labels = [t.get_text() for t in trend_figure(series).axes[0].get_xticklabels()]
+    labels = [t.get_text() for t in period_labels(trend_figure(series).axes[0])]
     assert labels == ["2023/24 Q1", "2023/24 Q2", "2023/24 Q3", "2023/24 Q4"]
 
 
 def test_eight_quarters_are_all_labelled_at_the_default_size() -> None:
     series = make_series([str(70 + i) for i in range(8)])
-    labels = [t.get_text() for t in trend_figure(series).axes[0].get_xticklabels()]
+    labels = [t.get_text() for t in period_labels(trend_figure(series).axes[0])]
     assert [label.replace("\n", " ") for label in labels] == [
         p.period.short_label for p in series.points
     ]
@@ -129,8 +129,7 @@ def _visible_tick_boxes(fig: Figure) -> list[object]:
     return [
         t.get_window_extent(renderer)
         for ax in fig.axes
-        for t in ax.get_xticklabels()
-        if t.get_text()
+        for t in period_labels(ax)
     ]
 
 
@@ -146,6 +145,32 @@ def test_x_tick_labels_never_overlap(count: int, size: tuple[float, float], comp
         assert left.x1 < right.x0, "two period labels overlap"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("count", [4, 9])
+def test_period_labels_sit_under_their_ticks_and_the_note_about_gaps_under_them(
+    count: int,
+) -> None:
+    # At the size of the board pack's chart four quarters' labels fit on one line; nine need two.
+    series = make_series(["70", None] + [str(71 + i) for i in range(count - 2)])
+    fig = trend_figure(series, size=(7, 3.75))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    plot = ax.get_window_extent(renderer)
+    labels = period_labels(ax)
+    assert len(labels) == count
+    assert ("\n" in labels[0].get_text()) is (count == 9)
+    ticks = artist(fig, "period-ticks")
+    for label, x in zip(labels, ticks.get_xdata(), strict=True):  # type: ignore[attr-defined]
+        box = label.get_window_extent(renderer)
+        assert box.y1 < plot.y0, "a period label overlaps the plot"
+        centre = ax.transData.transform((x, 0))[0]
+        assert abs((box.x0 + box.x1) / 2 - centre) < 1, "a label is not under its tick"
+    note = ax.xaxis.label.get_window_extent(renderer)
+    assert "Gaps in the line" in ax.get_xlabel()
+    lowest = min(label.get_window_extent(renderer).y0 for label in labels)
+    assert note.y1 < lowest, "the note about gaps overlaps the period labels"
+
+
 def test_two_years_of_months_label_the_latest_month_and_thin_the_rest() -> None:
     months = period_range(parse_period("2023-04"), parse_period("2025-03"))
     series = TrendSeries(
@@ -156,11 +181,13 @@ def test_two_years_of_months_label_the_latest_month_and_thin_the_rest() -> None:
         0,
         tuple(TrendPoint(p, D(400 + i)) for i, p in enumerate(months)),
     )
-    labels = [t.get_text() for t in trend_figure(series).axes[0].get_xticklabels()]
-    assert len(labels) == 24  # a tick for every month
-    shown = [label for label in labels if label]
+    fig = trend_figure(series)
+    ticks = artist(fig, "period-ticks")
+    assert list(ticks.get_xdata()) == list(range(24))  # type: ignore[attr-defined]
+    shown = period_labels(fig.axes[0])
     assert 4 <= len(shown) <= 12
-    assert labels[-1] == "Mar 2025"
+    assert shown[-1].get_text() == "Mar 2025"
+    assert shown[-1].get_position()[0] == 23  # under the latest month's tick
 
 
 def test_target_is_a_step_line_that_changes_when_a_new_target_starts() -> None:
@@ -439,7 +466,7 @@ def test_dark_theme_has_a_dark_background_light_text_and_brighter_rag_colours() 
     fig = trend_figure(make_series(["60"], rags=[Rag.RED]), theme="dark")
     assert relative_luminance(to_hex(fig.get_facecolor())) < 0.05
     assert relative_luminance(to_hex(fig._suptitle.get_color())) > 0.7  # type: ignore[union-attr]
-    tick = fig.axes[0].get_xticklabels()[0]
+    tick = period_labels(fig.axes[0])[0]
     assert relative_luminance(to_hex(tick.get_color())) > 0.7
     red = artist(fig, "rag:Red")
     assert same_color(red.get_markerfacecolor(), DARK.rag_fill[Rag.RED])  # type: ignore[attr-defined]
