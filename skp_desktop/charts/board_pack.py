@@ -417,6 +417,18 @@ def _indicator_layout(item: PackIndicator, measure: TextMeasure) -> _IndicatorLa
 TABLE_LEFT = MARGIN + CHART_WIDTH + 0.35
 
 
+def _table_columns(series: TrendSeries) -> tuple[str, ...]:
+    """The table's columns: Target and RAG only where some period has a target or a rating
+    (two columns of dashes say less than the note that says why there are none)."""
+    points = table_series(series).points
+    columns = ["Period", "Value"]
+    if any(series.target_for(p.period) is not None for p in points):
+        columns.append("Target")
+    if any(p.value is not None and p.rag is not None for p in points):
+        columns.append("RAG")
+    return (*columns, "Direction")
+
+
 def _table_notes(series: TrendSeries) -> list[str]:
     """What the marks in the table mean, when it has them."""
     points = table_series(series).points
@@ -429,7 +441,10 @@ def _table_notes(series: TrendSeries) -> list[str]:
             if series.polarity is Polarity.NEUTRAL
             else "no target is set"
         )
-        notes.append(f"RAG —: not rated, {reason}")
+        if "RAG" in _table_columns(series):
+            notes.append(f"RAG —: not rated, {reason}")
+        else:
+            notes.append(f"No RAG rating: {reason}")
     return notes
 
 
@@ -1119,7 +1134,8 @@ def _chart_legend(
 def _table(
     page: _Canvas, item: PackIndicator, period: Period, top: float, measure: TextMeasure
 ) -> float:
-    """The figures by period beside the chart: value, target, RAG and direction of travel."""
+    """The figures by period beside the chart: value, target, RAG and direction of travel (the
+    target and RAG where there are any)."""
     series = table_series(item.series)
     left, right = TABLE_LEFT, WIDTH - MARGIN
     page.text(
@@ -1132,19 +1148,19 @@ def _table(
     )
     y = top - (TABLE_SIZE + 1) * LINE_SPACING / 72 - 0.06
     offset = len(item.series.points) - len(series.points)
-    rows: list[tuple[list[str], str]] = []  # the five cells, and the colour of the RAG word
+    headers = _table_columns(item.series)
+    rows: list[tuple[list[str], str]] = []  # the cells, and the colour of the RAG word
     for index, point in enumerate(series.points):
         target = series.target_for(point.period)
         rated = point.rag if point.value is not None else None
-        cells = [
-            point.period.short_label,
-            _value_text(series, point),
-            "—" if target is None else format_number(target, series.decimals),
-            rated.label if rated else "—",
-            _direction(item.series, offset + index) or "—",
-        ]
-        rows.append((cells, f"rag:{rated.value}" if rated else "text"))
-    headers = ("Period", "Value", "Target", "RAG", "Direction")
+        cell_of = {
+            "Period": point.period.short_label,
+            "Value": _value_text(series, point),
+            "Target": "—" if target is None else format_number(target, series.decimals),
+            "RAG": rated.label if rated else "—",
+            "Direction": _direction(item.series, offset + index) or "—",
+        }
+        rows.append(([cell_of[h] for h in headers], f"rag:{rated.value}" if rated else "text"))
     widths = [
         max(
             [measure(header, TABLE_SIZE, "bold")]
@@ -1152,25 +1168,27 @@ def _table(
         )
         for i, header in enumerate(headers)
     ]
-    gap = max(0.12, (right - left - sum(widths)) / 4)
+    gap = max(0.12, (right - left - sum(widths)) / (len(headers) - 1))
     # Value and Target are numbers: right-aligned at their column's right edge.
     edges, x = [], left
     for width in widths:
         edges.append((x, x + width))
         x += width + gap
+    numbers = {c for c, header in enumerate(headers) if header in ("Value", "Target")}
+    rag_column = headers.index("RAG") if "RAG" in headers else None
 
     def cell(
         c: int, y: float, text: str, bold: bool, colour: str = "text", gid: str = "table"
     ) -> None:
         x0, x1 = edges[c]
         page.text(
-            x1 if c in (1, 2) else x0,
+            x1 if c in numbers else x0,
             y,
             text,
             size=TABLE_SIZE,
             weight="bold" if bold else "normal",
             colour=colour,
-            ha="right" if c in (1, 2) else "left",
+            ha="right" if c in numbers else "left",
             gid=gid,
         )
 
@@ -1193,7 +1211,7 @@ def _table(
                 )
             )
         for c, text in enumerate(cells):
-            colour = rag_colour if c == 3 else "text"
+            colour = rag_colour if c == rag_column else "text"
             cell(c, y, text, current, colour, gid="table-current" if current else "table")
         y -= _ROW_HEIGHT
     y -= 0.02

@@ -233,7 +233,31 @@ def test_an_annual_indicator_says_when_its_next_figure_comes(two_indicator_pages
     assert headline[0] == "Latest figure, 2025/26 Q4: 78.3%"
     assert "annual indicator: next figure with the 2026/27 Q4 return" in headline
     assert texts(page, "commentary") == ["No commentary was entered."]
-    assert "RAG —: not rated, no target is set" in texts(page, "table-note")
+    # No target in any period: no columns of dashes for Target and RAG, a note says why.
+    assert texts(page, "table-header") == ["Period", "Value", "Direction"]
+    assert "No RAG rating: no target is set" in texts(page, "table-note")
+
+
+def test_the_table_shows_target_and_rag_columns_only_where_some_period_has_them() -> None:
+    # A target set from the second period: the first row is not rated and says so with a dash.
+    late = indicator("LATE", ["80.0", "90.0", "99.0"], rags=[None, Rag.RED, Rag.GREEN])
+    late = replace(
+        late,
+        tile=DashboardTile(
+            replace(late.series, targets=((late.series.points[1].period, D("95")),))
+        ),
+    )
+    # Neither higher nor lower is better: a target, but never a rating.
+    level = indicator("LEVEL", ["5.0", "6.0"], target="5")
+    level = replace(level, tile=DashboardTile(replace(level.series, polarity=Polarity.NEUTRAL)))
+    pages = list(board_pack_figures(pack(late, level)))
+    late_page, level_page = pages[2], pages[3]
+    assert texts(late_page, "table-header") == ["Period", "Value", "Target", "RAG", "Direction"]
+    assert texts(late_page, "table")[:4] == ["2025/26 Q3", "80.0", "—", "—"]
+    assert "RAG —: not rated, no target is set" in texts(late_page, "table-note")
+    assert texts(level_page, "table-header") == ["Period", "Value", "Target", "Direction"]
+    assert texts(level_page, "table-current")[:3] == ["2026/27 Q1", "6.0", "5.0"]
+    assert "No RAG rating: neither higher nor lower is better" in texts(level_page, "table-note")
 
 
 def test_the_pdf_has_a_page_per_planned_page_and_is_replaced_whole(tmp_path: Path) -> None:
