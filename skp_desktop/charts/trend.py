@@ -663,8 +663,8 @@ def _period_axis(
 
     They look like matplotlib's own ticks as style_axes dresses them, but are one line of
     markers and a Text per label: a matplotlib Tick is five artists and its axis's upkeep, the
-    largest share of drawing a small multiple (bench/charts.py), and, one a period, a third of
-    what a board pack's charts add when they show nine periods instead of three
+    largest share of drawing a small multiple (bench/charts.py), and, one a period, about an
+    eighth of what a board pack's pages add when they show nine periods instead of three
     (bench/ten_years.py). period_labels(ax) reads the labels back.
     """
     ax.set_xticks([])
