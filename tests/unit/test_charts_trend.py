@@ -126,11 +126,7 @@ def test_eight_quarters_are_all_labelled_at_the_default_size() -> None:
 def _visible_tick_boxes(fig: Figure) -> list[object]:
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    return [
-        t.get_window_extent(renderer)
-        for ax in fig.axes
-        for t in period_labels(ax)
-    ]
+    return [t.get_window_extent(renderer) for ax in fig.axes for t in period_labels(ax)]
 
 
 @pytest.mark.parametrize(
