@@ -9,7 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QPushButton, QWidget
 from sqlalchemy import select
-from test_definitions_page import close, open_window
+from test_definitions_page import open_window
+from window_idle import close_window
 
 from skp_desktop.domain.errors import ValidationError
 from skp_desktop.services import audit, partnership
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.gui
 def window(qtbot, database_file: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
     win = open_window(qtbot, database_file)
     yield win
-    close(qtbot, win)
+    close_window(qtbot, win)
 
 
 def _panel(qtbot, win: MainWindow) -> PartnershipPanel:  # type: ignore[no-untyped-def]
