@@ -61,9 +61,9 @@ def _measure(small: Path, big: Path, folder: Path) -> tuple[dict[str, float], di
     dbs = {"one": open_database(small), "ten": open_database(big)}
     found = {"one": one, "ten": ten}
 
-    def both(name: str, work: Callable[[Any], object], runs: int) -> None:
-        medians = interleaved({side: functools.partial(work, db) for side, db in dbs.items()}, runs)
-        for side, median in medians.items():
+    def both(name: str, work: Callable[[Any], object], runs: int, *, warm: bool = True) -> None:
+        arms = {side: functools.partial(work, db) for side, db in dbs.items()}
+        for side, median in interleaved(arms, runs, warm=warm).items():
             found[side][name] = median
 
     try:
@@ -105,8 +105,7 @@ def _measure(small: Path, big: Path, folder: Path) -> tuple[dict[str, float], di
 
         # A year's merge (a third of a second) in five rounds; all ten years (two seconds)
         # in two, after them (its baseline is the ten years' own year).
-        times = interleaved({side: functools.partial(merge, db) for side, db in dbs.items()}, 5)
-        one["merge year"], ten["merge year"] = times["one"], times["ten"]
+        both("merge year", merge, 5)
         ten["merge all"] = interleaved(
             {"all": lambda: merge(dbs["ten"], "FY2016-17-Q1")}, 2, warm=False
         )["all"]
@@ -120,10 +119,7 @@ def _measure(small: Path, big: Path, folder: Path) -> tuple[dict[str, float], di
 
         for db in dbs.values():
             export_board_pack(db, QUARTER, str(pack), service="HIGHWAYS", made=TODAY)
-        times = interleaved(
-            {side: functools.partial(board_pack, db) for side, db in dbs.items()}, PACKS, warm=False
-        )
-        one["board pack"], ten["board pack"] = times["one"], times["ten"]
+        both("board pack", board_pack, PACKS, warm=False)
         # verify: the one year (a second or two) before and after the ten years (half a minute),
         # so a slow minute does not fall on one side only.
         spent: dict[str, list[float]] = {"one": [], "ten": []}
