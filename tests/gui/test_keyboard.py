@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit, QWidget
-from window_idle import wait_until_idle
+from window_idle import close_window
 
 from skp_desktop.services.audit import history
 from skp_desktop.services.database import open_database
@@ -508,9 +508,7 @@ def test_tab_reaches_the_comparators_save_once_a_figure_is_typed(
             assert walk[-1] is editor.table, "Tab comes back round to the table"
     finally:
         dialog.reject()
-        wait_until_idle(qtbot, asc)
-        asc.close()
-        asc.dispose()
+        close_window(qtbot, asc)
 
 
 def test_the_due_date_field_says_what_the_keyboard_does_and_it_does(qtbot, asc) -> None:

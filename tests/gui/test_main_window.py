@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from window_idle import wait_until_idle
+from window_idle import close_window
 
 from skp_desktop.services.database import open_database
 from skp_desktop.services.entries import EntryChange
@@ -122,9 +122,7 @@ def test_places_visited_before_the_database_opens_fill_in_when_it_does(
     assert win.pages.currentWidget() is win.dashboard_page
     win.places.setCurrentRow(PLACES.index("Return"))
     assert win.pages.currentWidget() is win.return_page
-    wait_until_idle(qtbot, win)
-    win.close()
-    win.dispose()
+    close_window(qtbot, win)
 
 
 def test_window_layout_is_remembered(qtbot, database_file: Path) -> None:

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
-from window_idle import wait_until_idle
+from window_idle import close_window, wait_until_idle
 
 from skp_desktop.services import review
 from skp_desktop.services.database import open_database
@@ -270,6 +270,4 @@ def test_the_service_imports_feedback_in_the_import_place_and_sees_the_queries(
         assert model.index(line, QUERY_COLUMN).data() == QUESTIONS[REPEAT]
         assert "Returned r1" in win.windowTitle()
     finally:
-        wait_until_idle(qtbot, win)
-        win.close()
-        win.dispose()
+        close_window(qtbot, win)
